@@ -1,0 +1,152 @@
+//! Shared HTTP plumbing: a client with sane timeouts, one rate limiter per remote account, and
+//! the generic part of turning an HTTP failure into a classified [`ConnectorError`].
+
+use crate::error::{ConnectorError, ErrorKind};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter as Governor};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timeouts for one connector's HTTP client.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP connect timeout.
+    pub connect: Duration,
+    /// Whole-request timeout, body included.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Builds a `reqwest` client with our user agent and timeouts. Redirects are not followed: an
+/// API that redirects is misconfigured (http→https), and following it would resend credentials.
+pub fn client(timeouts: Timeouts) -> Result<reqwest::Client, reqwest::Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("dealbridge/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.request)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
+/// reqwest is built without a default TLS crypto provider (that would pull aws-lc's C build);
+/// we install rustls' `ring` provider once per process.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider is installed already, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A rate limiter for one remote account (one Bitrix24 portal, one shop). Every request to that
+/// account waits here first, so a connector stays inside the vendor's budget instead of
+/// learning it from 429s.
+#[derive(Clone)]
+pub struct RateLimiter {
+    inner: Arc<DefaultDirectRateLimiter>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateLimiter")
+    }
+}
+
+impl RateLimiter {
+    /// `per_second` requests per second sustained, with bursts up to `burst`.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let rate = NonZeroU32::new(per_second.max(1)).expect("nonzero");
+        let burst = NonZeroU32::new(burst.max(1)).expect("nonzero");
+        RateLimiter {
+            inner: Arc::new(Governor::direct(Quota::per_second(rate).allow_burst(burst))),
+        }
+    }
+
+    /// Waits until one more request is allowed.
+    pub async fn acquire(&self) {
+        self.inner.until_ready().await;
+    }
+}
+
+/// Classifies a transport-level failure (no HTTP answer at all).
+pub fn classify_transport(system: &'static str, what: &str, err: reqwest::Error) -> ConnectorError {
+    let kind = if err.is_builder() {
+        ErrorKind::Invalid
+    } else {
+        ErrorKind::Transient
+    };
+    let msg = if err.is_timeout() {
+        format!("{what}: timed out; will retry")
+    } else if err.is_connect() {
+        format!("{what}: cannot connect; check that the URL is right and the service is up")
+    } else {
+        format!("{what}: request failed: {err}")
+    };
+    ConnectorError::new(kind, system, msg).with_source(err)
+}
+
+/// Classifies an HTTP status the vendor-specific code did not recognise.
+pub fn classify_status(status: u16) -> ErrorKind {
+    match status {
+        401 | 403 => ErrorKind::Auth,
+        404 | 410 => ErrorKind::NotFound,
+        408 | 425 | 500..=599 => ErrorKind::Transient,
+        429 => ErrorKind::RateLimited,
+        400..=499 => ErrorKind::Invalid,
+        _ => ErrorKind::Protocol,
+    }
+}
+
+/// Parses a `Retry-After` header given in seconds (integer or float, as Shopify sends `2.0`).
+/// HTTP dates are not accepted: no API we talk to sends them.
+pub fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
+    let secs: f64 = value?.to_str().ok()?.trim().parse().ok()?;
+    if secs.is_finite() && secs >= 0.0 {
+        Some(Duration::from_millis((secs * 1000.0) as u64))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(classify_status(503), ErrorKind::Transient);
+        assert_eq!(classify_status(429), ErrorKind::RateLimited);
+        assert_eq!(classify_status(400), ErrorKind::Invalid);
+        assert_eq!(classify_status(401), ErrorKind::Auth);
+        assert_eq!(classify_status(404), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let v = HeaderValue::from_static("2.0");
+        assert_eq!(parse_retry_after(Some(&v)), Some(Duration::from_secs(2)));
+        let v = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(parse_retry_after(Some(&v)), None);
+    }
+
+    #[tokio::test]
+    async fn limiter_spaces_requests_after_the_burst() {
+        // 20/s with no burst: the 2nd and 3rd acquisitions must each wait ~50 ms.
+        let l = RateLimiter::new(20, 1);
+        let start = std::time::Instant::now();
+        for _ in 0..3 {
+            l.acquire().await;
+        }
+        assert!(start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
+    }
+}

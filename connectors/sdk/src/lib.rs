@@ -1,0 +1,24 @@
+//! The shared ground of every dealbridge connector.
+//!
+//! Module map:
+//! - [`money`]: [`Money`](money::Money) and [`Currency`](money::Currency): `Decimal` amounts with an
+//!   ISO 4217 code, explicit rounding.
+//! - [`model`]: the canonical entities (Product, PriceEntry, StockLevel, Contact, Order, OrderLine,
+//!   Payment, Deal) that every connector converts to and from.
+//! - [`error`]: [`ConnectorError`](error::ConnectorError) and the retry classification the queue
+//!   relies on ([`ConnectorError::should_retry`](error::ConnectorError::should_retry)).
+//! - [`http`]: shared HTTP plumbing: a client with timeouts, one rate limiter per remote account,
+//!   and the mapping of HTTP failures onto [`ConnectorError`](error::ConnectorError).
+//! - [`traits`]: what a store and a CRM connector implement so the engine can drive them without
+//!   knowing their wire format.
+//! - [`fault`]: fault injection and call counters shared by the emulators.
+
+pub mod error;
+pub mod fault;
+pub mod http;
+pub mod model;
+pub mod money;
+pub mod traits;
+
+pub use error::{ConnectorError, ErrorKind};
+pub use money::{Currency, Money};

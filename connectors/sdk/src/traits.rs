@@ -1,0 +1,55 @@
+//! What connectors implement so the engine can drive them without knowing their wire format.
+//!
+//! The engine (in `src/`) only ever sees these traits and the canonical model. A connector crate
+//! implements the traits for its client; the engine's registry (`src/connectors.rs`) builds the
+//! right client from a `[systems.<name>]` config section.
+
+use crate::error::ConnectorError;
+use crate::model::{Contact, Deal, ExternalRef, Order, Page};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A system that orders can be read from (a store, 1C).
+#[async_trait]
+pub trait OrderSource: Send + Sync {
+    /// One page of orders modified at or after `since` (all orders when `None`), oldest first,
+    /// so a poller can move its cursor page by page. `page` is 1-based.
+    async fn orders_modified_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<Order>, ConnectorError>;
+}
+
+/// A CRM that deals and their contacts can be written to.
+///
+/// Creating is split from finding so the engine can do find-or-create: a job that crashed after
+/// the CRM created a deal but before the binding was saved finds that deal again by its origin
+/// (Bitrix24 `ORIGINATOR_ID` + `ORIGIN_ID`) instead of creating a second one.
+#[async_trait]
+pub trait CrmDeals: Send + Sync {
+    /// Looks a contact up by e-mail, then by phone. Returns its CRM id.
+    async fn find_contact(&self, contact: &Contact) -> Result<Option<String>, ConnectorError>;
+
+    /// Creates a contact and returns its CRM id.
+    async fn create_contact(&self, contact: &Contact) -> Result<String, ConnectorError>;
+
+    /// Looks a deal up by the record it mirrors. Returns its CRM id.
+    async fn find_deal(&self, origin: &ExternalRef) -> Result<Option<String>, ConnectorError>;
+
+    /// Creates the deal with its product rows and returns its CRM id.
+    async fn create_deal(
+        &self,
+        deal: &Deal,
+        contact_id: Option<&str>,
+    ) -> Result<String, ConnectorError>;
+
+    /// Makes the deal `id` look like `deal`, product rows included.
+    async fn update_deal(
+        &self,
+        id: &str,
+        deal: &Deal,
+        contact_id: Option<&str>,
+    ) -> Result<(), ConnectorError>;
+}
