@@ -1,0 +1,1 @@
+//! Mapping files (being written).
