@@ -1,1 +1,23 @@
-//! placeholder
+//! WooCommerce connector: REST v3 client, conversion to the canonical model, and a faithful
+//! local emulator of the order endpoints.
+//!
+//! Module map:
+//! - [`wire`]: the order JSON as WooCommerce sends it (money as decimal strings).
+//! - [`client`]: [`WooClient`], Basic-auth REST client; implements
+//!   [`OrderSource`](dealbridge_sdk::traits::OrderSource).
+//! - [`convert`]: WooCommerce order → canonical [`Order`](dealbridge_sdk::model::Order).
+//! - `errors`: HTTP failures → classified [`ConnectorError`](dealbridge_sdk::ConnectorError).
+//! - [`emulator`]: an in-process WooCommerce over real HTTP, with fault injection and counters.
+
+pub mod client;
+pub mod convert;
+pub mod emulator;
+mod errors;
+pub mod wire;
+
+pub use client::{ListOrders, OrderBy, SortOrder, WooClient};
+pub use convert::order_to_canonical;
+pub use wire::{NewOrder, WooOrder};
+
+/// The system tag of every error this crate returns.
+pub const SYSTEM: &str = "woocommerce";

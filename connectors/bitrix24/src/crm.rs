@@ -1,0 +1,300 @@
+//! [`CrmDeals`] for Bitrix24: contacts by e-mail/phone, deals found by
+//! `ORIGINATOR_ID`/`ORIGIN_ID`, deal and product rows written in one `batch` call.
+
+use crate::client::Bitrix24Client;
+use crate::wire::{value_text, DealRecord, ProductRowRecord};
+use crate::SYSTEM;
+use async_trait::async_trait;
+use dealbridge_sdk::error::{ConnectorError, ErrorKind};
+use dealbridge_sdk::model::{Contact, Deal, DealLine, ExternalRef};
+use dealbridge_sdk::money::round_money;
+use dealbridge_sdk::traits::CrmDeals;
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+
+impl Bitrix24Client {
+    /// Reads one deal (`crm.deal.get`).
+    pub async fn get_deal(&self, id: &str) -> Result<DealRecord, ConnectorError> {
+        let r = self.call("crm.deal.get", json!({ "id": id })).await?;
+        serde_json::from_value(r.result).map_err(|e| protocol("crm.deal.get", e))
+    }
+
+    /// Reads a deal's product rows (`crm.deal.productrows.get`).
+    pub async fn get_deal_rows(&self, id: &str) -> Result<Vec<ProductRowRecord>, ConnectorError> {
+        let r = self
+            .call("crm.deal.productrows.get", json!({ "id": id }))
+            .await?;
+        serde_json::from_value(r.result).map_err(|e| protocol("crm.deal.productrows.get", e))
+    }
+}
+
+fn protocol(method: &str, e: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Protocol,
+        SYSTEM,
+        format!("{method}: unexpected answer shape: {e}"),
+    )
+}
+
+/// The lowest numeric `ID` among list rows.
+fn lowest_id(rows: &Value) -> Option<String> {
+    rows.as_array()?
+        .iter()
+        .filter_map(|r| r.get("ID").and_then(value_text))
+        .filter_map(|id| id.parse::<u64>().ok())
+        .min()
+        .map(|id| id.to_string())
+}
+
+/// An id as `crm.*.add` returns it (an integer; some proxies turn it into a string).
+fn new_id(method: &str, v: &Value) -> Result<String, ConnectorError> {
+    value_text(v)
+        .filter(|t| t.parse::<u64>().is_ok_and(|n| n > 0))
+        .ok_or_else(|| protocol(method, format!("expected a new id, got {v}")))
+}
+
+fn multi(value: &str) -> Value {
+    json!([{ "VALUE": value, "VALUE_TYPE": "WORK" }])
+}
+
+/// The deal fields we own. `CATEGORY_ID` only on create: Bitrix24 ignores it on update (moving
+/// between pipelines needs its own method).
+fn deal_fields(deal: &Deal, contact_id: Option<&str>, creating: bool) -> Value {
+    let mut f = Map::new();
+    f.insert("TITLE".into(), json!(deal.title));
+    f.insert("STAGE_ID".into(), json!(deal.stage));
+    if creating {
+        if let Some(p) = &deal.pipeline {
+            f.insert("CATEGORY_ID".into(), json!(p));
+        }
+    }
+    f.insert("CURRENCY_ID".into(), json!(deal.currency.as_str()));
+    let amount = round_money(deal.amount, deal.currency.minor_units());
+    f.insert("OPPORTUNITY".into(), json!(amount.to_string()));
+    // The amount comes from the source system and includes shipping and order discounts, which
+    // the product rows do not: Bitrix24 must not recompute it from the rows.
+    f.insert("IS_MANUAL_OPPORTUNITY".into(), json!("Y"));
+    if let Some(c) = contact_id {
+        f.insert("CONTACT_ID".into(), json!(c));
+    }
+    f.insert("ORIGINATOR_ID".into(), json!(deal.origin.system));
+    f.insert("ORIGIN_ID".into(), json!(deal.origin.id));
+    if let Some(s) = &deal.source_channel {
+        f.insert("SOURCE_DESCRIPTION".into(), json!(s));
+    }
+    if let Some(c) = &deal.comments {
+        f.insert("COMMENTS".into(), json!(c));
+    }
+    Value::Object(f)
+}
+
+/// One product row. Bitrix24's `PRICE` is the final unit price *with* tax whatever
+/// `TAX_INCLUDED` says (the flag only tells how the price was entered), so a tax-exclusive
+/// price is grossed up here. UNCONFIRMED against a live portal; matches the docs' field text.
+fn row(line: &DealLine, minor_units: u32) -> Value {
+    let mut price = line.price;
+    if let (false, Some(rate)) = (line.tax_included, line.tax_rate) {
+        price = round_money(
+            price * (Decimal::ONE + rate / Decimal::ONE_HUNDRED),
+            minor_units.max(2),
+        );
+    }
+    let mut r = Map::new();
+    if let Some(id) = &line.product_id {
+        r.insert("PRODUCT_ID".into(), json!(id));
+    }
+    // Sent with a catalog id too, so the row shows the name as ordered.
+    r.insert("PRODUCT_NAME".into(), json!(line.name));
+    r.insert("PRICE".into(), json!(price.normalize().to_string()));
+    r.insert(
+        "QUANTITY".into(),
+        json!(line.quantity.normalize().to_string()),
+    );
+    if let Some(rate) = line.tax_rate {
+        r.insert("TAX_RATE".into(), json!(rate.normalize().to_string()));
+    }
+    r.insert(
+        "TAX_INCLUDED".into(),
+        json!(if line.tax_included { "Y" } else { "N" }),
+    );
+    Value::Object(r)
+}
+
+fn rows(deal: &Deal) -> Value {
+    let units = deal.currency.minor_units();
+    Value::Array(deal.lines.iter().map(|l| row(l, units)).collect())
+}
+
+/// Don't let Bitrix24 post a "deal created" feed event for every synced order.
+fn quiet() -> Value {
+    json!({ "REGISTER_SONET_EVENT": "N" })
+}
+
+#[async_trait]
+impl CrmDeals for Bitrix24Client {
+    async fn find_contact(&self, contact: &Contact) -> Result<Option<String>, ConnectorError> {
+        let mut cmds: Vec<(&str, &str, Value)> = Vec::new();
+        let email = contact.normalized_email();
+        let phone = contact.normalized_phone();
+        if let Some(e) = &email {
+            cmds.push(("email", "crm.contact.list", lookup("EMAIL", e)));
+        }
+        if let Some(p) = &phone {
+            cmds.push(("phone", "crm.contact.list", lookup("PHONE", p)));
+        }
+        if cmds.is_empty() {
+            return Ok(None);
+        }
+        let answer = self.batch(false, &cmds).await?;
+        for (key, _, _) in &cmds {
+            if let Some(id) = lowest_id(answer.get(key)?) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create_contact(&self, contact: &Contact) -> Result<String, ConnectorError> {
+        let mut f = Map::new();
+        let (first, last) = (contact.first_name.trim(), contact.last_name.trim());
+        if first.is_empty() && last.is_empty() {
+            f.insert("NAME".into(), json!(contact.display_name()));
+        } else {
+            f.insert("NAME".into(), json!(first));
+            f.insert("LAST_NAME".into(), json!(last));
+        }
+        if let Some(e) = contact.normalized_email() {
+            f.insert("EMAIL".into(), multi(&e));
+        }
+        if let Some(p) = contact.normalized_phone() {
+            f.insert("PHONE".into(), multi(&p));
+        }
+        if let Some(src) = &contact.source {
+            f.insert("ORIGINATOR_ID".into(), json!(src.system));
+            f.insert("ORIGIN_ID".into(), json!(src.id));
+        }
+        let r = self
+            .call("crm.contact.add", json!({ "fields": f, "params": quiet() }))
+            .await?;
+        new_id("crm.contact.add", &r.result)
+    }
+
+    async fn find_deal(&self, origin: &ExternalRef) -> Result<Option<String>, ConnectorError> {
+        let r = self
+            .call(
+                "crm.deal.list",
+                json!({
+                    "filter": { "ORIGINATOR_ID": origin.system, "ORIGIN_ID": origin.id },
+                    "select": ["ID"],
+                    "order": { "ID": "ASC" },
+                }),
+            )
+            .await?;
+        Ok(lowest_id(&r.result))
+    }
+
+    async fn create_deal(
+        &self,
+        deal: &Deal,
+        contact_id: Option<&str>,
+    ) -> Result<String, ConnectorError> {
+        let mut cmds = vec![(
+            "deal",
+            "crm.deal.add",
+            json!({ "fields": deal_fields(deal, contact_id, true), "params": quiet() }),
+        )];
+        // An empty `rows` list vanishes in a query string; a new deal has no rows anyway.
+        if !deal.lines.is_empty() {
+            cmds.push((
+                "rows",
+                "crm.deal.productrows.set",
+                json!({ "id": "$result[deal]", "rows": rows(deal) }),
+            ));
+        }
+        let answer = self.batch(true, &cmds).await?;
+        let id = new_id("crm.deal.add", answer.get("deal")?)?;
+        if cmds.len() > 1 {
+            if let Err(mut e) = answer.get("rows") {
+                // The deal exists now: the job's retry finds it by origin and updates it.
+                e.message = format!(
+                    "deal {id} was created but its product rows were not: {}",
+                    e.message
+                );
+                return Err(e);
+            }
+        }
+        Ok(id)
+    }
+
+    async fn update_deal(
+        &self,
+        id: &str,
+        deal: &Deal,
+        contact_id: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        let update = json!({
+            "id": id,
+            "fields": deal_fields(deal, contact_id, false),
+            "params": quiet(),
+        });
+        if deal.lines.is_empty() {
+            // JSON keeps an empty list (a query string would drop it): clear rows directly.
+            self.call("crm.deal.update", update).await?;
+            self.call("crm.deal.productrows.set", json!({ "id": id, "rows": [] }))
+                .await?;
+            return Ok(());
+        }
+        let cmds = [
+            ("deal", "crm.deal.update", update),
+            (
+                "rows",
+                "crm.deal.productrows.set",
+                json!({ "id": id, "rows": rows(deal) }),
+            ),
+        ];
+        let answer = self.batch(true, &cmds).await?;
+        answer.get("deal")?;
+        answer.get("rows")?;
+        Ok(())
+    }
+}
+
+fn lookup(field: &str, value: &str) -> Value {
+    json!({
+        "filter": { field: value },
+        "select": ["ID"],
+        "order": { "ID": "ASC" },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn tax_exclusive_price_is_grossed_up() {
+        let l = DealLine {
+            product_id: None,
+            name: "Tea".into(),
+            price: dec!(100),
+            quantity: dec!(2),
+            tax_rate: Some(dec!(20)),
+            tax_included: false,
+        };
+        let r = row(&l, 2);
+        assert_eq!(r["PRICE"], "120");
+        assert_eq!(r["TAX_INCLUDED"], "N");
+        assert_eq!(r["QUANTITY"], "2");
+        assert!(r.get("PRODUCT_ID").is_none());
+    }
+
+    #[test]
+    fn lowest_id_is_numeric() {
+        assert_eq!(
+            lowest_id(&json!([{"ID":"10"},{"ID":"9"}])),
+            Some("9".into())
+        );
+        assert_eq!(lowest_id(&json!([])), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! A local WooCommerce: the `/wp-json/wc/v3/orders` endpoints over real HTTP, with the
+//! service's status codes, error bodies, paging headers and authentication, plus fault
+//! injection and per-route call counters.
+//!
+//! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
+//! faults, auth), [`routes`] (handlers), `orders` (write semantics and totals), `query` (list
+//! parameters), [`state`] (the data and the clock), `auth`, `wp_error`, [`seed`].
+//!
+//! **Clock.** Dates have WooCommerce's 1-second resolution and `modified_after` is exclusive,
+//! so two changes within one second are indistinguishable to a `modified_after` query: a
+//! poller must overlap its cursor (ask from a little before the newest `date_modified_gmt`
+//! it has seen) and tolerate seeing an order twice. Internally every change also takes a
+//! strictly increasing sequence number, which orders ties for `orderby=modified`.
+//!
+//! **Simplifications.** No tax rates (taxes are `0.00`); coupons are percentage coupons from
+//! [`EmulatorConfig::coupons`]; a line may give `subtotal`/`total` instead of a catalog product.
+
+mod auth;
+mod gate;
+mod orders;
+mod query;
+pub mod routes;
+pub mod seed;
+mod server;
+pub mod state;
+mod wp_error;
+
+pub use state::CatalogItem;
+pub use wp_error::WpError;
+
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::FixedOffset;
+use dealbridge_sdk::fault::{CallCounters, FaultConfig, Faults};
+use rust_decimal::Decimal;
+use state::{SharedStore, ShopSettings, Store};
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The REST namespace root every route lives under.
+pub const API_ROOT: &str = "/wp-json/wc/v3";
+
+/// How to set up an emulated shop.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The accepted consumer key (`ck_…`).
+    pub consumer_key: String,
+    /// The accepted consumer secret (`cs_…`).
+    pub consumer_secret: String,
+    /// Shop currency for new orders.
+    pub currency: String,
+    /// The shop's timezone as hours east of UTC (site-local dates use it).
+    pub utc_offset_hours: i32,
+    /// Id of the first order created.
+    pub first_order_id: u64,
+    /// Products orders can be placed for.
+    pub catalog: Vec<CatalogItem>,
+    /// Percentage coupons: code (case-insensitive) → percent off the items' subtotal.
+    pub coupons: Vec<(String, Decimal)>,
+    /// Initial fault settings (changeable later through [`EmulatorHandle::faults`]).
+    pub faults: FaultConfig,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            consumer_key: "ck_test".to_string(),
+            consumer_secret: "cs_test".to_string(),
+            currency: "RUB".to_string(),
+            utc_offset_hours: 3,
+            first_order_id: 100,
+            catalog: seed::default_catalog(),
+            coupons: vec![("sale10".to_string(), Decimal::TEN)],
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// State shared by every request of one emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorState {
+    pub(crate) store: SharedStore,
+    pub(crate) faults: Faults,
+    pub(crate) counters: CallCounters,
+    pub(crate) consumer_key: String,
+    pub(crate) consumer_secret: String,
+}
+
+impl EmulatorState {
+    /// Fresh state from a config.
+    pub fn new(config: EmulatorConfig) -> Self {
+        let utc_offset = FixedOffset::east_opt(config.utc_offset_hours * 3600)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+        let settings = ShopSettings {
+            currency: config.currency.to_ascii_uppercase(),
+            utc_offset,
+            coupons: config
+                .coupons
+                .into_iter()
+                .map(|(c, p)| (c.to_lowercase(), p))
+                .collect(),
+        };
+        let faults = Faults::default();
+        faults.set(config.faults);
+        EmulatorState {
+            store: SharedStore::new(Store::new(settings, config.catalog, config.first_order_id)),
+            faults,
+            counters: CallCounters::default(),
+            consumer_key: config.consumer_key,
+            consumer_secret: config.consumer_secret,
+        }
+    }
+
+    /// A handle for tests and the sandbox.
+    pub fn handle(&self) -> EmulatorHandle {
+        EmulatorHandle {
+            state: self.clone(),
+        }
+    }
+}
+
+/// The routes, with the gate (counters, latency, faults, auth) in front. Served with
+/// `axum::serve` instead of [`spawn`], the `Drop` and `Timeout` faults answer 500 instead of
+/// dropping the connection.
+pub fn router(state: EmulatorState) -> Router {
+    let orders = format!("{API_ROOT}/orders");
+    Router::new()
+        .route(&orders, get(routes::list).post(routes::create))
+        .route(
+            &format!("{orders}/batch"),
+            post(routes::batch).put(routes::batch).patch(routes::batch),
+        )
+        .route(
+            &format!("{orders}/{{id}}"),
+            get(routes::get_one)
+                .put(routes::update)
+                .patch(routes::update)
+                .post(routes::update)
+                .delete(routes::delete),
+        )
+        .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::gate,
+        ))
+        .with_state(state)
+}
+
+/// Test and sandbox access to a running emulator's data, faults and counters.
+#[derive(Debug, Clone)]
+pub struct EmulatorHandle {
+    state: EmulatorState,
+}
+
+impl EmulatorHandle {
+    /// Fault settings; change them with [`Faults::set`].
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// Per-route counters, keyed `GET /orders`, `POST /orders`, `GET /orders/{id}`,
+    /// `PUT /orders/{id}`, `PATCH /orders/{id}`, `DELETE /orders/{id}`, `POST /orders/batch`.
+    pub fn counters(&self) -> &CallCounters {
+        &self.state.counters
+    }
+
+    /// Creates `n` realistic orders (1–4 catalog lines, shipping, repeat buyers, mixed
+    /// statuses), reproducible from `seed`. Returns their ids.
+    pub fn seed_orders(&self, n: usize, seed: u64) -> Vec<u64> {
+        seed::seed_orders(&mut self.state.store.lock(), n, seed)
+    }
+
+    /// Orders stored, trashed ones included.
+    pub fn order_count(&self) -> usize {
+        self.state.store.lock().orders.len()
+    }
+
+    /// An order as `GET /orders/<id>` would render it (links relative to `http://localhost`).
+    pub fn get_order_json(&self, id: u64) -> Option<serde_json::Value> {
+        let store = self.state.store.lock();
+        let stored = store.orders.get(&id)?;
+        Some(routes::order_json(&stored.order, "http://localhost"))
+    }
+
+    /// All order ids, ascending.
+    pub fn order_ids(&self) -> Vec<u64> {
+        self.state.store.lock().orders.keys().copied().collect()
+    }
+
+    /// The catalog orders can be placed for.
+    pub fn catalog(&self) -> Vec<CatalogItem> {
+        self.state.store.lock().catalog.clone()
+    }
+
+    /// Moves the server clock forward, so tests need not sleep across WooCommerce's 1-second
+    /// date resolution.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        self.state.store.lock().advance_clock(by);
+    }
+}
+
+/// An emulator serving on a socket.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// `http://<addr>`: the shop's base URL for [`crate::WooClient::new`].
+    pub base_url: String,
+    /// Access to data, faults and counters.
+    pub handle: EmulatorHandle,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// Stops accepting, closes every open connection, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        // Without this a dropped emulator would keep its port until the runtime ends.
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts an emulator on `addr` (port 0 picks a free one).
+pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let state = EmulatorState::new(config);
+    let handle = state.handle();
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(server::serve(listener, router(state), rx));
+    Ok(RunningEmulator {
+        addr,
+        base_url: format!("http://{addr}"),
+        handle,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}

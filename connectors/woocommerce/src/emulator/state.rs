@@ -1,0 +1,145 @@
+//! The emulated shop's data: orders, a small catalog, and the server clock.
+//!
+//! One mutex guards it all; handlers hold it only for in-memory work, never across an await.
+
+use crate::wire::WooOrder;
+use chrono::{DateTime, Duration as ChronoDuration, FixedOffset, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A product (or one variation of it) the emulated shop sells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogItem {
+    /// Product id.
+    pub product_id: u64,
+    /// Variation id, 0 for a simple product.
+    pub variation_id: u64,
+    /// Name as it appears on an order line.
+    pub name: String,
+    /// SKU.
+    pub sku: String,
+    /// Price per unit, tax excluded.
+    pub price: Decimal,
+}
+
+/// An order as stored: the wire representation plus a modification sequence number that breaks
+/// ties between orders modified within the same second (WooCommerce stores whole seconds).
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub order: WooOrder,
+    pub modified_seq: u64,
+}
+
+/// Settings the shop logic needs.
+#[derive(Debug, Clone)]
+pub(crate) struct ShopSettings {
+    pub currency: String,
+    pub utc_offset: FixedOffset,
+    /// Coupon code (lower-cased) → percent off the subtotal.
+    pub coupons: BTreeMap<String, Decimal>,
+}
+
+/// Everything the emulated shop knows.
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub settings: ShopSettings,
+    pub orders: BTreeMap<u64, Stored>,
+    pub catalog: Vec<CatalogItem>,
+    pub next_id: u64,
+    pub next_item_id: u64,
+    pub next_meta_id: u64,
+    seq: u64,
+    last_now: DateTime<Utc>,
+    clock_offset: ChronoDuration,
+}
+
+impl Store {
+    pub fn new(settings: ShopSettings, catalog: Vec<CatalogItem>, first_order_id: u64) -> Self {
+        Store {
+            settings,
+            orders: BTreeMap::new(),
+            catalog,
+            next_id: first_order_id,
+            // Item and meta ids share WordPress' tables with other data; any increasing ids do.
+            next_item_id: first_order_id * 10,
+            next_meta_id: first_order_id * 100,
+            seq: 0,
+            last_now: DateTime::<Utc>::MIN_UTC,
+            clock_offset: ChronoDuration::zero(),
+        }
+    }
+
+    /// The server clock: wall time plus any test offset, never going backwards.
+    pub fn now(&mut self) -> DateTime<Utc> {
+        let wall = Utc::now() + self.clock_offset;
+        self.last_now = wall.max(self.last_now);
+        self.last_now
+    }
+
+    /// Moves the server clock forward (tests use it instead of sleeping).
+    pub fn advance_clock(&mut self, by: ChronoDuration) {
+        self.clock_offset += by;
+    }
+
+    /// The next modification sequence number.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// GMT and site-local wall times of an instant, truncated to whole seconds as WordPress
+    /// stores them.
+    pub fn stamp(&self, t: DateTime<Utc>) -> (NaiveDateTime, NaiveDateTime) {
+        let secs = DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
+        (
+            secs.naive_utc(),
+            secs.with_timezone(&self.settings.utc_offset).naive_local(),
+        )
+    }
+
+    pub fn item_id(&mut self) -> u64 {
+        self.next_item_id += 1;
+        self.next_item_id
+    }
+
+    pub fn meta_id(&mut self) -> u64 {
+        self.next_meta_id += 1;
+        self.next_meta_id
+    }
+
+    /// Looks a catalog entry up by product/variation id, or by SKU.
+    pub fn find_product(
+        &self,
+        product_id: u64,
+        variation_id: u64,
+        sku: Option<&str>,
+    ) -> Option<CatalogItem> {
+        let by_id = self.catalog.iter().find(|c| {
+            (variation_id != 0 && c.variation_id == variation_id)
+                || (variation_id == 0 && product_id != 0 && c.product_id == product_id)
+        });
+        by_id
+            .or_else(|| {
+                let sku = sku.filter(|s| !s.is_empty())?;
+                self.catalog.iter().find(|c| c.sku == sku)
+            })
+            .cloned()
+    }
+}
+
+/// Shared handle to the store.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    pub fn new(store: Store) -> Self {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// Locks the store. A poisoned lock (a panic mid-update) is still usable: the emulator's
+    /// writes are whole-record replacements, so there is no half-written record to fear.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
