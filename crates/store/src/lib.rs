@@ -1,1 +1,42 @@
-//! placeholder
+//! dealbridge's durable state, on SQLite (default: one file, WAL) or PostgreSQL (scale-out), with
+//! one API and one schema (kept in step in `migrations/sqlite` and `migrations/postgres`, applied
+//! at [`Store::connect`]). All queries are runtime `sqlx` queries; times are stored as unix
+//! milliseconds taken from an injectable [`Clock`], JSON as canonical text.
+//!
+//! Module map:
+//! * `db`: [`Backend`], connecting, migrations, the two-pool dispatch (`on_db!`) and row decoding.
+//! * `store`: the [`Store`] handle.
+//! * `bindings`: canonical entity ↔ external id per system, with the last synced snapshot.
+//! * `snapshot`: canonical JSON and [`snapshot_hash`].
+//! * `inbox`: raw accepted input, deduped per source.
+//! * `cursors`: poll cursors.
+//! * `journal`: what was done to which entity.
+//! * `conflicts`: the field-level conflict log.
+//! * [`queue`]: the durable job queue (coalescing, leases with fencing, backoff, dead letter).
+//! * `clock`: [`Clock`], [`SystemClock`], [`ManualClock`].
+//! * `error`: [`StoreError`].
+
+mod bindings;
+mod clock;
+mod conflicts;
+mod cursors;
+mod db;
+mod error;
+mod inbox;
+mod journal;
+pub mod queue;
+mod snapshot;
+mod store;
+
+pub use bindings::{Binding, NewBinding};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use conflicts::{Conflict, ConflictFilter, ConflictState, NewConflict};
+pub use db::Backend;
+pub use error::StoreError;
+pub use inbox::InboxItem;
+pub use journal::{JournalEntry, JournalRow};
+pub use queue::{
+    BackoffPolicy, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob, Queue,
+};
+pub use snapshot::{canonical_json, snapshot_hash};
+pub use store::Store;

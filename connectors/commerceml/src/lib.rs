@@ -1,0 +1,25 @@
+//! CommerceML 2.x (and 3.1) for the 1C ↔ site exchange: a streaming reader that yields
+//! canonical items one at a time, a file summary (`inspect`), and the order writer for the
+//! `mode=query` answer.
+//!
+//! The reader matches local element names (files come with no namespace or with
+//! `urn:1C.ru:commerceml_2`, `_208`, `_210`, `_3`), decodes UTF-8 with or without BOM and
+//! windows-1251 by the XML declaration, and decides what a file holds by its content.
+
+mod convert;
+mod error;
+mod items;
+mod node;
+mod options;
+mod reader;
+pub mod sdk_map;
+mod source;
+mod summary;
+pub mod values;
+pub mod writer;
+
+pub use error::CmlError;
+pub use items::*;
+pub use options::ReaderOptions;
+pub use reader::{CmlReader, ContentKind, Header};
+pub use summary::{inspect, inspect_reader, FileSummary};

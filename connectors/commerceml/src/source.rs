@@ -1,0 +1,195 @@
+//! Input plumbing: byte limit, encoding detection (BOM + XML declaration), decoding to UTF-8,
+//! and a line index for error positions.
+
+use crate::error::CmlError;
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Counts bytes read from the raw input and fails once the bound is passed.
+pub(crate) struct Limited<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    exceeded: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit {
+            self.exceeded.store(true, Ordering::Relaxed);
+            return Err(io::Error::other("CommerceML input exceeds the configured size bound"));
+        }
+        Ok(n)
+    }
+}
+
+/// Tracks newlines in the bytes the XML parser consumed, so a byte offset can be turned into
+/// a line and column. Keeps only the most recent newline offsets: errors are reported at or
+/// near the parser's current position.
+pub(crate) struct LineTracker {
+    inner: Box<dyn BufRead + Send>,
+    consumed: u64,
+    lines: u64,
+    recent: VecDeque<u64>,
+}
+
+const RECENT_NEWLINES: usize = 4096;
+
+impl LineTracker {
+    /// 1-based (line, column) of a byte offset into the decoded text.
+    pub fn position(&self, offset: u64) -> (u64, u64) {
+        let after = self.recent.iter().rev().take_while(|&&o| o >= offset).count() as u64;
+        let line = 1 + self.lines - after;
+        let prev = self.recent.iter().rev().find(|&&o| o < offset).copied();
+        let column = match prev {
+            Some(o) => offset - o,
+            None if self.lines - after == 0 => offset + 1,
+            None => 0, // older than the window: column unknown
+        };
+        (line, column)
+    }
+}
+
+impl Read for LineTracker {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for LineTracker {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        // The bytes being consumed are still in the inner buffer: fill_buf does no I/O here.
+        if let Ok(buf) = self.inner.fill_buf() {
+            for (i, b) in buf[..amt.min(buf.len())].iter().enumerate() {
+                if *b == b'\n' {
+                    self.lines += 1;
+                    if self.recent.len() == RECENT_NEWLINES {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back(self.consumed + i as u64);
+                }
+            }
+        }
+        self.consumed += amt as u64;
+        self.inner.consume(amt);
+    }
+}
+
+/// What the head of the file says about its encoding.
+#[derive(Debug, Clone)]
+pub(crate) struct Detected {
+    /// Canonical encoding name (`UTF-8`, `windows-1251`).
+    pub encoding: &'static encoding_rs::Encoding,
+    /// Whether a byte-order mark was present (and skipped).
+    pub bom: bool,
+}
+
+const HEAD: usize = 1024;
+
+/// Reads the head, detects BOM and declared encoding, and returns a UTF-8 stream.
+pub(crate) fn open<R: Read + Send + 'static>(
+    input: R,
+    limit: u64,
+    exceeded: Arc<AtomicBool>,
+) -> Result<(LineTracker, Detected), CmlError> {
+    let mut limited = Limited {
+        inner: input,
+        read: 0,
+        limit,
+        exceeded: exceeded.clone(),
+    };
+    let mut head = Vec::with_capacity(HEAD);
+    let mut chunk = [0u8; HEAD];
+    while head.len() < HEAD {
+        let n = match limited.read(&mut chunk[..HEAD - head.len()]) {
+            Ok(n) => n,
+            Err(e) if exceeded.load(Ordering::Relaxed) => {
+                let _ = e;
+                return Err(CmlError::TooLarge { limit });
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    let (bom_encoding, bom_len) = match encoding_rs::Encoding::for_bom(&head) {
+        Some((enc, len)) => (Some(enc), len),
+        None => (None, 0),
+    };
+    let encoding = match bom_encoding {
+        Some(enc) => enc,
+        None => match declared_encoding(&head) {
+            Some(label) => encoding_rs::Encoding::for_label(label.as_bytes())
+                .ok_or_else(|| CmlError::Encoding(label.clone()))?,
+            None => encoding_rs::UTF_8,
+        },
+    };
+    let rest = Cursor::new(head[bom_len..].to_vec()).chain(limited);
+    let stream: Box<dyn BufRead + Send> = if encoding == encoding_rs::UTF_8 {
+        Box::new(BufReader::with_capacity(64 * 1024, rest))
+    } else {
+        let mut dr = quick_xml::encoding::DecodingReader::new(BufReader::with_capacity(64 * 1024, rest));
+        dr.set_encoding(encoding);
+        Box::new(BufReader::with_capacity(64 * 1024, dr))
+    };
+    Ok((
+        LineTracker {
+            inner: stream,
+            consumed: 0,
+            lines: 0,
+            recent: VecDeque::new(),
+        },
+        Detected {
+            encoding,
+            bom: bom_len > 0,
+        },
+    ))
+}
+
+/// The `encoding="…"` of an ASCII-compatible XML declaration at the start of `head`.
+fn declared_encoding(head: &[u8]) -> Option<String> {
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    let close = value.find(quote)?;
+    Some(value[..close].trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declaration_encoding_is_found() {
+        assert_eq!(
+            declared_encoding(br#"<?xml version="1.0" encoding="windows-1251"?><a/>"#).as_deref(),
+            Some("windows-1251")
+        );
+        assert_eq!(
+            declared_encoding(b"<?xml version='1.0' encoding = 'UTF-8' ?>").as_deref(),
+            Some("UTF-8")
+        );
+        assert_eq!(declared_encoding(b"<a/>"), None);
+    }
+}

@@ -1,0 +1,301 @@
+//! The order writer: the XML answered to 1C's `type=sale&mode=query`.
+//!
+//! Writes CommerceML 2.09 or 2.10 in the `urn:1C.ru:commerceml_2` namespace (what the official
+//! XSDs validate), UTF-8 with a BOM by default (1C УТП fails on UTF-8 without BOM,
+//! Tseka85/opencart3-exchange1c#25) or windows-1251 with a matching declaration.
+
+use crate::error::CmlError;
+use chrono::{NaiveDateTime, Utc};
+use dealbridge_sdk::model::{Order, Payment};
+use dealbridge_sdk::money::round_money;
+use rust_decimal::Decimal;
+use std::fmt::Write as _;
+
+/// Schema version written in `ВерсияСхемы`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaVersion {
+    /// 2.09.
+    V2_09,
+    /// 2.10 (default: what current 1C modules negotiate).
+    #[default]
+    V2_10,
+}
+
+impl SchemaVersion {
+    /// The version text (`2.10`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaVersion::V2_09 => "2.09",
+            SchemaVersion::V2_10 => "2.10",
+        }
+    }
+}
+
+/// Output encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputEncoding {
+    /// UTF-8 preceded by a byte-order mark (default).
+    #[default]
+    Utf8Bom,
+    /// UTF-8 without BOM (for sites that were told so).
+    Utf8,
+    /// windows-1251; characters it lacks become numeric character references.
+    Windows1251,
+}
+
+/// Writer settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// `ВерсияСхемы`.
+    pub schema_version: SchemaVersion,
+    /// Output encoding.
+    pub encoding: OutputEncoding,
+    /// `ДатаФормирования`; `None` means now (UTC).
+    pub generated_at: Option<NaiveDateTime>,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            schema_version: SchemaVersion::V2_10,
+            encoding: OutputEncoding::Utf8Bom,
+            generated_at: None,
+        }
+    }
+}
+
+/// One order to export, with what 1C wants to know besides the order itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderExport {
+    /// The canonical order. `source.id` becomes `Ид`, `number` becomes `Номер`.
+    pub order: Order,
+    /// Payment information, if the order is paid (fills «Заказ оплачен», «Дата оплаты»,
+    /// «Номер платежного документа»).
+    pub payment: Option<Payment>,
+    /// Status text for «Статус заказа» (already mapped to the 1C side's names); defaults to
+    /// `order.status`.
+    pub status: Option<String>,
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 forbids are dropped rather than producing an unreadable file.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn money(d: Decimal) -> String {
+    round_money(d, 2).to_string()
+}
+
+fn qty(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+fn el(out: &mut String, indent: usize, name: &str, value: &str) {
+    let _ = writeln!(out, "{}<{name}>{}</{name}>", "\t".repeat(indent), esc(value));
+}
+
+fn requisite(out: &mut String, indent: usize, name: &str, value: &str) {
+    let t = "\t".repeat(indent);
+    let _ = writeln!(out, "{t}<ЗначениеРеквизита>");
+    el(out, indent + 1, "Наименование", name);
+    el(out, indent + 1, "Значение", value);
+    let _ = writeln!(out, "{t}</ЗначениеРеквизита>");
+}
+
+fn is_cancelled(status: &str) -> bool {
+    matches!(
+        status.trim().to_lowercase().as_str(),
+        "cancelled" | "canceled" | "отменен" | "отменён"
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn line(
+    out: &mut String,
+    id: &str,
+    sku: Option<&str>,
+    name: &str,
+    price: Decimal,
+    quantity: Decimal,
+    total: Decimal,
+    kind: &str,
+) {
+    out.push_str("\t\t\t<Товар>\n");
+    el(out, 4, "Ид", id);
+    if let Some(s) = sku.filter(|s| !s.trim().is_empty()) {
+        el(out, 4, "Артикул", s);
+    }
+    el(out, 4, "Наименование", name);
+    out.push_str("\t\t\t\t<БазоваяЕдиница Код=\"796\" НаименованиеПолное=\"Штука\" МеждународноеСокращение=\"PCE\">шт</БазоваяЕдиница>\n");
+    out.push_str("\t\t\t\t<ЗначенияРеквизитов>\n");
+    requisite(out, 5, "ВидНоменклатуры", kind);
+    requisite(out, 5, "ТипНоменклатуры", kind);
+    out.push_str("\t\t\t\t</ЗначенияРеквизитов>\n");
+    el(out, 4, "ЦенаЗаЕдиницу", &money(price));
+    el(out, 4, "Количество", &qty(quantity));
+    el(out, 4, "Сумма", &money(total));
+    out.push_str("\t\t\t</Товар>\n");
+}
+
+fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
+    let o = &e.order;
+    if o.source.id.trim().is_empty() {
+        return Err(CmlError::Write(format!(
+            "order `{}` has an empty id; every order sent to 1C needs one",
+            o.number
+        )));
+    }
+    let created = o.created_at.naive_utc();
+    out.push_str("\t<Документ>\n");
+    el(out, 2, "Ид", &o.source.id);
+    el(out, 2, "Номер", if o.number.is_empty() { &o.source.id } else { &o.number });
+    el(out, 2, "Дата", &created.format("%Y-%m-%d").to_string());
+    el(out, 2, "ХозОперация", "Заказ товара");
+    el(out, 2, "Роль", "Продавец");
+    el(out, 2, "Валюта", o.currency.as_str());
+    el(out, 2, "Курс", "1");
+    el(out, 2, "Сумма", &money(o.total));
+    // Counterparty: a private buyer (РеквизитыФизЛица), or a company (РеквизитыЮрЛица).
+    let c = &o.customer;
+    let display = {
+        let d = c.display_name();
+        if d.is_empty() { "Покупатель".to_string() } else { d }
+    };
+    let cid = c
+        .source
+        .as_ref()
+        .map(|s| s.id.clone())
+        .or_else(|| c.normalized_email())
+        .unwrap_or_else(|| format!("order-{}", o.source.id));
+    out.push_str("\t\t<Контрагенты>\n\t\t\t<Контрагент>\n");
+    el(out, 4, "Ид", &cid);
+    el(out, 4, "Наименование", &display);
+    match c.company.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(company) => el(out, 4, "ОфициальноеНаименование", company),
+        None => {
+            el(out, 4, "ПолноеНаименование", &display);
+            if !c.last_name.trim().is_empty() {
+                el(out, 4, "Фамилия", c.last_name.trim());
+            }
+            if !c.first_name.trim().is_empty() {
+                el(out, 4, "Имя", c.first_name.trim());
+            }
+        }
+    }
+    let email = c.normalized_email();
+    let phone = c.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    if email.is_some() || phone.is_some() {
+        out.push_str("\t\t\t\t<Контакты>\n");
+        if let Some(m) = &email {
+            out.push_str("\t\t\t\t\t<Контакт>\n");
+            el(out, 6, "Тип", "Почта");
+            el(out, 6, "Значение", m);
+            out.push_str("\t\t\t\t\t</Контакт>\n");
+        }
+        if let Some(p) = phone {
+            out.push_str("\t\t\t\t\t<Контакт>\n");
+            el(out, 6, "Тип", "Телефон рабочий");
+            el(out, 6, "Значение", p);
+            out.push_str("\t\t\t\t\t</Контакт>\n");
+        }
+        out.push_str("\t\t\t\t</Контакты>\n");
+    }
+    el(out, 4, "Роль", "Покупатель");
+    out.push_str("\t\t\t</Контрагент>\n\t\t</Контрагенты>\n");
+    el(out, 2, "Время", &created.format("%H:%M:%S").to_string());
+    if let Some(note) = o.note.as_deref().filter(|n| !n.trim().is_empty()) {
+        el(out, 2, "Комментарий", note);
+    }
+    out.push_str("\t\t<Товары>\n");
+    for (i, l) in o.lines.iter().enumerate() {
+        let id = l
+            .item
+            .as_ref()
+            .map(|r| r.id.clone())
+            .or_else(|| l.sku.clone())
+            .unwrap_or_else(|| format!("line-{}", i + 1));
+        line(out, &id, l.sku.as_deref(), &l.name, l.unit_price, l.quantity, l.total, "Товар");
+    }
+    if !o.shipping_total.is_zero() {
+        let s = o.shipping_total;
+        line(out, "ORDER_DELIVERY", None, "Доставка заказа", s, Decimal::ONE, s, "Услуга");
+    }
+    out.push_str("\t\t</Товары>\n");
+    out.push_str("\t\t<ЗначенияРеквизитов>\n");
+    if let Some(m) = o.payment_method.as_deref().filter(|m| !m.trim().is_empty()) {
+        requisite(out, 3, "Метод оплаты", m);
+    }
+    let paid_at = e
+        .payment
+        .as_ref()
+        .and_then(|p| p.paid_at)
+        .or(o.paid_at);
+    let paid = paid_at.is_some() || e.payment.is_some();
+    requisite(out, 3, "Заказ оплачен", if paid { "true" } else { "false" });
+    if let Some(at) = paid_at {
+        requisite(out, 3, "Дата оплаты", &at.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string());
+    }
+    if let Some(n) = e.payment.as_ref().and_then(|p| p.document_number.as_deref()) {
+        requisite(out, 3, "Номер платежного документа", n);
+    }
+    let status = e.status.as_deref().unwrap_or(&o.status);
+    requisite(out, 3, "Отменен", if is_cancelled(status) { "true" } else { "false" });
+    requisite(out, 3, "Статус заказа", status);
+    requisite(
+        out,
+        3,
+        "Дата изменения статуса",
+        &o.modified_at.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(),
+    );
+    out.push_str("\t\t</ЗначенияРеквизитов>\n");
+    out.push_str("\t</Документ>\n");
+    Ok(())
+}
+
+/// Writes the `mode=query` answer for these orders (none is a valid, empty answer).
+pub fn write_orders(orders: &[OrderExport], options: &WriterOptions) -> Result<Vec<u8>, CmlError> {
+    let generated = options
+        .generated_at
+        .unwrap_or_else(|| Utc::now().naive_utc())
+        .format("%Y-%m-%dT%H:%M:%S");
+    let declared = match options.encoding {
+        OutputEncoding::Windows1251 => "windows-1251",
+        _ => "UTF-8",
+    };
+    let mut out = String::with_capacity(4096 * (orders.len() + 1));
+    let _ = writeln!(out, "<?xml version=\"1.0\" encoding=\"{declared}\"?>");
+    let _ = writeln!(
+        out,
+        "<КоммерческаяИнформация xmlns=\"urn:1C.ru:commerceml_2\" ВерсияСхемы=\"{}\" ДатаФормирования=\"{generated}\">",
+        options.schema_version.as_str()
+    );
+    for o in orders {
+        document(&mut out, o)?;
+    }
+    out.push_str("</КоммерческаяИнформация>\n");
+    Ok(match options.encoding {
+        OutputEncoding::Utf8Bom => {
+            let mut bytes = Vec::with_capacity(out.len() + 3);
+            bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            bytes.extend_from_slice(out.as_bytes());
+            bytes
+        }
+        OutputEncoding::Utf8 => out.into_bytes(),
+        OutputEncoding::Windows1251 => {
+            let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&out);
+            bytes.into_owned()
+        }
+    })
+}

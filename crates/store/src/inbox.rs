@@ -1,0 +1,97 @@
+//! The inbox: raw input (webhook bodies, polled pages, 1C uploads) stored before it is acknowledged,
+//! deduplicated per source so a redelivered webhook is not processed twice.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::{ms, on_db, RowExt};
+use crate::error::StoreError;
+use crate::store::Store;
+use sqlx::AssertSqlSafe;
+
+/// One stored input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxItem {
+    /// Row id.
+    pub id: i64,
+    /// Where it came from, e.g. `shop` or `shop:webhook`.
+    pub source: String,
+    /// The source's own identity for it (delivery id, `order:123:modified`, file hash).
+    pub dedupe_key: String,
+    /// What it is, e.g. `order.updated`.
+    pub kind: String,
+    /// The raw body as received.
+    pub payload: String,
+    /// When it was stored.
+    pub received_at: DateTime<Utc>,
+    /// When it was processed, if it was.
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+const COLS: &str = "id, source, dedupe_key, kind, payload, received_at, processed_at";
+
+fn from_row(r: &impl RowExt) -> Result<InboxItem, StoreError> {
+    Ok(InboxItem {
+        id: r.i64("id")?,
+        source: r.text("source")?,
+        dedupe_key: r.text("dedupe_key")?,
+        kind: r.text("kind")?,
+        payload: r.text("payload")?,
+        received_at: r.time("received_at")?,
+        processed_at: r.opt_time("processed_at")?,
+    })
+}
+
+impl Store {
+    /// Stores an input unless (`source`, `dedupe_key`) is already there. Returns true if it was
+    /// newly stored, false for a duplicate (which is left untouched).
+    pub async fn inbox_put(
+        &self,
+        source: &str,
+        dedupe_key: &str,
+        kind: &str,
+        payload: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "INSERT INTO inbox (source, dedupe_key, kind, payload, received_at) \
+                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, dedupe_key) DO NOTHING";
+        let now = ms(self.clock.now());
+        let n = on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(source).bind(dedupe_key).bind(kind).bind(payload).bind(now)
+                .execute(pool).await
+                .map_err(StoreError::db(format!("storing inbox item {source}/{dedupe_key}")))?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Unprocessed inputs, oldest first, at most `limit`.
+    pub async fn inbox_unprocessed(&self, limit: u32) -> Result<Vec<InboxItem>, StoreError> {
+        let sql =
+            format!("SELECT {COLS} FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1");
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(i64::from(limit)).fetch_all(pool).await
+                .map_err(StoreError::db("listing unprocessed inbox items"))?
+                .iter().map(from_row).collect()
+        })
+    }
+
+    /// One input by id.
+    pub async fn inbox_get(&self, id: i64) -> Result<Option<InboxItem>, StoreError> {
+        let sql = format!("SELECT {COLS} FROM inbox WHERE id = $1");
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await
+                .map_err(StoreError::db(format!("reading inbox item {id}")))?
+                .as_ref().map(from_row).transpose()
+        })
+    }
+
+    /// Marks an input processed (idempotent: the first processing time is kept).
+    pub async fn inbox_mark_processed(&self, id: i64) -> Result<(), StoreError> {
+        let sql = "UPDATE inbox SET processed_at = $1 WHERE id = $2 AND processed_at IS NULL";
+        let now = ms(self.clock.now());
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(now).bind(id).execute(pool).await
+                .map_err(StoreError::db(format!("marking inbox item {id} processed")))?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,111 @@
+//! The journal: an append-only record of what was done to which entity in which system.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::{ms, on_db, RowExt};
+use crate::error::StoreError;
+use crate::store::Store;
+use sqlx::AssertSqlSafe;
+
+/// What to record.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JournalEntry<'a> {
+    /// Canonical entity kind, e.g. `order`.
+    pub kind: &'a str,
+    /// Canonical entity id.
+    pub entity_id: &'a str,
+    /// The system acted on, e.g. `crm`.
+    pub system: &'a str,
+    /// What happened: `created`, `updated`, `skipped-unchanged`, `found-existing`, `dead`, …
+    pub action: &'a str,
+    /// The record's id in that system, when known.
+    pub external_id: Option<&'a str>,
+    /// The job that did it, if any.
+    pub job_id: Option<i64>,
+    /// Free text (or JSON) with the particulars.
+    pub detail: Option<&'a str>,
+}
+
+/// A recorded journal line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalRow {
+    /// Row id (increasing).
+    pub id: i64,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// Entity kind.
+    pub kind: String,
+    /// Entity id.
+    pub entity_id: String,
+    /// System acted on.
+    pub system: String,
+    /// What happened.
+    pub action: String,
+    /// External id, when known.
+    pub external_id: Option<String>,
+    /// The job that did it.
+    pub job_id: Option<i64>,
+    /// Particulars.
+    pub detail: Option<String>,
+}
+
+const COLS: &str = "id, at, entity_kind, entity_id, system, action, external_id, job_id, detail";
+
+fn from_row(r: &impl RowExt) -> Result<JournalRow, StoreError> {
+    Ok(JournalRow {
+        id: r.i64("id")?,
+        at: r.time("at")?,
+        kind: r.text("entity_kind")?,
+        entity_id: r.text("entity_id")?,
+        system: r.text("system")?,
+        action: r.text("action")?,
+        external_id: r.opt_text("external_id")?,
+        job_id: r.opt_i64("job_id")?,
+        detail: r.opt_text("detail")?,
+    })
+}
+
+impl Store {
+    /// Appends one entry, stamped with the clock's time.
+    pub async fn journal(&self, e: &JournalEntry<'_>) -> Result<(), StoreError> {
+        let sql = "INSERT INTO journal (at, entity_kind, entity_id, system, action, external_id, job_id, detail) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let now = ms(self.clock.now());
+        on_db!(&self.db, pool => {
+            sqlx::query(sql)
+                .bind(now).bind(e.kind).bind(e.entity_id).bind(e.system).bind(e.action)
+                .bind(e.external_id).bind(e.job_id).bind(e.detail)
+                .execute(pool).await
+                .map_err(StoreError::db(format!(
+                    "journaling {} of {} {} in {}", e.action, e.kind, e.entity_id, e.system
+                )))?;
+        });
+        Ok(())
+    }
+
+    /// Everything recorded for one entity, oldest first.
+    pub async fn journal_for(
+        &self,
+        kind: &str,
+        entity_id: &str,
+    ) -> Result<Vec<JournalRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLS} FROM journal WHERE entity_kind = $1 AND entity_id = $2 ORDER BY id"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind).bind(entity_id).fetch_all(pool).await
+                .map_err(StoreError::db(format!("reading the journal of {kind} {entity_id}")))?
+                .iter().map(from_row).collect()
+        })
+    }
+
+    /// The latest `limit` entries, newest first.
+    pub async fn journal_recent(&self, limit: u32) -> Result<Vec<JournalRow>, StoreError> {
+        let sql = format!("SELECT {COLS} FROM journal ORDER BY id DESC LIMIT $1");
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(i64::from(limit)).fetch_all(pool).await
+                .map_err(StoreError::db("reading the recent journal"))?
+                .iter().map(from_row).collect()
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! Wiring: config → store, connector clients, flows and the engine. This is the one place that
+//! knows which connector crate serves which `kind`; adding a system means adding a match arm here.
+
+use crate::config::{Config, SystemConfig};
+use crate::sync::engine::{Engine, EngineSettings, Tally};
+use crate::sync::poll::OrderFlow;
+use crate::sync::worker::{Executor, FlowTarget};
+use anyhow::Context;
+use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
+use dealbridge_sdk::traits::{CrmDeals, OrderSource};
+use dealbridge_store::{BackoffPolicy, Store};
+use dealbridge_woocommerce::WooClient;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A loaded, wired application.
+pub struct App {
+    /// The validated config.
+    pub config: Config,
+    /// The state database.
+    pub store: Store,
+    /// Flows and workers.
+    pub engine: Engine,
+    /// Where the HTTP server listens.
+    pub listen: SocketAddr,
+}
+
+/// Loads and validates the config, naming every mistake with file:line.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|errors| {
+        anyhow::anyhow!(
+            "{} is not valid (run `dealbridge check` for the same list):\n{errors}",
+            path.display()
+        )
+    })
+}
+
+/// Opens the state database the config names (and applies migrations).
+pub async fn open_store(path: &Path) -> anyhow::Result<Store> {
+    let config = load_config(path)?;
+    connect(&config).await
+}
+
+async fn connect(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(config.database.url.expose())
+        .await
+        .with_context(|| format!("cannot open the state database {}", config.database.redacted_url()))
+}
+
+impl App {
+    /// Loads the config at `path` and builds everything it describes.
+    pub async fn load(path: &Path) -> anyhow::Result<App> {
+        let config = load_config(path)?;
+        let store = connect(&config).await?;
+        let mut sources: BTreeMap<String, Arc<dyn OrderSource>> = BTreeMap::new();
+        let mut crms: BTreeMap<String, Arc<dyn CrmDeals>> = BTreeMap::new();
+        for (name, system) in &config.systems {
+            let timeouts = system.limits().timeouts();
+            match system {
+                SystemConfig::WooCommerce(w) => {
+                    let client = WooClient::new(
+                        w.base_url.as_str(),
+                        w.consumer_key.expose(),
+                        w.consumer_secret.expose(),
+                        timeouts,
+                    )
+                    .with_context(|| format!("systems.{name}: cannot build the WooCommerce client"))?
+                    .with_system_name(name.clone());
+                    sources.insert(name.clone(), Arc::new(client));
+                }
+                SystemConfig::Bitrix24(b) => {
+                    let limits = b
+                        .limits
+                        .rate_limit
+                        .map(|r| ClientLimits {
+                            per_second: r.per_second,
+                            burst: r.burst,
+                        })
+                        .unwrap_or_default();
+                    let client = Bitrix24Client::new(b.webhook_url.expose(), limits, timeouts)
+                        .with_context(|| format!("systems.{name}: cannot build the Bitrix24 client"))?
+                        .with_config_name(name.clone());
+                    crms.insert(name.clone(), Arc::new(client));
+                }
+            }
+        }
+        let sync = &config.sync;
+        let mut flows = Vec::new();
+        let mut targets = BTreeMap::new();
+        for flow in &config.flows {
+            // `check` guarantees the pair is supported; these lookups name the gap if not.
+            let source = sources
+                .get(&flow.from)
+                .with_context(|| format!("flow {}: `{}` cannot be read as an order source", flow.name, flow.from))?;
+            anyhow::ensure!(
+                crms.contains_key(&flow.to),
+                "flow {}: `{}` cannot take deals",
+                flow.name,
+                flow.to
+            );
+            flows.push(Arc::new(OrderFlow {
+                name: flow.name.clone(),
+                source_system: flow.from.clone(),
+                target_system: flow.to.clone(),
+                source: source.clone(),
+                page_size: sync.page_size,
+                overlap: sync.overlap,
+                max_attempts: sync.max_attempts,
+            }));
+            targets.insert(
+                flow.name.clone(),
+                FlowTarget {
+                    source_system: flow.from.clone(),
+                    target_system: flow.to.clone(),
+                    planner: Arc::new(flow.mapping.clone()),
+                },
+            );
+        }
+        let queue = store.queue().with_backoff(BackoffPolicy {
+            base: sync.backoff_base,
+            max: sync.backoff_max,
+            ..BackoffPolicy::default()
+        });
+        let executor = Arc::new(Executor::new(store.clone(), queue, crms, targets));
+        let engine = Engine {
+            store: store.clone(),
+            flows,
+            executor,
+            settings: EngineSettings {
+                workers: sync.workers as usize,
+                lease: sync.lease,
+                poll_interval: sync.poll_interval,
+                ..EngineSettings::default()
+            },
+            tally: Arc::new(Tally::default()),
+        };
+        Ok(App {
+            listen: config.server.listen,
+            config,
+            store,
+            engine,
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! `dealbridge emulate woocommerce|bitrix24 --listen ADDR`: a vendor emulator on a local port,
+//! reachable only through the vendor's own API, with the credentials given here.
+
+use clap::{Args, Subcommand};
+use dealbridge_sdk::fault::FaultConfig;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Which emulator.
+#[derive(Debug, Subcommand)]
+pub enum EmulateCommand {
+    /// WooCommerce REST API v3 (`/wp-json/wc/v3/orders`).
+    Woocommerce {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        listen: SocketAddr,
+        /// The consumer key clients must present.
+        #[arg(long, default_value = "ck_test")]
+        consumer_key: String,
+        /// The consumer secret clients must present.
+        #[arg(long, default_value = "cs_test", env = "DEALBRIDGE_EMULATOR_CONSUMER_SECRET")]
+        consumer_secret: String,
+        /// Orders to create at start.
+        #[arg(long, default_value_t = 0)]
+        seed_orders: usize,
+        /// Faults to inject.
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
+    /// Bitrix24 REST through an incoming-webhook URL (`/rest/<user>/<token>/<method>`).
+    Bitrix24 {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9002")]
+        listen: SocketAddr,
+        /// The webhook's user id.
+        #[arg(long, default_value_t = 1)]
+        user: u64,
+        /// The webhook's secret token.
+        #[arg(long, default_value = "test", env = "DEALBRIDGE_EMULATOR_TOKEN")]
+        token: String,
+        /// Use the Enterprise plan's request budget (5/s, bucket 250) instead of 2/s, bucket 50.
+        #[arg(long)]
+        enterprise: bool,
+        /// Faults to inject.
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
+}
+
+/// Fault injection flags shared by the emulators.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FaultArgs {
+    /// Share of calls answered with a server error (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of calls answered with the vendor's throttling response.
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Share of calls whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Latency added to every call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
+impl FaultArgs {
+    /// As the sdk's fault settings.
+    pub fn to_config(&self) -> FaultConfig {
+        FaultConfig {
+            error_rate: self.error_rate,
+            throttle_rate: self.throttle_rate,
+            drop_rate: self.drop_rate,
+            latency: Duration::from_millis(self.latency_ms),
+            ..Default::default()
+        }
+    }
+}
+
+/// Runs the chosen emulator until Ctrl-C / SIGTERM.
+pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
+    match cmd {
+        EmulateCommand::Woocommerce {
+            listen,
+            consumer_key,
+            consumer_secret,
+            seed_orders,
+            faults,
+        } => {
+            let emu = dealbridge_woocommerce::emulator::spawn(
+                dealbridge_woocommerce::emulator::EmulatorConfig {
+                    consumer_key: consumer_key.clone(),
+                    consumer_secret: consumer_secret.clone(),
+                    ..Default::default()
+                },
+                *listen,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            emu.handle.faults().set(faults.to_config());
+            if *seed_orders > 0 {
+                emu.handle.seed_orders(*seed_orders, 1);
+            }
+            println!("WooCommerce emulator at {}/wp-json/wc/v3 (key {consumer_key}); Ctrl-C to stop", emu.base_url);
+            super::run::wait_for_signal().await;
+            emu.shutdown().await;
+        }
+        EmulateCommand::Bitrix24 {
+            listen,
+            user,
+            token,
+            enterprise,
+            faults,
+        } => {
+            let limits = if *enterprise {
+                dealbridge_bitrix24::emulator::BucketLimits::enterprise()
+            } else {
+                dealbridge_bitrix24::emulator::BucketLimits::standard()
+            };
+            let emu = dealbridge_bitrix24::emulator::spawn(
+                dealbridge_bitrix24::emulator::EmulatorConfig {
+                    user_id: *user,
+                    token: token.clone(),
+                    limits,
+                    ..Default::default()
+                },
+                *listen,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            emu.handle.faults().set(faults.to_config());
+            println!("Bitrix24 emulator; webhook URL {} ; Ctrl-C to stop", emu.webhook_url);
+            super::run::wait_for_signal().await;
+            emu.shutdown().await;
+        }
+    }
+    Ok(super::exit::OK)
+}

@@ -1,0 +1,56 @@
+//! `dealbridge run`: pollers, workers and the HTTP server until SIGTERM or Ctrl-C.
+
+use crate::app::App;
+use crate::server::{router, AppState};
+use anyhow::Context;
+use std::future::IntoFuture;
+use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+/// Runs until a shutdown signal; in-flight jobs finish and release their leases.
+pub async fn run(config: &Path) -> anyhow::Result<u8> {
+    let app = App::load(config).await?;
+    let listen = app.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (server.listen in {}); is another process using it?", config.display()))?;
+    info!(addr = %listener.local_addr()?, "HTTP server listening (/healthz, /status, /metrics)");
+    let shutdown = CancellationToken::new();
+    let server_stop = shutdown.clone();
+    let server = tokio::spawn(
+        axum::serve(listener, router(AppState { store: app.store.clone() }))
+            .with_graceful_shutdown(async move { server_stop.cancelled().await })
+            .into_future(),
+    );
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutdown requested; finishing in-flight work");
+        signals.cancel();
+    });
+    let engine = Arc::new(app.engine);
+    engine.run(shutdown.clone()).await?;
+    shutdown.cancel();
+    server.await??;
+    app.store.close().await;
+    Ok(super::exit::OK)
+}
+
+/// SIGTERM (service managers) or SIGINT (Ctrl-C).
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

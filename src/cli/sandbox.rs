@@ -1,0 +1,196 @@
+//! `dealbridge sandbox`: both emulators with seeded orders and the engine on SQLite, so a
+//! newcomer sees orders become deals in one command. Everything talks over real HTTP on
+//! loopback, exactly as it would to a real shop and a real portal.
+
+use crate::app::App;
+use crate::server::{router, AppState};
+use anyhow::Context;
+use std::future::IntoFuture;
+use clap::Args;
+use dealbridge_bitrix24::emulator as b24;
+use dealbridge_woocommerce::emulator as woo;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Orders to seed in the shop.
+    #[arg(long, default_value_t = 20)]
+    pub orders: usize,
+    /// Stop after the first sync instead of running on (new orders arrive every few seconds).
+    #[arg(long)]
+    pub once: bool,
+    /// Keep the sandbox's config and database here (default: a fresh temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Where the engine's HTTP server listens while running on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+/// The mapping shipped with the sandbox.
+const MAPPING: &str = include_str!("../../mappings/woocommerce-bitrix24.toml");
+
+/// Runs the sandbox.
+pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            d.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new().prefix("dealbridge-sandbox-").tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let shop = woo::spawn(woo::EmulatorConfig::default(), any).await?;
+    let crm = b24::spawn(
+        b24::EmulatorConfig {
+            limits: b24::BucketLimits::enterprise(),
+            ..Default::default()
+        },
+        any,
+    )
+    .await?;
+    shop.handle.seed_orders(args.orders, 42);
+    std::fs::create_dir_all(dir.join("mappings"))?;
+    std::fs::write(dir.join("mappings/woocommerce-bitrix24.toml"), MAPPING)?;
+    let config_path = dir.join("dealbridge.toml");
+    std::fs::write(&config_path, sandbox_config(&shop.base_url, &crm.webhook_url, args.listen))?;
+    println!("sandbox in {}", dir.display());
+    println!("  WooCommerce emulator: {}/wp-json/wc/v3  ({} seeded orders)", shop.base_url, args.orders);
+    println!("  Bitrix24 emulator:    {}", crm.webhook_url);
+    println!("  config:               {}", config_path.display());
+    println!();
+
+    let app = App::load(&config_path).await?;
+    let summary = app.engine.sync_once(None, false).await?;
+    println!(
+        "first sync: {} order(s) read, {} deal(s) written, {} retried, {} dead",
+        summary.polls.iter().map(|(_, p)| p.seen).sum::<u64>(),
+        summary.written,
+        summary.retried,
+        summary.dead
+    );
+    print_deals(&crm.handle);
+    let again = app.engine.sync_once(None, false).await?;
+    println!(
+        "second sync: {} written, {} unchanged — nothing is written twice",
+        again.written,
+        again.polls.iter().map(|(_, p)| p.unchanged).sum::<u64>()
+    );
+
+    if !args.once {
+        println!();
+        println!("running on: a new order arrives in the shop every 10 s and becomes a deal within seconds.");
+        println!("status page: http://{}/status   (Ctrl-C to stop)", args.listen);
+        let stop = CancellationToken::new();
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}; pass --listen", args.listen))?;
+        let server_stop = stop.clone();
+        let server = tokio::spawn(
+            axum::serve(listener, router(AppState { store: app.store.clone() }))
+                .with_graceful_shutdown(async move { server_stop.cancelled().await })
+                .into_future(),
+        );
+        let shop_handle = shop.handle.clone();
+        let crm_handle = crm.handle.clone();
+        let arrivals_stop = stop.clone();
+        let arrivals = tokio::spawn(async move {
+            let mut seed = 1000;
+            let mut known = crm_handle.deal_count();
+            loop {
+                tokio::select! {
+                    _ = arrivals_stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                }
+                seed += 1;
+                let ids = shop_handle.seed_orders(1, seed);
+                println!("shop: new order {:?}", ids);
+                for _ in 0..20 {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let n = crm_handle.deal_count();
+                    if n > known {
+                        known = n;
+                        if let Some(d) = crm_handle.deals().last() {
+                            println!("crm:  deal {} \"{}\" stage {} amount {} {}", d["ID"].as_str().unwrap_or("?"), d["TITLE"].as_str().unwrap_or(""), d["STAGE_ID"].as_str().unwrap_or(""), d["OPPORTUNITY"].as_str().unwrap_or(""), d["CURRENCY_ID"].as_str().unwrap_or(""));
+                        }
+                        break;
+                    }
+                }
+            }
+        });
+        let signal_stop = stop.clone();
+        tokio::spawn(async move {
+            super::run::wait_for_signal().await;
+            signal_stop.cancel();
+        });
+        let mut engine = app.engine;
+        engine.settings.poll_interval = Duration::from_secs(2);
+        Arc::new(engine).run(stop.clone()).await?;
+        stop.cancel();
+        let _ = arrivals.await;
+        server.await??;
+    }
+    app.store.close().await;
+    shop.shutdown().await;
+    crm.shutdown().await;
+    Ok(super::exit::OK)
+}
+
+fn print_deals(crm: &b24::EmulatorHandle) {
+    let deals = crm.deals();
+    println!("deals in the CRM: {}", deals.len());
+    for d in deals.iter().take(10) {
+        println!(
+            "  #{:<4} {:<16} {:<20} {:>10} {}  contact {}",
+            d["ID"].as_str().unwrap_or("?"),
+            d["TITLE"].as_str().unwrap_or(""),
+            d["STAGE_ID"].as_str().unwrap_or(""),
+            d["OPPORTUNITY"].as_str().unwrap_or(""),
+            d["CURRENCY_ID"].as_str().unwrap_or(""),
+            d["CONTACT_ID"].as_str().unwrap_or("-"),
+        );
+    }
+    if deals.len() > 10 {
+        println!("  … and {} more", deals.len() - 10);
+    }
+}
+
+fn sandbox_config(shop_url: &str, webhook_url: &str, listen: SocketAddr) -> String {
+    format!(
+        r#"# Written by `dealbridge sandbox`: both systems are local emulators.
+[database]
+url = "sqlite://dealbridge.db"
+
+[server]
+listen = "{listen}"
+
+[systems.shop]
+kind = "woocommerce"
+base_url = "{shop_url}"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+
+[systems.crm]
+kind = "bitrix24"
+webhook_url = "{webhook_url}"
+rate_limit_per_second = 5
+rate_limit_burst = 50
+
+[[flows]]
+name = "orders"
+from = "shop"
+to = "crm"
+entities = ["order"]
+mapping = "mappings/woocommerce-bitrix24.toml"
+"#
+    )
+}

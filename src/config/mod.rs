@@ -1,0 +1,28 @@
+//! Configuration: `dealbridge.toml` → typed [`Config`]; secrets from the environment, never logged.
+//!
+//! Files are walked by hand over toml's spanned document (see `doc`) so that `dealbridge check`
+//! reports every mistake with `file:line:column`, not just the first one serde meets.
+
+mod database;
+mod diagnostic;
+pub(crate) mod doc;
+mod duration;
+mod env;
+mod flow;
+mod load;
+mod secret;
+mod settings;
+mod system;
+
+pub use database::{DatabaseBackend, DatabaseConfig, DEFAULT_DATABASE_URL};
+pub(crate) use diagnostic::SourceFile;
+pub use diagnostic::{ConfigErrors, Diagnostic};
+pub use duration::{parse_duration, DURATION_UNITS};
+pub use env::{system_override_var, Env, NoEnv, ProcessEnv, DATABASE_URL_VAR};
+pub use flow::{is_supported, Entity, FlowConfig, SUPPORTED_FLOWS};
+pub use load::{check, example_config, Config};
+pub use secret::Secret;
+pub use settings::{ServerConfig, SyncConfig};
+pub use system::{
+    Bitrix24Config, RateLimit, SystemConfig, SystemKind, SystemLimits, WooCommerceConfig,
+};

@@ -1,0 +1,397 @@
+//! `[systems.<name>]`: the remote systems (store, CRM) and their credentials.
+
+use std::fmt;
+use std::time::Duration;
+
+use dealbridge_sdk::http::Timeouts;
+use url::Url;
+
+use super::doc::{Ctx, TableReader};
+use super::env::{system_override_var, Env};
+use super::secret::{resolve_secret, Secret};
+
+/// The kinds of system dealbridge can talk to. The `kind = "…"` value in `[systems.<name>]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum SystemKind {
+    /// WooCommerce REST API v3.
+    WooCommerce,
+    /// Bitrix24 REST through an incoming webhook URL.
+    Bitrix24,
+}
+
+impl SystemKind {
+    /// Every kind, in the order error messages list them.
+    pub const ALL: &'static [SystemKind] = &[SystemKind::WooCommerce, SystemKind::Bitrix24];
+
+    /// The name used in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemKind::WooCommerce => "woocommerce",
+            SystemKind::Bitrix24 => "bitrix24",
+        }
+    }
+
+    /// The kind named `name` in a config file.
+    pub fn parse(name: &str) -> Option<SystemKind> {
+        SystemKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
+    /// `woocommerce, bitrix24`, for error messages.
+    pub fn known_list() -> String {
+        let names: Vec<&str> = SystemKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.join(", ")
+    }
+
+    /// The secret fields of this kind, each overridable by `DEALBRIDGE_SYSTEMS_<NAME>_<FIELD>`.
+    pub fn secret_fields(self) -> &'static [&'static str] {
+        match self {
+            SystemKind::WooCommerce => &["consumer_key", "consumer_secret"],
+            SystemKind::Bitrix24 => &["webhook_url"],
+        }
+    }
+
+    fn known_keys(self) -> &'static [&'static str] {
+        match self {
+            SystemKind::WooCommerce => &[
+                "kind",
+                "base_url",
+                "consumer_key",
+                "consumer_secret",
+                "rate_limit_per_second",
+                "rate_limit_burst",
+                "timeout",
+                "connect_timeout",
+            ],
+            SystemKind::Bitrix24 => &[
+                "kind",
+                "webhook_url",
+                "rate_limit_per_second",
+                "rate_limit_burst",
+                "timeout",
+                "connect_timeout",
+            ],
+        }
+    }
+
+    /// Client-side rate limit used when the config sets none.
+    pub fn default_rate_limit(self) -> Option<RateLimit> {
+        match self {
+            // WooCommerce's REST API documents no request limit; the shop's hosting decides.
+            SystemKind::WooCommerce => None,
+            // Bitrix24 leaks 2 requests/s from a bucket of 50 and answers 503 QUERY_LIMIT_EXCEEDED
+            // beyond it. We keep a smaller burst so another integration on the same portal still
+            // leaves us room.
+            SystemKind::Bitrix24 => Some(RateLimit {
+                per_second: 2,
+                burst: 10,
+            }),
+        }
+    }
+}
+
+impl fmt::Display for SystemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A client-side request budget (token bucket) for one remote account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per second, sustained.
+    pub per_second: u32,
+    /// Requests that may go at once after a quiet spell.
+    pub burst: u32,
+}
+
+/// Settings every system has: request budget and timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemLimits {
+    /// `rate_limit_per_second` / `rate_limit_burst`; `None` means unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// `timeout`: whole-request timeout, body included (default 60s).
+    pub timeout: Duration,
+    /// `connect_timeout`: TCP connect timeout (default 10s).
+    pub connect_timeout: Duration,
+}
+
+impl SystemLimits {
+    /// The timeouts in the form the sdk's HTTP client takes.
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            connect: self.connect_timeout,
+            request: self.timeout,
+        }
+    }
+}
+
+/// `kind = "woocommerce"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WooCommerceConfig {
+    /// The shop's root URL (`https://shop.example`); the client appends `/wp-json/wc/v3/…`.
+    pub base_url: Url,
+    /// REST API consumer key (`ck_…`).
+    pub consumer_key: Secret,
+    /// REST API consumer secret (`cs_…`).
+    pub consumer_secret: Secret,
+    /// Request budget and timeouts.
+    pub limits: SystemLimits,
+}
+
+/// `kind = "bitrix24"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitrix24Config {
+    /// Incoming webhook URL `https://<portal>/rest/<user>/<token>/`, always ending in `/`.
+    /// A secret: the token in its path is the credential.
+    pub webhook_url: Secret,
+    /// Request budget and timeouts.
+    pub limits: SystemLimits,
+}
+
+/// One `[systems.<name>]` table, by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SystemConfig {
+    /// A WooCommerce shop.
+    WooCommerce(WooCommerceConfig),
+    /// A Bitrix24 portal.
+    Bitrix24(Bitrix24Config),
+}
+
+impl SystemConfig {
+    /// Which kind of system this is.
+    pub fn kind(&self) -> SystemKind {
+        match self {
+            SystemConfig::WooCommerce(_) => SystemKind::WooCommerce,
+            SystemConfig::Bitrix24(_) => SystemKind::Bitrix24,
+        }
+    }
+
+    /// Request budget and timeouts.
+    pub fn limits(&self) -> &SystemLimits {
+        match self {
+            SystemConfig::WooCommerce(c) => &c.limits,
+            SystemConfig::Bitrix24(c) => &c.limits,
+        }
+    }
+}
+
+/// Reads one `[systems.<name>]` table. Returns the kind even when other fields are wrong, so flows
+/// can still be checked against it.
+pub(crate) fn read_system(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    t: &mut TableReader<'_, '_>,
+    env: &dyn Env,
+) -> (Option<SystemKind>, Option<SystemConfig>) {
+    if !valid_name(name) {
+        ctx.error(
+            t.span.clone(),
+            format!(
+                "system name `{name}` may use only letters, digits, `_` and `-` (it becomes part of environment variable names)"
+            ),
+        );
+    }
+    let Some(kind_value) = t.required_string(ctx, "kind") else {
+        return (None, None);
+    };
+    let Some(kind) = SystemKind::parse(kind_value.get_ref()) else {
+        ctx.error(
+            kind_value.span(),
+            format!(
+                "unknown system kind `{}` in {}; known kinds: {}",
+                kind_value.get_ref(),
+                t.name,
+                SystemKind::known_list()
+            ),
+        );
+        return (None, None);
+    };
+    t.set_known(kind.known_keys());
+    t.deny_unknown(ctx);
+    let limits = read_limits(ctx, t, kind);
+    let config = match kind {
+        SystemKind::WooCommerce => {
+            let base_url = t.required_string(ctx, "base_url").and_then(|u| {
+                match check_http_url(u.get_ref()) {
+                    Ok(url) => Some(url),
+                    Err(e) => {
+                        ctx.error(u.span(), format!("`base_url` in {}: {e}", t.name));
+                        None
+                    }
+                }
+            });
+            let key = read_secret(ctx, t, name, "consumer_key", env);
+            let secret = read_secret(ctx, t, name, "consumer_secret", env);
+            match (base_url, key, secret, limits) {
+                (Some(base_url), Some(consumer_key), Some(consumer_secret), Some(limits)) => {
+                    Some(SystemConfig::WooCommerce(WooCommerceConfig {
+                        base_url,
+                        consumer_key,
+                        consumer_secret,
+                        limits,
+                    }))
+                }
+                _ => None,
+            }
+        }
+        SystemKind::Bitrix24 => {
+            let var = system_override_var(name, "webhook_url");
+            let webhook =
+                resolve_secret(ctx, t, "webhook_url", &var, env).and_then(|(secret, origin)| {
+                    match check_webhook_url(secret.expose()) {
+                        Ok(url) => Some(Secret::new(url)),
+                        Err(e) => {
+                            let (span, from) = origin.locate();
+                            ctx.error(span, format!("`webhook_url` in {}{from}: {e}", t.name));
+                            None
+                        }
+                    }
+                });
+            match (webhook, limits) {
+                (Some(webhook_url), Some(limits)) => Some(SystemConfig::Bitrix24(Bitrix24Config {
+                    webhook_url,
+                    limits,
+                })),
+                _ => None,
+            }
+        }
+    };
+    (Some(kind), config)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn read_limits(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    kind: SystemKind,
+) -> Option<SystemLimits> {
+    let before = ctx.out.len();
+    let per_second = t.integer(ctx, "rate_limit_per_second", 1, 10_000);
+    let burst = t.integer(ctx, "rate_limit_burst", 1, 10_000);
+    let rate_limit = match (per_second, burst) {
+        (Some(p), Some(b)) => Some(RateLimit {
+            per_second: *p.get_ref() as u32,
+            burst: *b.get_ref() as u32,
+        }),
+        (Some(p), None) => Some(RateLimit {
+            per_second: *p.get_ref() as u32,
+            burst: kind
+                .default_rate_limit()
+                .map_or(*p.get_ref() as u32, |d| d.burst),
+        }),
+        (None, Some(b)) => match kind.default_rate_limit() {
+            Some(d) => Some(RateLimit {
+                per_second: d.per_second,
+                burst: *b.get_ref() as u32,
+            }),
+            None => {
+                ctx.error(
+                    b.span(),
+                    format!(
+                        "`rate_limit_burst` in {} needs `rate_limit_per_second` too ({} has no default limit)",
+                        t.name, kind
+                    ),
+                );
+                None
+            }
+        },
+        (None, None) => kind.default_rate_limit(),
+    };
+    let timeout = t
+        .duration(ctx, "timeout", Duration::from_millis(1))
+        .unwrap_or(Duration::from_secs(60));
+    let connect_timeout = t
+        .duration(ctx, "connect_timeout", Duration::from_millis(1))
+        .unwrap_or(Duration::from_secs(10));
+    (ctx.out.len() == before).then_some(SystemLimits {
+        rate_limit,
+        timeout,
+        connect_timeout,
+    })
+}
+
+fn read_secret(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    system: &str,
+    field: &str,
+    env: &dyn Env,
+) -> Option<Secret> {
+    resolve_secret(ctx, t, field, &system_override_var(system, field), env).map(|(s, _)| s)
+}
+
+/// An absolute `http`/`https` URL with a host.
+pub(crate) fn check_http_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text)
+        .map_err(|e| format!("not a valid URL ({e}); write e.g. \"https://shop.example\""))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!(
+            "URL scheme must be http or https, found `{}`",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("URL has no host".to_string());
+    }
+    Ok(url)
+}
+
+/// Checks the shape of a Bitrix24 incoming webhook URL without echoing it (the token is secret),
+/// and returns it ending in `/` so method names can be appended.
+fn check_webhook_url(text: &str) -> Result<String, String> {
+    let url = check_http_url(text)
+        .map_err(|e| format!("{e}; expected https://<portal>/rest/<user id>/<token>/"))?;
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    let shape_ok = segments.len() >= 3
+        && segments[segments.len() - 3] == "rest"
+        && segments[segments.len() - 2]
+            .chars()
+            .all(|c| c.is_ascii_digit());
+    if !shape_ok || url.query().is_some() {
+        return Err(
+            "does not look like a Bitrix24 incoming webhook; expected https://<portal>/rest/<user id>/<token>/"
+                .to_string(),
+        );
+    }
+    let mut s = url.to_string();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_are_normalised() {
+        assert_eq!(
+            check_webhook_url("http://127.0.0.1:9002/rest/1/test").unwrap(),
+            "http://127.0.0.1:9002/rest/1/test/"
+        );
+        assert!(check_webhook_url("https://portal.bitrix24.ru/rest/1/abc/").is_ok());
+        assert!(check_webhook_url("https://portal.bitrix24.ru/api/1/abc/").is_err());
+        assert!(check_webhook_url("ftp://portal/rest/1/abc/").is_err());
+        assert!(check_webhook_url("not a url").is_err());
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in SystemKind::ALL {
+            assert_eq!(SystemKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(SystemKind::known_list(), "woocommerce, bitrix24");
+    }
+}

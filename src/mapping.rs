@@ -1,1 +1,0 @@
-//! Mapping files (being written).

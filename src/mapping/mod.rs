@@ -1,0 +1,429 @@
+//! Mapping files (`mappings/*.toml`): how store orders become CRM deals, and who owns which field.
+//!
+//! A mapping file has one table per concern, so later issues can add tables (a reverse
+//! `[stage_map]` for CRM → store, `[prices]` for 1C price types) without changing these:
+//!
+//! ```toml
+//! [deal]
+//! title = "Order #{number}"   # placeholders: {number}, {id}, {customer}, {email}
+//! pipeline = 0                # Bitrix24 CATEGORY_ID; optional
+//! [status_map]                # every store status → a CRM stage id
+//! pending = "NEW"
+//! [fields]                    # owner per field: store|crm|erp|newest|manual
+//! stage = "crm"
+//! ```
+
+mod ownership;
+mod statuses;
+mod template;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use dealbridge_sdk::model::Order;
+
+use crate::config::doc::{self, nearest, Ctx, TableReader};
+use crate::config::{ConfigErrors, Diagnostic, SourceFile, SystemKind};
+
+pub use ownership::{FieldOwnership, OwnedField, Owner};
+pub use statuses::{order_statuses, StatusVocabulary};
+pub use template::{Placeholder, TemplateError, TitleTemplate};
+
+/// The mapping shipped in `mappings/woocommerce-bitrix24.toml`, for `dealbridge init`.
+pub fn default_mapping_file() -> &'static str {
+    include_str!("../../mappings/woocommerce-bitrix24.toml")
+}
+
+/// The title used when `[deal]` sets none.
+pub const DEFAULT_TITLE: &str = "Order #{number}";
+
+/// A mistake met while applying a mapping to a live order. Permanent: retrying cannot fix it,
+/// editing the mapping file can.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    /// The order's status is not in `[status_map]`.
+    #[error(
+        "order status `{status}` has no CRM stage in mapping {}: add `{} = \"STAGE\"` to [status_map] in {}",
+        .file.display(), toml_key(.status), .file.display()
+    )]
+    UnmappedStatus {
+        /// The store status.
+        status: String,
+        /// The mapping file to edit.
+        file: PathBuf,
+    },
+}
+
+/// `[deal]`: how the deal itself looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealRules {
+    /// `title`: the deal title template (default `Order #{number}`).
+    pub title: TitleTemplate,
+    /// `pipeline`: Bitrix24 `CATEGORY_ID`; `None` means the default pipeline (0).
+    pub pipeline: Option<u32>,
+}
+
+/// A parsed, checked mapping file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// The file it came from (named in errors).
+    pub path: PathBuf,
+    /// The kind of system orders come from.
+    pub source: SystemKind,
+    /// The kind of system deals go to.
+    pub target: SystemKind,
+    /// `[deal]`.
+    pub deal: DealRules,
+    /// `[status_map]`: store status → CRM stage id.
+    pub status_map: BTreeMap<String, String>,
+    /// `[fields]`: field ownership for two-way sync.
+    pub fields: FieldOwnership,
+}
+
+impl Mapping {
+    /// Reads and checks a mapping file for orders from `source` becoming deals in `target`.
+    pub fn load(
+        path: &Path,
+        source: SystemKind,
+        target: SystemKind,
+    ) -> Result<Mapping, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![Diagnostic::whole_file(
+                path,
+                format!("cannot read mapping file: {e}"),
+            )])
+        })?;
+        Mapping::parse(&text, path, source, target)
+    }
+
+    /// Checks mapping text as if it were the file at `path`.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        source: SystemKind,
+        target: SystemKind,
+    ) -> Result<Mapping, ConfigErrors> {
+        let src = SourceFile::new(path, text.to_string());
+        let mut out = Vec::new();
+        let mapping = read_mapping(&src, source, target, &mut out);
+        match mapping {
+            Some(m) if out.is_empty() => Ok(m),
+            _ => {
+                out.sort();
+                Err(ConfigErrors(out))
+            }
+        }
+    }
+
+    /// The CRM stage for a store order status. An unmapped status is an error naming the status
+    /// and the file to edit; the order must be refused rather than put in a guessed stage.
+    pub fn stage_for(&self, status: &str) -> Result<&str, MappingError> {
+        self.status_map
+            .get(status)
+            .map(String::as_str)
+            .ok_or_else(|| MappingError::UnmappedStatus {
+                status: status.to_string(),
+                file: self.path.clone(),
+            })
+    }
+
+    /// The deal title for `order`.
+    pub fn deal_title(&self, order: &Order) -> String {
+        self.deal.title.render(order)
+    }
+
+    /// The Bitrix24 `CATEGORY_ID` to create deals in (0 = the default pipeline).
+    pub fn pipeline(&self) -> u32 {
+        self.deal.pipeline.unwrap_or(0)
+    }
+
+    /// Who owns `field` in two-way sync.
+    pub fn owner(&self, field: OwnedField) -> Owner {
+        self.fields.owner(field)
+    }
+}
+
+/// A status written as a TOML key: bare when it can be, quoted otherwise.
+fn toml_key(status: &str) -> String {
+    let bare = !status.is_empty()
+        && status
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        status.to_string()
+    } else {
+        format!("{status:?}")
+    }
+}
+
+const TOP_KEYS: &[&str] = &["deal", "status_map", "fields"];
+const DEAL_KEYS: &[&str] = &["title", "pipeline"];
+
+/// Reads a mapping file, pushing every mistake to `out`. Returns the mapping when it could be
+/// built (callers still check `out`).
+pub(crate) fn read_mapping(
+    src: &SourceFile,
+    source: SystemKind,
+    target: SystemKind,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Mapping> {
+    let root = doc::parse(src, out)?;
+    let mut ctx = Ctx { src, out };
+    let top = TableReader::new(
+        &root,
+        0..0,
+        format!("mapping {}", src.path.display()),
+        TOP_KEYS,
+    );
+    top.deny_unknown(&mut ctx);
+
+    let deal_table = top.table(&mut ctx, "deal", "[deal]", DEAL_KEYS);
+    let (title, pipeline) = read_deal(&mut ctx, deal_table.as_ref());
+    let status_map = match top.table(&mut ctx, "status_map", "[status_map]", &[]) {
+        Some(t) => read_status_map(&mut ctx, &t, source, target, pipeline.ok()),
+        None => {
+            if !top.has("status_map") {
+                ctx.error(
+                    0..0,
+                    "the mapping has no [status_map]; add one mapping every store order status to a CRM stage",
+                );
+            }
+            None
+        }
+    };
+    let fields = match top.table(&mut ctx, "fields", "[fields]", OwnedField::NAMES) {
+        Some(t) => read_fields(&mut ctx, &t),
+        None => Some(FieldOwnership::default()),
+    };
+    Some(Mapping {
+        path: src.path.clone(),
+        source,
+        target,
+        deal: DealRules {
+            title: title?,
+            pipeline: pipeline.ok()?,
+        },
+        status_map: status_map?,
+        fields: fields?,
+    })
+}
+
+/// Reads `[deal]`: the title (None when wrong) and the pipeline (`Err` when wrong, so stage
+/// ids are not judged against a pipeline the user did not mean).
+fn read_deal(
+    ctx: &mut Ctx<'_>,
+    t: Option<&TableReader<'_, '_>>,
+) -> (Option<TitleTemplate>, Result<Option<u32>, ()>) {
+    let default_title = || TitleTemplate::parse(DEFAULT_TITLE).ok();
+    let Some(t) = t else {
+        return (default_title(), Ok(None));
+    };
+    t.deny_unknown(ctx);
+    let title = match t.string(ctx, "title") {
+        Some(s) => match TitleTemplate::parse(s.get_ref()) {
+            Ok(tpl) => Some(tpl),
+            Err(e) => {
+                let at = inner_span(ctx.src, s.span(), s.get_ref(), e.offset);
+                ctx.error(at, format!("`title` in [deal]: {}", e.message));
+                None
+            }
+        },
+        None if t.has("title") => None,
+        None => default_title(),
+    };
+    let pipeline = match t.integer(ctx, "pipeline", 0, i64::from(i32::MAX)) {
+        Some(p) => Ok(Some(*p.get_ref() as u32)),
+        None if t.has("pipeline") => Err(()),
+        None => Ok(None),
+    };
+    (title, pipeline)
+}
+
+/// Points inside a string value when the source spells it without escapes, else at its start.
+fn inner_span(src: &SourceFile, span: Range<usize>, value: &str, offset: usize) -> Range<usize> {
+    let raw = src.text.get(span.clone()).unwrap_or("");
+    let quoted_plainly = raw.len() == value.len() + 2 && raw.get(1..raw.len() - 1) == Some(value);
+    if quoted_plainly {
+        let at = span.start + 1 + offset;
+        at..at + 1
+    } else {
+        span
+    }
+}
+
+fn read_status_map(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    source: SystemKind,
+    target: SystemKind,
+    pipeline: Option<Option<u32>>,
+) -> Option<BTreeMap<String, String>> {
+    let Some(vocab) = order_statuses(source) else {
+        ctx.error(
+            t.span.clone(),
+            format!("{source} is not a store: it has no order statuses to map"),
+        );
+        return None;
+    };
+    let before = ctx.out.len();
+    let all = vocab.all();
+    let mut map = BTreeMap::new();
+    for (key, value) in t.entries() {
+        let status: &str = key.get_ref();
+        if !vocab.contains(status) {
+            let hint = match nearest(status, &all) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("{source} statuses: {}", all.join(", ")),
+            };
+            ctx.error(
+                key.span(),
+                format!("`{status}` in [status_map] is not a {source} order status; {hint}"),
+            );
+            continue;
+        }
+        let Some(stage) = value.get_ref().as_str() else {
+            ctx.error(
+                value.span(),
+                format!(
+                    "the stage for `{status}` in [status_map] must be a string (a {target} stage id such as \"NEW\"), found {}",
+                    doc::type_name(value.get_ref())
+                ),
+            );
+            continue;
+        };
+        if let Err(e) = check_stage(stage, pipeline) {
+            ctx.error(
+                value.span(),
+                format!("the stage for `{status}` in [status_map] {e}"),
+            );
+            continue;
+        }
+        map.insert(status.to_string(), stage.to_string());
+    }
+    // One diagnostic for all missing statuses: they share the `[status_map]` line.
+    let missing: Vec<&str> = vocab
+        .required
+        .iter()
+        .copied()
+        .filter(|status| !t.has(status))
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|s| format!("`{s}`")).collect();
+        let lines: Vec<String> = missing
+            .iter()
+            .map(|s| format!("`{} = \"STAGE\"`", toml_key(s)))
+            .collect();
+        let (noun, them) = if missing.len() == 1 {
+            ("status", "that status")
+        } else {
+            ("statuses", "those statuses")
+        };
+        ctx.error(
+            t.span.clone(),
+            format!(
+                "[status_map] does not map the {source} {noun} {}: add {}; orders in {them} would be refused",
+                names.join(", "),
+                lines.join(", ")
+            ),
+        );
+    }
+    (ctx.out.len() == before).then_some(map)
+}
+
+/// A Bitrix24 stage id: not empty, no spaces, and `C<pipeline>:` prefixed outside pipeline 0.
+/// `pipeline` is `None` when `[deal] pipeline` was itself wrong: then the prefix is not judged.
+fn check_stage(stage: &str, pipeline: Option<Option<u32>>) -> Result<(), String> {
+    if stage.trim().is_empty() {
+        return Err("is empty; write a CRM stage id such as \"NEW\"".to_string());
+    }
+    if stage.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "`{stage}` contains spaces; CRM stage ids have none (e.g. \"NEW\", \"C1:WON\")"
+        ));
+    }
+    let prefix_category = stage
+        .strip_prefix('C')
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(digits, _)| digits.parse::<u32>().ok());
+    let Some(pipeline) = pipeline else {
+        return Ok(());
+    };
+    match (pipeline.unwrap_or(0), prefix_category) {
+        (0, Some(c)) => Err(format!(
+            "`{stage}` belongs to pipeline {c}, but [deal] pipeline is 0 (default); set `pipeline = {c}` in [deal] or use a default-pipeline stage"
+        )),
+        (p, Some(c)) if c != p => Err(format!(
+            "`{stage}` belongs to pipeline {c}, but [deal] pipeline is {p}; stages of pipeline {p} are written `C{p}:STAGE`"
+        )),
+        (p, None) if p != 0 => Err(format!(
+            "`{stage}` is a default-pipeline stage, but [deal] pipeline is {p}; write `C{p}:{stage}`"
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn read_fields(ctx: &mut Ctx<'_>, t: &TableReader<'_, '_>) -> Option<FieldOwnership> {
+    let before = ctx.out.len();
+    t.deny_unknown(ctx);
+    let mut fields = FieldOwnership::default();
+    for (key, value) in t.entries() {
+        let Some(field) = OwnedField::parse(key.get_ref()) else {
+            continue; // reported by deny_unknown
+        };
+        match value.get_ref().as_str().map(|s| (s, Owner::parse(s))) {
+            Some((_, Some(owner))) => fields.set(field, owner),
+            Some((s, None)) => ctx.error(
+                value.span(),
+                format!(
+                    "owner `{s}` of `{}` in [fields] is not one of: {}",
+                    key.get_ref(),
+                    Owner::known_list()
+                ),
+            ),
+            None => ctx.error(
+                value.span(),
+                format!(
+                    "owner of `{}` in [fields] must be a string, one of: {}",
+                    key.get_ref(),
+                    Owner::known_list()
+                ),
+            ),
+        }
+    }
+    (ctx.out.len() == before).then_some(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_ids_follow_the_pipeline() {
+        assert!(check_stage("NEW", Some(None)).is_ok());
+        assert!(check_stage("C3:NEW", Some(Some(3))).is_ok());
+        assert!(check_stage("C3:NEW", Some(None))
+            .unwrap_err()
+            .contains("pipeline = 3"));
+        assert!(check_stage("C2:NEW", Some(Some(3)))
+            .unwrap_err()
+            .contains("C3:STAGE"));
+        assert!(check_stage("NEW", Some(Some(3)))
+            .unwrap_err()
+            .contains("C3:NEW"));
+        assert!(check_stage("", Some(None)).unwrap_err().contains("empty"));
+        assert!(check_stage("IN WORK", Some(None))
+            .unwrap_err()
+            .contains("spaces"));
+        // A stage that merely starts with C is not a pipeline prefix.
+        assert!(check_stage("CLOSED", Some(None)).is_ok());
+        // Unknown pipeline: the prefix is not judged.
+        assert!(check_stage("C3:NEW", None).is_ok());
+    }
+
+    #[test]
+    fn keys_are_quoted_only_when_needed() {
+        assert_eq!(toml_key("on-hold"), "on-hold");
+        assert_eq!(toml_key("wc shipped"), "\"wc shipped\"");
+    }
+}

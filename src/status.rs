@@ -1,0 +1,132 @@
+//! The status report: queue by state, bindings by kind, cursors, open conflicts. One function
+//! feeds `dealbridge status`, the status page and `/metrics`, so they never disagree.
+
+use dealbridge_store::{Store, StoreError};
+use serde::Serialize;
+use std::fmt;
+
+/// A snapshot of the engine's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Jobs per state (`pending`, `running`, `done`, `dead`, `dropped`).
+    pub queue: Vec<(String, i64)>,
+    /// Bindings per system and kind.
+    pub bindings: Vec<BindingCount>,
+    /// Poll cursors.
+    pub cursors: Vec<CursorRow>,
+    /// Conflicts waiting for someone.
+    pub open_conflicts: i64,
+}
+
+/// Bindings of one kind in one system.
+#[derive(Debug, Clone, Serialize)]
+pub struct BindingCount {
+    /// System name.
+    pub system: String,
+    /// Entity kind.
+    pub kind: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// One poll cursor.
+#[derive(Debug, Clone, Serialize)]
+pub struct CursorRow {
+    /// Cursor name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// When it last moved.
+    pub updated_at: String,
+}
+
+impl StatusReport {
+    /// Reads the report from the store.
+    pub async fn gather(store: &Store) -> Result<StatusReport, StoreError> {
+        let queue = store
+            .queue()
+            .counts()
+            .await?
+            .into_iter()
+            .map(|(state, n)| (state.as_str().to_string(), n))
+            .collect();
+        let bindings = store
+            .binding_counts()
+            .await?
+            .into_iter()
+            .map(|(system, kind, count)| BindingCount {
+                system,
+                kind,
+                count,
+            })
+            .collect();
+        let cursors = store
+            .cursors()
+            .await?
+            .into_iter()
+            .map(|(name, value, at)| CursorRow {
+                name,
+                value,
+                updated_at: at.to_rfc3339(),
+            })
+            .collect();
+        Ok(StatusReport {
+            queue,
+            bindings,
+            cursors,
+            open_conflicts: store.open_conflict_count().await?,
+        })
+    }
+
+    /// Jobs in one state.
+    pub fn jobs(&self, state: &str) -> i64 {
+        self.queue
+            .iter()
+            .find(|(s, _)| s == state)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    }
+
+    /// Prometheus text exposition of the same numbers.
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP dealbridge_jobs Jobs in the queue by state.\n# TYPE dealbridge_jobs gauge\n");
+        for state in ["pending", "running", "done", "dead", "dropped"] {
+            out.push_str(&format!("dealbridge_jobs{{state=\"{state}\"}} {}\n", self.jobs(state)));
+        }
+        out.push_str("# HELP dealbridge_bindings Bound entities by system and kind.\n# TYPE dealbridge_bindings gauge\n");
+        for b in &self.bindings {
+            out.push_str(&format!(
+                "dealbridge_bindings{{system=\"{}\",kind=\"{}\"}} {}\n",
+                b.system, b.kind, b.count
+            ));
+        }
+        out.push_str("# HELP dealbridge_open_conflicts Conflicts waiting for resolution.\n# TYPE dealbridge_open_conflicts gauge\n");
+        out.push_str(&format!("dealbridge_open_conflicts {}\n", self.open_conflicts));
+        out
+    }
+}
+
+impl fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "queue:")?;
+        for state in ["pending", "running", "done", "dead", "dropped"] {
+            writeln!(f, "  {state:<8} {}", self.jobs(state))?;
+        }
+        writeln!(f, "bindings:")?;
+        if self.bindings.is_empty() {
+            writeln!(f, "  (none)")?;
+        }
+        for b in &self.bindings {
+            writeln!(f, "  {:<10} {:<8} {}", b.system, b.kind, b.count)?;
+        }
+        writeln!(f, "cursors:")?;
+        if self.cursors.is_empty() {
+            writeln!(f, "  (none)")?;
+        }
+        for c in &self.cursors {
+            writeln!(f, "  {} = {} (moved {})", c.name, c.value, c.updated_at)?;
+        }
+        write!(f, "open conflicts: {}", self.open_conflicts)
+    }
+}

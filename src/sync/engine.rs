@@ -1,0 +1,224 @@
+//! The engine: flows, workers and their schedule.
+//!
+//! `sync` runs each flow's poll once and then drains the queue, waiting out backoff delays,
+//! until no work is left. `run` polls every `poll_interval` and keeps workers going until
+//! shutdown; on shutdown a worker finishes the job it holds (so its lease is released by
+//! completing or failing it) and takes no new one.
+
+use super::poll::{OrderFlow, PollReport};
+use super::worker::{Executor, JobOutcome};
+use super::SyncError;
+use dealbridge_store::Store;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+/// Timing and concurrency of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Worker tasks.
+    pub workers: usize,
+    /// Lease on a claimed job; a crashed worker's job is taken again after this.
+    pub lease: Duration,
+    /// Time between poll passes in `run`.
+    pub poll_interval: Duration,
+    /// Longest a worker sleeps when the queue is empty.
+    pub idle: Duration,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            workers: 2,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(30),
+            idle: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Counts of job outcomes, shared by the workers.
+#[derive(Debug, Default)]
+pub struct Tally {
+    written: AtomicU64,
+    unchanged: AtomicU64,
+    retried: AtomicU64,
+    dead: AtomicU64,
+}
+
+/// What a `sync` did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SyncSummary {
+    /// Per flow: name and poll report.
+    pub polls: Vec<(String, PollReport)>,
+    /// Deals created or updated.
+    pub written: u64,
+    /// Jobs that found nothing to change.
+    pub unchanged: u64,
+    /// Failed attempts that will be (or were) retried.
+    pub retried: u64,
+    /// Jobs that went to the dead letter in this pass.
+    pub dead: u64,
+}
+
+/// Flows + executor + settings.
+pub struct Engine {
+    /// The store.
+    pub store: Store,
+    /// Order flows.
+    pub flows: Vec<Arc<OrderFlow>>,
+    /// Runs jobs.
+    pub executor: Arc<Executor>,
+    /// Settings.
+    pub settings: EngineSettings,
+    /// Job outcome counts since start.
+    pub tally: Arc<Tally>,
+}
+
+impl Engine {
+    /// One pass: poll the selected flows (all when `only` is `None`), then run every queued job
+    /// to done or dead.
+    pub async fn sync_once(&self, only: Option<&str>, full: bool) -> Result<SyncSummary, SyncError> {
+        let mut summary = SyncSummary::default();
+        for flow in self.flows.iter().filter(|f| only.is_none_or(|n| n == f.name)) {
+            let report = flow.poll(&self.store, full).await?;
+            summary.polls.push((flow.name.clone(), report));
+        }
+        let before = self.tally_now();
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        for n in 0..self.settings.workers.max(1) {
+            let worker = self.worker_ctx();
+            let id = format!("sync-{}-{n}", std::process::id());
+            let stop = stop.clone();
+            tasks.push(tokio::spawn(async move { worker.run(id, stop, true).await }));
+        }
+        for t in tasks {
+            t.await.expect("worker task panicked")?;
+        }
+        let after = self.tally_now();
+        summary.written = after.0 - before.0;
+        summary.unchanged = after.1 - before.1;
+        summary.retried = after.2 - before.2;
+        summary.dead = after.3 - before.3;
+        Ok(summary)
+    }
+
+    /// Polls every flow each `poll_interval` and runs workers, until `shutdown` is cancelled.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), SyncError> {
+        let mut tasks = Vec::new();
+        for n in 0..self.settings.workers.max(1) {
+            let worker = self.worker_ctx();
+            let id = format!("run-{}-{n}", std::process::id());
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move { worker.run(id, stop, false).await }));
+        }
+        for flow in &self.flows {
+            let flow = flow.clone();
+            let store = self.store.clone();
+            let stop = shutdown.clone();
+            let interval = self.settings.poll_interval;
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = flow.poll(&store, false).await {
+                        error!(flow = %flow.name, error = %error_chain(&e), "poll failed");
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+                Ok(())
+            }));
+        }
+        for t in tasks {
+            if let Err(e) = t.await.expect("engine task panicked") {
+                error!(error = %error_chain(&e), "engine task failed");
+            }
+        }
+        info!("engine stopped");
+        Ok(())
+    }
+
+    fn worker_ctx(&self) -> Worker {
+        Worker {
+            store: self.store.clone(),
+            executor: self.executor.clone(),
+            tally: self.tally.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+
+    fn tally_now(&self) -> (u64, u64, u64, u64) {
+        (
+            self.tally.written.load(Ordering::Relaxed),
+            self.tally.unchanged.load(Ordering::Relaxed),
+            self.tally.retried.load(Ordering::Relaxed),
+            self.tally.dead.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// What one worker task owns.
+struct Worker {
+    store: Store,
+    executor: Arc<Executor>,
+    tally: Arc<Tally>,
+    settings: EngineSettings,
+}
+
+impl Worker {
+    /// The worker loop. With `drain`, it returns once no pending or running work is left;
+    /// otherwise it runs until `stop`.
+    async fn run(&self, id: String, stop: CancellationToken, drain: bool) -> Result<(), SyncError> {
+        let queue = self.store.queue();
+        loop {
+            if stop.is_cancelled() {
+                return Ok(());
+            }
+            let jobs = queue.claim(&id, self.settings.lease, 1).await?;
+            if let Some(job) = jobs.into_iter().next() {
+                // Not raced against `stop`: a job in hand is finished, so its lease ends cleanly.
+                match self.executor.execute(&job).await? {
+                    JobOutcome::Written => self.tally.written.fetch_add(1, Ordering::Relaxed),
+                    JobOutcome::Unchanged => self.tally.unchanged.fetch_add(1, Ordering::Relaxed),
+                    JobOutcome::Retrying => self.tally.retried.fetch_add(1, Ordering::Relaxed),
+                    JobOutcome::Dead => self.tally.dead.fetch_add(1, Ordering::Relaxed),
+                };
+                continue;
+            }
+            if drain && queue.pending_count().await? == 0 {
+                return Ok(());
+            }
+            // Sleep until the next job is due (a backoff), but no longer than `idle`, so new
+            // work and expired leases are noticed soon.
+            let wait = match queue.next_due().await? {
+                Some(at) => (at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(self.settings.idle),
+                None => self.settings.idle,
+            }
+            .max(Duration::from_millis(20));
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+/// An error with its causes, `a: b: c`, for one log line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

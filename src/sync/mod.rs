@@ -1,0 +1,37 @@
+//! Flows: normalize → bind → diff → plan → enqueue, and the workers that drain the queue.
+//!
+//! - [`ids`]: how canonical entities, coalescing keys and contact keys are spelled.
+//! - [`plan`]: order → deal, pure.
+//! - [`poll`]: one pass over a source, queueing what changed; moves the cursor after.
+//! - [`job`]: queued payloads.
+//! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
+//! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
+
+pub mod engine;
+pub mod ids;
+pub mod job;
+pub mod plan;
+pub mod poll;
+pub mod worker;
+
+use dealbridge_sdk::ConnectorError;
+
+/// A failure of the sync machinery itself (not of one job, which the queue records).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The state database failed.
+    #[error("state database: {0}")]
+    Store(#[from] dealbridge_store::StoreError),
+    /// The source system could not be read; the cursor did not move.
+    #[error("flow `{flow}`: cannot read the source; the cursor did not move and the next pass will retry")]
+    Source {
+        /// The flow.
+        flow: String,
+        /// The connector's error.
+        #[source]
+        source: ConnectorError,
+    },
+    /// A record could not be encoded as JSON (a bug).
+    #[error("cannot encode a record as JSON: {0}")]
+    Encode(#[source] serde_json::Error),
+}
