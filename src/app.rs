@@ -46,7 +46,12 @@ pub async fn open_store(path: &Path) -> anyhow::Result<Store> {
 async fn connect(config: &Config) -> anyhow::Result<Store> {
     Store::connect(config.database.url.expose())
         .await
-        .with_context(|| format!("cannot open the state database {}", config.database.redacted_url()))
+        .with_context(|| {
+            format!(
+                "cannot open the state database {}",
+                config.database.redacted_url()
+            )
+        })
 }
 
 impl App {
@@ -66,7 +71,9 @@ impl App {
                         w.consumer_secret.expose(),
                         timeouts,
                     )
-                    .with_context(|| format!("systems.{name}: cannot build the WooCommerce client"))?
+                    .with_context(|| {
+                        format!("systems.{name}: cannot build the WooCommerce client")
+                    })?
                     .with_system_name(name.clone());
                     sources.insert(name.clone(), Arc::new(client));
                 }
@@ -80,7 +87,9 @@ impl App {
                         })
                         .unwrap_or_default();
                     let client = Bitrix24Client::new(b.webhook_url.expose(), limits, timeouts)
-                        .with_context(|| format!("systems.{name}: cannot build the Bitrix24 client"))?
+                        .with_context(|| {
+                            format!("systems.{name}: cannot build the Bitrix24 client")
+                        })?
                         .with_config_name(name.clone());
                     crms.insert(name.clone(), Arc::new(client));
                 }
@@ -91,9 +100,12 @@ impl App {
         let mut targets = BTreeMap::new();
         for flow in &config.flows {
             // `check` guarantees the pair is supported; these lookups name the gap if not.
-            let source = sources
-                .get(&flow.from)
-                .with_context(|| format!("flow {}: `{}` cannot be read as an order source", flow.name, flow.from))?;
+            let source = sources.get(&flow.from).with_context(|| {
+                format!(
+                    "flow {}: `{}` cannot be read as an order source",
+                    flow.name, flow.from
+                )
+            })?;
             anyhow::ensure!(
                 crms.contains_key(&flow.to),
                 "flow {}: `{}` cannot take deals",
@@ -132,6 +144,7 @@ impl App {
                 workers: sync.workers as usize,
                 lease: sync.lease,
                 poll_interval: sync.poll_interval,
+                retention: sync.retention,
                 ..EngineSettings::default()
             },
             tally: Arc::new(Tally::default()),

@@ -90,9 +90,14 @@ impl StatusReport {
     /// Prometheus text exposition of the same numbers.
     pub fn to_prometheus(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP dealbridge_jobs Jobs in the queue by state.\n# TYPE dealbridge_jobs gauge\n");
+        out.push_str(
+            "# HELP dealbridge_jobs Jobs in the queue by state.\n# TYPE dealbridge_jobs gauge\n",
+        );
         for state in ["pending", "running", "done", "dead", "dropped"] {
-            out.push_str(&format!("dealbridge_jobs{{state=\"{state}\"}} {}\n", self.jobs(state)));
+            out.push_str(&format!(
+                "dealbridge_jobs{{state=\"{state}\"}} {}\n",
+                self.jobs(state)
+            ));
         }
         out.push_str("# HELP dealbridge_bindings Bound entities by system and kind.\n# TYPE dealbridge_bindings gauge\n");
         for b in &self.bindings {
@@ -102,7 +107,10 @@ impl StatusReport {
             ));
         }
         out.push_str("# HELP dealbridge_open_conflicts Conflicts waiting for resolution.\n# TYPE dealbridge_open_conflicts gauge\n");
-        out.push_str(&format!("dealbridge_open_conflicts {}\n", self.open_conflicts));
+        out.push_str(&format!(
+            "dealbridge_open_conflicts {}\n",
+            self.open_conflicts
+        ));
         out
     }
 }

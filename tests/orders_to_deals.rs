@@ -74,10 +74,17 @@ async fn fifty_orders_become_fifty_deals_and_a_second_sync_writes_nothing() {
     assert_eq!(contacts.len(), 17, "one contact per distinct buyer");
     for order in &orders {
         let id = order["id"].as_u64().unwrap().to_string();
-        let deal = deals.iter().find(|d| d["ORIGIN_ID"] == id.as_str()).expect("deal for order");
+        let deal = deals
+            .iter()
+            .find(|d| d["ORIGIN_ID"] == id.as_str())
+            .expect("deal for order");
         assert_eq!(deal["ORIGINATOR_ID"], "shop");
         assert_eq!(deal["CURRENCY_ID"], "RUB");
-        assert_eq!(dec(&deal["OPPORTUNITY"]), dec(&order["total"]), "amount of order {id}");
+        assert_eq!(
+            dec(&deal["OPPORTUNITY"]),
+            dec(&order["total"]),
+            "amount of order {id}"
+        );
         let stage = match order["status"].as_str().unwrap() {
             "pending" => "NEW",
             "processing" => "PREPARATION",
@@ -86,41 +93,77 @@ async fn fifty_orders_become_fifty_deals_and_a_second_sync_writes_nothing() {
             s => panic!("unexpected status {s}"),
         };
         assert_eq!(deal["STAGE_ID"], stage);
-        let contact = contacts.iter().find(|c| c["ID"] == deal["CONTACT_ID"]).expect("deal has its contact");
+        let contact = contacts
+            .iter()
+            .find(|c| c["ID"] == deal["CONTACT_ID"])
+            .expect("deal has its contact");
         assert_eq!(contact["EMAIL"][0]["VALUE"], order["billing"]["email"]);
 
         let deal_id: u64 = deal["ID"].as_str().unwrap().parse().unwrap();
         let rows = world.crm.handle.deal_rows(deal_id);
         let items = order["line_items"].as_array().unwrap();
-        assert_eq!(rows.len(), items.len() + 1, "one row per item plus shipping");
+        assert_eq!(
+            rows.len(),
+            items.len() + 1,
+            "one row per item plus shipping"
+        );
         for (row, item) in rows.iter().zip(items) {
-            assert!(row["PRODUCT_NAME"].as_str().unwrap().starts_with(item["name"].as_str().unwrap()));
+            assert!(row["PRODUCT_NAME"]
+                .as_str()
+                .unwrap()
+                .starts_with(item["name"].as_str().unwrap()));
             assert_eq!(dec(&row["QUANTITY"]), dec(&item["quantity"]));
             let unit = dec(&item["total"]) / dec(&item["quantity"]);
             assert_eq!(dec(&row["PRICE"]), unit.round_dp(2));
         }
-        assert_eq!(dec(&rows.last().unwrap()["PRICE"]), dec(&order["shipping_total"]));
+        assert_eq!(
+            dec(&rows.last().unwrap()["PRICE"]),
+            dec(&order["shipping_total"])
+        );
     }
 
     // A second pass finds nothing new to write.
     world.crm.handle.counters().reset();
     let again = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(again.written, 0, "{again:?}");
-    assert_eq!(crm_writes(&world.crm.handle), 0, "no write call on an unchanged shop");
+    assert_eq!(
+        crm_writes(&world.crm.handle),
+        0,
+        "no write call on an unchanged shop"
+    );
 
     // And `sync` through the binary agrees, with a clean exit code.
     let out = world.cli(&["sync"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(crm_writes(&world.crm.handle), 0);
     assert_eq!(world.crm.handle.deal_count(), 50);
 
     // A changed order is written again, once.
-    let client = WooClient::new(&world.shop.base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
+    let client = WooClient::new(
+        &world.shop.base_url,
+        "ck_test",
+        "cs_test",
+        Timeouts::default(),
+    )
+    .unwrap();
     let first = orders[0]["id"].as_u64().unwrap();
-    client.update_order(first, &json!({"status": "completed"})).await.unwrap();
+    client
+        .update_order(first, &json!({"status": "completed"}))
+        .await
+        .unwrap();
     let changed = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(changed.written, 1, "{changed:?}");
-    let deal = world.crm.handle.deals().into_iter().find(|d| d["ORIGIN_ID"] == first.to_string().as_str()).unwrap();
+    let deal = world
+        .crm
+        .handle
+        .deals()
+        .into_iter()
+        .find(|d| d["ORIGIN_ID"] == first.to_string().as_str())
+        .unwrap();
     assert_eq!(deal["STAGE_ID"], "WON");
     assert_eq!(world.crm.handle.deal_count(), 50);
 }
@@ -145,23 +188,42 @@ async fn thirty_percent_failing_crm_still_ends_with_fifty_deals_and_no_duplicate
     let app = App::load(&world.config).await.unwrap();
     let summary = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(summary.dead, 0, "{summary:?}");
-    assert!(summary.retried > 0, "faults must have caused retries: {summary:?}");
+    assert!(
+        summary.retried > 0,
+        "faults must have caused retries: {summary:?}"
+    );
 
     let (n, origins) = world.deal_origins();
     assert_eq!(origins.len(), 50);
-    assert_eq!(n, 50, "no duplicate deals despite dropped answers after writes");
+    assert_eq!(
+        n, 50,
+        "no duplicate deals despite dropped answers after writes"
+    );
     let contacts = world.crm.handle.contacts();
     assert_eq!(contacts.len(), 17, "no duplicate contacts");
 
     // Retries are visible to the operator.
     let out = world.cli(&["queue", "list", "--json", "--limit", "100"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let jobs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(jobs.len(), 50);
     assert!(jobs.iter().all(|j| j["state"] == "done"));
-    let retried: Vec<_> = jobs.iter().filter(|j| j["attempts"].as_u64().unwrap() > 1).collect();
-    assert!(!retried.is_empty(), "some jobs needed more than one attempt");
-    assert!(retried.iter().all(|j| j["last_error"].is_string()), "a retried job shows why");
+    let retried: Vec<_> = jobs
+        .iter()
+        .filter(|j| j["attempts"].as_u64().unwrap() > 1)
+        .collect();
+    assert!(
+        !retried.is_empty(),
+        "some jobs needed more than one attempt"
+    );
+    assert!(
+        retried.iter().all(|j| j["last_error"].is_string()),
+        "a retried job shows why"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,7 +241,19 @@ async fn engine_killed_five_times_mid_sync_still_makes_exactly_fifty_deals() {
         drop_after_write_rate: 0.05,
         ..Default::default()
     });
-    let mut rng_state: u64 = 0x9e3779b97f4a7c15;
+    // Kill points differ from run to run; the seed is printed so a failure can be replayed.
+    let seed = std::env::var("DEALBRIDGE_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("kill seed {seed} (replay with DEALBRIDGE_KILL_SEED={seed})");
+    let mut rng_state: u64 = seed;
     let mut next = || {
         rng_state ^= rng_state << 13;
         rng_state ^= rng_state >> 7;
@@ -201,17 +275,29 @@ async fn engine_killed_five_times_mid_sync_still_makes_exactly_fifty_deals() {
         // SIGKILL: no chance to clean up.
         let _ = child.kill();
         let _ = child.wait();
-        eprintln!("round {round}: killed after {wait:?}; deals so far {}", world.crm.handle.deal_count());
+        eprintln!(
+            "round {round}: killed after {wait:?}; deals so far {}",
+            world.crm.handle.deal_count()
+        );
     }
     world.crm.handle.faults().set(FaultConfig::default());
     let out = world.cli(&["sync"]);
-    assert!(out.status.success(), "final sync: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "final sync: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (n, origins) = world.deal_origins();
     assert_eq!(origins.len(), 50);
     assert_eq!(n, 50, "exactly 50 deals after five kills");
 
     let out = world.cli(&["status", "--json"]);
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let deals_bound = status["bindings"].as_array().unwrap().iter().find(|b| b["kind"] == "deal").unwrap();
+    let deals_bound = status["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["kind"] == "deal")
+        .unwrap();
     assert_eq!(deals_bound["count"], 50);
 }

@@ -9,12 +9,16 @@ use std::path::Path;
 /// Writes the commented example config (and the default mapping next to it). Never overwrites.
 pub fn init(path: &Path) -> anyhow::Result<u8> {
     if path.exists() {
-        anyhow::bail!("{} exists; not overwriting it (move it away or pass --config NEW_PATH)", path.display());
+        anyhow::bail!(
+            "{} exists; not overwriting it (move it away or pass --config NEW_PATH)",
+            path.display()
+        );
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(path, example_config()).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(path, example_config())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());
     let mapping = path
         .parent()
@@ -47,7 +51,11 @@ pub fn check(path: &Path) -> anyhow::Result<u8> {
                     flow.name,
                     flow.from,
                     flow.to,
-                    flow.entities.iter().map(|e| format!("{e:?}").to_lowercase()).collect::<Vec<_>>().join(", "),
+                    flow.entities
+                        .iter()
+                        .map(|e| format!("{e:?}").to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     flow.mapping.path.display()
                 );
             }

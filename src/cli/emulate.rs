@@ -18,7 +18,11 @@ pub enum EmulateCommand {
         #[arg(long, default_value = "ck_test")]
         consumer_key: String,
         /// The consumer secret clients must present.
-        #[arg(long, default_value = "cs_test", env = "DEALBRIDGE_EMULATOR_CONSUMER_SECRET")]
+        #[arg(
+            long,
+            default_value = "cs_test",
+            env = "DEALBRIDGE_EMULATOR_CONSUMER_SECRET"
+        )]
         consumer_secret: String,
         /// Orders to create at start.
         #[arg(long, default_value_t = 0)]
@@ -101,7 +105,10 @@ pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
             if *seed_orders > 0 {
                 emu.handle.seed_orders(*seed_orders, 1);
             }
-            println!("WooCommerce emulator at {}/wp-json/wc/v3 (key {consumer_key}); Ctrl-C to stop", emu.base_url);
+            println!(
+                "WooCommerce emulator at {}/wp-json/wc/v3 (key {consumer_key}); Ctrl-C to stop",
+                emu.base_url
+            );
             super::run::wait_for_signal().await;
             emu.shutdown().await;
         }
@@ -129,7 +136,10 @@ pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             emu.handle.faults().set(faults.to_config());
-            println!("Bitrix24 emulator; webhook URL {} ; Ctrl-C to stop", emu.webhook_url);
+            println!(
+                "Bitrix24 emulator; webhook URL {} ; Ctrl-C to stop",
+                emu.webhook_url
+            );
             super::run::wait_for_signal().await;
             emu.shutdown().await;
         }

@@ -17,7 +17,13 @@ use std::path::PathBuf;
 #[command(name = "dealbridge", version, about)]
 pub struct Cli {
     /// The config file.
-    #[arg(short, long, global = true, default_value = "dealbridge.toml", env = "DEALBRIDGE_CONFIG")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "dealbridge.toml",
+        env = "DEALBRIDGE_CONFIG"
+    )]
     pub config: PathBuf,
     /// Log as JSON lines instead of text.
     #[arg(long, global = true)]

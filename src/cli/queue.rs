@@ -44,7 +44,9 @@ pub async fn queue(config: &Path, cmd: &QueueCommand) -> anyhow::Result<u8> {
         QueueCommand::List { state, limit, json } => {
             let states = match state {
                 Some(s) => vec![JobState::from_str(s).map_err(|_| {
-                    anyhow::anyhow!("unknown job state `{s}`; use pending, running, done, dead or dropped")
+                    anyhow::anyhow!(
+                        "unknown job state `{s}`; use pending, running, done, dead or dropped"
+                    )
                 })?],
                 None => vec![],
             };
@@ -71,7 +73,10 @@ pub async fn queue(config: &Path, cmd: &QueueCommand) -> anyhow::Result<u8> {
             } else if jobs.is_empty() {
                 println!("no jobs");
             } else {
-                println!("{:>6}  {:<8} {:>8}  {:<28} last error", "id", "state", "attempts", "key");
+                println!(
+                    "{:>6}  {:<8} {:>8}  {:<28} last error",
+                    "id", "state", "attempts", "key"
+                );
                 for j in &jobs {
                     println!(
                         "{:>6}  {:<8} {:>8}  {:<28} {}",

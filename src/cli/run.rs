@@ -15,14 +15,24 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
     let listen = app.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen} (server.listen in {}); is another process using it?", config.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {listen} (server.listen in {}); is another process using it?",
+                config.display()
+            )
+        })?;
     info!(addr = %listener.local_addr()?, "HTTP server listening (/healthz, /status, /metrics)");
     let shutdown = CancellationToken::new();
     let server_stop = shutdown.clone();
     let server = tokio::spawn(
-        axum::serve(listener, router(AppState { store: app.store.clone() }))
-            .with_graceful_shutdown(async move { server_stop.cancelled().await })
-            .into_future(),
+        axum::serve(
+            listener,
+            router(AppState {
+                store: app.store.clone(),
+            }),
+        )
+        .with_graceful_shutdown(async move { server_stop.cancelled().await })
+        .into_future(),
     );
     let signals = shutdown.clone();
     tokio::spawn(async move {

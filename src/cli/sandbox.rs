@@ -5,10 +5,10 @@
 use crate::app::App;
 use crate::server::{router, AppState};
 use anyhow::Context;
-use std::future::IntoFuture;
 use clap::Args;
 use dealbridge_bitrix24::emulator as b24;
 use dealbridge_woocommerce::emulator as woo;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,7 +44,9 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
             d.clone()
         }
         None => {
-            temp = tempfile::Builder::new().prefix("dealbridge-sandbox-").tempdir()?;
+            temp = tempfile::Builder::new()
+                .prefix("dealbridge-sandbox-")
+                .tempdir()?;
             temp.path().to_path_buf()
         }
     };
@@ -62,9 +64,15 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     std::fs::create_dir_all(dir.join("mappings"))?;
     std::fs::write(dir.join("mappings/woocommerce-bitrix24.toml"), MAPPING)?;
     let config_path = dir.join("dealbridge.toml");
-    std::fs::write(&config_path, sandbox_config(&shop.base_url, &crm.webhook_url, args.listen))?;
+    std::fs::write(
+        &config_path,
+        sandbox_config(&shop.base_url, &crm.webhook_url, args.listen),
+    )?;
     println!("sandbox in {}", dir.display());
-    println!("  WooCommerce emulator: {}/wp-json/wc/v3  ({} seeded orders)", shop.base_url, args.orders);
+    println!(
+        "  WooCommerce emulator: {}/wp-json/wc/v3  ({} seeded orders)",
+        shop.base_url, args.orders
+    );
     println!("  Bitrix24 emulator:    {}", crm.webhook_url);
     println!("  config:               {}", config_path.display());
     println!();
@@ -89,16 +97,24 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     if !args.once {
         println!();
         println!("running on: a new order arrives in the shop every 10 s and becomes a deal within seconds.");
-        println!("status page: http://{}/status   (Ctrl-C to stop)", args.listen);
+        println!(
+            "status page: http://{}/status   (Ctrl-C to stop)",
+            args.listen
+        );
         let stop = CancellationToken::new();
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}; pass --listen", args.listen))?;
         let server_stop = stop.clone();
         let server = tokio::spawn(
-            axum::serve(listener, router(AppState { store: app.store.clone() }))
-                .with_graceful_shutdown(async move { server_stop.cancelled().await })
-                .into_future(),
+            axum::serve(
+                listener,
+                router(AppState {
+                    store: app.store.clone(),
+                }),
+            )
+            .with_graceful_shutdown(async move { server_stop.cancelled().await })
+            .into_future(),
         );
         let shop_handle = shop.handle.clone();
         let crm_handle = crm.handle.clone();
@@ -120,7 +136,14 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
                     if n > known {
                         known = n;
                         if let Some(d) = crm_handle.deals().last() {
-                            println!("crm:  deal {} \"{}\" stage {} amount {} {}", d["ID"].as_str().unwrap_or("?"), d["TITLE"].as_str().unwrap_or(""), d["STAGE_ID"].as_str().unwrap_or(""), d["OPPORTUNITY"].as_str().unwrap_or(""), d["CURRENCY_ID"].as_str().unwrap_or(""));
+                            println!(
+                                "crm:  deal {} \"{}\" stage {} amount {} {}",
+                                d["ID"].as_str().unwrap_or("?"),
+                                d["TITLE"].as_str().unwrap_or(""),
+                                d["STAGE_ID"].as_str().unwrap_or(""),
+                                d["OPPORTUNITY"].as_str().unwrap_or(""),
+                                d["CURRENCY_ID"].as_str().unwrap_or("")
+                            );
                         }
                         break;
                     }

@@ -24,11 +24,26 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
     if let Some(flow) = &args.flow {
         if !app.engine.flows.iter().any(|f| &f.name == flow) {
             let names: Vec<_> = app.engine.flows.iter().map(|f| f.name.as_str()).collect();
-            anyhow::bail!("no flow named `{flow}` in {}; flows: {}", config.display(), names.join(", "));
+            anyhow::bail!(
+                "no flow named `{flow}` in {}; flows: {}",
+                config.display(),
+                names.join(", ")
+            );
         }
     }
-    let summary = app.engine.sync_once(args.flow.as_deref(), args.full).await?;
-    let dead_total = app.store.queue().counts().await?.into_iter().find(|(s, _)| s.as_str() == "dead").map(|(_, n)| n).unwrap_or(0);
+    let summary = app
+        .engine
+        .sync_once(args.flow.as_deref(), args.full)
+        .await?;
+    let dead_total = app
+        .store
+        .queue()
+        .counts()
+        .await?
+        .into_iter()
+        .find(|(s, _)| s.as_str() == "dead")
+        .map(|(_, n)| n)
+        .unwrap_or(0);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -47,5 +62,9 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
         }
     }
     app.store.close().await;
-    Ok(if summary.dead > 0 { exit::DEAD_LETTERS } else { exit::OK })
+    Ok(if summary.dead > 0 {
+        exit::DEAD_LETTERS
+    } else {
+        exit::OK
+    })
 }

@@ -40,7 +40,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let report = match StatusReport::gather(&state.store).await {
         Ok(r) => r,
-        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {e}\n")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unavailable: {e}\n"),
+            )
+                .into_response()
+        }
     };
     let wants_html = headers
         .get(header::ACCEPT)
@@ -64,10 +70,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
             r.to_prometheus(),
         )
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unavailable: {e}\n"),
+        )
+            .into_response(),
     }
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

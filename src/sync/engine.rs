@@ -27,6 +27,8 @@ pub struct EngineSettings {
     pub poll_interval: Duration,
     /// Longest a worker sleeps when the queue is empty.
     pub idle: Duration,
+    /// How long done, dropped and dead jobs stay queryable before `run` purges them.
+    pub retention: Duration,
 }
 
 impl Default for EngineSettings {
@@ -36,6 +38,7 @@ impl Default for EngineSettings {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(30),
             idle: Duration::from_millis(500),
+            retention: Duration::from_secs(14 * 86_400),
         }
     }
 }
@@ -81,9 +84,17 @@ pub struct Engine {
 impl Engine {
     /// One pass: poll the selected flows (all when `only` is `None`), then run every queued job
     /// to done or dead.
-    pub async fn sync_once(&self, only: Option<&str>, full: bool) -> Result<SyncSummary, SyncError> {
+    pub async fn sync_once(
+        &self,
+        only: Option<&str>,
+        full: bool,
+    ) -> Result<SyncSummary, SyncError> {
         let mut summary = SyncSummary::default();
-        for flow in self.flows.iter().filter(|f| only.is_none_or(|n| n == f.name)) {
+        for flow in self
+            .flows
+            .iter()
+            .filter(|f| only.is_none_or(|n| n == f.name))
+        {
             let report = flow.poll(&self.store, full).await?;
             summary.polls.push((flow.name.clone(), report));
         }
@@ -94,7 +105,9 @@ impl Engine {
             let worker = self.worker_ctx();
             let id = format!("sync-{}-{n}", std::process::id());
             let stop = stop.clone();
-            tasks.push(tokio::spawn(async move { worker.run(id, stop, true).await }));
+            tasks.push(tokio::spawn(
+                async move { worker.run(id, stop, true).await },
+            ));
         }
         for t in tasks {
             t.await.expect("worker task panicked")?;
@@ -114,7 +127,9 @@ impl Engine {
             let worker = self.worker_ctx();
             let id = format!("run-{}-{n}", std::process::id());
             let stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move { worker.run(id, stop, false).await }));
+            tasks.push(tokio::spawn(
+                async move { worker.run(id, stop, false).await },
+            ));
         }
         for flow in &self.flows {
             let flow = flow.clone();
@@ -129,6 +144,26 @@ impl Engine {
                     tokio::select! {
                         _ = stop.cancelled() => break,
                         _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+                Ok(())
+            }));
+        }
+        {
+            // Retention: finished jobs stay queryable for `retention`, then go. Hourly is plenty.
+            let queue = self.store.queue();
+            let stop = shutdown.clone();
+            let retention = self.settings.retention;
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match queue.purge(retention).await {
+                        Ok(0) => {}
+                        Ok(n) => info!(purged = n, "purged finished jobs past retention"),
+                        Err(e) => error!(error = %error_chain(&e), "purge failed"),
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
                     }
                 }
                 Ok(())

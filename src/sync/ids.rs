@@ -45,7 +45,10 @@ mod tests {
             id: "123".into(),
         };
         assert_eq!(entity_id(&r), "shop:123");
-        assert_eq!(coalesce_key("crm", KIND_DEAL, "shop:123"), "crm:deal:shop:123");
+        assert_eq!(
+            coalesce_key("crm", KIND_DEAL, "shop:123"),
+            "crm:deal:shop:123"
+        );
         let c = Contact {
             email: Some(" Ann@Example.COM ".into()),
             phone: Some("+7 (900) 123-45-67".into()),

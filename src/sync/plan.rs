@@ -87,7 +87,9 @@ pub fn deal_for_order(order: &Order, header: DealHeader) -> Deal {
         });
     }
     let contact = Some(order.customer.clone()).filter(|c| {
-        c.normalized_email().is_some() || c.normalized_phone().is_some() || !c.display_name().is_empty()
+        c.normalized_email().is_some()
+            || c.normalized_phone().is_some()
+            || !c.display_name().is_empty()
     });
     Deal {
         title: header.title,
@@ -105,10 +107,12 @@ pub fn deal_for_order(order: &Order, header: DealHeader) -> Deal {
 
 impl DealPlanner for crate::mapping::Mapping {
     fn plan(&self, order: &Order) -> Result<Deal, PlanError> {
-        let stage = self.stage_for(&order.status).map_err(|e| PlanError::Mapping {
-            order: format!("{}:{}", order.source.system, order.source.id),
-            message: e.to_string(),
-        })?;
+        let stage = self
+            .stage_for(&order.status)
+            .map_err(|e| PlanError::Mapping {
+                order: format!("{}:{}", order.source.system, order.source.id),
+                message: e.to_string(),
+            })?;
         Ok(deal_for_order(
             order,
             DealHeader {

@@ -164,8 +164,9 @@ impl Executor {
             .map_err(|e| RunError::Permanent(e.to_string()))?;
         let deal_snapshot = serde_json::to_value(&deal)
             .map_err(|e| RunError::Permanent(format!("order {entity}: cannot encode deal: {e}")))?;
-        let order_snapshot = serde_json::to_value(order)
-            .map_err(|e| RunError::Permanent(format!("order {entity}: cannot encode order: {e}")))?;
+        let order_snapshot = serde_json::to_value(order).map_err(|e| {
+            RunError::Permanent(format!("order {entity}: cannot encode order: {e}"))
+        })?;
         let target = flow.target_system.as_str();
         let bound = self
             .store
@@ -174,8 +175,17 @@ impl Executor {
             .map_err(store_err)?;
 
         let outcome = match &bound {
-            Some(b) if b.snapshot_hash.as_deref() == Some(snapshot_hash(&deal_snapshot).as_str()) => {
-                self.journal(&entity, target, "unchanged", Some(&b.external_id), "deal already matches the order").await?;
+            Some(b)
+                if b.snapshot_hash.as_deref() == Some(snapshot_hash(&deal_snapshot).as_str()) =>
+            {
+                self.journal(
+                    &entity,
+                    target,
+                    "unchanged",
+                    Some(&b.external_id),
+                    "deal already matches the order",
+                )
+                .await?;
                 JobOutcome::Unchanged
             }
             _ => {
@@ -184,7 +194,14 @@ impl Executor {
                     None => None,
                 };
                 let deal_id = self
-                    .write_deal(crm.as_ref(), target, &entity, bound.as_ref().map(|b| b.external_id.as_str()), &deal, contact_id.as_deref())
+                    .write_deal(
+                        crm.as_ref(),
+                        target,
+                        &entity,
+                        bound.as_ref().map(|b| b.external_id.as_str()),
+                        &deal,
+                        contact_id.as_deref(),
+                    )
                     .await?;
                 self.store
                     .save_binding(&NewBinding {
@@ -224,17 +241,26 @@ impl Executor {
     ) -> Result<String, RunError> {
         if let Some(id) = bound_id {
             crm.update_deal(id, deal, contact_id).await?;
-            self.journal(entity, target, "updated", Some(id), &deal.stage).await?;
+            self.journal(entity, target, "updated", Some(id), &deal.stage)
+                .await?;
             return Ok(id.to_string());
         }
         // Not bound: maybe a previous run created it and crashed before saving the binding.
         if let Some(id) = read_with_retry(|| crm.find_deal(&deal.origin)).await? {
             crm.update_deal(&id, deal, contact_id).await?;
-            self.journal(entity, target, "adopted", Some(&id), "found by origin; updated instead of creating").await?;
+            self.journal(
+                entity,
+                target,
+                "adopted",
+                Some(&id),
+                "found by origin; updated instead of creating",
+            )
+            .await?;
             return Ok(id);
         }
         let id = crm.create_deal(deal, contact_id).await?;
-        self.journal(entity, target, "created", Some(&id), &deal.stage).await?;
+        self.journal(entity, target, "created", Some(&id), &deal.stage)
+            .await?;
         Ok(id)
     }
 
@@ -276,15 +302,32 @@ impl Executor {
             })
             .await
             .map_err(store_err)?;
-        self.journal_kind(KIND_CONTACT, &key, target, action, Some(&id), "").await?;
+        self.journal_kind(KIND_CONTACT, &key, target, action, Some(&id), "")
+            .await?;
         Ok(Some(id))
     }
 
-    async fn journal(&self, entity: &str, system: &str, action: &str, external: Option<&str>, detail: &str) -> Result<(), RunError> {
-        self.journal_kind(KIND_DEAL, entity, system, action, external, detail).await
+    async fn journal(
+        &self,
+        entity: &str,
+        system: &str,
+        action: &str,
+        external: Option<&str>,
+        detail: &str,
+    ) -> Result<(), RunError> {
+        self.journal_kind(KIND_DEAL, entity, system, action, external, detail)
+            .await
     }
 
-    async fn journal_kind(&self, kind: &str, entity: &str, system: &str, action: &str, external: Option<&str>, detail: &str) -> Result<(), RunError> {
+    async fn journal_kind(
+        &self,
+        kind: &str,
+        entity: &str,
+        system: &str,
+        action: &str,
+        external: Option<&str>,
+        detail: &str,
+    ) -> Result<(), RunError> {
         self.store
             .journal(&JournalEntry {
                 kind,
@@ -304,7 +347,8 @@ impl Executor {
 /// and the job is still leased, so nothing is lost.
 fn store_err(e: dealbridge_store::StoreError) -> RunError {
     RunError::Connector(
-        ConnectorError::new(dealbridge_sdk::ErrorKind::Transient, "store", e.to_string()).with_source(e),
+        ConnectorError::new(dealbridge_sdk::ErrorKind::Transient, "store", e.to_string())
+            .with_source(e),
     )
 }
 

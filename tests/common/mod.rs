@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 /// The emulators plus the engine's config.
 pub struct World {
@@ -28,7 +29,9 @@ pub struct Tuning {
 
 pub async fn spawn_world(tuning: Tuning) -> World {
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let shop = woo::spawn(woo::EmulatorConfig::default(), any).await.expect("woo emulator");
+    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
+        .await
+        .expect("woo emulator");
     let crm = b24::spawn(
         b24::EmulatorConfig {
             limits: b24::BucketLimits::enterprise(),
@@ -39,9 +42,17 @@ pub async fn spawn_world(tuning: Tuning) -> World {
     .await
     .expect("bitrix24 emulator");
     let dir = tempfile::tempdir().unwrap();
-    let mapping = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/woocommerce-bitrix24.toml")).unwrap();
+    let mapping = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/mappings/woocommerce-bitrix24.toml"
+    ))
+    .unwrap();
     std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
-    std::fs::write(dir.path().join("mappings/woocommerce-bitrix24.toml"), mapping).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/woocommerce-bitrix24.toml"),
+        mapping,
+    )
+    .unwrap();
     let config = dir.path().join("dealbridge.toml");
     std::fs::write(
         &config,
@@ -77,7 +88,12 @@ mapping = "mappings/woocommerce-bitrix24.toml"
         ),
     )
     .unwrap();
-    World { dir, config, shop, crm }
+    World {
+        dir,
+        config,
+        shop,
+        crm,
+    }
 }
 
 impl World {
@@ -106,8 +122,140 @@ impl World {
 /// Write calls made to the CRM, by method.
 pub fn crm_writes(handle: &b24::EmulatorHandle) -> u64 {
     let c = handle.counters();
-    ["crm.deal.add", "crm.deal.update", "crm.deal.productrows.set", "crm.contact.add", "crm.contact.update"]
-        .iter()
-        .map(|m| c.get(m).served)
-        .sum()
+    [
+        "crm.deal.add",
+        "crm.deal.update",
+        "crm.deal.productrows.set",
+        "crm.contact.add",
+        "crm.contact.update",
+    ]
+    .iter()
+    .map(|m| c.get(m).served)
+    .sum()
+}
+
+/// A `dealbridge` command with a clean environment: no `DEALBRIDGE_*` variable of the caller's
+/// shell (config path, secret overrides) leaks into the run, and logs stay quiet.
+pub fn dealbridge() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dealbridge"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("DEALBRIDGE_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A loopback port that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a free port")
+        .port()
+}
+
+/// A child process that is killed when the guard drops, so a failing test leaves nothing behind.
+pub struct ChildGuard {
+    pub child: std::process::Child,
+    /// What the child is, for failure messages.
+    pub what: String,
+}
+
+impl ChildGuard {
+    /// Spawns `cmd` under a guard.
+    pub fn spawn(mut cmd: std::process::Command, what: &str) -> ChildGuard {
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        ChildGuard {
+            child,
+            what: what.to_string(),
+        }
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Panics if the child has already exited (it was meant to keep running).
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().expect("try_wait") {
+            panic!("{} exited early with {status}", self.what);
+        }
+    }
+
+    /// Waits up to `timeout` for the child to exit on its own.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it returns true; panics naming `what` after `timeout`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl World {
+    /// Replaces `from` with `to` in a file of the world's directory (`rel` is relative to it);
+    /// panics if `from` is not there, so a stale edit cannot pass silently.
+    pub fn edit_file(&self, rel: &str, from: &str, to: &str) {
+        let path = self.dir.path().join(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(from),
+            "{} does not contain `{from}`",
+            path.display()
+        );
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// Runs the real binary and parses its stdout as JSON; panics with stderr on failure.
+    pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "dealbridge {args:?} failed with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "dealbridge {args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
 }

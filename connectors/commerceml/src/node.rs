@@ -29,7 +29,11 @@ impl Node {
     }
 
     /// Children of the first child `outer` named `inner` (`Цены` → `Цена`).
-    pub fn nested<'a>(&'a self, outer: &'a str, inner: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+    pub fn nested<'a>(
+        &'a self,
+        outer: &'a str,
+        inner: &'a str,
+    ) -> impl Iterator<Item = &'a Node> + 'a {
         self.children(outer).flat_map(move |o| o.children(inner))
     }
 

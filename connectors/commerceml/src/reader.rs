@@ -56,9 +56,16 @@ impl Header {
     /// The main kind of content: documents, else offers, else catalog, else classifier.
     pub fn primary_kind(&self) -> Option<ContentKind> {
         use ContentKind::*;
-        [Documents, Offers, OfferChanges, Catalog, Counterparties, Classifier]
-            .into_iter()
-            .find(|k| self.kinds.contains(k))
+        [
+            Documents,
+            Offers,
+            OfferChanges,
+            Catalog,
+            Counterparties,
+            Classifier,
+        ]
+        .into_iter()
+        .find(|k| self.kinds.contains(k))
     }
 }
 
@@ -99,36 +106,61 @@ fn classify(parent: &str, name: &str) -> Role {
     use ContentKind as K;
     use ItemKind as I;
     match (parent, name) {
-        ("КоммерческаяИнформация", "Классификатор") => Role::Container(Some(K::Classifier)),
-        ("КоммерческаяИнформация", "Каталог") => Role::Container(Some(K::Catalog)),
-        ("КоммерческаяИнформация", "ПакетПредложений") => Role::Container(Some(K::Offers)),
+        ("КоммерческаяИнформация", "Классификатор") => {
+            Role::Container(Some(K::Classifier))
+        }
+        ("КоммерческаяИнформация", "Каталог") => {
+            Role::Container(Some(K::Catalog))
+        }
+        ("КоммерческаяИнформация", "ПакетПредложений") => {
+            Role::Container(Some(K::Offers))
+        }
         ("КоммерческаяИнформация", "ИзмененияПакетаПредложений") => {
             Role::Container(Some(K::OfferChanges))
         }
-        ("КоммерческаяИнформация", "Контрагенты") => Role::Container(Some(K::Counterparties)),
-        ("КоммерческаяИнформация", "Контейнер") => Role::Container(Some(K::Documents)),
-        ("КоммерческаяИнформация" | "Контейнер", "Документ") => Role::Item(I::Document),
+        ("КоммерческаяИнформация", "Контрагенты") => {
+            Role::Container(Some(K::Counterparties))
+        }
+        ("КоммерческаяИнформация", "Контейнер") => {
+            Role::Container(Some(K::Documents))
+        }
+        ("КоммерческаяИнформация" | "Контейнер", "Документ") => {
+            Role::Item(I::Document)
+        }
         ("ПакетПредложений", "Классификатор") => Role::Container(None),
         ("Классификатор", "Группы" | "Свойства" | "ТипыЦен" | "Склады" | "ЕдиницыИзмерения") => {
             Role::Container(None)
         }
         ("Каталог", "Товары") => Role::Container(None),
-        ("ПакетПредложений" | "ИзмененияПакетаПредложений", "Предложения" | "ТипыЦен" | "Склады") => {
-            Role::Container(None)
-        }
-        ("Классификатор" | "Каталог" | "ПакетПредложений" | "ИзмененияПакетаПредложений" | "Контрагенты", "СодержитТолькоИзменения") => {
-            Role::OnlyChanges
-        }
-        ("Классификатор" | "Каталог" | "ПакетПредложений" | "ИзмененияПакетаПредложений" | "Контрагенты", f)
-            if SECTION_FIELDS.contains(&f) =>
-        {
-            Role::Ignore
-        }
+        (
+            "ПакетПредложений" | "ИзмененияПакетаПредложений",
+            "Предложения" | "ТипыЦен" | "Склады",
+        ) => Role::Container(None),
+        (
+            "Классификатор"
+            | "Каталог"
+            | "ПакетПредложений"
+            | "ИзмененияПакетаПредложений"
+            | "Контрагенты",
+            "СодержитТолькоИзменения",
+        ) => Role::OnlyChanges,
+        (
+            "Классификатор"
+            | "Каталог"
+            | "ПакетПредложений"
+            | "ИзмененияПакетаПредложений"
+            | "Контрагенты",
+            f,
+        ) if SECTION_FIELDS.contains(&f) => Role::Ignore,
         ("Группы", "Группа") => Role::Item(I::Group),
-        ("Свойства", "Свойство" | "СвойствоНоменклатуры") => Role::Item(I::Property),
+        ("Свойства", "Свойство" | "СвойствоНоменклатуры") => {
+            Role::Item(I::Property)
+        }
         ("ТипыЦен", "ТипЦены") => Role::Item(I::PriceType),
         ("Склады", "Склад") => Role::Item(I::Warehouse),
-        ("ЕдиницыИзмерения", "ЕдиницаИзмерения") => Role::Item(I::Unit),
+        ("ЕдиницыИзмерения", "ЕдиницаИзмерения") => {
+            Role::Item(I::Unit)
+        }
         ("Товары", "Товар") => Role::Item(I::Product),
         ("Предложения", "Предложение") => Role::Item(I::Offer),
         ("Контрагенты", "Контрагент") => Role::Item(I::Counterparty),
@@ -225,7 +257,10 @@ impl CmlReader {
     }
 
     fn resolve_ref(&self, r: &BytesRef<'_>) -> Result<String, CmlError> {
-        if let Some(c) = r.resolve_char_ref().map_err(|e| self.malformed(e.to_string()))? {
+        if let Some(c) = r
+            .resolve_char_ref()
+            .map_err(|e| self.malformed(e.to_string()))?
+        {
             return Ok(c.to_string());
         }
         let name = r.xml10_content().to_string();
@@ -250,9 +285,15 @@ impl CmlReader {
             let value = a
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|e| match e {
-                    quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, n)) => {
+                    quick_xml::Error::Escape(
+                        quick_xml::escape::EscapeError::UnrecognizedEntity(_, n),
+                    ) => {
                         let (line, column) = self.here();
-                        CmlError::UnknownEntity { name: n, line, column }
+                        CmlError::UnknownEntity {
+                            name: n,
+                            line,
+                            column,
+                        }
                     }
                     other => self.malformed(other.to_string()),
                 })?;
@@ -358,7 +399,8 @@ impl CmlReader {
     }
 
     fn only_changes_attr(&mut self, attrs: &[(String, String)]) {
-        if let Some((_, v)) = attrs.iter().find(|(k, _)| k == "СодержитТолькоИзменения") {
+        if let Some((_, v)) = attrs.iter().find(|(k, _)| k == "СодержитТолькоИзменения")
+        {
             if let Some(b) = crate::values::parse_bool(v) {
                 self.header.only_changes = Some(self.header.only_changes.unwrap_or(false) || b);
             }
@@ -373,14 +415,18 @@ impl CmlReader {
                 convert::groups(&node, None, &mut out, unknown);
                 self.pending.extend(out);
             }
-            ItemKind::Property => self.pending.push_back(Item::Property(convert::property(&node))),
+            ItemKind::Property => self
+                .pending
+                .push_back(Item::Property(convert::property(&node))),
             ItemKind::PriceType => self
                 .pending
                 .push_back(Item::PriceType(convert::price_type(&node))),
             ItemKind::Warehouse => self
                 .pending
                 .push_back(Item::Warehouse(convert::warehouse(&node))),
-            ItemKind::Unit => self.pending.push_back(Item::Unit(convert::unit_decl(&node))),
+            ItemKind::Unit => self
+                .pending
+                .push_back(Item::Unit(convert::unit_decl(&node))),
             ItemKind::Product => {
                 let p = convert::product(&node, unknown);
                 self.pending.push_back(Item::Product(p));
@@ -408,8 +454,12 @@ impl CmlReader {
             }
             for (k, v) in self.attrs(&e)? {
                 match k.as_str() {
-                    "ВерсияСхемы" => self.header.schema_version = Some(v.trim().to_string()),
-                    "ДатаФормирования" => self.header.generated_at = Some(v.trim().to_string()),
+                    "ВерсияСхемы" => {
+                        self.header.schema_version = Some(v.trim().to_string())
+                    }
+                    "ДатаФормирования" => {
+                        self.header.generated_at = Some(v.trim().to_string())
+                    }
                     "xmlns" => self.header.namespace = Some(v.trim().to_string()),
                     _ => {}
                 }
@@ -433,7 +483,9 @@ impl CmlReader {
                 }
             }
             Role::Item(kind) => {
-                if matches!(kind, ItemKind::Document) && !self.header.kinds.contains(&ContentKind::Documents) {
+                if matches!(kind, ItemKind::Document)
+                    && !self.header.kinds.contains(&ContentKind::Documents)
+                {
                     self.header.kinds.push(ContentKind::Documents);
                 }
                 let node = self.subtree(&e, empty)?;
@@ -453,10 +505,9 @@ impl CmlReader {
             Role::Unknown => {
                 self.unknown_elements += 1;
                 if !empty {
-                    // Parsed (not just skipped) so that entity and DOCTYPE checks still apply.
-                    let saved = self.options.max_item_elements;
+                    // Parsed (not just skipped) so that entity and DOCTYPE checks still apply;
+                    // the per-item element bound keeps an unknown subtree bounded too.
                     self.subtree(&e, false)?;
-                    self.options.max_item_elements = saved;
                 }
             }
         }
@@ -494,16 +545,19 @@ impl CmlReader {
                 Event::DocType(_) => return Err(self.doctype()),
                 Event::Eof => {
                     if let Some(open) = self.stack.last() {
-                        return Err(self.malformed(format!(
-                            "unexpected end of file: <{open}> is not closed"
-                        )));
+                        return Err(self
+                            .malformed(format!("unexpected end of file: <{open}> is not closed")));
                     }
                     if self.header.schema_version.is_none() && self.header.kinds.is_empty() {
                         return Err(CmlError::NotCommerceMl("(none: empty file)".into()));
                     }
                     self.done = true;
                 }
-                Event::Text(_) | Event::CData(_) | Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+                Event::Text(_)
+                | Event::CData(_)
+                | Event::Comment(_)
+                | Event::PI(_)
+                | Event::Decl(_) => {}
             }
         }
     }

@@ -21,7 +21,9 @@ impl<R: Read> Read for Limited<R> {
         self.read += n as u64;
         if self.read > self.limit {
             self.exceeded.store(true, Ordering::Relaxed);
-            return Err(io::Error::other("CommerceML input exceeds the configured size bound"));
+            return Err(io::Error::other(
+                "CommerceML input exceeds the configured size bound",
+            ));
         }
         Ok(n)
     }
@@ -42,7 +44,12 @@ const RECENT_NEWLINES: usize = 4096;
 impl LineTracker {
     /// 1-based (line, column) of a byte offset into the decoded text.
     pub fn position(&self, offset: u64) -> (u64, u64) {
-        let after = self.recent.iter().rev().take_while(|&&o| o >= offset).count() as u64;
+        let after = self
+            .recent
+            .iter()
+            .rev()
+            .take_while(|&&o| o >= offset)
+            .count() as u64;
         let line = 1 + self.lines - after;
         let prev = self.recent.iter().rev().find(|&&o| o < offset).copied();
         let column = match prev {
@@ -143,7 +150,8 @@ pub(crate) fn open<R: Read + Send + 'static>(
     let stream: Box<dyn BufRead + Send> = if encoding == encoding_rs::UTF_8 {
         Box::new(BufReader::with_capacity(64 * 1024, rest))
     } else {
-        let mut dr = quick_xml::encoding::DecodingReader::new(BufReader::with_capacity(64 * 1024, rest));
+        let mut dr =
+            quick_xml::encoding::DecodingReader::new(BufReader::with_capacity(64 * 1024, rest));
         dr.set_encoding(encoding);
         Box::new(BufReader::with_capacity(64 * 1024, dr))
     };
@@ -169,7 +177,10 @@ fn declared_encoding(head: &[u8]) -> Option<String> {
     let end = head.windows(2).position(|w| w == b"?>")?;
     let decl = std::str::from_utf8(&head[..end]).ok()?;
     let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let value = &rest[1..];
     let close = value.find(quote)?;

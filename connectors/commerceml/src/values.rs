@@ -51,11 +51,7 @@ pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
 
 /// Parses `H:MM[:SS[.fff]]`, ignoring a trailing zone designator.
 pub fn parse_time(text: &str) -> Option<NaiveTime> {
-    let core: &str = text
-        .trim()
-        .split(['Z', '+'])
-        .next()
-        .unwrap_or_default();
+    let core: &str = text.trim().split(['Z', '+']).next().unwrap_or_default();
     let mut parts = core.split(':');
     let h: u32 = parts.next()?.trim().parse().ok()?;
     let m: u32 = parts.next().unwrap_or("0").trim().parse().ok()?;

@@ -103,7 +103,12 @@ fn qty(d: Decimal) -> String {
 }
 
 fn el(out: &mut String, indent: usize, name: &str, value: &str) {
-    let _ = writeln!(out, "{}<{name}>{}</{name}>", "\t".repeat(indent), esc(value));
+    let _ = writeln!(
+        out,
+        "{}<{name}>{}</{name}>",
+        "\t".repeat(indent),
+        esc(value)
+    );
 }
 
 fn requisite(out: &mut String, indent: usize, name: &str, value: &str) {
@@ -160,7 +165,16 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
     let created = o.created_at.naive_utc();
     out.push_str("\t<Документ>\n");
     el(out, 2, "Ид", &o.source.id);
-    el(out, 2, "Номер", if o.number.is_empty() { &o.source.id } else { &o.number });
+    el(
+        out,
+        2,
+        "Номер",
+        if o.number.is_empty() {
+            &o.source.id
+        } else {
+            &o.number
+        },
+    );
     el(out, 2, "Дата", &created.format("%Y-%m-%d").to_string());
     el(out, 2, "ХозОперация", "Заказ товара");
     el(out, 2, "Роль", "Продавец");
@@ -171,7 +185,11 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
     let c = &o.customer;
     let display = {
         let d = c.display_name();
-        if d.is_empty() { "Покупатель".to_string() } else { d }
+        if d.is_empty() {
+            "Покупатель".to_string()
+        } else {
+            d
+        }
     };
     let cid = c
         .source
@@ -226,38 +244,73 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
             .map(|r| r.id.clone())
             .or_else(|| l.sku.clone())
             .unwrap_or_else(|| format!("line-{}", i + 1));
-        line(out, &id, l.sku.as_deref(), &l.name, l.unit_price, l.quantity, l.total, "Товар");
+        line(
+            out,
+            &id,
+            l.sku.as_deref(),
+            &l.name,
+            l.unit_price,
+            l.quantity,
+            l.total,
+            "Товар",
+        );
     }
     if !o.shipping_total.is_zero() {
         let s = o.shipping_total;
-        line(out, "ORDER_DELIVERY", None, "Доставка заказа", s, Decimal::ONE, s, "Услуга");
+        line(
+            out,
+            "ORDER_DELIVERY",
+            None,
+            "Доставка заказа",
+            s,
+            Decimal::ONE,
+            s,
+            "Услуга",
+        );
     }
     out.push_str("\t\t</Товары>\n");
     out.push_str("\t\t<ЗначенияРеквизитов>\n");
     if let Some(m) = o.payment_method.as_deref().filter(|m| !m.trim().is_empty()) {
         requisite(out, 3, "Метод оплаты", m);
     }
-    let paid_at = e
-        .payment
-        .as_ref()
-        .and_then(|p| p.paid_at)
-        .or(o.paid_at);
+    let paid_at = e.payment.as_ref().and_then(|p| p.paid_at).or(o.paid_at);
     let paid = paid_at.is_some() || e.payment.is_some();
     requisite(out, 3, "Заказ оплачен", if paid { "true" } else { "false" });
     if let Some(at) = paid_at {
-        requisite(out, 3, "Дата оплаты", &at.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string());
+        requisite(
+            out,
+            3,
+            "Дата оплаты",
+            &at.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(),
+        );
     }
-    if let Some(n) = e.payment.as_ref().and_then(|p| p.document_number.as_deref()) {
+    if let Some(n) = e
+        .payment
+        .as_ref()
+        .and_then(|p| p.document_number.as_deref())
+    {
         requisite(out, 3, "Номер платежного документа", n);
     }
     let status = e.status.as_deref().unwrap_or(&o.status);
-    requisite(out, 3, "Отменен", if is_cancelled(status) { "true" } else { "false" });
+    requisite(
+        out,
+        3,
+        "Отменен",
+        if is_cancelled(status) {
+            "true"
+        } else {
+            "false"
+        },
+    );
     requisite(out, 3, "Статус заказа", status);
     requisite(
         out,
         3,
         "Дата изменения статуса",
-        &o.modified_at.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(),
+        &o.modified_at
+            .naive_utc()
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
     );
     out.push_str("\t\t</ЗначенияРеквизитов>\n");
     out.push_str("\t</Документ>\n");

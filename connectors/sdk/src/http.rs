@@ -147,6 +147,10 @@ mod tests {
         for _ in 0..3 {
             l.acquire().await;
         }
-        assert!(start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(90),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
