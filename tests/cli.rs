@@ -140,7 +140,13 @@ fn check_names_the_line_of_an_unknown_system_kind() {
     let config = GOOD_CONFIG.replace("kind = \"bitrix24\"", "kind = \"salesforce\"");
     let (_dir, path) = config_dir(&config);
     let out = run_check(&path);
-    assert_eq!(code(&out), 4, "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
+    assert_eq!(
+        code(&out),
+        4,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
     let want = format!("{}:{}:", path.display(), line_of(&config, "salesforce"));
     assert!(
         stderr(&out).contains(&want),
@@ -155,8 +161,18 @@ fn check_names_the_line_of_a_misspelt_key() {
     let config = GOOD_CONFIG.replace("consumer_secret =", "consumer_secrte =");
     let (_dir, path) = config_dir(&config);
     let out = run_check(&path);
-    assert_eq!(code(&out), 4, "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
-    let want = format!("{}:{}:", path.display(), line_of(&config, "consumer_secrte"));
+    assert_eq!(
+        code(&out),
+        4,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let want = format!(
+        "{}:{}:",
+        path.display(),
+        line_of(&config, "consumer_secrte")
+    );
     assert!(
         stderr(&out).contains(&want),
         "stderr should point at `{want}`:\n{}",
@@ -175,7 +191,11 @@ fn check_accepts_a_good_config() {
         "{}",
         stdout(&out)
     );
-    assert!(stdout(&out).contains("flow orders: shop -> crm"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("flow orders: shop -> crm"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -233,22 +253,43 @@ async fn unknown_stage_goes_to_the_dead_letter_and_retry_after_the_fix_makes_the
     assert_eq!(completed.len(), 2);
 
     let mapping = "mappings/woocommerce-bitrix24.toml";
-    world.edit_file(mapping, "completed = \"WON\"", "completed = \"NO_SUCH_STAGE\"");
+    world.edit_file(
+        mapping,
+        "completed = \"WON\"",
+        "completed = \"NO_SUCH_STAGE\"",
+    );
     let out = world.cli(&["sync"]);
-    assert_eq!(code(&out), 3, "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
+    assert_eq!(
+        code(&out),
+        3,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(stdout(&out).contains("queue retry"), "{}", stdout(&out));
 
     // The dead letter holds exactly the completed orders, each saying why.
     let dead = jobs(&world, Some("dead"));
     assert_eq!(dead.len(), completed.len(), "{dead:#?}");
+    let dead_keys: BTreeSet<String> = dead
+        .iter()
+        .map(|j| j["key"].as_str().unwrap().to_string())
+        .collect();
+    let want_keys: BTreeSet<String> = completed
+        .iter()
+        .map(|id| format!("crm:deal:shop:{id}"))
+        .collect();
+    assert_eq!(dead_keys, want_keys, "dead jobs are the completed orders");
     for job in &dead {
         let err = job["last_error"].as_str().expect("dead job has last_error");
-        assert!(err.contains("NO_SUCH_STAGE"), "error does not name the stage: {err}");
-        let key = job["key"].as_str().unwrap();
         assert!(
-            completed.iter().any(|id| key.ends_with(&format!(":{id}"))
-                || key.ends_with(&format!("/{id}"))),
-            "dead job {key} is not a completed order ({completed:?})"
+            err.contains("NO_SUCH_STAGE") && err.contains("not found"),
+            "error does not name the stage problem: {err}"
+        );
+        assert_eq!(job["last_error_kind"], "invalid", "{job:#}");
+        assert_eq!(
+            job["attempts"], 1,
+            "a rejected payload is not retried: {job:#}"
         );
     }
     let (n, origins) = world.deal_origins();
@@ -265,7 +306,11 @@ async fn unknown_stage_goes_to_the_dead_letter_and_retry_after_the_fix_makes_the
     assert_eq!(jobs(&world, Some("dead")).len(), completed.len() - 1);
 
     // Fix the mapping, retry each (the dropped one too: an operator may change their mind).
-    world.edit_file(mapping, "completed = \"NO_SUCH_STAGE\"", "completed = \"WON\"");
+    world.edit_file(
+        mapping,
+        "completed = \"NO_SUCH_STAGE\"",
+        "completed = \"WON\"",
+    );
     for job in &dead {
         let id = job["id"].as_i64().unwrap().to_string();
         let out = world.cli(&["queue", "retry", &id]);
@@ -274,7 +319,13 @@ async fn unknown_stage_goes_to_the_dead_letter_and_retry_after_the_fix_makes_the
     assert!(jobs(&world, Some("dead")).is_empty());
     assert!(jobs(&world, Some("dropped")).is_empty());
     let out = world.cli(&["sync"]);
-    assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
+    assert_eq!(
+        code(&out),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
     let (n, origins) = world.deal_origins();
     assert_eq!(n, orders.len(), "exactly one deal per order");
     assert_eq!(origins, ids(&orders));
@@ -305,7 +356,13 @@ async fn status_json_counts_jobs_bindings_and_names_the_cursor() {
     let world = spawn_world(Tuning::default()).await;
     create_orders(&world.shop.base_url, 10, 4).await;
     let out = world.cli(&["sync"]);
-    assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
+    assert_eq!(
+        code(&out),
+        0,
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
 
     let status = world.cli_json(&["status", "--json"]);
     let queue: Vec<(String, i64)> = serde_json::from_value(status["queue"].clone())
@@ -416,13 +473,21 @@ async fn run_serves_status_follows_new_orders_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert!(
-        metrics.contains(&format!("dealbridge_jobs{{state=\"done\"}} {}", orders.len())),
+        metrics.contains(&format!(
+            "dealbridge_jobs{{state=\"done\"}} {}",
+            orders.len()
+        )),
         "{metrics}"
     );
 
     // A new checkout becomes a deal while the engine runs.
-    let shop = WooClient::new(&world.shop.base_url, "ck_test", "cs_test", Timeouts::default())
-        .unwrap();
+    let shop = WooClient::new(
+        &world.shop.base_url,
+        "ck_test",
+        "cs_test",
+        Timeouts::default(),
+    )
+    .unwrap();
     let new = shop
         .create_order(&new_order(99, 1, "processing"))
         .await
@@ -479,7 +544,10 @@ async fn emulate_woocommerce_serves_seeded_orders_to_the_right_keys_only() {
     assert_eq!(total, 3);
 
     let bad = WooClient::new(&base, "ck_x", "cs_wrong", Timeouts::default()).unwrap();
-    let err = bad.list_orders(&q).await.expect_err("wrong secret accepted");
+    let err = bad
+        .list_orders(&q)
+        .await
+        .expect_err("wrong secret accepted");
     assert_eq!(err.kind, ErrorKind::Auth, "{err}");
 }
 
@@ -540,5 +608,10 @@ fn sandbox_once_makes_the_deals_and_a_second_sync_writes_nothing() {
     assert!(text.contains("second sync: 0 written"), "{text}");
     assert!(dir.path().join("dealbridge.toml").is_file());
     let out = run_check(&dir.path().join("dealbridge.toml"));
-    assert_eq!(code(&out), 0, "sandbox config fails check: {}", stderr(&out));
+    assert_eq!(
+        code(&out),
+        0,
+        "sandbox config fails check: {}",
+        stderr(&out)
+    );
 }
