@@ -301,3 +301,70 @@ async fn engine_killed_five_times_mid_sync_still_makes_exactly_fifty_deals() {
         .unwrap();
     assert_eq!(deals_bound["count"], 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_or_dropped_change_is_not_requeued_until_the_order_changes() {
+    let world = spawn_world(Tuning::default()).await;
+    world.edit_file(
+        "mappings/woocommerce-bitrix24.toml",
+        "completed = \"WON\"",
+        "completed = \"NO_SUCH_STAGE\"",
+    );
+    let orders = create_orders(&world.shop.base_url, 8).await;
+    let completed: Vec<u64> = orders
+        .iter()
+        .filter(|o| o["status"] == "completed")
+        .map(|o| o["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(completed.len(), 2);
+
+    let app = App::load(&world.config).await.unwrap();
+    let first = app.engine.sync_once(None, true).await.unwrap();
+    assert_eq!(first.dead, 2, "{first:?}");
+    assert_eq!(world.crm.handle.deal_count(), 6);
+
+    // Re-reading the same orders (overlap window, or --full) does not queue the same failing
+    // change again: it waits in the dead letter for the operator.
+    let again = app.engine.sync_once(None, true).await.unwrap();
+    assert_eq!(again.polls[0].1.set_aside, 2, "{again:?}");
+    assert_eq!(again.polls[0].1.queued, 0, "{again:?}");
+    let dead = app
+        .store
+        .queue()
+        .list(&dealbridge_store::JobFilter {
+            states: vec![dealbridge_store::JobState::Dead],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 2);
+
+    // Dropped stays dropped too.
+    assert!(app
+        .store
+        .queue()
+        .drop_job(dead[0].id, "not wanted")
+        .await
+        .unwrap());
+    let after_drop = app.engine.sync_once(None, true).await.unwrap();
+    assert_eq!(after_drop.polls[0].1.set_aside, 2, "{after_drop:?}");
+    assert_eq!(world.crm.handle.deal_count(), 6);
+
+    // A new change of the order is a new job, and with a valid stage it lands.
+    let client = WooClient::new(
+        &world.shop.base_url,
+        "ck_test",
+        "cs_test",
+        Timeouts::default(),
+    )
+    .unwrap();
+    for id in &completed {
+        client
+            .update_order(*id, &json!({"status": "processing"}))
+            .await
+            .unwrap();
+    }
+    let changed = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(changed.written, 2, "{changed:?}");
+    assert_eq!(world.crm.handle.deal_count(), 8);
+}

@@ -49,8 +49,8 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
     } else {
         for (flow, p) in &summary.polls {
             println!(
-                "flow {flow}: read {} record(s) in {} page(s): {} queued, {} merged into pending writes, {} unchanged",
-                p.seen, p.pages, p.queued, p.coalesced, p.unchanged
+                "flow {flow}: read {} record(s) in {} page(s): {} queued, {} merged into pending writes, {} unchanged, {} set aside (dead or dropped)",
+                p.seen, p.pages, p.queued, p.coalesced, p.unchanged, p.set_aside
             );
         }
         println!(

@@ -11,7 +11,7 @@ use super::SyncError;
 use chrono::{DateTime, Utc};
 use dealbridge_sdk::model::Order;
 use dealbridge_sdk::traits::OrderSource;
-use dealbridge_store::{snapshot_hash, Enqueued, NewJob, Store};
+use dealbridge_store::{snapshot_hash, Enqueued, JobFilter, JobState, NewJob, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
@@ -47,6 +47,8 @@ pub struct PollReport {
     pub coalesced: u64,
     /// Orders unchanged since they were last synced (no job).
     pub unchanged: u64,
+    /// Orders whose same change is dead-lettered or was dropped (no job).
+    pub set_aside: u64,
 }
 
 impl OrderFlow {
@@ -88,6 +90,7 @@ impl OrderFlow {
                     Queued::Inserted => report.queued += 1,
                     Queued::Coalesced => report.coalesced += 1,
                     Queued::Unchanged => report.unchanged += 1,
+                    Queued::SetAside => report.set_aside += 1,
                 }
             }
             match listing.next_page {
@@ -113,6 +116,7 @@ impl OrderFlow {
             queued = report.queued,
             coalesced = report.coalesced,
             unchanged = report.unchanged,
+            set_aside = report.set_aside,
             "poll pass done"
         );
         Ok(report)
@@ -138,6 +142,25 @@ impl OrderFlow {
         })
         .map_err(SyncError::Encode)?;
         let key = coalesce_key(&self.target_system, KIND_DEAL, &entity);
+        // A change the operator dropped, or one that is sitting in the dead letter, is not
+        // queued again just because the overlap window (or --full) re-read it: it stays set
+        // aside until the order changes again or someone runs `queue retry`.
+        let latest = store
+            .queue()
+            .list(&JobFilter {
+                coalesce_key: Some(key.clone()),
+                limit: 1,
+                ..JobFilter::default()
+            })
+            .await?;
+        if let Some(job) = latest.first() {
+            if matches!(job.state, JobState::Dead | JobState::Dropped)
+                && snapshot_hash(&job.payload) == snapshot_hash(&payload)
+            {
+                debug!(flow = %self.name, order = %entity, job = job.id, state = job.state.as_str(), "set aside; not requeued");
+                return Ok(Queued::SetAside);
+            }
+        }
         let queued = store
             .queue()
             .enqueue(&NewJob {
@@ -159,4 +182,5 @@ enum Queued {
     Inserted,
     Coalesced,
     Unchanged,
+    SetAside,
 }
