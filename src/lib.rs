@@ -3,6 +3,7 @@
 //! Module map:
 //! - [`config`]: `dealbridge.toml` → typed config; secrets from the environment, never logged;
 //!   `check` names file:line of every mistake.
+//! - [`onec`]: importing CommerceML files from 1C into the store (`import-1c`, the exchange).
 //! - [`mapping`]: mapping files (status maps, title templates, field ownership).
 //! - [`sync`]: flows (poll → plan → enqueue) and the workers that drain the queue.
 //! - [`app`]: wiring config → store, connector clients, flows and engine; the one place that
@@ -19,6 +20,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod mapping;
+pub mod onec;
 pub mod server;
 pub mod status;
 pub mod sync;

@@ -49,6 +49,35 @@ pub enum EmulateCommand {
         #[command(flatten)]
         faults: FaultArgs,
     },
+    /// A 1C:Enterprise client: drives a site's exchange endpoint and prints the transcript.
+    #[command(name = "1c")]
+    OneC(OneCArgs),
+}
+
+/// `dealbridge emulate 1c`: act as 1C against a site's exchange endpoint.
+#[derive(Debug, Args, Clone)]
+pub struct OneCArgs {
+    /// The site's exchange URL, e.g. http://127.0.0.1:8080/1c/exchange.
+    #[arg(long)]
+    pub url: String,
+    /// HTTP Basic user.
+    #[arg(long)]
+    pub user: String,
+    /// HTTP Basic password.
+    #[arg(long, env = "DEALBRIDGE_EMULATOR_1C_PASSWORD")]
+    pub password: String,
+    /// Pack the files into one zip archive when the site offers `zip=yes`.
+    #[arg(long)]
+    pub zip: bool,
+    /// Run the order exchange (query → success, then FILE... as status files) instead of the
+    /// catalog exchange.
+    #[arg(long)]
+    pub sale: bool,
+    /// Speak the old protocol (no `version=` at init).
+    #[arg(long)]
+    pub old_protocol: bool,
+    /// Files to upload and import.
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// Fault injection flags shared by the emulators.
@@ -143,6 +172,42 @@ pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
             super::run::wait_for_signal().await;
             emu.shutdown().await;
         }
+        EmulateCommand::OneC(args) => return emulate_1c(args).await,
     }
     Ok(super::exit::OK)
+}
+
+/// Runs one 1C exchange and prints what was said; non-zero exit on `failure`.
+async fn emulate_1c(args: &OneCArgs) -> anyhow::Result<u8> {
+    use dealbridge_commerceml::exchange_client::{
+        run_catalog_exchange, run_sale_exchange, ClientOptions,
+    };
+    let mut opts = ClientOptions::new(&args.url, &args.user, &args.password);
+    opts.zip = args.zip;
+    if args.old_protocol {
+        opts.version = None;
+    }
+    let result = if args.sale {
+        run_sale_exchange(&opts, &args.files).await
+    } else {
+        if args.files.is_empty() {
+            anyhow::bail!("give at least one CommerceML file to upload (or --sale for orders)");
+        }
+        run_catalog_exchange(&opts, &args.files).await
+    };
+    match result {
+        Ok(t) => {
+            print!("{t}");
+            if let Some(xml) = &t.orders_xml {
+                println!("({} bytes of orders XML received)", xml.len());
+            }
+            println!("exchange finished: success");
+            Ok(super::exit::OK)
+        }
+        Err(e) => {
+            print!("{}", e.transcript());
+            eprintln!("{e}");
+            Ok(super::exit::FAILURE)
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! `main` only sets up logging and maps errors to exit codes.
 
 pub mod check;
+pub mod commerceml;
 pub mod emulate;
+pub mod import;
 pub mod queue;
 pub mod run;
 pub mod sandbox;
@@ -58,6 +60,12 @@ pub enum Command {
     Emulate(emulate::EmulateCommand),
     /// Start both emulators with seeded orders and the engine on SQLite: watch orders become deals.
     Sandbox(sandbox::SandboxArgs),
+    /// CommerceML file tools (no database): `inspect`.
+    #[command(subcommand)]
+    Commerceml(commerceml::CommercemlCommand),
+    /// Import CommerceML files from 1C (catalog, prices, stock) into the state database.
+    #[command(name = "import-1c")]
+    Import1c(import::ImportArgs),
 }
 
 /// Exit codes a script can trust.

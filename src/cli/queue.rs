@@ -66,6 +66,7 @@ pub async fn queue(config: &Path, cmd: &QueueCommand) -> anyhow::Result<u8> {
                             "key": j.coalesce_key, "attempts": j.attempts, "max_attempts": j.max_attempts,
                             "run_at": j.run_at.to_rfc3339(), "last_error": j.last_error,
                             "last_error_kind": j.last_error_kind,
+                            "lease_owner": j.lease_owner,
                         })
                     })
                     .collect();

@@ -7,6 +7,7 @@ use super::database::{read_database, DatabaseConfig};
 use super::diagnostic::{ConfigErrors, Diagnostic, SourceFile};
 use super::doc::{self, Ctx, TableReader};
 use super::env::{Env, ProcessEnv};
+use super::exchange::{read_exchange_1c, Exchange1cConfig, EXCHANGE_1C_KEYS};
 use super::flow::{read_flows, FlowConfig};
 use super::settings::{read_server, read_sync, ServerConfig, SyncConfig, SERVER_KEYS, SYNC_KEYS};
 use super::system::{read_system, SystemConfig, SystemKind};
@@ -29,11 +30,20 @@ pub struct Config {
     pub flows: Vec<FlowConfig>,
     /// `[sync]`.
     pub sync: SyncConfig,
+    /// `[exchange_1c]`: the 1C exchange endpoint, when configured.
+    pub exchange_1c: Option<Exchange1cConfig>,
     /// The file the config came from.
     pub path: PathBuf,
 }
 
-const TOP_KEYS: &[&str] = &["database", "server", "systems", "flows", "sync"];
+const TOP_KEYS: &[&str] = &[
+    "database",
+    "server",
+    "systems",
+    "flows",
+    "sync",
+    "exchange_1c",
+];
 
 impl Config {
     /// Loads and checks `path` and its mapping files, with secrets from the process environment.
@@ -107,6 +117,8 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
     let server = read_server(&mut ctx, server_table.as_ref());
     let sync_table = top.table(&mut ctx, "sync", "[sync]", SYNC_KEYS);
     let sync = read_sync(&mut ctx, sync_table.as_ref());
+    let exchange_table = top.table(&mut ctx, "exchange_1c", "[exchange_1c]", EXCHANGE_1C_KEYS);
+    let exchange_1c = read_exchange_1c(&mut ctx, exchange_table.as_ref(), dir, env);
 
     // Kinds are kept even for systems with other mistakes, so flows are still checked.
     let mut kinds: BTreeMap<String, Option<SystemKind>> = BTreeMap::new();
@@ -140,6 +152,7 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
         systems,
         flows,
         sync,
+        exchange_1c,
         path: src.path.clone(),
     })
 }

@@ -8,6 +8,7 @@ mod diagnostic;
 pub(crate) mod doc;
 mod duration;
 mod env;
+mod exchange;
 mod flow;
 mod load;
 mod secret;
@@ -19,6 +20,10 @@ pub(crate) use diagnostic::SourceFile;
 pub use diagnostic::{ConfigErrors, Diagnostic};
 pub use duration::{parse_duration, DURATION_UNITS};
 pub use env::{system_override_var, Env, NoEnv, ProcessEnv, DATABASE_URL_VAR};
+pub use exchange::{
+    Exchange1cConfig, OrderEncoding, DEFAULT_EXCHANGE_PATH, DEFAULT_FILE_LIMIT, DEFAULT_MAX_UPLOAD,
+    EXCHANGE_1C_PASSWORD_VAR,
+};
 pub use flow::{is_supported, Entity, FlowConfig, SUPPORTED_FLOWS};
 pub use load::{check, example_config, Config};
 pub use secret::Secret;

@@ -1,5 +1,7 @@
 //! The HTTP server: `/healthz`, `/status` (JSON, or a small page for browsers) and `/metrics`.
-//! Webhooks and the 1C exchange endpoint join here in later issues.
+//! Webhooks join here in later issues; the 1C exchange endpoint lives in [`onec`].
+
+pub mod onec;
 
 use crate::status::StatusReport;
 use axum::extract::State;
@@ -23,6 +25,15 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// [`router`] plus the 1C exchange endpoint at its configured path, when configured.
+pub fn router_with_exchange(state: AppState, exchange: Option<onec::ExchangeState>) -> Router {
+    let main = router(state);
+    match exchange {
+        Some(e) => main.merge(onec::router(e)),
+        None => main,
+    }
 }
 
 /// Healthy when the database answers.

@@ -16,11 +16,10 @@ use dealbridge_sdk::ConnectorError;
 use dealbridge_store::{
     snapshot_hash, FailOutcome, Failure, Job, JournalEntry, NewBinding, Queue, Store,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex as AsyncMutex;
 use tracing::{info, warn, Instrument};
 
 /// Everything a worker needs to run jobs: where to write, and how each flow plans its deals.
@@ -33,9 +32,6 @@ pub struct Executor {
     pub crms: BTreeMap<String, Arc<dyn CrmDeals>>,
     /// Planners by flow name, with the source and target system names.
     pub flows: BTreeMap<String, FlowTarget>,
-    /// Serialises contact find-or-create per contact inside this process, so two orders of one
-    /// new customer do not both create the contact.
-    contact_locks: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
 }
 
 /// The write side of one flow.
@@ -86,7 +82,6 @@ impl Executor {
             queue,
             crms,
             flows,
-            contact_locks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -274,18 +269,27 @@ impl Executor {
         let Some(key) = contact_key(contact) else {
             return Ok(None);
         };
-        let lock = {
-            let mut locks = self.contact_locks.lock().expect("contact lock map");
-            locks.entry(format!("{target}/{key}")).or_default().clone()
+        let bound = |store: Store, key: String| async move {
+            store
+                .binding(target, KIND_CONTACT, &key)
+                .await
+                .map(|b| b.map(|b| b.external_id))
+                .map_err(store_err)
         };
-        let _held = lock.lock().await;
-        if let Some(b) = self
+        // Fast path: a known buyer needs no lock.
+        if let Some(id) = bound(self.store.clone(), key.clone()).await? {
+            return Ok(Some(id));
+        }
+        // One find-or-create per contact at a time, across every process sharing the store
+        // (PostgreSQL advisory lock), so two orders of one new buyer make one contact.
+        let held = self
             .store
-            .binding(target, KIND_CONTACT, &key)
+            .lock(&format!("contact:{target}/{key}"))
             .await
-            .map_err(store_err)?
-        {
-            return Ok(Some(b.external_id));
+            .map_err(store_err)?;
+        if let Some(id) = bound(self.store.clone(), key.clone()).await? {
+            held.release().await.map_err(store_err)?;
+            return Ok(Some(id));
         }
         let (id, action) = match read_with_retry(|| crm.find_contact(contact)).await? {
             Some(id) => (id, "matched"),

@@ -8,6 +8,7 @@
 
 mod convert;
 mod error;
+pub mod exchange_client;
 mod items;
 mod node;
 mod options;

@@ -6,17 +6,21 @@
 //! Module map:
 //! * `db`: [`Backend`], connecting, migrations, the two-pool dispatch (`on_db!`) and row decoding.
 //! * `store`: the [`Store`] handle.
+//! * `catalog`: the catalog imported from 1C (products, offers, prices, stock), batched upserts
+//!   skipping unchanged rows.
 //! * `bindings`: canonical entity ↔ external id per system, with the last synced snapshot.
 //! * `snapshot`: canonical JSON and [`snapshot_hash`].
 //! * `inbox`: raw accepted input, deduped per source.
 //! * `cursors`: poll cursors.
 //! * `journal`: what was done to which entity.
+//! * `lock`: named locks across processes ([`NamedLock`]; PostgreSQL advisory locks).
 //! * `conflicts`: the field-level conflict log.
 //! * [`queue`]: the durable job queue (coalescing, leases with fencing, backoff, dead letter).
 //! * `clock`: [`Clock`], [`SystemClock`], [`ManualClock`].
 //! * `error`: [`StoreError`].
 
 mod bindings;
+mod catalog;
 mod clock;
 mod conflicts;
 mod cursors;
@@ -24,17 +28,24 @@ mod db;
 mod error;
 mod inbox;
 mod journal;
+mod lock;
 pub mod queue;
 mod snapshot;
 mod store;
 
 pub use bindings::{Binding, NewBinding};
+pub use catalog::{
+    CatalogBatch, CatalogCounts, CatalogGroup, CatalogKind, CatalogOffer, CatalogPrice,
+    CatalogPriceType, CatalogProduct, CatalogStock, CatalogWarehouse, CatalogWriteReport, SeenRun,
+    StoredCatalogRow, UpsertCounts,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conflicts::{Conflict, ConflictFilter, ConflictState, NewConflict};
 pub use db::Backend;
 pub use error::StoreError;
 pub use inbox::InboxItem;
 pub use journal::{JournalEntry, JournalRow};
+pub use lock::NamedLock;
 pub use queue::{
     BackoffPolicy, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob, Queue,
 };

@@ -1,0 +1,859 @@
+//! The catalog imported from 1C: groups, price types, warehouses, products, offers (variants
+//! included), prices per type and stock per warehouse.
+//!
+//! Writes come in batches ([`CatalogBatch`]), one transaction each, with multi-row statements: a
+//! 100,000-product catalog must not cost 100,000 round trips. Every row carries the SHA-256 of its
+//! canonical JSON; rows whose hash is unchanged are not written at all, so re-importing the same
+//! files changes nothing. New products and offers get their binding (`kind` `product`/`offer`,
+//! entity id `<system>:<external id>`) in the same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+
+use crate::db::{ms, on_db, RowExt};
+use crate::error::StoreError;
+use crate::snapshot::snapshot_hash;
+use crate::store::Store;
+
+/// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bind
+/// parameters for the widest table (13 columns).
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// A product group (category).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogGroup {
+    /// Id in the source system.
+    pub external_id: String,
+    /// Name.
+    pub name: String,
+    /// Parent group id, `None` at the top level.
+    pub parent_id: Option<String>,
+    /// Marked deleted in the source.
+    pub deleted: bool,
+}
+
+/// A price type (`Розничная`, `Оптовая`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogPriceType {
+    /// Id in the source system.
+    pub external_id: String,
+    /// Name.
+    pub name: String,
+    /// Currency as the source writes it.
+    pub currency: Option<String>,
+}
+
+/// A warehouse.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogWarehouse {
+    /// Id in the source system.
+    pub external_id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A catalog product.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogProduct {
+    /// Id in the source system (for 1C the `Ид`, possibly `product#characteristic`).
+    pub external_id: String,
+    /// Article / SKU.
+    pub sku: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Group ids.
+    pub group_ids: Vec<String>,
+    /// Base unit (short name or code).
+    pub unit: Option<String>,
+    /// Barcodes.
+    pub barcodes: Vec<String>,
+    /// Marked deleted in the source (kept, but inactive).
+    pub deleted: bool,
+}
+
+/// One price of an offer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogPrice {
+    /// Price type id.
+    pub price_type_id: String,
+    /// Amount as decimal text (never a float).
+    pub amount: String,
+    /// Currency as written.
+    pub currency: Option<String>,
+    /// Unit the price is for.
+    pub unit: Option<String>,
+}
+
+/// Stock of an offer at one warehouse (`""` = the total).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogStock {
+    /// Warehouse id, or `""` for a total quantity.
+    pub warehouse_id: String,
+    /// Quantity as decimal text.
+    pub quantity: String,
+}
+
+/// An offer: a product or one of its variants, with prices and stock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogOffer {
+    /// Id in the source system (`product` or `product#characteristic`).
+    pub external_id: String,
+    /// The product part of the id.
+    pub product_id: String,
+    /// The characteristic part, for a variant.
+    pub characteristic_id: Option<String>,
+    /// Article / SKU.
+    pub sku: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Barcodes.
+    pub barcodes: Vec<String>,
+    /// Marked deleted in the source.
+    pub deleted: bool,
+    /// Prices, `None` when this file says nothing about prices (they are then left as stored).
+    #[serde(skip)]
+    pub prices: Option<Vec<CatalogPrice>>,
+    /// Stock, `None` when this file says nothing about stock (it is then left as stored).
+    #[serde(skip)]
+    pub stock: Option<Vec<CatalogStock>>,
+}
+
+/// Everything one transaction writes.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogBatch {
+    /// Groups.
+    pub groups: Vec<CatalogGroup>,
+    /// Price types.
+    pub price_types: Vec<CatalogPriceType>,
+    /// Warehouses.
+    pub warehouses: Vec<CatalogWarehouse>,
+    /// Products.
+    pub products: Vec<CatalogProduct>,
+    /// Offers.
+    pub offers: Vec<CatalogOffer>,
+}
+
+impl CatalogBatch {
+    /// Number of entries of every kind together.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+            + self.price_types.len()
+            + self.warehouses.len()
+            + self.products.len()
+            + self.offers.len()
+    }
+
+    /// True if there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What happened to the rows of one kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UpsertCounts {
+    /// New rows.
+    pub inserted: u64,
+    /// Rows whose content changed (or that came back after a deactivation).
+    pub updated: u64,
+    /// Rows skipped because their hash was unchanged.
+    pub unchanged: u64,
+    /// Rows deactivated by a full import that no longer lists them.
+    pub deactivated: u64,
+}
+
+impl UpsertCounts {
+    /// Adds another count into this one.
+    pub fn add(&mut self, o: &UpsertCounts) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.deactivated += o.deactivated;
+    }
+
+    /// Rows actually written (inserted, updated or deactivated).
+    pub fn written(&self) -> u64 {
+        self.inserted + self.updated + self.deactivated
+    }
+}
+
+/// Per-kind outcome of one or more batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogWriteReport {
+    /// Groups.
+    pub groups: UpsertCounts,
+    /// Price types.
+    pub price_types: UpsertCounts,
+    /// Warehouses.
+    pub warehouses: UpsertCounts,
+    /// Products.
+    pub products: UpsertCounts,
+    /// Offers (their own fields).
+    pub offers: UpsertCounts,
+    /// Price rows.
+    pub prices: UpsertCounts,
+    /// Stock rows.
+    pub stock: UpsertCounts,
+}
+
+impl CatalogWriteReport {
+    /// Adds another report into this one.
+    pub fn add(&mut self, o: &CatalogWriteReport) {
+        self.groups.add(&o.groups);
+        self.price_types.add(&o.price_types);
+        self.warehouses.add(&o.warehouses);
+        self.products.add(&o.products);
+        self.offers.add(&o.offers);
+        self.prices.add(&o.prices);
+        self.stock.add(&o.stock);
+    }
+
+    /// Rows written over all kinds.
+    pub fn written(&self) -> u64 {
+        [
+            self.groups,
+            self.price_types,
+            self.warehouses,
+            self.products,
+            self.offers,
+            self.prices,
+            self.stock,
+        ]
+        .iter()
+        .map(UpsertCounts::written)
+        .sum()
+    }
+}
+
+/// Which ids a batch records as seen by an import run (see [`Store::deactivate_unseen`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenRun<'a> {
+    /// The run id.
+    pub run: &'a str,
+    /// Record product ids.
+    pub products: bool,
+    /// Record offer ids.
+    pub offers: bool,
+}
+
+impl<'a> SeenRun<'a> {
+    /// Records both kinds.
+    pub fn all(run: &'a str) -> Self {
+        SeenRun {
+            run,
+            products: true,
+            offers: true,
+        }
+    }
+}
+
+/// Which catalog entity a full import deactivates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogKind {
+    /// `catalog_products`.
+    Product,
+    /// `catalog_offers`.
+    Offer,
+}
+
+impl CatalogKind {
+    /// `product` / `offer`: the seen-list kind and the binding kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogKind::Product => "product",
+            CatalogKind::Offer => "offer",
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            CatalogKind::Product => "catalog_products",
+            CatalogKind::Offer => "catalog_offers",
+        }
+    }
+}
+
+/// Row counts of one system's catalog.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogCounts {
+    /// Groups.
+    pub groups: i64,
+    /// Price types.
+    pub price_types: i64,
+    /// Warehouses.
+    pub warehouses: i64,
+    /// Products, active or not.
+    pub products: i64,
+    /// Active products.
+    pub active_products: i64,
+    /// Offers, active or not.
+    pub offers: i64,
+    /// Active offers.
+    pub active_offers: i64,
+    /// Price rows.
+    pub prices: i64,
+    /// Stock rows.
+    pub stock: i64,
+}
+
+/// A stored product's state, as tests and the CLI read it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCatalogRow {
+    /// Id in the source.
+    pub external_id: String,
+    /// Name (may be empty for an offer without one).
+    pub name: Option<String>,
+    /// Whether it is active (not deleted, and listed by the last full import).
+    pub active: bool,
+    /// Content hash.
+    pub content_hash: String,
+    /// Last write, unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// `($s, $s+1, …), (…)` for `rows` rows of `cols` columns starting at placeholder `start`.
+fn values_sql(start: usize, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    let mut n = start;
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&n.to_string());
+            n += 1;
+        }
+        s.push(')');
+    }
+    s
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn hash_of<T: Serialize>(v: &T) -> String {
+    snapshot_hash(&serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
+}
+
+/// Keeps the last occurrence of each id: one multi-row upsert may not touch a row twice.
+fn dedupe_last<T, F: Fn(&T) -> &str>(items: &[T], id: F) -> Vec<&T> {
+    let mut seen = HashSet::with_capacity(items.len());
+    let mut out: Vec<&T> = items.iter().rev().filter(|i| seen.insert(id(i))).collect();
+    out.reverse();
+    out
+}
+
+/// A row to write with its hash and whether it is new.
+struct Planned<'a, T> {
+    row: &'a T,
+    hash: String,
+    new: bool,
+}
+
+/// What the batch writer decided for the offers of one batch.
+struct OfferPlan<'a> {
+    core: Vec<Planned<'a, CatalogOffer>>,
+    prices: Vec<(&'a CatalogOffer, String)>,
+    stock: Vec<(&'a CatalogOffer, String)>,
+}
+
+/// Runs `$sql_for(rows)` with binds from `$bind(q, row)` over `$items` in chunks, on `$conn`.
+macro_rules! exec_chunks {
+    ($conn:expr, $items:expr, $cols:expr, $sql_for:expr, $op:expr, |$q:ident, $r:ident| $bind:expr) => {{
+        for chunk in $items.chunks(ROWS_PER_STATEMENT) {
+            let sql: String = $sql_for(values_sql(1, chunk.len(), $cols));
+            let mut $q = sqlx::query(AssertSqlSafe(sql));
+            for $r in chunk {
+                $q = $bind;
+            }
+            $q.execute(&mut *$conn).await.map_err(StoreError::db($op))?;
+        }
+    }};
+}
+
+impl Store {
+    /// Writes one batch in one transaction: rows with an unchanged hash are skipped, new and
+    /// changed rows are upserted, new products/offers get their binding, and when `seen` is given
+    /// the product/offer ids of the batch are recorded (for the kinds it names) for
+    /// [`Store::deactivate_unseen`].
+    pub async fn write_catalog_batch(
+        &self,
+        system: &str,
+        seen: Option<SeenRun<'_>>,
+        batch: &CatalogBatch,
+    ) -> Result<CatalogWriteReport, StoreError> {
+        let now = ms(self.clock.now());
+        let mut report = CatalogWriteReport::default();
+        let groups = dedupe_last(&batch.groups, |g| &g.external_id);
+        let price_types = dedupe_last(&batch.price_types, |g| &g.external_id);
+        let warehouses = dedupe_last(&batch.warehouses, |g| &g.external_id);
+        let products = dedupe_last(&batch.products, |g| &g.external_id);
+        let offers = dedupe_last(&batch.offers, |g| &g.external_id);
+        let op = |what: &str| format!("writing a batch of 1C catalog {what} for system {system}");
+
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::db(op("rows (begin)")))?;
+
+            // --- simple reference tables: groups, price types, warehouses -------------------
+            macro_rules! simple_table {
+                ($items:expr, $table:literal, $counts:expr, $cols:literal, $setcols:literal,
+                 |$q:ident, $p:ident| $bind:expr) => {{
+                    let ids: Vec<&str> = $items.iter().map(|g| g.external_id.as_str()).collect();
+                    let old = CatalogConn::existing_hashes(&mut *tx, $table, system, &ids, false).await?;
+                    let mut todo = Vec::new();
+                    for g in $items.iter() {
+                        let h = hash_of(*g);
+                        match old.get(g.external_id.as_str()) {
+                            Some((oh, _)) if *oh == h => $counts.unchanged += 1,
+                            Some(_) => { $counts.updated += 1; todo.push(Planned { row: *g, hash: h, new: false }) }
+                            None => { $counts.inserted += 1; todo.push(Planned { row: *g, hash: h, new: true }) }
+                        }
+                    }
+                    let ncols = $cols.split(',').count();
+                    exec_chunks!(tx, todo, ncols,
+                        |v: String| format!("INSERT INTO {} ({}) VALUES {v} ON CONFLICT (system, external_id) DO UPDATE SET {}", $table, $cols, $setcols),
+                        op($table), |$q, $p| $bind);
+                }};
+            }
+            simple_table!(groups, "catalog_groups", report.groups,
+                "system, external_id, name, parent_id, deleted, content_hash, updated_at",
+                "name = excluded.name, parent_id = excluded.parent_id, deleted = excluded.deleted, content_hash = excluded.content_hash, updated_at = excluded.updated_at",
+                |q, p| q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.name.as_str())
+                    .bind(p.row.parent_id.as_deref()).bind(p.row.deleted as i64).bind(p.hash.as_str()).bind(now));
+            simple_table!(price_types, "catalog_price_types", report.price_types,
+                "system, external_id, name, currency, content_hash, updated_at",
+                "name = excluded.name, currency = excluded.currency, content_hash = excluded.content_hash, updated_at = excluded.updated_at",
+                |q, p| q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.name.as_str())
+                    .bind(p.row.currency.as_deref()).bind(p.hash.as_str()).bind(now));
+            simple_table!(warehouses, "catalog_warehouses", report.warehouses,
+                "system, external_id, name, content_hash, updated_at",
+                "name = excluded.name, content_hash = excluded.content_hash, updated_at = excluded.updated_at",
+                |q, p| q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.name.as_str())
+                    .bind(p.hash.as_str()).bind(now));
+
+            // --- products ---------------------------------------------------------------------
+            let ids: Vec<&str> = products.iter().map(|p| p.external_id.as_str()).collect();
+            let old = CatalogConn::existing_hashes(&mut *tx, "catalog_products", system, &ids, true).await?;
+            let mut todo = Vec::new();
+            for p in &products {
+                let h = hash_of(*p);
+                match old.get(p.external_id.as_str()) {
+                    // An inactive row listed again is reactivated, so it counts as changed.
+                    Some((oh, active)) if *oh == h && *active != p.deleted => report.products.unchanged += 1,
+                    Some(_) => { report.products.updated += 1; todo.push(Planned { row: *p, hash: h, new: false }) }
+                    None => { report.products.inserted += 1; todo.push(Planned { row: *p, hash: h, new: true }) }
+                }
+            }
+            exec_chunks!(tx, todo, 11,
+                |v: String| format!("INSERT INTO catalog_products (system, external_id, sku, name, group_ids, unit, barcodes, deleted, active, content_hash, updated_at) VALUES {v} \
+                    ON CONFLICT (system, external_id) DO UPDATE SET sku = excluded.sku, name = excluded.name, group_ids = excluded.group_ids, \
+                    unit = excluded.unit, barcodes = excluded.barcodes, deleted = excluded.deleted, active = excluded.active, \
+                    content_hash = excluded.content_hash, updated_at = excluded.updated_at"),
+                op("products"), |q, p| q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.sku.as_deref())
+                    .bind(p.row.name.as_str()).bind(json_list(&p.row.group_ids)).bind(p.row.unit.as_deref())
+                    .bind(json_list(&p.row.barcodes)).bind(p.row.deleted as i64).bind((!p.row.deleted) as i64)
+                    .bind(p.hash.as_str()).bind(now));
+            let new_products: Vec<&str> = todo.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
+            CatalogConn::insert_bindings(&mut *tx, system, "product", &new_products, now).await?;
+            if let Some(SeenRun { run, products: true, .. }) = seen {
+                CatalogConn::insert_seen(&mut *tx, run, "product", &ids).await?;
+            }
+
+            // --- offers, their prices and stock -------------------------------------------------
+            let ids: Vec<&str> = offers.iter().map(|p| p.external_id.as_str()).collect();
+            let old = CatalogConn::existing_offer_hashes(&mut *tx, system, &ids).await?;
+            let mut plan = OfferPlan { core: Vec::new(), prices: Vec::new(), stock: Vec::new() };
+            let mut keep: HashMap<&str, (Option<String>, Option<String>)> = HashMap::new();
+            for o in &offers {
+                let h = hash_of(*o);
+                let prev = old.get(o.external_id.as_str());
+                let ph = o.prices.as_ref().map(hash_of);
+                let sh = o.stock.as_ref().map(hash_of);
+                let core_same = matches!(prev, Some(p) if p.hash == h && p.active != o.deleted);
+                let prices_same = ph.is_none() || matches!(prev, Some(p) if p.prices_hash == ph);
+                let stock_same = sh.is_none() || matches!(prev, Some(p) if p.stock_hash == sh);
+                let n_prices = o.prices.as_ref().map_or(0, Vec::len) as u64;
+                let n_stock = o.stock.as_ref().map_or(0, Vec::len) as u64;
+                let had_prices = prev.is_some_and(|p| p.prices_hash.is_some());
+                let had_stock = prev.is_some_and(|p| p.stock_hash.is_some());
+                if prices_same { report.prices.unchanged += n_prices }
+                else if had_prices { report.prices.updated += n_prices }
+                else { report.prices.inserted += n_prices }
+                if stock_same { report.stock.unchanged += n_stock }
+                else if had_stock { report.stock.updated += n_stock }
+                else { report.stock.inserted += n_stock }
+                if !prices_same { plan.prices.push((*o, ph.clone().unwrap_or_default())) }
+                if !stock_same { plan.stock.push((*o, sh.clone().unwrap_or_default())) }
+                // The part hashes stored with the row: the new one where this file carries the
+                // part, else what was stored.
+                let keep_ph = ph.or_else(|| prev.and_then(|p| p.prices_hash.clone()));
+                let keep_sh = sh.or_else(|| prev.and_then(|p| p.stock_hash.clone()));
+                match prev {
+                    Some(_) if core_same && prices_same && stock_same => report.offers.unchanged += 1,
+                    Some(_) => {
+                        if core_same { report.offers.unchanged += 1 } else { report.offers.updated += 1 }
+                        keep.insert(o.external_id.as_str(), (keep_ph, keep_sh));
+                        plan.core.push(Planned { row: *o, hash: h, new: false });
+                    }
+                    None => {
+                        report.offers.inserted += 1;
+                        keep.insert(o.external_id.as_str(), (keep_ph, keep_sh));
+                        plan.core.push(Planned { row: *o, hash: h, new: true });
+                    }
+                }
+            }
+            exec_chunks!(tx, plan.core, 13,
+                |v: String| format!("INSERT INTO catalog_offers (system, external_id, product_id, characteristic_id, sku, name, barcodes, deleted, active, content_hash, prices_hash, stock_hash, updated_at) VALUES {v} \
+                    ON CONFLICT (system, external_id) DO UPDATE SET product_id = excluded.product_id, characteristic_id = excluded.characteristic_id, \
+                    sku = excluded.sku, name = excluded.name, barcodes = excluded.barcodes, deleted = excluded.deleted, active = excluded.active, \
+                    content_hash = excluded.content_hash, prices_hash = excluded.prices_hash, stock_hash = excluded.stock_hash, updated_at = excluded.updated_at"),
+                op("offers"), |q, p| {
+                    let (ph, sh) = keep.get(p.row.external_id.as_str()).cloned().unwrap_or_default();
+                    q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.product_id.as_str())
+                        .bind(p.row.characteristic_id.as_deref()).bind(p.row.sku.as_deref()).bind(p.row.name.as_deref())
+                        .bind(json_list(&p.row.barcodes)).bind(p.row.deleted as i64).bind((!p.row.deleted) as i64)
+                        .bind(p.hash.as_str()).bind(ph).bind(sh).bind(now)
+                });
+            let new_offers: Vec<&str> = plan.core.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
+            CatalogConn::insert_bindings(&mut *tx, system, "offer", &new_offers, now).await?;
+            if let Some(SeenRun { run, offers: true, .. }) = seen {
+                CatalogConn::insert_seen(&mut *tx, run, "offer", &ids).await?;
+            }
+
+            // Prices and stock of a changed part are replaced as a whole: a price type or a
+            // warehouse the file no longer lists for the offer must go.
+            let price_ids: Vec<&str> = plan.prices.iter().map(|(o, _)| o.external_id.as_str()).collect();
+            CatalogConn::delete_parts(&mut *tx, "catalog_prices", system, &price_ids).await?;
+            let mut seen_pairs = HashSet::new();
+            let price_rows: Vec<(&str, &CatalogPrice)> = plan.prices.iter()
+                .flat_map(|(o, _)| o.prices.iter().flatten().map(move |p| (o.external_id.as_str(), p)))
+                .rev().filter(|(o, p)| seen_pairs.insert((*o, p.price_type_id.as_str()))).collect();
+            exec_chunks!(tx, price_rows, 6,
+                |v: String| format!("INSERT INTO catalog_prices (system, offer_id, price_type_id, amount, currency, unit) VALUES {v}"),
+                op("prices"), |q, r| q.bind(system).bind(r.0).bind(r.1.price_type_id.as_str())
+                    .bind(r.1.amount.as_str()).bind(r.1.currency.as_deref()).bind(r.1.unit.as_deref()));
+            let stock_ids: Vec<&str> = plan.stock.iter().map(|(o, _)| o.external_id.as_str()).collect();
+            CatalogConn::delete_parts(&mut *tx, "catalog_stock", system, &stock_ids).await?;
+            let mut seen_pairs = HashSet::new();
+            let stock_rows: Vec<(&str, &CatalogStock)> = plan.stock.iter()
+                .flat_map(|(o, _)| o.stock.iter().flatten().map(move |s| (o.external_id.as_str(), s)))
+                .rev().filter(|(o, s)| seen_pairs.insert((*o, s.warehouse_id.as_str()))).collect();
+            exec_chunks!(tx, stock_rows, 4,
+                |v: String| format!("INSERT INTO catalog_stock (system, offer_id, warehouse_id, quantity) VALUES {v}"),
+                op("stock"), |q, r| q.bind(system).bind(r.0).bind(r.1.warehouse_id.as_str()).bind(r.1.quantity.as_str()));
+
+            tx.commit().await.map_err(StoreError::db(op("rows (commit)")))?;
+        });
+        Ok(report)
+    }
+
+    /// Deactivates the `kind` rows of `system` that are active and were not recorded as seen by
+    /// import run `run`; returns how many. Call it only after a *full* import.
+    pub async fn deactivate_unseen(
+        &self,
+        system: &str,
+        run: &str,
+        kind: CatalogKind,
+    ) -> Result<u64, StoreError> {
+        let now = ms(self.clock.now());
+        let sql = format!(
+            "UPDATE {t} SET active = 0, updated_at = $1 WHERE system = $2 AND active = 1 \
+             AND NOT EXISTS (SELECT 1 FROM catalog_seen s WHERE s.run_id = $3 AND s.kind = $4 \
+             AND s.external_id = {t}.external_id)",
+            t = kind.table()
+        );
+        let n = on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql)).bind(now).bind(system).bind(run).bind(kind.as_str())
+                .execute(pool).await
+                .map_err(StoreError::db(format!("deactivating 1C {}s of system {system} not listed by the full import", kind.as_str())))?
+                .rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Drops the seen-list of import run `run` (call when the run ends, whatever its outcome).
+    pub async fn forget_import_run(&self, run: &str) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM catalog_seen WHERE run_id = $1").bind(run)
+                .execute(pool).await
+                .map_err(StoreError::db(format!("dropping the seen-list of import run {run}")))?;
+        });
+        Ok(())
+    }
+
+    /// Row counts of `system`'s catalog.
+    pub async fn catalog_counts(&self, system: &str) -> Result<CatalogCounts, StoreError> {
+        let sql = "SELECT \
+            (SELECT COUNT(*) FROM catalog_groups WHERE system = $1) AS groups, \
+            (SELECT COUNT(*) FROM catalog_price_types WHERE system = $1) AS price_types, \
+            (SELECT COUNT(*) FROM catalog_warehouses WHERE system = $1) AS warehouses, \
+            (SELECT COUNT(*) FROM catalog_products WHERE system = $1) AS products, \
+            (SELECT COUNT(*) FROM catalog_products WHERE system = $1 AND active = 1) AS active_products, \
+            (SELECT COUNT(*) FROM catalog_offers WHERE system = $1) AS offers, \
+            (SELECT COUNT(*) FROM catalog_offers WHERE system = $1 AND active = 1) AS active_offers, \
+            (SELECT COUNT(*) FROM catalog_prices WHERE system = $1) AS prices, \
+            (SELECT COUNT(*) FROM catalog_stock WHERE system = $1) AS stock";
+        on_db!(&self.db, pool => {
+            let r = sqlx::query(sql).bind(system).fetch_one(pool).await
+                .map_err(StoreError::db(format!("counting the 1C catalog of system {system}")))?;
+            Ok(CatalogCounts {
+                groups: r.i64("groups")?,
+                price_types: r.i64("price_types")?,
+                warehouses: r.i64("warehouses")?,
+                products: r.i64("products")?,
+                active_products: r.i64("active_products")?,
+                offers: r.i64("offers")?,
+                active_offers: r.i64("active_offers")?,
+                prices: r.i64("prices")?,
+                stock: r.i64("stock")?,
+            })
+        })
+    }
+
+    /// One stored product or offer, by id.
+    pub async fn catalog_row(
+        &self,
+        system: &str,
+        kind: CatalogKind,
+        external_id: &str,
+    ) -> Result<Option<StoredCatalogRow>, StoreError> {
+        let sql = format!(
+            "SELECT external_id, name, active, content_hash, updated_at FROM {} \
+             WHERE system = $1 AND external_id = $2",
+            kind.table()
+        );
+        on_db!(&self.db, pool => {
+            let r = sqlx::query(AssertSqlSafe(sql)).bind(system).bind(external_id)
+                .fetch_optional(pool).await
+                .map_err(StoreError::db(format!("reading 1C {} {external_id} of system {system}", kind.as_str())))?;
+            r.map(|r| Ok(StoredCatalogRow {
+                external_id: r.text("external_id")?,
+                name: r.opt_text("name")?,
+                active: r.i64("active")? != 0,
+                content_hash: r.text("content_hash")?,
+                updated_at: r.i64("updated_at")?,
+            })).transpose()
+        })
+    }
+
+    /// The stored prices of one offer: (price type, amount, currency), by price type.
+    pub async fn catalog_prices(
+        &self,
+        system: &str,
+        offer_id: &str,
+    ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+        let sql = "SELECT price_type_id, amount, currency FROM catalog_prices \
+                   WHERE system = $1 AND offer_id = $2 ORDER BY price_type_id";
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(system).bind(offer_id).fetch_all(pool).await
+                .map_err(StoreError::db(format!("reading prices of 1C offer {offer_id}")))?
+                .iter()
+                .map(|r| Ok((r.text("price_type_id")?, r.text("amount")?, r.opt_text("currency")?)))
+                .collect()
+        })
+    }
+
+    /// The stored stock of one offer: (warehouse, quantity), by warehouse (`""` = total).
+    pub async fn catalog_stock(
+        &self,
+        system: &str,
+        offer_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = "SELECT warehouse_id, quantity FROM catalog_stock \
+                   WHERE system = $1 AND offer_id = $2 ORDER BY warehouse_id";
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(system).bind(offer_id).fetch_all(pool).await
+                .map_err(StoreError::db(format!("reading stock of 1C offer {offer_id}")))?
+                .iter()
+                .map(|r| Ok((r.text("warehouse_id")?, r.text("quantity")?)))
+                .collect()
+        })
+    }
+}
+
+/// Stored hash state of an offer.
+struct OfferState {
+    hash: String,
+    active: bool,
+    prices_hash: Option<String>,
+    stock_hash: Option<String>,
+}
+
+/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
+fn in_list(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The per-backend helpers below take the open transaction's connection. They are generated
+/// once per driver so each type-checks against it.
+macro_rules! backend_helpers {
+    ($conn:ty) => {
+        impl CatalogConn for $conn {
+
+            async fn existing_hashes(
+                &mut self,
+                table: &str,
+                system: &str,
+                ids: &[&str],
+                with_active: bool,
+            ) -> Result<HashMap<String, (String, bool)>, StoreError> {
+                let mut out = HashMap::with_capacity(ids.len());
+                let active = if with_active { "active" } else { "CAST(1 AS BIGINT) AS active" };
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "SELECT external_id, content_hash, {active} FROM {table} WHERE system = $1 AND external_id IN ({})",
+                        in_list(2, chunk.len())
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    for r in q.fetch_all(&mut *self).await.map_err(StoreError::db(format!("reading stored hashes of {table}")))? {
+                        out.insert(r.text("external_id")?, (r.text("content_hash")?, r.i64("active")? != 0));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn existing_offer_hashes(
+                &mut self,
+                system: &str,
+                ids: &[&str],
+            ) -> Result<HashMap<String, OfferState>, StoreError> {
+                let mut out = HashMap::with_capacity(ids.len());
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "SELECT external_id, content_hash, active, prices_hash, stock_hash FROM catalog_offers WHERE system = $1 AND external_id IN ({})",
+                        in_list(2, chunk.len())
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    for r in q.fetch_all(&mut *self).await.map_err(StoreError::db("reading stored hashes of catalog_offers"))? {
+                        out.insert(r.text("external_id")?, OfferState {
+                            hash: r.text("content_hash")?,
+                            active: r.i64("active")? != 0,
+                            prices_hash: r.opt_text("prices_hash")?,
+                            stock_hash: r.opt_text("stock_hash")?,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn insert_bindings(
+                &mut self,
+                system: &str,
+                kind: &str,
+                ids: &[&str],
+                now: i64,
+            ) -> Result<(), StoreError> {
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    // The snapshot stays empty: the catalog row itself is the imported state.
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|i| {
+                            let b = i * 5;
+                            format!("(${},${},${},${},NULL,NULL,${})", b + 1, b + 2, b + 3, b + 4, b + 5)
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO bindings (system, kind, entity_id, external_id, snapshot, snapshot_hash, synced_at) VALUES {} ON CONFLICT DO NOTHING",
+                        values.join(",")
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(system).bind(kind).bind(format!("{system}:{id}")).bind(*id).bind(now);
+                    }
+                    q.execute(&mut *self).await.map_err(StoreError::db(format!("binding new 1C {kind}s of system {system}")))?;
+                }
+                Ok(())
+            }
+
+            async fn insert_seen(
+                &mut self,
+                run: &str,
+                kind: &str,
+                ids: &[&str],
+            ) -> Result<(), StoreError> {
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "INSERT INTO catalog_seen (run_id, kind, external_id) VALUES {} ON CONFLICT DO NOTHING",
+                        values_sql(1, chunk.len(), 3)
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(run).bind(kind).bind(*id);
+                    }
+                    q.execute(&mut *self).await.map_err(StoreError::db(format!("recording seen 1C {kind}s of import run {run}")))?;
+                }
+                Ok(())
+            }
+
+            async fn delete_parts(
+                &mut self,
+                table: &str,
+                system: &str,
+                offer_ids: &[&str],
+            ) -> Result<(), StoreError> {
+                for chunk in offer_ids.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "DELETE FROM {table} WHERE system = $1 AND offer_id IN ({})",
+                        in_list(2, chunk.len())
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    q.execute(&mut *self).await.map_err(StoreError::db(format!("replacing {table} rows of system {system}")))?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+/// Batch helpers on an open transaction's connection, implemented once per driver (by the macro
+/// above) so the same call in `on_db!` type-checks against either.
+trait CatalogConn {
+    async fn existing_hashes(
+        &mut self,
+        table: &str,
+        system: &str,
+        ids: &[&str],
+        with_active: bool,
+    ) -> Result<HashMap<String, (String, bool)>, StoreError>;
+    async fn existing_offer_hashes(
+        &mut self,
+        system: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, OfferState>, StoreError>;
+    async fn insert_bindings(
+        &mut self,
+        system: &str,
+        kind: &str,
+        ids: &[&str],
+        now: i64,
+    ) -> Result<(), StoreError>;
+    async fn insert_seen(&mut self, run: &str, kind: &str, ids: &[&str]) -> Result<(), StoreError>;
+    async fn delete_parts(
+        &mut self,
+        table: &str,
+        system: &str,
+        offer_ids: &[&str],
+    ) -> Result<(), StoreError>;
+}
+
+backend_helpers!(sqlx::SqliteConnection);
+backend_helpers!(sqlx::PgConnection);

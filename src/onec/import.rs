@@ -1,0 +1,392 @@
+//! Importing CommerceML files from 1C into the store: the one code path behind `import-1c` and
+//! the exchange endpoint's `mode=import`.
+//!
+//! Each file is parsed on a blocking thread (quick-xml is synchronous) that converts items into
+//! [`CatalogBatch`]es and hands them over a bounded channel to the async writer, so parsing and
+//! writing overlap on two cores while memory stays bounded by a couple of batches. What a file
+//! holds is decided by its content (`Каталог`, `ПакетПредложений`, documents), never its name.
+//!
+//! Deactivation is per run, not per file: 1C may split one full catalog over several files
+//! (`import___1.xml`, `import___2.xml`), so ids seen by every file of the run are recorded and
+//! only when the run ends are the rows it did not see deactivated, and only for the kinds that
+//! came in at least one *full* file (`СодержитТолькоИзменения` false or absent).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dealbridge_commerceml::{CmlError, CmlReader, ContentKind, Item, ReaderOptions};
+use dealbridge_store::{
+    CatalogBatch, CatalogGroup, CatalogKind, CatalogPriceType, CatalogWarehouse,
+    CatalogWriteReport, SeenRun, Store, StoreError,
+};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+/// Products + offers (+ reference rows) per transaction: large enough that per-transaction cost
+/// (an fsync in WAL mode) is amortised, small enough that a batch is a few hundred KB.
+pub const BATCH_ROWS: usize = 500;
+
+/// Batches in flight between the parser thread and the writer (bounds memory).
+const CHANNEL_BATCHES: usize = 2;
+
+/// Progress of a running import, reported after each batch and at each file's start and end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    /// The file being imported.
+    pub file: String,
+    /// 0-based index of the file in the run.
+    pub file_index: usize,
+    /// Number of files in the run.
+    pub files: usize,
+    /// Bytes of this file read so far.
+    pub bytes_done: u64,
+    /// Size of this file.
+    pub bytes_total: u64,
+    /// Items (groups, products, offers, documents, …) read from this file so far.
+    pub items: u64,
+    /// True on the last report of a file.
+    pub file_done: bool,
+}
+
+/// What one file held.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FileImport {
+    /// The path.
+    pub file: String,
+    /// Main content, decided by the content.
+    pub kind: Option<ContentKind>,
+    /// `СодержитТолькоИзменения`, `None` when the file does not say (treated as a full file).
+    pub only_changes: Option<bool>,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Items read.
+    pub items: u64,
+}
+
+/// The outcome of an import run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportReport {
+    /// The system imported as (`1c`).
+    pub system: String,
+    /// Per file.
+    pub files: Vec<FileImport>,
+    /// Row counts per kind: inserted / updated / unchanged / deactivated.
+    pub catalog: CatalogWriteReport,
+    /// Property definitions seen (not stored: the catalog keeps no property values yet).
+    pub properties: u64,
+    /// Unit declarations seen (units are stored by name on products).
+    pub units: u64,
+    /// Documents (orders, payment documents) seen.
+    pub documents: u64,
+    /// Payments seen in documents, in any shape.
+    pub payments: u64,
+    /// Standalone counterparties seen.
+    pub counterparties: u64,
+    /// Elements the reader skipped as unknown.
+    pub unknown_elements: u64,
+    /// Things the operator should know (e.g. documents not stored by this import).
+    pub notes: Vec<String>,
+}
+
+/// Why an import failed. Batches already committed stay (they are consistent on their own);
+/// no deactivation happens after a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file could not be opened.
+    #[error("1C import: cannot open {file}: {source}; check the path")]
+    Open {
+        /// The path.
+        file: String,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not readable CommerceML (malformed, hostile, too large).
+    #[error("1C import of {file}: {source}")]
+    Read {
+        /// The path.
+        file: String,
+        /// The reader's error (with line and column).
+        #[source]
+        source: CmlError,
+    },
+    /// Writing to the store failed.
+    #[error("1C import of {file}: {source}")]
+    Store {
+        /// The path (or `run` for end-of-run steps).
+        file: String,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+    /// The parser thread panicked or was cancelled.
+    #[error("1C import of {file}: the parser thread failed: {message}; this is a bug, report it with the file")]
+    Parser {
+        /// The path.
+        file: String,
+        /// The join error.
+        message: String,
+    },
+}
+
+/// Imports `files` in order as system `system`, calling `progress` as it goes.
+pub async fn import_files(
+    store: &Store,
+    system: &str,
+    files: &[PathBuf],
+    progress: &(dyn Fn(ImportProgress) + Send + Sync),
+) -> Result<ImportReport, ImportError> {
+    import_files_with(store, system, files, BATCH_ROWS, progress).await
+}
+
+/// [`import_files`] with an explicit batch size (rows per transaction).
+pub async fn import_files_with(
+    store: &Store,
+    system: &str,
+    files: &[PathBuf],
+    batch_rows: usize,
+    progress: &(dyn Fn(ImportProgress) + Send + Sync),
+) -> Result<ImportReport, ImportError> {
+    let run = format!("import-{}", uuid::Uuid::new_v4().simple());
+    let result = run_import(store, system, files, batch_rows.max(1), &run, progress).await;
+    // The seen-list is scratch: drop it whatever happened.
+    let forget = store.forget_import_run(&run).await;
+    let report = result?;
+    forget.map_err(|source| ImportError::Store {
+        file: "run".into(),
+        source,
+    })?;
+    Ok(report)
+}
+
+async fn run_import(
+    store: &Store,
+    system: &str,
+    files: &[PathBuf],
+    batch_rows: usize,
+    run: &str,
+    progress: &(dyn Fn(ImportProgress) + Send + Sync),
+) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport {
+        system: system.to_string(),
+        ..ImportReport::default()
+    };
+    let mut full_products = false;
+    let mut full_offers = false;
+    // A kind with no rows before the run can have nothing to deactivate (every row at the end
+    // came from this run), so its ids are not recorded: on a first import that saves a scratch
+    // row per product and offer.
+    let before = store
+        .catalog_counts(system)
+        .await
+        .map_err(|source| ImportError::Store {
+            file: "run".into(),
+            source,
+        })?;
+    let track = SeenRun {
+        run,
+        products: before.products > 0,
+        offers: before.offers > 0,
+    };
+    for (index, path) in files.iter().enumerate() {
+        let label = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| ImportError::Open {
+            file: label.clone(),
+            source,
+        })?;
+        let bytes_total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let items_read = Arc::new(AtomicU64::new(0));
+        let report_progress = |file_done: bool| {
+            progress(ImportProgress {
+                file: label.clone(),
+                file_index: index,
+                files: files.len(),
+                bytes_done: bytes_read.load(Ordering::Relaxed),
+                bytes_total,
+                items: items_read.load(Ordering::Relaxed),
+                file_done,
+            })
+        };
+        report_progress(false);
+
+        let (tx, mut rx) = mpsc::channel::<Parsed>(CHANNEL_BATCHES);
+        let counting = Counting {
+            inner: file,
+            read: bytes_read.clone(),
+        };
+        let items = items_read.clone();
+        let parser =
+            tokio::task::spawn_blocking(move || parse_file(counting, batch_rows, items, tx));
+
+        let mut write_error = None;
+        while let Some(parsed) = rx.recv().await {
+            match store
+                .write_catalog_batch(system, parsed.full.then_some(track), &parsed.batch)
+                .await
+            {
+                Ok(r) => report.catalog.add(&r),
+                Err(source) => {
+                    write_error = Some(source);
+                    break;
+                }
+            }
+            report_progress(false);
+        }
+        // Dropping the receiver makes the parser's next send fail, so it stops early on error.
+        drop(rx);
+        let parsed = parser.await.map_err(|e| ImportError::Parser {
+            file: label.clone(),
+            message: e.to_string(),
+        })?;
+        if let Some(source) = write_error {
+            return Err(ImportError::Store {
+                file: label,
+                source,
+            });
+        }
+        let stats = parsed.map_err(|source| ImportError::Read {
+            file: label.clone(),
+            source,
+        })?;
+        let full = stats.only_changes != Some(true);
+        full_products |= full && stats.kinds.contains(&ContentKind::Catalog);
+        full_offers |= full && stats.kinds.contains(&ContentKind::Offers);
+        report.properties += stats.properties;
+        report.units += stats.units;
+        report.documents += stats.documents;
+        report.payments += stats.payments;
+        report.counterparties += stats.counterparties;
+        report.unknown_elements += stats.unknown_elements;
+        report.files.push(FileImport {
+            file: label.clone(),
+            kind: stats.primary,
+            only_changes: stats.only_changes,
+            bytes: bytes_read.load(Ordering::Relaxed),
+            items: items_read.load(Ordering::Relaxed),
+        });
+        report_progress(true);
+    }
+    for (full, kind) in [
+        (full_products && track.products, CatalogKind::Product),
+        (full_offers && track.offers, CatalogKind::Offer),
+    ] {
+        if !full {
+            continue;
+        }
+        let n = store
+            .deactivate_unseen(system, run, kind)
+            .await
+            .map_err(|source| ImportError::Store {
+                file: "run".into(),
+                source,
+            })?;
+        match kind {
+            CatalogKind::Product => report.catalog.products.deactivated += n,
+            CatalogKind::Offer => report.catalog.offers.deactivated += n,
+        }
+    }
+    if report.documents > 0 {
+        report.notes.push(format!(
+            "{} document(s) with {} payment(s) were read but not stored: this import writes the \
+             catalog; orders and payments from 1C are applied by the sale exchange",
+            report.documents, report.payments
+        ));
+    }
+    Ok(report)
+}
+
+/// A batch from the parser, with whether the file is (so far) a full one.
+struct Parsed {
+    batch: CatalogBatch,
+    full: bool,
+}
+
+/// What the parser thread learnt besides the batches.
+#[derive(Default)]
+struct ParseStats {
+    primary: Option<ContentKind>,
+    kinds: Vec<ContentKind>,
+    only_changes: Option<bool>,
+    properties: u64,
+    units: u64,
+    documents: u64,
+    payments: u64,
+    counterparties: u64,
+    unknown_elements: u64,
+}
+
+/// Parses one file on the calling (blocking) thread, sending full batches to the writer.
+fn parse_file(
+    input: Counting<std::fs::File>,
+    batch_rows: usize,
+    items: Arc<AtomicU64>,
+    tx: mpsc::Sender<Parsed>,
+) -> Result<ParseStats, CmlError> {
+    let mut reader = CmlReader::from_reader(input, ReaderOptions::default())?;
+    let mut stats = ParseStats::default();
+    let mut batch = CatalogBatch::default();
+    let send = |batch: &mut CatalogBatch, reader: &CmlReader| -> bool {
+        let full = reader.header().only_changes != Some(true);
+        let b = std::mem::take(batch);
+        tx.blocking_send(Parsed { batch: b, full }).is_ok()
+    };
+    while let Some(item) = reader.next_item()? {
+        items.fetch_add(1, Ordering::Relaxed);
+        match item {
+            Item::Group(g) => batch.groups.push(CatalogGroup {
+                external_id: g.id,
+                name: g.name,
+                parent_id: g.parent,
+                deleted: g.deleted,
+            }),
+            Item::PriceType(p) => batch.price_types.push(CatalogPriceType {
+                external_id: p.id,
+                name: p.name,
+                currency: p.currency,
+            }),
+            Item::Warehouse(w) => batch.warehouses.push(CatalogWarehouse {
+                external_id: w.id,
+                name: w.name,
+            }),
+            Item::Product(p) => batch.products.push(super::convert::product(p)),
+            Item::Offer(o) => batch.offers.push(super::convert::offer(o)),
+            Item::Property(_) => stats.properties += 1,
+            Item::Unit(_) => stats.units += 1,
+            Item::Document(d) => {
+                stats.documents += 1;
+                stats.payments += d.payments.len() as u64;
+            }
+            Item::Counterparty(_) => stats.counterparties += 1,
+        }
+        if batch.len() >= batch_rows && !send(&mut batch, &reader) {
+            // The writer stopped (it failed); its error is the one to report.
+            return Ok(stats);
+        }
+    }
+    if !batch.is_empty() {
+        send(&mut batch, &reader);
+    }
+    let h = reader.header();
+    stats.primary = h.primary_kind();
+    stats.kinds = h.kinds.clone();
+    stats.only_changes = h.only_changes;
+    stats.unknown_elements = reader.unknown_elements();
+    Ok(stats)
+}
+
+/// Counts bytes as they are read, for progress.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

@@ -1,0 +1,12 @@
+//! 1C: importing CommerceML files into the store.
+//!
+//! - [`import`]: the import run (`import-1c`, and the exchange endpoint's `mode=import`).
+//! - `convert`: reader items → store catalog rows.
+
+mod convert;
+pub mod import;
+
+pub use import::{
+    import_files, import_files_with, FileImport, ImportError, ImportProgress, ImportReport,
+    BATCH_ROWS,
+};

@@ -1,0 +1,23 @@
+//! The seam between the exchange protocol and storage: what the endpoint asks of the engine.
+
+use async_trait::async_trait;
+use dealbridge_sdk::model::Order;
+use std::path::Path;
+
+/// Imports uploaded CommerceML files and supplies orders for 1C.
+///
+/// The endpoint only speaks the protocol; the store-backed implementation lives with the
+/// import code, so the protocol can be tested over real HTTP against any implementation.
+#[async_trait]
+pub trait ExchangeImporter: Send + Sync {
+    /// Imports one uploaded file. `exchange_type` is `catalog` or `sale`. `Ok` carries a short
+    /// summary for the 1C log; `Err` the reason 1C shows to its user.
+    async fn import_file(&self, exchange_type: &str, path: &Path) -> Result<String, String>;
+
+    /// Orders 1C has not yet confirmed (answered to `type=sale&mode=query`).
+    async fn orders_for_export(&self) -> Result<Vec<Order>, String>;
+
+    /// Marks orders exported; called only when 1C confirms with `mode=success`.
+    /// `ids` are the orders' `source.id`.
+    async fn mark_exported(&self, ids: &[String]) -> Result<(), String>;
+}
