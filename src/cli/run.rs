@@ -1,7 +1,9 @@
 //! `dealbridge run`: pollers, workers and the HTTP server until SIGTERM or Ctrl-C.
 
 use crate::app::App;
-use crate::server::{router, AppState};
+use crate::onec::exchange::StoreImporter;
+use crate::server::onec::{ExchangeSettings, ExchangeState};
+use crate::server::{router_with_exchange, AppState};
 use anyhow::Context;
 use std::future::IntoFuture;
 use std::path::Path;
@@ -24,15 +26,23 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
     info!(addr = %listener.local_addr()?, "HTTP server listening (/healthz, /status, /metrics)");
     let shutdown = CancellationToken::new();
     let server_stop = shutdown.clone();
-    let server = tokio::spawn(
-        axum::serve(
-            listener,
-            router(AppState {
-                store: app.store.clone(),
-            }),
+    let exchange = app.config.exchange_1c.as_ref().map(|c| {
+        info!(path = %c.path, "1C exchange endpoint enabled");
+        ExchangeState::new(
+            ExchangeSettings::from_config(c),
+            Arc::new(StoreImporter::new(app.store.clone())),
         )
-        .with_graceful_shutdown(async move { server_stop.cancelled().await })
-        .into_future(),
+    });
+    let routes = router_with_exchange(
+        AppState {
+            store: app.store.clone(),
+        },
+        exchange,
+    );
+    let server = tokio::spawn(
+        axum::serve(listener, routes)
+            .with_graceful_shutdown(async move { server_stop.cancelled().await })
+            .into_future(),
     );
     let signals = shutdown.clone();
     tokio::spawn(async move {

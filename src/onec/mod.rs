@@ -2,8 +2,10 @@
 //!
 //! - [`import`]: the import run (`import-1c`, and the exchange endpoint's `mode=import`).
 //! - `convert`: reader items → store catalog rows.
+//! - [`exchange`]: the store-backed importer behind the 1C exchange endpoint.
 
 mod convert;
+pub mod exchange;
 pub mod import;
 
 pub use import::{

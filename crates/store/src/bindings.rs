@@ -111,6 +111,30 @@ impl Store {
         })
     }
 
+    /// Bindings of `kind` held by systems other than `mirror_system` whose entity has no
+    /// `mirror_kind` binding in `mirror_system` yet, oldest sync first: "orders not yet sent to
+    /// 1C" is `unmirrored("order", "1c", "order_export", n)`.
+    pub async fn unmirrored(
+        &self,
+        kind: &str,
+        mirror_system: &str,
+        mirror_kind: &str,
+        limit: u32,
+    ) -> Result<Vec<Binding>, StoreError> {
+        let sql = format!(
+            "SELECT {COLS} FROM bindings b WHERE b.kind = $1 AND b.system <> $2 \
+             AND NOT EXISTS (SELECT 1 FROM bindings m WHERE m.system = $2 AND m.kind = $3 \
+             AND m.entity_id = b.entity_id) ORDER BY b.synced_at, b.entity_id LIMIT $4"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(kind).bind(mirror_system).bind(mirror_kind).bind(i64::from(limit))
+                .fetch_all(pool).await
+                .map_err(StoreError::db(format!("listing {kind} bindings not yet in {mirror_system}")))?
+                .iter().map(from_row).collect()
+        })
+    }
+
     /// Inserts or replaces the binding of (`system`, `kind`, `entity_id`), stamping it with the
     /// clock's time and the snapshot's hash. Fails with [`StoreError::BindingConflict`] if the
     /// external id is already bound to another entity of that kind in that system.

@@ -1,0 +1,104 @@
+//! The store-backed side of the 1C exchange endpoint: uploaded files go through the same import
+//! as `import-1c`, and orders the engine has synced from a store are offered to 1C until 1C
+//! confirms them.
+
+use super::import::import_files;
+use crate::server::onec::ExchangeImporter;
+use crate::sync::ids::KIND_ORDER;
+use async_trait::async_trait;
+use dealbridge_sdk::model::Order;
+use dealbridge_store::{NewBinding, Store};
+use std::path::{Path, PathBuf};
+use tracing::info;
+
+/// The system name 1C's records carry in bindings.
+pub const SYSTEM_1C: &str = "1c";
+/// Binding kind marking an order as confirmed by 1C (external id: the order number sent).
+pub const KIND_ORDER_EXPORT: &str = "order_export";
+/// Most orders offered in one `mode=query` answer; the rest follow in the next exchange.
+const EXPORT_BATCH: u32 = 500;
+
+/// [`ExchangeImporter`] over the engine's store.
+pub struct StoreImporter {
+    store: Store,
+}
+
+impl StoreImporter {
+    /// An importer writing to `store`.
+    pub fn new(store: Store) -> Self {
+        StoreImporter { store }
+    }
+}
+
+#[async_trait]
+impl ExchangeImporter for StoreImporter {
+    async fn import_file(&self, exchange_type: &str, path: &Path) -> Result<String, String> {
+        let files = [PathBuf::from(path)];
+        let report = import_files(&self.store, SYSTEM_1C, &files, &|_| {})
+            .await
+            .map_err(|e| format!("import of {} failed: {e}", path.display()))?;
+        let c = &report.catalog;
+        let summary = format!(
+            "{exchange_type}: products {}+{}~{}, offers {}+{}~{}, documents {}, payments {}",
+            c.products.inserted,
+            c.products.updated,
+            c.products.unchanged,
+            c.offers.inserted,
+            c.offers.updated,
+            c.offers.unchanged,
+            report.documents,
+            report.payments
+        );
+        info!(file = %path.display(), %summary, "1C file imported");
+        Ok(summary)
+    }
+
+    async fn orders_for_export(&self) -> Result<Vec<Order>, String> {
+        let bindings = self
+            .store
+            .unmirrored(KIND_ORDER, SYSTEM_1C, KIND_ORDER_EXPORT, EXPORT_BATCH)
+            .await
+            .map_err(|e| format!("cannot read orders for 1C: {e}"))?;
+        bindings
+            .into_iter()
+            .filter_map(|b| b.snapshot)
+            .map(|s| {
+                serde_json::from_value::<Order>(s)
+                    .map_err(|e| format!("a stored order cannot be read back: {e}"))
+            })
+            .collect()
+    }
+
+    async fn mark_exported(&self, ids: &[String]) -> Result<(), String> {
+        // The ids are the orders' ids in their source system; find each order's entity again
+        // among the orders not yet exported (the set 1C was just sent).
+        let pending = self
+            .store
+            .unmirrored(KIND_ORDER, SYSTEM_1C, KIND_ORDER_EXPORT, u32::MAX)
+            .await
+            .map_err(|e| format!("cannot read orders for 1C: {e}"))?;
+        for id in ids {
+            let Some(b) = pending.iter().find(|b| &b.external_id == id) else {
+                continue; // already marked by an earlier success: nothing to do
+            };
+            let number = b
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.get("number"))
+                .and_then(|n| n.as_str())
+                .unwrap_or(id)
+                .to_string();
+            self.store
+                .save_binding(&NewBinding {
+                    system: SYSTEM_1C,
+                    kind: KIND_ORDER_EXPORT,
+                    entity_id: &b.entity_id,
+                    external_id: &number,
+                    snapshot: None,
+                })
+                .await
+                .map_err(|e| format!("cannot mark order {id} exported: {e}"))?;
+        }
+        Ok(())
+    }
+}
