@@ -148,6 +148,7 @@ impl App {
                 ..EngineSettings::default()
             },
             tally: Arc::new(Tally::default()),
+            inbox_wake: Arc::new(tokio::sync::Notify::new()),
         };
         Ok(App {
             listen: config.server.listen,

@@ -27,6 +27,12 @@ pub enum EmulateCommand {
         /// Orders to create at start.
         #[arg(long, default_value_t = 0)]
         seed_orders: usize,
+        /// Deliver signed webhooks (order.created/updated/deleted) to this URL.
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// The secret webhooks are signed with.
+        #[arg(long, default_value = "", env = "DEALBRIDGE_EMULATOR_WEBHOOK_SECRET")]
+        webhook_secret: String,
         /// Faults to inject.
         #[command(flatten)]
         faults: FaultArgs,
@@ -118,12 +124,16 @@ pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
             consumer_key,
             consumer_secret,
             seed_orders,
+            webhook_url,
+            webhook_secret,
             faults,
         } => {
             let emu = dealbridge_woocommerce::emulator::spawn(
                 dealbridge_woocommerce::emulator::EmulatorConfig {
                     consumer_key: consumer_key.clone(),
                     consumer_secret: consumer_secret.clone(),
+                    webhook_url: webhook_url.clone(),
+                    webhook_secret: webhook_secret.clone(),
                     ..Default::default()
                 },
                 *listen,

@@ -3,6 +3,7 @@
 use crate::app::App;
 use crate::onec::exchange::StoreImporter;
 use crate::server::onec::{ExchangeSettings, ExchangeState};
+use crate::server::webhooks::{self, WebhookState};
 use crate::server::{router_with_exchange, AppState};
 use anyhow::Context;
 use std::future::IntoFuture;
@@ -38,7 +39,12 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
             store: app.store.clone(),
         },
         exchange,
-    );
+    )
+    .merge(webhooks::router(WebhookState::new(
+        app.store.clone(),
+        &app.config,
+        app.engine.inbox_wake.clone(),
+    )));
     let server = tokio::spawn(
         axum::serve(listener, routes)
             .with_graceful_shutdown(async move { server_stop.cancelled().await })

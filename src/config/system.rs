@@ -46,7 +46,7 @@ impl SystemKind {
     /// The secret fields of this kind, each overridable by `DEALBRIDGE_SYSTEMS_<NAME>_<FIELD>`.
     pub fn secret_fields(self) -> &'static [&'static str] {
         match self {
-            SystemKind::WooCommerce => &["consumer_key", "consumer_secret"],
+            SystemKind::WooCommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
             SystemKind::Bitrix24 => &["webhook_url"],
         }
     }
@@ -58,6 +58,7 @@ impl SystemKind {
                 "base_url",
                 "consumer_key",
                 "consumer_secret",
+                "webhook_secret",
                 "rate_limit_per_second",
                 "rate_limit_burst",
                 "timeout",
@@ -135,6 +136,10 @@ pub struct WooCommerceConfig {
     pub consumer_key: Secret,
     /// REST API consumer secret (`cs_…`).
     pub consumer_secret: Secret,
+    /// The secret of the shop's webhooks (WooCommerce → Settings → Advanced → Webhooks), used to
+    /// verify `X-WC-Webhook-Signature`. Optional: without it `/webhooks/<name>` refuses every
+    /// delivery and polling alone carries the changes.
+    pub webhook_secret: Option<Secret>,
     /// Request budget and timeouts.
     pub limits: SystemLimits,
 }
@@ -224,12 +229,19 @@ pub(crate) fn read_system(
             });
             let key = read_secret(ctx, t, name, "consumer_key", env);
             let secret = read_secret(ctx, t, name, "consumer_secret", env);
+            let hook_var = system_override_var(name, "webhook_secret");
+            let webhook_secret = if t.has("webhook_secret") || env.var(&hook_var).is_some() {
+                read_secret(ctx, t, name, "webhook_secret", env)
+            } else {
+                None
+            };
             match (base_url, key, secret, limits) {
                 (Some(base_url), Some(consumer_key), Some(consumer_secret), Some(limits)) => {
                     Some(SystemConfig::WooCommerce(WooCommerceConfig {
                         base_url,
                         consumer_key,
                         consumer_secret,
+                        webhook_secret,
                         limits,
                     }))
                 }

@@ -2,6 +2,7 @@
 //! Webhooks join here in later issues; the 1C exchange endpoint lives in [`onec`].
 
 pub mod onec;
+pub mod webhooks;
 
 use crate::status::StatusReport;
 use axum::extract::State;

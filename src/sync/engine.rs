@@ -5,6 +5,7 @@
 //! shutdown; on shutdown a worker finishes the job it holds (so its lease is released by
 //! completing or failing it) and takes no new one.
 
+use super::inbox::{process_inbox, InboxReport};
 use super::poll::{OrderFlow, PollReport};
 use super::worker::{Executor, JobOutcome};
 use super::SyncError;
@@ -13,6 +14,7 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
@@ -55,6 +57,8 @@ pub struct Tally {
 /// What a `sync` did.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct SyncSummary {
+    /// Webhook deliveries handled from the inbox.
+    pub inbox: InboxReport,
     /// Per flow: name and poll report.
     pub polls: Vec<(String, PollReport)>,
     /// Deals created or updated.
@@ -79,6 +83,8 @@ pub struct Engine {
     pub settings: EngineSettings,
     /// Job outcome counts since start.
     pub tally: Arc<Tally>,
+    /// Woken by the webhook receiver when a delivery lands in the inbox.
+    pub inbox_wake: Arc<Notify>,
 }
 
 impl Engine {
@@ -89,7 +95,10 @@ impl Engine {
         only: Option<&str>,
         full: bool,
     ) -> Result<SyncSummary, SyncError> {
-        let mut summary = SyncSummary::default();
+        let mut summary = SyncSummary {
+            inbox: process_inbox(&self.store, &self.flows).await?,
+            ..SyncSummary::default()
+        };
         for flow in self
             .flows
             .iter()
@@ -144,6 +153,27 @@ impl Engine {
                     tokio::select! {
                         _ = stop.cancelled() => break,
                         _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+                Ok(())
+            }));
+        }
+        {
+            // Webhook deliveries: handled as soon as the receiver wakes us, and every few
+            // seconds anyway (a delivery deferred by a failing source is retried that way).
+            let store = self.store.clone();
+            let flows = self.flows.clone();
+            let wake = self.inbox_wake.clone();
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = process_inbox(&store, &flows).await {
+                        error!(error = %error_chain(&e), "inbox pass failed");
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
                     }
                 }
                 Ok(())

@@ -3,12 +3,14 @@
 //! - [`ids`]: how canonical entities, coalescing keys and contact keys are spelled.
 //! - [`plan`]: order → deal, pure.
 //! - [`poll`]: one pass over a source, queueing what changed; moves the cursor after.
+//! - [`inbox`]: webhook deliveries → re-read the resource → queue, like a poll would.
 //! - [`job`]: queued payloads.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
 
 pub mod engine;
 pub mod ids;
+pub mod inbox;
 pub mod job;
 pub mod plan;
 pub mod poll;

@@ -122,7 +122,13 @@ impl OrderFlow {
         Ok(report)
     }
 
-    async fn queue_order(&self, store: &Store, order: &Order) -> Result<Queued, SyncError> {
+    /// Queues the write for one order read from the source, unless nothing changed since it last
+    /// landed or the same change is set aside (dead or dropped).
+    pub(crate) async fn queue_order(
+        &self,
+        store: &Store,
+        order: &Order,
+    ) -> Result<Queued, SyncError> {
         let entity = entity_id(&order.source);
         let snapshot = serde_json::to_value(order).map_err(SyncError::Encode)?;
         // The source-side binding holds the order as it was when its deal last landed: equal
@@ -178,7 +184,8 @@ impl OrderFlow {
     }
 }
 
-enum Queued {
+/// What [`OrderFlow::queue_order`] did.
+pub(crate) enum Queued {
     Inserted,
     Coalesced,
     Unchanged,

@@ -20,6 +20,17 @@ pub trait OrderSource: Send + Sync {
         page: u32,
         per_page: u32,
     ) -> Result<Page<Order>, ConnectorError>;
+
+    /// Re-reads one order by its id in this system; `None` if it no longer exists. A webhook is
+    /// only a hint (it may be stale, repeated or out of order), so the engine reads the order's
+    /// current state before acting on it.
+    async fn order(&self, id: &str) -> Result<Option<Order>, ConnectorError> {
+        Err(ConnectorError::new(
+            crate::ErrorKind::Invalid,
+            "connector",
+            format!("order {id}: this connector cannot re-read a single order; rely on polling"),
+        ))
+    }
 }
 
 /// A CRM that deals and their contacts can be written to.

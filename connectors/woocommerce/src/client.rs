@@ -297,6 +297,18 @@ impl OrderSource for WooClient {
             total: Some(total),
         })
     }
+
+    async fn order(&self, id: &str) -> Result<Option<Order>, ConnectorError> {
+        let Ok(numeric) = id.parse::<u64>() else {
+            return Ok(None); // WooCommerce ids are integers: no such order
+        };
+        match self.get_order(numeric).await {
+            Ok(o) if o.status == "trash" => Ok(None),
+            Ok(o) => order_to_canonical(&self.system_name, &o).map(Some),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn api_url(base_url: &str) -> Result<Url, ConnectorError> {

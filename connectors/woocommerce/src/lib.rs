@@ -7,12 +7,14 @@
 //!   [`OrderSource`](dealbridge_sdk::traits::OrderSource).
 //! - [`convert`]: WooCommerce order → canonical [`Order`](dealbridge_sdk::model::Order).
 //! - `errors`: HTTP failures → classified [`ConnectorError`](dealbridge_sdk::ConnectorError).
+//! - [`webhook`]: signature check and parsing of webhook deliveries ([`webhook::verify`]).
 //! - [`emulator`]: an in-process WooCommerce over real HTTP, with fault injection and counters.
 
 pub mod client;
 pub mod convert;
 pub mod emulator;
 mod errors;
+pub mod webhook;
 pub mod wire;
 
 pub use client::{ListOrders, OrderBy, SortOrder, WooClient};

@@ -4,7 +4,8 @@
 //!
 //! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
 //! faults, auth), [`routes`] (handlers), `orders` (write semantics and totals), `query` (list
-//! parameters), [`state`] (the data and the clock), `auth`, `wp_error`, [`seed`].
+//! parameters), [`state`] (the data and the clock), `auth`, `wp_error`, [`seed`],
+//! [`webhooks`] (signed deliveries to a configured URL on every order change).
 //!
 //! **Clock.** Dates have WooCommerce's 1-second resolution and `modified_after` is exclusive,
 //! so two changes within one second are indistinguishable to a `modified_after` query: a
@@ -23,9 +24,11 @@ pub mod routes;
 pub mod seed;
 mod server;
 pub mod state;
+pub mod webhooks;
 mod wp_error;
 
 pub use state::CatalogItem;
+pub use webhooks::{DeliveryRecord, WebhookInfo, WebhookStatus};
 pub use wp_error::WpError;
 
 use axum::routing::{get, post};
@@ -35,8 +38,10 @@ use dealbridge_sdk::fault::{CallCounters, FaultConfig, Faults};
 use rust_decimal::Decimal;
 use state::{SharedStore, ShopSettings, Store};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use webhooks::SharedHooks;
 
 /// The REST namespace root every route lives under.
 pub const API_ROOT: &str = "/wp-json/wc/v3";
@@ -60,6 +65,14 @@ pub struct EmulatorConfig {
     pub coupons: Vec<(String, Decimal)>,
     /// Initial fault settings (changeable later through [`EmulatorHandle::faults`]).
     pub faults: FaultConfig,
+    /// Where webhooks are delivered (`order.created`, `order.updated`, `order.deleted`);
+    /// `None` leaves them paused. Changeable through [`EmulatorHandle::set_webhooks`].
+    pub webhook_url: Option<String>,
+    /// The webhooks' secret: the HMAC key of `X-WC-Webhook-Signature`.
+    pub webhook_secret: String,
+    /// How long a change waits before its delivery runs (the Action Scheduler's latency);
+    /// further changes to the same order and topic in that window join the same delivery.
+    pub webhook_delay: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -73,6 +86,9 @@ impl Default for EmulatorConfig {
             catalog: seed::default_catalog(),
             coupons: vec![("sale10".to_string(), Decimal::TEN)],
             faults: FaultConfig::default(),
+            webhook_url: None,
+            webhook_secret: String::new(),
+            webhook_delay: Duration::from_millis(100),
         }
     }
 }
@@ -85,10 +101,13 @@ pub struct EmulatorState {
     pub(crate) counters: CallCounters,
     pub(crate) consumer_key: String,
     pub(crate) consumer_secret: String,
+    pub(crate) hooks: SharedHooks,
+    pub(crate) http: reqwest::Client,
 }
 
 impl EmulatorState {
-    /// Fresh state from a config.
+    /// Fresh state from a config. Inside a tokio runtime this also starts the webhook
+    /// delivery worker; outside one, webhooks are never delivered.
     pub fn new(config: EmulatorConfig) -> Self {
         let utc_offset = FixedOffset::east_opt(config.utc_offset_hours * 3600)
             .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
@@ -103,12 +122,18 @@ impl EmulatorState {
         };
         let faults = Faults::default();
         faults.set(config.faults);
+        let store = SharedStore::new(Store::new(settings, config.catalog, config.first_order_id));
+        let hooks = SharedHooks::new(config.webhook_url, config.webhook_secret);
+        let http = webhooks::client();
+        webhooks::start(&store, &hooks, config.webhook_delay, http.clone());
         EmulatorState {
-            store: SharedStore::new(Store::new(settings, config.catalog, config.first_order_id)),
+            store,
             faults,
             counters: CallCounters::default(),
             consumer_key: config.consumer_key,
             consumer_secret: config.consumer_secret,
+            hooks,
+            http,
         }
     }
 
@@ -194,6 +219,43 @@ impl EmulatorHandle {
         self.state.store.lock().catalog.clone()
     }
 
+    /// Points every webhook at `Some((url, secret))` and (re)activates it with a clean failure
+    /// count, or pauses them all with `None` (no deliveries; changes made meanwhile are never
+    /// delivered, as in WooCommerce).
+    pub fn set_webhooks(&self, target: Option<(String, String)>) {
+        self.state.hooks.set_target(target);
+    }
+
+    /// The shop's webhooks (one per order topic) with status and consecutive failure count.
+    pub fn webhooks(&self) -> Vec<WebhookInfo> {
+        self.state.hooks.webhooks()
+    }
+
+    /// True when WooCommerce would have disabled any webhook (more than 5 consecutive
+    /// failures).
+    pub fn webhooks_disabled(&self) -> bool {
+        self.webhooks()
+            .iter()
+            .any(|w| w.status == WebhookStatus::Disabled)
+    }
+
+    /// Every delivery attempt so far, oldest first (redeliveries included, marked).
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.state.hooks.deliveries()
+    }
+
+    /// Sends the most recent stored delivery with this delivery id again, byte for byte, to
+    /// the URL it went to: a duplicate. Returns the new log record, `None` for an unknown id.
+    pub async fn redeliver(&self, delivery_id: &str) -> Option<DeliveryRecord> {
+        webhooks::redeliver(&self.state.hooks, &self.state.http, delivery_id).await
+    }
+
+    /// Sends WooCommerce's creation ping (`webhook_id=<id>`, unsigned) for every webhook to the
+    /// configured URL; returns (webhook id, answered status).
+    pub async fn ping_webhooks(&self) -> Vec<(u64, Option<u16>)> {
+        webhooks::ping(&self.state.hooks, &self.state.http).await
+    }
+
     /// Moves the server clock forward, so tests need not sleep across WooCommerce's 1-second
     /// date resolution.
     pub fn advance_clock(&self, by: std::time::Duration) {
@@ -241,6 +303,7 @@ pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let state = EmulatorState::new(config);
+    state.hooks.set_source(&format!("http://{addr}"));
     let handle = state.handle();
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(server::serve(listener, router(state), rx));

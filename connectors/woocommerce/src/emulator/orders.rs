@@ -5,7 +5,7 @@
 //! coupons are percentage coupons configured in [`EmulatorConfig`](super::EmulatorConfig),
 //! and a line may carry an explicit `subtotal`/`total` instead of a catalog product.
 
-use super::state::Store;
+use super::state::{OrderTopic, Store};
 use super::wp_error::WpError;
 use crate::wire::{
     Billing, CouponLine, FeeLine, LineItem, MetaData, Num, Shipping, ShippingLine, WooOrder,
@@ -113,6 +113,7 @@ pub(crate) fn create(store: &mut Store, body: &Value, created_via: &str) -> Resu
             modified_seq: seq,
         },
     );
+    store.changed(OrderTopic::Created, id);
     Ok(id)
 }
 
@@ -134,6 +135,7 @@ pub(crate) fn update(store: &mut Store, id: u64, body: &Value) -> Result<(), WpE
             modified_seq: seq,
         },
     );
+    store.changed(OrderTopic::Updated, id);
     Ok(())
 }
 
@@ -141,11 +143,13 @@ pub(crate) fn update(store: &mut Store, id: u64, body: &Value) -> Result<(), WpE
 /// moves it to the trash (a trashed order again → 410 `woocommerce_rest_already_trashed`).
 pub(crate) fn delete(store: &mut Store, id: u64, force: bool) -> Result<WooOrder, WpError> {
     if force {
-        return store
+        let removed = store
             .orders
             .remove(&id)
             .map(|s| s.order)
-            .ok_or(WpError::invalid_order_id(404));
+            .ok_or(WpError::invalid_order_id(404))?;
+        store.changed(OrderTopic::Deleted, id);
+        return Ok(removed);
     }
     let Some(stored) = store.orders.get(&id) else {
         return Err(WpError::invalid_order_id(404));
@@ -168,6 +172,8 @@ pub(crate) fn delete(store: &mut Store, id: u64, force: bool) -> Result<WooOrder
             modified_seq: seq,
         },
     );
+    // Trashing fires `order.deleted` too (`wp_trash_post` is one of its hooks).
+    store.changed(OrderTopic::Deleted, id);
     Ok(order)
 }
 

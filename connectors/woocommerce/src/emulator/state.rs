@@ -6,7 +6,30 @@ use crate::wire::WooOrder;
 use chrono::{DateTime, Duration as ChronoDuration, FixedOffset, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Which webhook topic an order change fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum OrderTopic {
+    /// `order.created`.
+    Created,
+    /// `order.updated`.
+    Updated,
+    /// `order.deleted` (trashed or deleted for good).
+    Deleted,
+}
+
+impl OrderTopic {
+    /// The topic as WooCommerce names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderTopic::Created => "order.created",
+            OrderTopic::Updated => "order.updated",
+            OrderTopic::Deleted => "order.deleted",
+        }
+    }
+}
 
 /// A product (or one variation of it) the emulated shop sells.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +75,8 @@ pub(crate) struct Store {
     seq: u64,
     last_now: DateTime<Utc>,
     clock_offset: ChronoDuration,
+    /// Where order changes go for webhook delivery (the emulator's Action Scheduler).
+    pub changes: Option<UnboundedSender<(OrderTopic, u64)>>,
 }
 
 impl Store {
@@ -67,6 +92,15 @@ impl Store {
             seq: 0,
             last_now: DateTime::<Utc>::MIN_UTC,
             clock_offset: ChronoDuration::zero(),
+            changes: None,
+        }
+    }
+
+    /// Records that an order changed, for webhook delivery. Sending never blocks; with no
+    /// delivery worker it does nothing.
+    pub fn changed(&self, topic: OrderTopic, order_id: u64) {
+        if let Some(tx) = &self.changes {
+            let _ = tx.send((topic, order_id));
         }
     }
 
@@ -141,5 +175,11 @@ impl SharedStore {
     /// writes are whole-record replacements, so there is no half-written record to fear.
     pub fn lock(&self) -> MutexGuard<'_, Store> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A reference that does not keep the store alive (the delivery worker holds one, so an
+    /// emulator that is dropped is freed and its worker ends).
+    pub fn downgrade(&self) -> Weak<Mutex<Store>> {
+        Arc::downgrade(&self.0)
     }
 }

@@ -1,0 +1,150 @@
+//! `POST /webhooks/<system name>`: store deliveries, verified, before acknowledging them.
+//!
+//! The signature is checked over the raw body in constant time before anything is stored; a
+//! delivery that fails it gets 401 and changes nothing. An accepted delivery goes to the inbox
+//! (deduplicated by the vendor's delivery id, else the body's hash), the engine is woken, and
+//! only then is it acknowledged. Processing (re-read the resource, queue the write) happens in
+//! the engine, so a slow CRM never makes the shop's webhook time out.
+
+use crate::config::{Config, Secret, SystemConfig};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use dealbridge_store::Store;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+/// Largest delivery body accepted (a WooCommerce order with many lines is tens of KB).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// One system's webhook settings.
+#[derive(Clone)]
+enum Receiver {
+    WooCommerce { secret: Option<Secret> },
+    Unsupported { kind: &'static str },
+}
+
+/// What the webhook handlers share.
+#[derive(Clone)]
+pub struct WebhookState {
+    store: Store,
+    systems: Arc<BTreeMap<String, Receiver>>,
+    wake: Arc<Notify>,
+}
+
+impl WebhookState {
+    /// Receivers for every system in the config; `wake` is notified after each stored delivery.
+    pub fn new(store: Store, config: &Config, wake: Arc<Notify>) -> Self {
+        let systems = config
+            .systems
+            .iter()
+            .map(|(name, system)| {
+                let r = match system {
+                    SystemConfig::WooCommerce(w) => Receiver::WooCommerce {
+                        secret: w.webhook_secret.clone(),
+                    },
+                    SystemConfig::Bitrix24(_) => Receiver::Unsupported { kind: "bitrix24" },
+                };
+                (name.clone(), r)
+            })
+            .collect();
+        WebhookState {
+            store,
+            systems: Arc::new(systems),
+            wake,
+        }
+    }
+}
+
+/// The `/webhooks/{system}` route.
+pub fn router<S: Clone + Send + Sync + 'static>(state: WebhookState) -> Router<S> {
+    Router::new()
+        .route("/webhooks/{system}", post(receive))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+fn answer(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, format!("{}\n", text.into())).into_response()
+}
+
+async fn receive(
+    State(state): State<WebhookState>,
+    Path(system): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(receiver) = state.systems.get(&system) else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            format!("no system named `{system}` in the config"),
+        );
+    };
+    let secret = match receiver {
+        Receiver::Unsupported { kind } => {
+            return answer(
+                StatusCode::NOT_FOUND,
+                format!("system `{system}` is a {kind}; dealbridge takes no webhooks from it"),
+            )
+        }
+        Receiver::WooCommerce { secret } => secret,
+    };
+    let Some(secret) = secret else {
+        // A ping must still succeed so the shop lets the owner save the webhook; say what to do.
+        if dealbridge_woocommerce::webhook::is_ping(&headers, &body) {
+            return answer(
+                StatusCode::OK,
+                "pong; set webhook_secret to accept deliveries",
+            );
+        }
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            format!("webhooks of `{system}` are off: set systems.{system}.webhook_secret (or DEALBRIDGE_SYSTEMS_{}_WEBHOOK_SECRET)", system.to_uppercase()),
+        );
+    };
+    let delivery = match dealbridge_woocommerce::webhook::verify(&headers, &body, secret.expose()) {
+        Ok(d) => d,
+        Err(e) => {
+            use dealbridge_woocommerce::webhook::WebhookError;
+            warn!(%system, error = %e, "webhook rejected");
+            // Past a good signature, a bad body is the sender's mistake, not an auth failure.
+            let status = match e {
+                WebhookError::MissingTopic | WebhookError::Malformed { .. } => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            return answer(status, e.to_string());
+        }
+    };
+    if delivery.is_ping() {
+        return answer(StatusCode::OK, "pong");
+    }
+    let payload = String::from_utf8_lossy(&body);
+    match state
+        .store
+        .inbox_put(&system, &delivery.dedupe_key, &delivery.topic, &payload)
+        .await
+    {
+        Ok(fresh) => {
+            info!(%system, topic = %delivery.topic, fresh, "webhook stored");
+            state.wake.notify_one();
+            answer(
+                StatusCode::OK,
+                if fresh { "stored" } else { "already stored" },
+            )
+        }
+        Err(e) => {
+            warn!(%system, error = %e, "webhook could not be stored");
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot store the delivery now; polling will pick the change up",
+            )
+        }
+    }
+}
