@@ -15,6 +15,50 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// What 1C sends back for the first `n` orders of an exported XML: the same documents, paid,
+/// with 1C's status. Returns the file and the orders' ids.
+fn payments_from_1c(exported: &[u8], n: usize) -> (Vec<u8>, Vec<String>) {
+    use dealbridge_commerceml::writer::{write_orders, OrderExport, WriterOptions};
+    use dealbridge_commerceml::{CmlReader, Item, ReaderOptions};
+    let mut reader = CmlReader::from_reader(
+        std::io::Cursor::new(exported.to_vec()),
+        ReaderOptions::default(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    while let Some(item) = reader.next_item().unwrap() {
+        if let Item::Document(d) = item {
+            if out.len() < n {
+                out.push(d.to_sdk_order("shop"));
+            }
+        }
+    }
+    let ids = out.iter().map(|o| o.source.id.clone()).collect();
+    let exports: Vec<OrderExport> = out
+        .into_iter()
+        .enumerate()
+        .map(|(i, order)| OrderExport {
+            payment: Some(dealbridge_sdk::model::Payment {
+                source: dealbridge_sdk::model::ExternalRef {
+                    system: "1c".into(),
+                    id: format!("ПП-{i}"),
+                },
+                order: order.source.clone(),
+                amount: order.total_money(),
+                paid_at: Some(chrono::Utc::now()),
+                document_number: Some(format!("ПП-{i}")),
+                method: Some("Банковский перевод".into()),
+            }),
+            status: Some("Выполнен".into()),
+            order,
+        })
+        .collect();
+    (
+        write_orders(&exports, &WriterOptions::default()).unwrap(),
+        ids,
+    )
+}
+
 fn documents(xml: &[u8]) -> usize {
     String::from_utf8_lossy(xml).matches("<Документ>").count()
 }
@@ -123,6 +167,45 @@ async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
         documents(&second.orders_xml.unwrap_or_default()),
         0,
         "confirmed orders are not sent again"
+    );
+
+    // 1C answers with statuses and payments for two of those orders; they land on the right
+    // orders, and sending the same file again changes nothing.
+    let answer = payments_from_1c(&xml, 2);
+    let file = world.dir.path().join("orders-from-1c.xml");
+    std::fs::write(&file, &answer.0).unwrap();
+    run_sale_exchange(&opts, &[file.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("status upload failed: {e}"));
+    let bound = |kind: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .binding_counts()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|(s, k, _)| s == "1c" && k == kind)
+                .map(|(_, _, n)| n)
+                .unwrap_or(0)
+        }
+    };
+    assert_eq!(bound("payment").await, 2);
+    for id in &answer.1 {
+        let b = store
+            .binding("1c", "order", &format!("shop:{id}"))
+            .await
+            .unwrap()
+            .expect("1C side of the order");
+        let snap = b.snapshot.unwrap();
+        assert_eq!(snap["status"], "Выполнен");
+        assert_eq!(snap["paid"], true);
+    }
+    run_sale_exchange(&opts, &[file]).await.unwrap();
+    assert_eq!(
+        bound("payment").await,
+        2,
+        "re-sent payments are not recorded twice"
     );
     store.close().await;
 

@@ -74,12 +74,43 @@ pub async fn import_1c(config: &Path, args: &ImportArgs) -> anyhow::Result<u8> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            store.close().await;
+            return Err(e.into());
+        }
+    };
+    // Order statuses and payments in the files land on the orders sent to 1C, as through the
+    // exchange endpoint.
+    let mut docs = crate::onec::documents::DocumentsReport::default();
+    if report.documents > 0 {
+        for file in &args.files {
+            let d = crate::onec::documents::apply_documents_file(&store, file)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            docs.matched += d.matched;
+            docs.payments += d.payments;
+            docs.unmatched += d.unmatched;
+        }
+        tracing::info!(
+            matched = docs.matched,
+            payments = docs.payments,
+            unmatched = docs.unmatched,
+            "1C documents applied"
+        );
+    }
     store.close().await;
-    let report = result?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", human(&report));
+        if report.documents > 0 {
+            println!(
+                "documents: {} matched to orders sent to 1C ({} payment(s) recorded), {} not ours",
+                docs.matched, docs.payments, docs.unmatched
+            );
+        }
     }
     Ok(super::exit::OK)
 }

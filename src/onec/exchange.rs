@@ -2,6 +2,7 @@
 //! as `import-1c`, and orders the engine has synced from a store are offered to 1C until 1C
 //! confirms them.
 
+use super::documents::{apply_documents_file, DocumentsReport};
 use super::import::import_files;
 use crate::server::onec::ExchangeImporter;
 use crate::sync::ids::KIND_ORDER;
@@ -37,9 +38,14 @@ impl ExchangeImporter for StoreImporter {
         let report = import_files(&self.store, SYSTEM_1C, &files, &|_| {})
             .await
             .map_err(|e| format!("import of {} failed: {e}", path.display()))?;
+        let docs = if report.documents > 0 {
+            apply_documents_file(&self.store, path).await?
+        } else {
+            DocumentsReport::default()
+        };
         let c = &report.catalog;
         let summary = format!(
-            "{exchange_type}: products {}+{}~{}, offers {}+{}~{}, documents {}, payments {}",
+            "{exchange_type}: products {}+{}~{}, offers {}+{}~{}, documents {} ({} matched, {} unmatched), payments {}",
             c.products.inserted,
             c.products.updated,
             c.products.unchanged,
@@ -47,7 +53,9 @@ impl ExchangeImporter for StoreImporter {
             c.offers.updated,
             c.offers.unchanged,
             report.documents,
-            report.payments
+            docs.matched,
+            docs.unmatched,
+            docs.payments
         );
         info!(file = %path.display(), %summary, "1C file imported");
         Ok(summary)
