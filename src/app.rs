@@ -6,6 +6,7 @@ use crate::sync::engine::{Engine, EngineSettings, Tally};
 use crate::sync::poll::OrderFlow;
 use crate::sync::worker::{Executor, FlowTarget};
 use anyhow::Context;
+use dealbridge_amocrm::{AmoClient, AmoDeals, DealSettings};
 use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
 use dealbridge_sdk::traits::{CrmDeals, OrderSource};
 use dealbridge_store::{BackoffPolicy, Store};
@@ -76,6 +77,37 @@ impl App {
                     })?
                     .with_system_name(name.clone());
                     sources.insert(name.clone(), Arc::new(client));
+                }
+                SystemConfig::AmoCrm(a) => {
+                    let limits = a
+                        .limits
+                        .rate_limit
+                        .map(|r| dealbridge_amocrm::ClientLimits {
+                            per_second: r.per_second,
+                            burst: r.burst,
+                        })
+                        .unwrap_or_default();
+                    let client =
+                        AmoClient::new(a.base_url.as_str(), a.token.expose(), limits, timeouts)
+                            .with_context(|| {
+                                format!("systems.{name}: cannot build the amoCRM client")
+                            })?
+                            .with_config_name(name.clone());
+                    // The pipeline comes with each deal from the flow's mapping; this one is
+                    // only the fallback for a deal that names none.
+                    let pipeline = config
+                        .flows
+                        .iter()
+                        .find(|f| &f.to == name)
+                        .and_then(|f| f.mapping.deal.pipeline)
+                        .unwrap_or(0);
+                    crms.insert(
+                        name.clone(),
+                        Arc::new(AmoDeals::new(
+                            client,
+                            DealSettings::new(u64::from(pipeline)),
+                        )),
+                    );
                 }
                 SystemConfig::Bitrix24(b) => {
                     let limits = b

@@ -216,13 +216,16 @@ fn unknown_system_kind_is_reported_at_its_line() {
         &errors,
         &s.config_path(),
         6,
-        &["unknown system kind `shopify`", "woocommerce, bitrix24"],
+        &[
+            "unknown system kind `shopify`",
+            "woocommerce, bitrix24, amocrm",
+        ],
     );
     assert_eq!(errors[0].column, 8);
     assert_eq!(
         errors[0].to_string(),
         format!(
-            "{}:6:8: unknown system kind `shopify` in [systems.shop]; known kinds: woocommerce, bitrix24",
+            "{}:6:8: unknown system kind `shopify` in [systems.shop]; known kinds: woocommerce, bitrix24, amocrm",
             s.config_path().display()
         )
     );

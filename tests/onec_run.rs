@@ -174,7 +174,7 @@ async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
     let answer = payments_from_1c(&xml, 2);
     let file = world.dir.path().join("orders-from-1c.xml");
     std::fs::write(&file, &answer.0).unwrap();
-    run_sale_exchange(&opts, &[file.clone()])
+    run_sale_exchange(&opts, std::slice::from_ref(&file))
         .await
         .unwrap_or_else(|e| panic!("status upload failed: {e}"));
     let bound = |kind: &'static str| {

@@ -1,7 +1,7 @@
 //! `dealbridge init` and `dealbridge check`.
 
 use super::exit;
-use crate::config::{check as check_config, example_config, ProcessEnv, SystemConfig};
+use crate::config::{check as check_config, example_config, ProcessEnv};
 use crate::mapping::default_mapping_file;
 use anyhow::Context;
 use std::path::Path;
@@ -39,10 +39,7 @@ pub fn check(path: &Path) -> anyhow::Result<u8> {
         Ok(config) => {
             println!("{}: ok", path.display());
             for (name, system) in &config.systems {
-                let kind = match system {
-                    SystemConfig::WooCommerce(_) => "woocommerce",
-                    SystemConfig::Bitrix24(_) => "bitrix24",
-                };
+                let kind = system.kind().as_str();
                 println!("  system {name}: {kind}");
             }
             for flow in &config.flows {

@@ -37,6 +37,21 @@ pub enum EmulateCommand {
         #[command(flatten)]
         faults: FaultArgs,
     },
+    /// amoCRM / Kommo API v4 (`/api/v4/leads`, contacts, pipelines, catalogs, links).
+    Amocrm {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9003")]
+        listen: SocketAddr,
+        /// The Bearer token clients must present.
+        #[arg(long, default_value = "test", env = "DEALBRIDGE_EMULATOR_TOKEN")]
+        token: String,
+        /// Requests admitted per second before 429.
+        #[arg(long, default_value_t = 7)]
+        rate_per_second: u32,
+        /// Faults to inject.
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
     /// Bitrix24 REST through an incoming-webhook URL (`/rest/<user>/<token>/<method>`).
     Bitrix24 {
         /// Address to listen on.
@@ -146,6 +161,30 @@ pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
             }
             println!(
                 "WooCommerce emulator at {}/wp-json/wc/v3 (key {consumer_key}); Ctrl-C to stop",
+                emu.base_url
+            );
+            super::run::wait_for_signal().await;
+            emu.shutdown().await;
+        }
+        EmulateCommand::Amocrm {
+            listen,
+            token,
+            rate_per_second,
+            faults,
+        } => {
+            let emu = dealbridge_amocrm::emulator::spawn(
+                dealbridge_amocrm::emulator::EmulatorConfig {
+                    token: token.clone(),
+                    rate_per_second: *rate_per_second,
+                    ..Default::default()
+                },
+                *listen,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            emu.handle.faults().set(faults.to_config());
+            println!(
+                "amoCRM emulator at {} (Bearer token as given); Ctrl-C to stop",
                 emu.base_url
             );
             super::run::wait_for_signal().await;

@@ -61,8 +61,10 @@ impl fmt::Display for Entity {
 }
 
 /// The (entity, from kind, to kind) combinations the engine can carry today.
-pub const SUPPORTED_FLOWS: &[(Entity, SystemKind, SystemKind)] =
-    &[(Entity::Order, SystemKind::WooCommerce, SystemKind::Bitrix24)];
+pub const SUPPORTED_FLOWS: &[(Entity, SystemKind, SystemKind)] = &[
+    (Entity::Order, SystemKind::WooCommerce, SystemKind::Bitrix24),
+    (Entity::Order, SystemKind::WooCommerce, SystemKind::AmoCrm),
+];
 
 /// Whether the engine can carry `entity` from a `from` system to a `to` system.
 pub fn is_supported(entity: Entity, from: SystemKind, to: SystemKind) -> bool {

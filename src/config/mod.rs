@@ -29,5 +29,6 @@ pub use load::{check, example_config, Config};
 pub use secret::Secret;
 pub use settings::{ServerConfig, SyncConfig};
 pub use system::{
-    Bitrix24Config, RateLimit, SystemConfig, SystemKind, SystemLimits, WooCommerceConfig,
+    AmoCrmConfig, Bitrix24Config, RateLimit, SystemConfig, SystemKind, SystemLimits,
+    WooCommerceConfig,
 };

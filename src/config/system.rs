@@ -18,17 +18,24 @@ pub enum SystemKind {
     WooCommerce,
     /// Bitrix24 REST through an incoming webhook URL.
     Bitrix24,
+    /// amoCRM / Kommo API v4.
+    AmoCrm,
 }
 
 impl SystemKind {
     /// Every kind, in the order error messages list them.
-    pub const ALL: &'static [SystemKind] = &[SystemKind::WooCommerce, SystemKind::Bitrix24];
+    pub const ALL: &'static [SystemKind] = &[
+        SystemKind::WooCommerce,
+        SystemKind::Bitrix24,
+        SystemKind::AmoCrm,
+    ];
 
     /// The name used in config files.
     pub fn as_str(self) -> &'static str {
         match self {
             SystemKind::WooCommerce => "woocommerce",
             SystemKind::Bitrix24 => "bitrix24",
+            SystemKind::AmoCrm => "amocrm",
         }
     }
 
@@ -37,7 +44,7 @@ impl SystemKind {
         SystemKind::ALL.iter().copied().find(|k| k.as_str() == name)
     }
 
-    /// `woocommerce, bitrix24`, for error messages.
+    /// `woocommerce, bitrix24, amocrm`, for error messages.
     pub fn known_list() -> String {
         let names: Vec<&str> = SystemKind::ALL.iter().map(|k| k.as_str()).collect();
         names.join(", ")
@@ -48,6 +55,7 @@ impl SystemKind {
         match self {
             SystemKind::WooCommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
             SystemKind::Bitrix24 => &["webhook_url"],
+            SystemKind::AmoCrm => &["token"],
         }
     }
 
@@ -72,6 +80,15 @@ impl SystemKind {
                 "timeout",
                 "connect_timeout",
             ],
+            SystemKind::AmoCrm => &[
+                "kind",
+                "base_url",
+                "token",
+                "rate_limit_per_second",
+                "rate_limit_burst",
+                "timeout",
+                "connect_timeout",
+            ],
         }
     }
 
@@ -86,6 +103,11 @@ impl SystemKind {
             SystemKind::Bitrix24 => Some(RateLimit {
                 per_second: 2,
                 burst: 10,
+            }),
+            // amoCRM allows 7 requests/s per integration and restricts abusers; no burst.
+            SystemKind::AmoCrm => Some(RateLimit {
+                per_second: 7,
+                burst: 1,
             }),
         }
     }
@@ -154,6 +176,17 @@ pub struct Bitrix24Config {
     pub limits: SystemLimits,
 }
 
+/// `kind = "amocrm"` (amoCRM or Kommo, API v4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmoCrmConfig {
+    /// The account's address, `https://<subdomain>.amocrm.ru` (or `.kommo.com`).
+    pub base_url: Url,
+    /// A long-lived token or an OAuth access token, sent as `Authorization: Bearer`.
+    pub token: Secret,
+    /// Request budget and timeouts.
+    pub limits: SystemLimits,
+}
+
 /// One `[systems.<name>]` table, by kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -162,6 +195,8 @@ pub enum SystemConfig {
     WooCommerce(WooCommerceConfig),
     /// A Bitrix24 portal.
     Bitrix24(Bitrix24Config),
+    /// An amoCRM / Kommo account.
+    AmoCrm(AmoCrmConfig),
 }
 
 impl SystemConfig {
@@ -170,6 +205,7 @@ impl SystemConfig {
         match self {
             SystemConfig::WooCommerce(_) => SystemKind::WooCommerce,
             SystemConfig::Bitrix24(_) => SystemKind::Bitrix24,
+            SystemConfig::AmoCrm(_) => SystemKind::AmoCrm,
         }
     }
 
@@ -178,6 +214,7 @@ impl SystemConfig {
         match self {
             SystemConfig::WooCommerce(c) => &c.limits,
             SystemConfig::Bitrix24(c) => &c.limits,
+            SystemConfig::AmoCrm(c) => &c.limits,
         }
     }
 }
@@ -266,6 +303,28 @@ pub(crate) fn read_system(
                     webhook_url,
                     limits,
                 })),
+                _ => None,
+            }
+        }
+        SystemKind::AmoCrm => {
+            let base_url = t.required_string(ctx, "base_url").and_then(|u| {
+                match check_http_url(u.get_ref()) {
+                    Ok(url) => Some(url),
+                    Err(e) => {
+                        ctx.error(u.span(), format!("`base_url` in {}: {e}", t.name));
+                        None
+                    }
+                }
+            });
+            let token = read_secret(ctx, t, name, "token", env);
+            match (base_url, token, limits) {
+                (Some(base_url), Some(token), Some(limits)) => {
+                    Some(SystemConfig::AmoCrm(AmoCrmConfig {
+                        base_url,
+                        token,
+                        limits,
+                    }))
+                }
                 _ => None,
             }
         }
@@ -404,6 +463,6 @@ mod tests {
         for k in SystemKind::ALL {
             assert_eq!(SystemKind::parse(k.as_str()), Some(*k));
         }
-        assert_eq!(SystemKind::known_list(), "woocommerce, bitrix24");
+        assert_eq!(SystemKind::known_list(), "woocommerce, bitrix24, amocrm");
     }
 }

@@ -292,7 +292,7 @@ fn read_status_map(
             );
             continue;
         };
-        if let Err(e) = check_stage(stage, pipeline) {
+        if let Err(e) = check_stage(stage, pipeline, target) {
             ctx.error(
                 value.span(),
                 format!("the stage for `{status}` in [status_map] {e}"),
@@ -333,9 +333,25 @@ fn read_status_map(
 
 /// A Bitrix24 stage id: not empty, no spaces, and `C<pipeline>:` prefixed outside pipeline 0.
 /// `pipeline` is `None` when `[deal] pipeline` was itself wrong: then the prefix is not judged.
-fn check_stage(stage: &str, pipeline: Option<Option<u32>>) -> Result<(), String> {
+fn check_stage(
+    stage: &str,
+    pipeline: Option<Option<u32>>,
+    target: SystemKind,
+) -> Result<(), String> {
     if stage.trim().is_empty() {
         return Err("is empty; write a CRM stage id such as \"NEW\"".to_string());
+    }
+    if target == SystemKind::AmoCrm {
+        // amoCRM statuses are numbers, unique only with their pipeline (142/143 are in all).
+        if stage.parse::<u64>().is_err() {
+            return Err(format!(
+                "`{stage}` is not an amoCRM status id; write the number from the pipeline's statuses (142 is won, 143 lost)"
+            ));
+        }
+        return match pipeline {
+            Some(None) => Err("needs a pipeline: set `pipeline = <id>` in [deal] (amoCRM status ids only mean something within their pipeline)".to_string()),
+            _ => Ok(()),
+        };
     }
     if stage.chars().any(char::is_whitespace) {
         return Err(format!(
@@ -400,25 +416,40 @@ mod tests {
 
     #[test]
     fn stage_ids_follow_the_pipeline() {
-        assert!(check_stage("NEW", Some(None)).is_ok());
-        assert!(check_stage("C3:NEW", Some(Some(3))).is_ok());
-        assert!(check_stage("C3:NEW", Some(None))
+        const B24: SystemKind = SystemKind::Bitrix24;
+        assert!(check_stage("NEW", Some(None), B24).is_ok());
+        assert!(check_stage("C3:NEW", Some(Some(3)), B24).is_ok());
+        assert!(check_stage("C3:NEW", Some(None), B24)
             .unwrap_err()
             .contains("pipeline = 3"));
-        assert!(check_stage("C2:NEW", Some(Some(3)))
+        assert!(check_stage("C2:NEW", Some(Some(3)), B24)
             .unwrap_err()
             .contains("C3:STAGE"));
-        assert!(check_stage("NEW", Some(Some(3)))
+        assert!(check_stage("NEW", Some(Some(3)), B24)
             .unwrap_err()
             .contains("C3:NEW"));
-        assert!(check_stage("", Some(None)).unwrap_err().contains("empty"));
-        assert!(check_stage("IN WORK", Some(None))
+        assert!(check_stage("", Some(None), B24)
+            .unwrap_err()
+            .contains("empty"));
+        assert!(check_stage("IN WORK", Some(None), B24)
             .unwrap_err()
             .contains("spaces"));
         // A stage that merely starts with C is not a pipeline prefix.
-        assert!(check_stage("CLOSED", Some(None)).is_ok());
+        assert!(check_stage("CLOSED", Some(None), B24).is_ok());
         // Unknown pipeline: the prefix is not judged.
-        assert!(check_stage("C3:NEW", None).is_ok());
+        assert!(check_stage("C3:NEW", None, B24).is_ok());
+    }
+
+    #[test]
+    fn amocrm_stages_are_status_ids_within_a_pipeline() {
+        const AMO: SystemKind = SystemKind::AmoCrm;
+        assert!(check_stage("142", Some(Some(3177727)), AMO).is_ok());
+        assert!(check_stage("WON", Some(Some(3177727)), AMO)
+            .unwrap_err()
+            .contains("not an amoCRM status id"));
+        assert!(check_stage("142", Some(None), AMO)
+            .unwrap_err()
+            .contains("needs a pipeline"));
     }
 
     #[test]

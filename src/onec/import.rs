@@ -25,8 +25,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 /// Products + offers (+ reference rows) per transaction: large enough that per-transaction cost
-/// (an fsync in WAL mode) is amortised, small enough that a batch is a few hundred KB.
-pub const BATCH_ROWS: usize = 500;
+/// (an fsync in WAL mode) is amortised, small enough that a batch is a couple of MB.
+pub const BATCH_ROWS: usize = 2000;
 
 /// Batches in flight between the parser thread and the writer (bounds memory).
 const CHANNEL_BATCHES: usize = 2;

@@ -48,7 +48,9 @@ impl WebhookState {
                     SystemConfig::WooCommerce(w) => Receiver::WooCommerce {
                         secret: w.webhook_secret.clone(),
                     },
-                    SystemConfig::Bitrix24(_) => Receiver::Unsupported { kind: "bitrix24" },
+                    other => Receiver::Unsupported {
+                        kind: other.kind().as_str(),
+                    },
                 };
                 (name.clone(), r)
             })

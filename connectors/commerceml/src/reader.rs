@@ -179,6 +179,8 @@ fn local(start: &BytesStart<'_>) -> String {
 pub struct CmlReader {
     xml: Reader<LineTracker>,
     buf: Vec<u8>,
+    /// Event buffer of [`CmlReader::subtree`], kept between items so it is not regrown for each.
+    sub_buf: Vec<u8>,
     stack: Vec<String>,
     header: Header,
     pending: VecDeque<Item>,
@@ -209,6 +211,7 @@ impl CmlReader {
         Ok(Self {
             xml,
             buf: Vec::with_capacity(8 * 1024),
+            sub_buf: Vec::with_capacity(8 * 1024),
             stack: Vec::new(),
             header: Header {
                 encoding: detected.encoding.name().to_string(),
@@ -310,6 +313,22 @@ impl CmlReader {
 
     /// Reads the rest of an element whose start was just read into a [`Node`].
     fn subtree(&mut self, start: &BytesStart<'_>, empty: bool) -> Result<Node, CmlError> {
+        let mut buf = std::mem::take(&mut self.sub_buf);
+        let node = self.subtree_with(start, empty, &mut buf);
+        // One huge text node must not pin its buffer for the rest of the file.
+        if buf.capacity() <= 1 << 20 {
+            buf.clear();
+            self.sub_buf = buf;
+        }
+        node
+    }
+
+    fn subtree_with(
+        &mut self,
+        start: &BytesStart<'_>,
+        empty: bool,
+        buf: &mut Vec<u8>,
+    ) -> Result<Node, CmlError> {
         let root = Node {
             name: local(start),
             attrs: self.attrs(start)?,
@@ -321,12 +340,11 @@ impl CmlReader {
         let start_line = self.here().0;
         let mut path: Vec<Node> = vec![root];
         let mut count = 1usize;
-        let mut buf = Vec::new();
         loop {
             buf.clear();
             let ev = self
                 .xml
-                .read_event_into(&mut buf)
+                .read_event_into(buf)
                 .map_err(|e| self.malformed(e.to_string()))?;
             match ev {
                 Event::Start(e) => {

@@ -9,16 +9,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
-use crate::db::{ms, on_db, RowExt};
+use crate::db::{ms, on_db, Backend, RowExt};
 use crate::error::StoreError;
 use crate::snapshot::snapshot_hash;
 use crate::store::Store;
 
 /// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bind
-/// parameters for the widest table (13 columns).
+/// parameters for the widest statement (17 columns, offers).
 const ROWS_PER_STATEMENT: usize = 400;
 
 /// A product group (category).
@@ -74,7 +74,7 @@ pub struct CatalogProduct {
 }
 
 /// One price of an offer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CatalogPrice {
     /// Price type id.
     pub price_type_id: String,
@@ -87,7 +87,7 @@ pub struct CatalogPrice {
 }
 
 /// Stock of an offer at one warehouse (`""` = the total).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CatalogStock {
     /// Warehouse id, or `""` for a total quantity.
     pub warehouse_id: String,
@@ -335,6 +335,30 @@ fn values_sql(start: usize, rows: usize, cols: usize) -> String {
     s
 }
 
+/// SQLite gets anonymous `?` placeholders instead of `$N`: sqlx-sqlite looks up the name of
+/// every parameter of a statement with `sqlite3_bind_parameter_name`, which scans the statement's
+/// list of named parameters, so a 5,000-parameter `$N` statement costs O(n²) name scans (profiled:
+/// half the import's CPU). Every multi-row statement here binds its values in textual order, so
+/// numbering adds nothing. PostgreSQL keeps `$N`.
+fn positional(sql: String, pg: bool) -> String {
+    if pg {
+        return sql;
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
@@ -358,18 +382,37 @@ struct Planned<'a, T> {
     new: bool,
 }
 
-/// What the batch writer decided for the offers of one batch.
-struct OfferPlan<'a> {
-    core: Vec<Planned<'a, CatalogOffer>>,
-    prices: Vec<(&'a CatalogOffer, String)>,
-    stock: Vec<(&'a CatalogOffer, String)>,
+/// An offer part as written to its row: JSON array, element count and hash; all `None` when
+/// the file does not carry the part (the stored one is then kept).
+#[derive(Default)]
+struct PartColumns {
+    json: Option<String>,
+    count: Option<i64>,
+    hash: Option<String>,
+}
+
+impl PartColumns {
+    /// The part's entries, last one per `key` winning, ordered by `key` (the reading order).
+    fn new<T: Serialize>(part: Option<&Vec<T>>, hash: Option<String>, key: fn(&T) -> &str) -> Self {
+        let Some(items) = part else {
+            return PartColumns::default();
+        };
+        let mut seen = HashSet::with_capacity(items.len());
+        let mut rows: Vec<&T> = items.iter().rev().filter(|i| seen.insert(key(i))).collect();
+        rows.sort_by(|a, b| key(a).cmp(key(b)));
+        PartColumns {
+            json: Some(serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into())),
+            count: Some(rows.len() as i64),
+            hash,
+        }
+    }
 }
 
 /// Runs `$sql_for(rows)` with binds from `$bind(q, row)` over `$items` in chunks, on `$conn`.
 macro_rules! exec_chunks {
-    ($conn:expr, $items:expr, $cols:expr, $sql_for:expr, $op:expr, |$q:ident, $r:ident| $bind:expr) => {{
+    ($conn:expr, $pg:expr, $items:expr, $cols:expr, $sql_for:expr, $op:expr, |$q:ident, $r:ident| $bind:expr) => {{
         for chunk in $items.chunks(ROWS_PER_STATEMENT) {
-            let sql: String = $sql_for(values_sql(1, chunk.len(), $cols));
+            let sql: String = positional($sql_for(values_sql(1, chunk.len(), $cols)), $pg);
             let mut $q = sqlx::query(AssertSqlSafe(sql));
             for $r in chunk {
                 $q = $bind;
@@ -398,6 +441,7 @@ impl Store {
         let products = dedupe_last(&batch.products, |g| &g.external_id);
         let offers = dedupe_last(&batch.offers, |g| &g.external_id);
         let op = |what: &str| format!("writing a batch of 1C catalog {what} for system {system}");
+        let pg = self.db.backend() == Backend::Postgres;
 
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await.map_err(StoreError::db(op("rows (begin)")))?;
@@ -418,7 +462,7 @@ impl Store {
                         }
                     }
                     let ncols = $cols.split(',').count();
-                    exec_chunks!(tx, todo, ncols,
+                    exec_chunks!(tx, pg, todo, ncols,
                         |v: String| format!("INSERT INTO {} ({}) VALUES {v} ON CONFLICT (system, external_id) DO UPDATE SET {}", $table, $cols, $setcols),
                         op($table), |$q, $p| $bind);
                 }};
@@ -452,7 +496,7 @@ impl Store {
                     None => { report.products.inserted += 1; todo.push(Planned { row: *p, hash: h, new: true }) }
                 }
             }
-            exec_chunks!(tx, todo, 11,
+            exec_chunks!(tx, pg, todo, 11,
                 |v: String| format!("INSERT INTO catalog_products (system, external_id, sku, name, group_ids, unit, barcodes, deleted, active, content_hash, updated_at) VALUES {v} \
                     ON CONFLICT (system, external_id) DO UPDATE SET sku = excluded.sku, name = excluded.name, group_ids = excluded.group_ids, \
                     unit = excluded.unit, barcodes = excluded.barcodes, deleted = excluded.deleted, active = excluded.active, \
@@ -470,8 +514,8 @@ impl Store {
             // --- offers, their prices and stock -------------------------------------------------
             let ids: Vec<&str> = offers.iter().map(|p| p.external_id.as_str()).collect();
             let old = CatalogConn::existing_offer_hashes(&mut *tx, system, &ids).await?;
-            let mut plan = OfferPlan { core: Vec::new(), prices: Vec::new(), stock: Vec::new() };
-            let mut keep: HashMap<&str, (Option<String>, Option<String>)> = HashMap::new();
+            let mut core: Vec<Planned<CatalogOffer>> = Vec::new();
+            let mut parts: Vec<(PartColumns, PartColumns)> = Vec::new();
             for o in &offers {
                 let h = hash_of(*o);
                 let prev = old.get(o.external_id.as_str());
@@ -490,65 +534,50 @@ impl Store {
                 if stock_same { report.stock.unchanged += n_stock }
                 else if had_stock { report.stock.updated += n_stock }
                 else { report.stock.inserted += n_stock }
-                if !prices_same { plan.prices.push((*o, ph.clone().unwrap_or_default())) }
-                if !stock_same { plan.stock.push((*o, sh.clone().unwrap_or_default())) }
-                // The part hashes stored with the row: the new one where this file carries the
-                // part, else what was stored.
-                let keep_ph = ph.or_else(|| prev.and_then(|p| p.prices_hash.clone()));
-                let keep_sh = sh.or_else(|| prev.and_then(|p| p.stock_hash.clone()));
-                match prev {
-                    Some(_) if core_same && prices_same && stock_same => report.offers.unchanged += 1,
+                let new = match prev {
+                    Some(_) if core_same && prices_same && stock_same => {
+                        report.offers.unchanged += 1;
+                        continue;
+                    }
                     Some(_) => {
                         if core_same { report.offers.unchanged += 1 } else { report.offers.updated += 1 }
-                        keep.insert(o.external_id.as_str(), (keep_ph, keep_sh));
-                        plan.core.push(Planned { row: *o, hash: h, new: false });
+                        false
                     }
-                    None => {
-                        report.offers.inserted += 1;
-                        keep.insert(o.external_id.as_str(), (keep_ph, keep_sh));
-                        plan.core.push(Planned { row: *o, hash: h, new: true });
-                    }
-                }
+                    None => { report.offers.inserted += 1; true }
+                };
+                // A part this file does not carry is bound as NULL and kept by the COALESCE below.
+                parts.push((
+                    PartColumns::new(o.prices.as_ref(), ph, |p: &CatalogPrice| p.price_type_id.as_str()),
+                    PartColumns::new(o.stock.as_ref(), sh, |s: &CatalogStock| s.warehouse_id.as_str()),
+                ));
+                core.push(Planned { row: *o, hash: h, new });
             }
-            exec_chunks!(tx, plan.core, 13,
-                |v: String| format!("INSERT INTO catalog_offers (system, external_id, product_id, characteristic_id, sku, name, barcodes, deleted, active, content_hash, prices_hash, stock_hash, updated_at) VALUES {v} \
+            let rows: Vec<(&Planned<CatalogOffer>, &(PartColumns, PartColumns))> = core.iter().zip(parts.iter()).collect();
+            exec_chunks!(tx, pg, rows, 17,
+                |v: String| format!("INSERT INTO catalog_offers (system, external_id, product_id, characteristic_id, sku, name, barcodes, deleted, active, content_hash, \
+                    prices, price_count, prices_hash, stock, stock_count, stock_hash, updated_at) VALUES {v} \
                     ON CONFLICT (system, external_id) DO UPDATE SET product_id = excluded.product_id, characteristic_id = excluded.characteristic_id, \
                     sku = excluded.sku, name = excluded.name, barcodes = excluded.barcodes, deleted = excluded.deleted, active = excluded.active, \
-                    content_hash = excluded.content_hash, prices_hash = excluded.prices_hash, stock_hash = excluded.stock_hash, updated_at = excluded.updated_at"),
-                op("offers"), |q, p| {
-                    let (ph, sh) = keep.get(p.row.external_id.as_str()).cloned().unwrap_or_default();
+                    content_hash = excluded.content_hash, \
+                    prices = COALESCE(excluded.prices, catalog_offers.prices), price_count = COALESCE(excluded.price_count, catalog_offers.price_count), \
+                    prices_hash = COALESCE(excluded.prices_hash, catalog_offers.prices_hash), \
+                    stock = COALESCE(excluded.stock, catalog_offers.stock), stock_count = COALESCE(excluded.stock_count, catalog_offers.stock_count), \
+                    stock_hash = COALESCE(excluded.stock_hash, catalog_offers.stock_hash), updated_at = excluded.updated_at"),
+                op("offers"), |q, r| {
+                    let (p, (pp, sp)) = r;
                     q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.product_id.as_str())
                         .bind(p.row.characteristic_id.as_deref()).bind(p.row.sku.as_deref()).bind(p.row.name.as_deref())
                         .bind(json_list(&p.row.barcodes)).bind(p.row.deleted as i64).bind((!p.row.deleted) as i64)
-                        .bind(p.hash.as_str()).bind(ph).bind(sh).bind(now)
+                        .bind(p.hash.as_str())
+                        .bind(pp.json.as_deref()).bind(pp.count).bind(pp.hash.as_deref())
+                        .bind(sp.json.as_deref()).bind(sp.count).bind(sp.hash.as_deref())
+                        .bind(now)
                 });
-            let new_offers: Vec<&str> = plan.core.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
+            let new_offers: Vec<&str> = core.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
             CatalogConn::insert_bindings(&mut *tx, system, "offer", &new_offers, now).await?;
             if let Some(SeenRun { run, offers: true, .. }) = seen {
                 CatalogConn::insert_seen(&mut *tx, run, "offer", &ids).await?;
             }
-
-            // Prices and stock of a changed part are replaced as a whole: a price type or a
-            // warehouse the file no longer lists for the offer must go.
-            let price_ids: Vec<&str> = plan.prices.iter().map(|(o, _)| o.external_id.as_str()).collect();
-            CatalogConn::delete_parts(&mut *tx, "catalog_prices", system, &price_ids).await?;
-            let mut seen_pairs = HashSet::new();
-            let price_rows: Vec<(&str, &CatalogPrice)> = plan.prices.iter()
-                .flat_map(|(o, _)| o.prices.iter().flatten().map(move |p| (o.external_id.as_str(), p)))
-                .rev().filter(|(o, p)| seen_pairs.insert((*o, p.price_type_id.as_str()))).collect();
-            exec_chunks!(tx, price_rows, 6,
-                |v: String| format!("INSERT INTO catalog_prices (system, offer_id, price_type_id, amount, currency, unit) VALUES {v}"),
-                op("prices"), |q, r| q.bind(system).bind(r.0).bind(r.1.price_type_id.as_str())
-                    .bind(r.1.amount.as_str()).bind(r.1.currency.as_deref()).bind(r.1.unit.as_deref()));
-            let stock_ids: Vec<&str> = plan.stock.iter().map(|(o, _)| o.external_id.as_str()).collect();
-            CatalogConn::delete_parts(&mut *tx, "catalog_stock", system, &stock_ids).await?;
-            let mut seen_pairs = HashSet::new();
-            let stock_rows: Vec<(&str, &CatalogStock)> = plan.stock.iter()
-                .flat_map(|(o, _)| o.stock.iter().flatten().map(move |s| (o.external_id.as_str(), s)))
-                .rev().filter(|(o, s)| seen_pairs.insert((*o, s.warehouse_id.as_str()))).collect();
-            exec_chunks!(tx, stock_rows, 4,
-                |v: String| format!("INSERT INTO catalog_stock (system, offer_id, warehouse_id, quantity) VALUES {v}"),
-                op("stock"), |q, r| q.bind(system).bind(r.0).bind(r.1.warehouse_id.as_str()).bind(r.1.quantity.as_str()));
 
             tx.commit().await.map_err(StoreError::db(op("rows (commit)")))?;
         });
@@ -599,8 +628,8 @@ impl Store {
             (SELECT COUNT(*) FROM catalog_products WHERE system = $1 AND active = 1) AS active_products, \
             (SELECT COUNT(*) FROM catalog_offers WHERE system = $1) AS offers, \
             (SELECT COUNT(*) FROM catalog_offers WHERE system = $1 AND active = 1) AS active_offers, \
-            (SELECT COUNT(*) FROM catalog_prices WHERE system = $1) AS prices, \
-            (SELECT COUNT(*) FROM catalog_stock WHERE system = $1) AS stock";
+            (SELECT CAST(COALESCE(SUM(price_count), 0) AS BIGINT) FROM catalog_offers WHERE system = $1) AS prices, \
+            (SELECT CAST(COALESCE(SUM(stock_count), 0) AS BIGINT) FROM catalog_offers WHERE system = $1) AS stock";
         on_db!(&self.db, pool => {
             let r = sqlx::query(sql).bind(system).fetch_one(pool).await
                 .map_err(StoreError::db(format!("counting the 1C catalog of system {system}")))?;
@@ -650,15 +679,11 @@ impl Store {
         system: &str,
         offer_id: &str,
     ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
-        let sql = "SELECT price_type_id, amount, currency FROM catalog_prices \
-                   WHERE system = $1 AND offer_id = $2 ORDER BY price_type_id";
-        on_db!(&self.db, pool => {
-            sqlx::query(sql).bind(system).bind(offer_id).fetch_all(pool).await
-                .map_err(StoreError::db(format!("reading prices of 1C offer {offer_id}")))?
-                .iter()
-                .map(|r| Ok((r.text("price_type_id")?, r.text("amount")?, r.opt_text("currency")?)))
-                .collect()
-        })
+        let prices: Vec<CatalogPrice> = self.offer_part(system, offer_id, "prices").await?;
+        Ok(prices
+            .into_iter()
+            .map(|p| (p.price_type_id, p.amount, p.currency))
+            .collect())
     }
 
     /// The stored stock of one offer: (warehouse, quantity), by warehouse (`""` = total).
@@ -667,15 +692,37 @@ impl Store {
         system: &str,
         offer_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let sql = "SELECT warehouse_id, quantity FROM catalog_stock \
-                   WHERE system = $1 AND offer_id = $2 ORDER BY warehouse_id";
-        on_db!(&self.db, pool => {
-            sqlx::query(sql).bind(system).bind(offer_id).fetch_all(pool).await
-                .map_err(StoreError::db(format!("reading stock of 1C offer {offer_id}")))?
-                .iter()
-                .map(|r| Ok((r.text("warehouse_id")?, r.text("quantity")?)))
-                .collect()
-        })
+        let stock: Vec<CatalogStock> = self.offer_part(system, offer_id, "stock").await?;
+        Ok(stock
+            .into_iter()
+            .map(|s| (s.warehouse_id, s.quantity))
+            .collect())
+    }
+
+    /// Reads and decodes the JSON part column `column` (`prices`/`stock`) of one offer; empty
+    /// when the offer or the part is absent.
+    async fn offer_part<T: serde::de::DeserializeOwned>(
+        &self,
+        system: &str,
+        offer_id: &str,
+        column: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql =
+            format!("SELECT {column} FROM catalog_offers WHERE system = $1 AND external_id = $2");
+        let json: Option<String> = on_db!(&self.db, pool => {
+            match sqlx::query(AssertSqlSafe(sql)).bind(system).bind(offer_id).fetch_optional(pool).await
+                .map_err(StoreError::db(format!("reading {column} of 1C offer {offer_id} of system {system}")))? {
+                Some(r) => r.opt_text(column)?,
+                None => None,
+            }
+        });
+        match json {
+            None => Ok(Vec::new()),
+            Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
+                what: format!("catalog_offers.{column} of 1C offer {offer_id} of system {system}"),
+                detail: e.to_string(),
+            }),
+        }
     }
 }
 
@@ -698,7 +745,7 @@ fn in_list(start: usize, n: usize) -> String {
 /// The per-backend helpers below take the open transaction's connection. They are generated
 /// once per driver so each type-checks against it.
 macro_rules! backend_helpers {
-    ($conn:ty) => {
+    ($conn:ty, $pg:expr) => {
         impl CatalogConn for $conn {
 
             async fn existing_hashes(
@@ -715,7 +762,7 @@ macro_rules! backend_helpers {
                         "SELECT external_id, content_hash, {active} FROM {table} WHERE system = $1 AND external_id IN ({})",
                         in_list(2, chunk.len())
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
+                    let mut q = sqlx::query(AssertSqlSafe(positional(sql, $pg))).bind(system);
                     for id in chunk {
                         q = q.bind(*id);
                     }
@@ -737,7 +784,7 @@ macro_rules! backend_helpers {
                         "SELECT external_id, content_hash, active, prices_hash, stock_hash FROM catalog_offers WHERE system = $1 AND external_id IN ({})",
                         in_list(2, chunk.len())
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
+                    let mut q = sqlx::query(AssertSqlSafe(positional(sql, $pg))).bind(system);
                     for id in chunk {
                         q = q.bind(*id);
                     }
@@ -772,7 +819,7 @@ macro_rules! backend_helpers {
                         "INSERT INTO bindings (system, kind, entity_id, external_id, snapshot, snapshot_hash, synced_at) VALUES {} ON CONFLICT DO NOTHING",
                         values.join(",")
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    let mut q = sqlx::query(AssertSqlSafe(positional(sql, $pg)));
                     for id in chunk {
                         q = q.bind(system).bind(kind).bind(format!("{system}:{id}")).bind(*id).bind(now);
                     }
@@ -792,31 +839,11 @@ macro_rules! backend_helpers {
                         "INSERT INTO catalog_seen (run_id, kind, external_id) VALUES {} ON CONFLICT DO NOTHING",
                         values_sql(1, chunk.len(), 3)
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    let mut q = sqlx::query(AssertSqlSafe(positional(sql, $pg)));
                     for id in chunk {
                         q = q.bind(run).bind(kind).bind(*id);
                     }
                     q.execute(&mut *self).await.map_err(StoreError::db(format!("recording seen 1C {kind}s of import run {run}")))?;
-                }
-                Ok(())
-            }
-
-            async fn delete_parts(
-                &mut self,
-                table: &str,
-                system: &str,
-                offer_ids: &[&str],
-            ) -> Result<(), StoreError> {
-                for chunk in offer_ids.chunks(ROWS_PER_STATEMENT) {
-                    let sql = format!(
-                        "DELETE FROM {table} WHERE system = $1 AND offer_id IN ({})",
-                        in_list(2, chunk.len())
-                    );
-                    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(system);
-                    for id in chunk {
-                        q = q.bind(*id);
-                    }
-                    q.execute(&mut *self).await.map_err(StoreError::db(format!("replacing {table} rows of system {system}")))?;
                 }
                 Ok(())
             }
@@ -847,13 +874,7 @@ trait CatalogConn {
         now: i64,
     ) -> Result<(), StoreError>;
     async fn insert_seen(&mut self, run: &str, kind: &str, ids: &[&str]) -> Result<(), StoreError>;
-    async fn delete_parts(
-        &mut self,
-        table: &str,
-        system: &str,
-        offer_ids: &[&str],
-    ) -> Result<(), StoreError>;
 }
 
-backend_helpers!(sqlx::SqliteConnection);
-backend_helpers!(sqlx::PgConnection);
+backend_helpers!(sqlx::SqliteConnection, false);
+backend_helpers!(sqlx::PgConnection, true);

@@ -1,0 +1,636 @@
+//! The amoCRM API v4 client: one rate-limited JSON request with Bearer auth, HAL paging by
+//! `_links.next`, and typed calls for leads, contacts, pipelines, custom fields, catalogs and
+//! links.
+
+use crate::errors::classify;
+use crate::wire::{
+    Catalog, CatalogElement, Collection, ComplexSaved, ContactRecord, CustomFieldDef, EntityLink,
+    Lead, Pipeline, Saved, Status,
+};
+use crate::SYSTEM;
+use dealbridge_sdk::error::{ConnectorError, ErrorKind};
+use dealbridge_sdk::http::{classify_transport, client, parse_retry_after, Timeouts};
+use governor::{DefaultDirectRateLimiter, Quota};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Largest `limit` amoCRM accepts on list endpoints.
+pub const MAX_LIMIT: u32 = 250;
+/// Most leads one `POST /api/v4/leads/complex` may carry.
+pub const MAX_COMPLEX: usize = 50;
+
+/// How fast one client may call one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// Requests that may go out at once before the rate applies.
+    pub burst: u32,
+}
+
+/// Spacing added to every request interval: amoCRM counts requests per second at *its* end,
+/// so requests spaced exactly 1/7 s apart can land 8 in one second after network jitter.
+/// 2 ms costs about 1.4% of throughput at 7/s.
+const SPACING_MARGIN: Duration = Duration::from_millis(2);
+
+/// The limiter for one account: `per_second` with [`SPACING_MARGIN`], bursts of `burst`.
+fn limiter(limits: ClientLimits) -> Arc<DefaultDirectRateLimiter> {
+    let per = limits.per_second.max(1);
+    let period = Duration::from_secs(1) / per + SPACING_MARGIN;
+    let burst = NonZeroU32::new(limits.burst.max(1)).expect("nonzero");
+    let quota = Quota::with_period(period)
+        .expect("nonzero period")
+        .allow_burst(burst);
+    Arc::new(DefaultDirectRateLimiter::direct(quota))
+}
+
+impl Default for ClientLimits {
+    /// 7/s with no burst: amoCRM allows "not more than 7 requests per second" and counts per
+    /// second, so evenly spaced requests (one per ~143 ms) never put 8 into one second, where
+    /// a burst of 7 followed by the steady rate would.
+    fn default() -> Self {
+        ClientLimits {
+            per_second: 7,
+            burst: 1,
+        }
+    }
+}
+
+/// One page of a HAL collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HalPage<T> {
+    /// The items (empty for a 204 answer).
+    pub items: Vec<T>,
+    /// `_page`.
+    pub page: Option<u32>,
+    /// `_links.next.href`, when there is a next page.
+    pub next: Option<String>,
+}
+
+/// Parameters of `GET /api/v4/leads`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadsQuery {
+    /// `filter[updated_at][from]`, Unix seconds.
+    pub updated_from: Option<i64>,
+    /// `filter[updated_at][to]`, Unix seconds.
+    pub updated_to: Option<i64>,
+    /// `query`: amoCRM's search over names and field values.
+    pub query: Option<String>,
+    /// `filter[id][]`.
+    pub ids: Vec<u64>,
+    /// `with=` (`contacts`, `catalog_elements`, …).
+    pub with: Vec<String>,
+    /// `page`, 1-based.
+    pub page: Option<u32>,
+    /// `limit`, at most [`MAX_LIMIT`].
+    pub limit: Option<u32>,
+}
+
+impl LeadsQuery {
+    /// The query string (without `?`).
+    pub fn to_query(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        if !self.with.is_empty() {
+            s.append_pair("with", &self.with.join(","));
+        }
+        if let Some(p) = self.page {
+            s.append_pair("page", &p.to_string());
+        }
+        if let Some(l) = self.limit {
+            s.append_pair("limit", &l.to_string());
+        }
+        if let Some(q) = &self.query {
+            s.append_pair("query", q);
+        }
+        if let Some(f) = self.updated_from {
+            s.append_pair("filter[updated_at][from]", &f.to_string());
+        }
+        if let Some(t) = self.updated_to {
+            s.append_pair("filter[updated_at][to]", &t.to_string());
+        }
+        for id in &self.ids {
+            s.append_pair("filter[id][]", &id.to_string());
+        }
+        s.finish()
+    }
+}
+
+/// An amoCRM / Kommo client for one account (`https://<subdomain>.amocrm.ru`). Cheap to clone;
+/// clones share the rate limiter and the token.
+#[derive(Clone)]
+pub struct AmoClient {
+    http: reqwest::Client,
+    /// `scheme://host[:port]`, no trailing slash.
+    base: String,
+    /// Bearer token; swappable so an OAuth refresher can replace it.
+    token: Arc<RwLock<String>>,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    config_name: String,
+}
+
+impl std::fmt::Debug for AmoClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmoClient")
+            .field("base", &self.base)
+            .field("config_name", &self.config_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AmoClient {
+    /// A client for the account at `base_url` (`https://sub.amocrm.ru`, `https://sub.kommo.com`)
+    /// with a long-lived token or an OAuth access token, sent as `Authorization: Bearer`.
+    pub fn new(
+        base_url: &str,
+        token: &str,
+        limits: ClientLimits,
+        timeouts: Timeouts,
+    ) -> Result<Self, ConnectorError> {
+        let bad = |why: &str| {
+            ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!("the amoCRM base URL {why}: it must look like https://<subdomain>.amocrm.ru or https://<subdomain>.kommo.com"),
+            )
+        };
+        let url = url::Url::parse(base_url.trim()).map_err(|_| bad("is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(bad("must be http(s) with a host"));
+        }
+        if token.trim().is_empty() {
+            return Err(ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                "the amoCRM token is empty: set a long-lived token or an OAuth access token",
+            ));
+        }
+        let base = url.origin().ascii_serialization();
+        let http = client(timeouts).map_err(|e| {
+            ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })?;
+        Ok(AmoClient {
+            http,
+            base,
+            token: Arc::new(RwLock::new(token.trim().to_string())),
+            limiter: limiter(limits),
+            config_name: "crm".into(),
+        })
+    }
+
+    /// Sets the config name (`[systems.<name>]`) used in messages. Defaults to `crm`.
+    pub fn with_config_name(mut self, name: impl Into<String>) -> Self {
+        self.config_name = name.into();
+        self
+    }
+
+    /// Replaces the Bearer token (after an OAuth refresh); clones see the new token too.
+    pub fn set_token(&self, token: &str) {
+        *self.token.write().unwrap_or_else(|p| p.into_inner()) = token.trim().to_string();
+    }
+
+    /// `scheme://host[:port]` of the account.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends one request to `path` (`/api/v4/...`, with its query) after waiting for the
+    /// limiter. `Ok(None)` is a 204 No Content (an empty list).
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ConnectorError> {
+        if !path.starts_with("/api/v4/") {
+            return Err(ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!("`{path}` is not an amoCRM API v4 path"),
+            ));
+        }
+        let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        self.limiter.until_ready().await;
+        let token = self.token.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header(
+                reqwest::header::ACCEPT,
+                "application/hal+json, application/json",
+            );
+        if let Some(b) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_string());
+        }
+        let response = req
+            .send()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, &what, e))?;
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(response.headers().get(reqwest::header::RETRY_AFTER));
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, &what, e))?;
+        tracing::debug!(system = SYSTEM, call = %what, status, bytes = bytes.len(), "amocrm call");
+        if status == 204 {
+            return Ok(None);
+        }
+        if !(200..300).contains(&status) {
+            return Err(classify(
+                status,
+                retry_after,
+                &bytes,
+                &what,
+                &self.config_name,
+            ));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+            ConnectorError::new(
+                ErrorKind::Protocol,
+                SYSTEM,
+                format!("{what}: amoCRM answered HTTP {status} with a body that is not JSON; check that systems.{}.base_url points at an amoCRM account", self.config_name),
+            )
+        })
+    }
+
+    /// One page of a collection at `path`, items taken from `_embedded.<key>`.
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+    ) -> Result<HalPage<T>, ConnectorError> {
+        let Some(body) = self.request(Method::GET, path, None).await? else {
+            return Ok(HalPage {
+                items: Vec::new(),
+                page: None,
+                next: None,
+            });
+        };
+        let what = path.split('?').next().unwrap_or(path);
+        let coll: Collection = serde_json::from_value(body).map_err(|e| protocol(what, e))?;
+        let items = coll
+            .embedded
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<Vec<T>, _>>()
+            .map_err(|e| protocol(what, e))?;
+        let next = match coll.links.next {
+            Some(l) => Some(self.local_path(&l.href)?),
+            None => None,
+        };
+        Ok(HalPage {
+            items,
+            page: coll.page,
+            next,
+        })
+    }
+
+    /// Every item of a collection, following `_links.next` until it is absent or a page is
+    /// empty (204).
+    pub async fn all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+    ) -> Result<Vec<T>, ConnectorError> {
+        let mut out = Vec::new();
+        let mut next = Some(path.to_string());
+        let mut seen = std::collections::HashSet::new();
+        while let Some(p) = next.take() {
+            if !seen.insert(p.clone()) {
+                return Err(ConnectorError::new(
+                    ErrorKind::Protocol,
+                    SYSTEM,
+                    format!("{p}: amoCRM sent the same next link twice; stopping to avoid a loop"),
+                ));
+            }
+            let page = self.page::<T>(&p, key).await?;
+            if page.items.is_empty() {
+                break;
+            }
+            out.extend(page.items);
+            next = page.next;
+        }
+        Ok(out)
+    }
+
+    /// `_links.next.href` as a path on *our* base: the token is never sent to a host the
+    /// answer names.
+    fn local_path(&self, href: &str) -> Result<String, ConnectorError> {
+        let url = url::Url::parse(href)
+            .or_else(|_| url::Url::parse(&format!("{}{}", self.base, href)))
+            .map_err(|_| protocol("_links.next", format!("`{href}` is not a URL")))?;
+        let mut p = url.path().to_string();
+        if let Some(q) = url.query() {
+            p.push('?');
+            p.push_str(q);
+        }
+        Ok(p)
+    }
+
+    /// One page of leads (`GET /api/v4/leads`).
+    pub async fn leads_page(&self, q: &LeadsQuery) -> Result<HalPage<Lead>, ConnectorError> {
+        check_limit(q.limit)?;
+        self.page(&with_query("/api/v4/leads", &q.to_query()), "leads")
+            .await
+    }
+
+    /// Every lead matching `q`, all pages.
+    pub async fn leads_all(&self, q: &LeadsQuery) -> Result<Vec<Lead>, ConnectorError> {
+        check_limit(q.limit)?;
+        self.all(&with_query("/api/v4/leads", &q.to_query()), "leads")
+            .await
+    }
+
+    /// One lead (`GET /api/v4/leads/{id}?with=...`).
+    pub async fn get_lead(&self, id: u64, with: &[&str]) -> Result<Lead, ConnectorError> {
+        let mut path = format!("/api/v4/leads/{id}");
+        if !with.is_empty() {
+            path = format!("{path}?with={}", with.join(","));
+        }
+        let body = self
+            .request(Method::GET, &path, None)
+            .await?
+            .ok_or_else(|| not_found(&path))?;
+        serde_json::from_value(body).map_err(|e| protocol("GET /api/v4/leads/{id}", e))
+    }
+
+    /// Batch add (`POST /api/v4/leads` with an array). Answers ids in request order.
+    pub async fn add_leads(&self, leads: &[Value]) -> Result<Vec<Saved>, ConnectorError> {
+        self.save(Method::POST, "/api/v4/leads", "leads", leads)
+            .await
+    }
+
+    /// Batch update (`PATCH /api/v4/leads` with an array; each entry carries its `id`).
+    pub async fn update_leads(&self, leads: &[Value]) -> Result<Vec<Saved>, ConnectorError> {
+        self.save(Method::PATCH, "/api/v4/leads", "leads", leads)
+            .await
+    }
+
+    /// Leads with their contact in one call (`POST /api/v4/leads/complex`, at most
+    /// [`MAX_COMPLEX`]).
+    pub async fn add_complex(&self, leads: &[Value]) -> Result<Vec<ComplexSaved>, ConnectorError> {
+        if leads.len() > MAX_COMPLEX {
+            return Err(ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!("POST /api/v4/leads/complex: {} leads given, amoCRM accepts at most {MAX_COMPLEX} per call; split the batch", leads.len()),
+            ));
+        }
+        let body = Value::Array(leads.to_vec());
+        let answer = self
+            .request(Method::POST, "/api/v4/leads/complex", Some(&body))
+            .await?
+            .ok_or_else(|| protocol("POST /api/v4/leads/complex", "empty answer"))?;
+        serde_json::from_value(answer).map_err(|e| protocol("POST /api/v4/leads/complex", e))
+    }
+
+    /// Contacts found by amoCRM's `query` search (name, e-mail, phone), all pages.
+    pub async fn search_contacts(&self, query: &str) -> Result<Vec<ContactRecord>, ConnectorError> {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", query)
+            .append_pair("limit", &MAX_LIMIT.to_string())
+            .finish();
+        self.all(&format!("/api/v4/contacts?{q}"), "contacts").await
+    }
+
+    /// Batch add contacts (`POST /api/v4/contacts`).
+    pub async fn add_contacts(&self, contacts: &[Value]) -> Result<Vec<Saved>, ConnectorError> {
+        self.save(Method::POST, "/api/v4/contacts", "contacts", contacts)
+            .await
+    }
+
+    /// Every lead pipeline with its statuses.
+    pub async fn pipelines(&self) -> Result<Vec<Pipeline>, ConnectorError> {
+        self.all("/api/v4/leads/pipelines", "pipelines").await
+    }
+
+    /// The statuses of one pipeline.
+    pub async fn statuses(&self, pipeline_id: u64) -> Result<Vec<Status>, ConnectorError> {
+        self.all(
+            &format!("/api/v4/leads/pipelines/{pipeline_id}/statuses"),
+            "statuses",
+        )
+        .await
+    }
+
+    /// The custom fields defined on leads.
+    pub async fn lead_custom_fields(&self) -> Result<Vec<CustomFieldDef>, ConnectorError> {
+        self.all("/api/v4/leads/custom_fields?limit=250", "custom_fields")
+            .await
+    }
+
+    /// Every catalog (list) of the account.
+    pub async fn catalogs(&self) -> Result<Vec<Catalog>, ConnectorError> {
+        self.all("/api/v4/catalogs", "catalogs").await
+    }
+
+    /// Elements of a catalog, optionally narrowed by `query` (amoCRM search), all pages.
+    pub async fn catalog_elements(
+        &self,
+        catalog_id: u64,
+        query: Option<&str>,
+    ) -> Result<Vec<CatalogElement>, ConnectorError> {
+        // Built in a block: the serializer is not `Send` and must not live across an await.
+        let q = {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("limit", &MAX_LIMIT.to_string());
+            if let Some(query) = query {
+                q.append_pair("query", query);
+            }
+            q.finish()
+        };
+        self.all(
+            &format!("/api/v4/catalogs/{catalog_id}/elements?{q}"),
+            "elements",
+        )
+        .await
+    }
+
+    /// Batch add catalog elements (`POST /api/v4/catalogs/{id}/elements`).
+    pub async fn add_catalog_elements(
+        &self,
+        catalog_id: u64,
+        elements: &[Value],
+    ) -> Result<Vec<Saved>, ConnectorError> {
+        self.save(
+            Method::POST,
+            &format!("/api/v4/catalogs/{catalog_id}/elements"),
+            "elements",
+            elements,
+        )
+        .await
+    }
+
+    /// Links entities to a lead (`POST /api/v4/leads/{id}/link`): catalog elements with
+    /// `metadata.quantity`, contacts.
+    pub async fn link_lead(
+        &self,
+        lead_id: u64,
+        links: &[EntityLink],
+    ) -> Result<(), ConnectorError> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::to_value(links).map_err(|e| protocol("link", e))?;
+        self.request(
+            Method::POST,
+            &format!("/api/v4/leads/{lead_id}/link"),
+            Some(&body),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Removes links from a lead (`POST /api/v4/leads/{id}/unlink`).
+    pub async fn unlink_lead(
+        &self,
+        lead_id: u64,
+        links: &[EntityLink],
+    ) -> Result<(), ConnectorError> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let body = serde_json::to_value(links).map_err(|e| protocol("unlink", e))?;
+        self.request(
+            Method::POST,
+            &format!("/api/v4/leads/{lead_id}/unlink"),
+            Some(&body),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The links of a lead (`GET /api/v4/leads/{id}/links`).
+    pub async fn lead_links(&self, lead_id: u64) -> Result<Vec<EntityLink>, ConnectorError> {
+        self.all(&format!("/api/v4/leads/{lead_id}/links"), "links")
+            .await
+    }
+
+    async fn save(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        items: &[Value],
+    ) -> Result<Vec<Saved>, ConnectorError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let what = format!("{method} {path}");
+        let body = Value::Array(items.to_vec());
+        let answer = self
+            .request(method, path, Some(&body))
+            .await?
+            .ok_or_else(|| protocol(&what, "empty answer"))?;
+        let coll: Collection = serde_json::from_value(answer).map_err(|e| protocol(&what, e))?;
+        let saved: Vec<Saved> = coll
+            .embedded
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| protocol(&what, e))?;
+        if saved.len() != items.len() {
+            return Err(protocol(
+                &what,
+                format!(
+                    "sent {} entries, amoCRM answered {}",
+                    items.len(),
+                    saved.len()
+                ),
+            ));
+        }
+        Ok(saved)
+    }
+}
+
+fn with_query(path: &str, q: &str) -> String {
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{q}")
+    }
+}
+
+fn check_limit(limit: Option<u32>) -> Result<(), ConnectorError> {
+    match limit {
+        Some(l) if l == 0 || l > MAX_LIMIT => Err(ConnectorError::new(
+            ErrorKind::Invalid,
+            SYSTEM,
+            format!("GET /api/v4/leads: limit {l} is out of range; amoCRM accepts 1..={MAX_LIMIT}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn protocol(what: &str, e: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Protocol,
+        SYSTEM,
+        format!("{what}: unexpected amoCRM answer: {e}"),
+    )
+}
+
+fn not_found(path: &str) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::NotFound,
+        SYSTEM,
+        format!("GET {path}: amoCRM answered 204 No Content: no such record"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leads_query_encodes_filters() {
+        let q = LeadsQuery {
+            updated_from: Some(100),
+            with: vec!["contacts".into(), "catalog_elements".into()],
+            limit: Some(250),
+            page: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.to_query(),
+            "with=contacts%2Ccatalog_elements&page=2&limit=250&filter%5Bupdated_at%5D%5Bfrom%5D=100"
+        );
+    }
+
+    #[test]
+    fn next_link_stays_on_our_host() {
+        let c = AmoClient::new(
+            "https://ex.amocrm.ru/",
+            "t",
+            ClientLimits::default(),
+            Timeouts::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.local_path("https://evil.example/api/v4/leads?page=3")
+                .unwrap(),
+            "/api/v4/leads?page=3"
+        );
+        assert_eq!(c.base_url(), "https://ex.amocrm.ru");
+    }
+}

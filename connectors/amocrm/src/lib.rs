@@ -1,0 +1,15 @@
+//! amoCRM / Kommo (API v4) for dealbridge: a Bearer-token REST client ([`AmoClient`]), the
+//! [`dealbridge_sdk::traits::CrmDeals`] implementation ([`AmoDeals`]), the wire types
+//! ([`wire`]), and a local emulator of the endpoints the engine uses ([`emulator`]).
+
+pub mod client;
+mod crm;
+pub mod emulator;
+mod errors;
+pub mod wire;
+
+pub use client::{AmoClient, ClientLimits, LeadsQuery, MAX_COMPLEX, MAX_LIMIT};
+pub use crm::{exact_amount_text, rounded_price, AmoDeals, DealSettings, FieldRef};
+
+/// The system name in [`dealbridge_sdk::error::ConnectorError::system`].
+pub const SYSTEM: &str = "amocrm";

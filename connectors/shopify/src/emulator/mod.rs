@@ -1,0 +1,313 @@
+//! An in-process Shopify Admin REST API over real HTTP: orders (cursor paging by `Link`,
+//! `updated_at_min`, create/update/close/cancel), transactions, products, variants and
+//! inventory levels; the access-token check; the leaky bucket with
+//! `X-Shopify-Shop-Api-Call-Limit` on every answer and 429 + `Retry-After: 2.0` when full;
+//! signed webhooks with retries that keep the webhook id; fault injection and counters.
+//!
+//! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
+//! faults, auth, bucket), `bucket`, `routes` (handlers), `store` (data and order semantics),
+//! [`seed`], [`webhooks`] (delivery with retries).
+//!
+//! **Simplifications.** One location; one flat tax rate; `fields=` is accepted and ignored;
+//! only `rel="next"` links are emitted (no `rel="previous"`); the default sort is `id asc`.
+
+mod bucket;
+mod gate;
+mod routes;
+pub mod seed;
+mod server;
+pub mod store;
+pub mod webhooks;
+
+pub use webhooks::DeliveryRecord;
+
+use crate::wire::ShopifyOrder;
+use axum::routing::{get, post};
+use axum::Router;
+use bucket::ServerBucket;
+use dealbridge_sdk::fault::{CallCounters, FaultConfig, Faults};
+use rust_decimal::Decimal;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::{SharedStore, ShopSettings, Store};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use webhooks::WebhookSender;
+
+/// How to set up an emulated shop.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// The shop domain (`dealbridge-test.myshopify.com`), sent in `X-Shopify-Shop-Domain`.
+    pub shop: String,
+    /// The accepted Admin API access token.
+    pub access_token: String,
+    /// The API version served (`/admin/api/<version>/…`).
+    pub api_version: String,
+    /// Bucket size (40 standard, 80 Plus).
+    pub bucket_size: u32,
+    /// Leak rate per second (2 standard).
+    pub leak_per_sec: f64,
+    /// Where order webhooks go; `None` sends none.
+    pub webhook_url: Option<String>,
+    /// The secret webhooks are signed with (the app's client secret).
+    pub webhook_secret: String,
+    /// Retries after a failed delivery (Shopify: 8 over 4 hours).
+    pub webhook_retries: u32,
+    /// Delay before the first retry; doubles each time.
+    pub webhook_retry_delay: Duration,
+    /// Shop currency.
+    pub currency: String,
+    /// Whether prices include tax.
+    pub taxes_included: bool,
+    /// Flat tax rate as a fraction.
+    pub tax_rate: Decimal,
+    /// First id handed out (orders, lines, transactions share the sequence).
+    pub first_id: u64,
+    /// Initial fault settings.
+    pub faults: FaultConfig,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            shop: "dealbridge-test.myshopify.com".into(),
+            access_token: "shpat_test".into(),
+            api_version: crate::API_VERSION.into(),
+            bucket_size: 40,
+            leak_per_sec: 2.0,
+            webhook_url: None,
+            webhook_secret: "shpss_test".into(),
+            webhook_retries: 3,
+            webhook_retry_delay: Duration::from_millis(100),
+            currency: "USD".into(),
+            taxes_included: false,
+            tax_rate: Decimal::new(6, 2),
+            first_id: 450_789_000,
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// State shared by every request of one emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorState {
+    pub(crate) store: SharedStore,
+    pub(crate) faults: Faults,
+    pub(crate) counters: CallCounters,
+    pub(crate) access_token: String,
+    pub(crate) api_root: String,
+    pub(crate) bucket: ServerBucket,
+    pub(crate) webhooks: WebhookSender,
+}
+
+impl EmulatorState {
+    /// Fresh state from a config.
+    pub fn new(config: EmulatorConfig) -> Self {
+        let faults = Faults::default();
+        faults.set(config.faults);
+        let settings = ShopSettings {
+            currency: config.currency.to_ascii_uppercase(),
+            taxes_included: config.taxes_included,
+            tax_rate: config.tax_rate,
+        };
+        let http = dealbridge_sdk::http::client(dealbridge_sdk::http::Timeouts {
+            connect: Duration::from_secs(1),
+            request: Duration::from_secs(5),
+        })
+        .expect("webhook HTTP client");
+        EmulatorState {
+            store: SharedStore::new(Store::new(
+                settings,
+                config.first_id,
+                seed::default_catalog(),
+            )),
+            faults,
+            counters: CallCounters::default(),
+            access_token: config.access_token,
+            api_root: format!("/admin/api/{}", config.api_version),
+            bucket: ServerBucket::new(config.bucket_size, config.leak_per_sec),
+            webhooks: WebhookSender {
+                url: Arc::new(Mutex::new(config.webhook_url)),
+                secret: config.webhook_secret,
+                shop: config.shop,
+                api_version: config.api_version,
+                retries: config.webhook_retries,
+                retry_delay: config.webhook_retry_delay,
+                log: Arc::new(Mutex::new(Vec::new())),
+                http,
+            },
+        }
+    }
+
+    /// Sends the order webhook for `topic`.
+    pub(crate) fn notify(&self, topic: &str, order: &ShopifyOrder) {
+        if let Ok(body) = serde_json::to_vec(order) {
+            self.webhooks.send(topic, order.id, body);
+        }
+    }
+
+    /// A handle for tests and the sandbox.
+    pub fn handle(&self) -> EmulatorHandle {
+        EmulatorHandle {
+            state: self.clone(),
+        }
+    }
+}
+
+/// The routes with the gate in front. Served with `axum::serve` instead of [`spawn`], the
+/// `Drop` and `Timeout` faults answer 500 instead of dropping the connection.
+pub fn router(state: EmulatorState) -> Router {
+    let r = state.api_root.clone();
+    Router::new()
+        .route(
+            &format!("{r}/orders.json"),
+            get(routes::list_orders).post(routes::create_order),
+        )
+        .route(
+            &format!("{r}/orders/{{id}}"),
+            get(routes::get_order).put(routes::update_order),
+        )
+        .route(
+            &format!("{r}/orders/{{id}}/transactions.json"),
+            get(routes::transactions),
+        )
+        .route(
+            &format!("{r}/orders/{{id}}/close.json"),
+            post(routes::close_order),
+        )
+        .route(
+            &format!("{r}/orders/{{id}}/cancel.json"),
+            post(routes::cancel_order),
+        )
+        .route(&format!("{r}/products.json"), get(routes::products))
+        .route(
+            &format!("{r}/variants/{{id}}"),
+            get(routes::get_variant).put(routes::update_variant),
+        )
+        .route(
+            &format!("{r}/inventory_levels.json"),
+            get(routes::inventory_levels),
+        )
+        .route(
+            &format!("{r}/inventory_levels/set.json"),
+            post(routes::set_inventory_level),
+        )
+        .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            gate::gate,
+        ))
+        .with_state(state)
+}
+
+/// Test and sandbox access to a running emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorHandle {
+    state: EmulatorState,
+}
+
+impl EmulatorHandle {
+    /// Fault settings; change them with [`Faults::set`].
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// Per-route counters keyed `METHOD /path` under the API root (`GET /orders.json`,
+    /// `PUT /orders/{id}`, `POST /inventory_levels/set.json`, …).
+    pub fn counters(&self) -> &CallCounters {
+        &self.state.counters
+    }
+
+    /// Creates `n` reproducible orders (no webhooks are sent for seeded orders). Returns ids.
+    pub fn seed_orders(&self, n: usize, seed: u64) -> Vec<u64> {
+        seed::seed_orders(&mut self.state.store.lock(), n, seed)
+    }
+
+    /// Every webhook delivery attempt so far, in order.
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.state
+            .webhooks
+            .log
+            .lock()
+            .expect("delivery log lock")
+            .clone()
+    }
+
+    /// Points webhooks somewhere else, or switches them off with `None`.
+    pub fn set_webhook_url(&self, url: Option<String>) {
+        *self.state.webhooks.url.lock().expect("webhook url lock") = url;
+    }
+
+    /// The order as the REST API renders it.
+    pub fn order(&self, id: u64) -> Option<ShopifyOrder> {
+        self.state.store.lock().orders.get(&id).cloned()
+    }
+
+    /// All order ids, ascending.
+    pub fn order_ids(&self) -> Vec<u64> {
+        self.state.store.lock().orders.keys().copied().collect()
+    }
+
+    /// The bucket level now (`used`, `size`).
+    pub fn bucket_level(&self) -> (u32, u32) {
+        (self.state.bucket.level(), self.state.bucket.size())
+    }
+
+    /// Moves the shop clock forward (REST timestamps have 1-second resolution).
+    pub fn advance_clock(&self, by: Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or_else(|_| chrono::Duration::zero());
+        self.state.store.lock().advance_clock(by);
+    }
+}
+
+/// An emulator serving on a socket.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// `http://<addr>`: the shop URL for [`crate::ShopifyClient::new`].
+    pub base_url: String,
+    /// Access to data, faults, counters and deliveries.
+    pub handle: EmulatorHandle,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// Stops accepting, closes every open connection, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts an emulator on `addr` (port 0 picks a free one).
+pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let state = EmulatorState::new(config);
+    let handle = state.handle();
+    let (tx, rx) = oneshot::channel();
+    let task = tokio::spawn(server::serve(listener, router(state), rx));
+    Ok(RunningEmulator {
+        addr,
+        base_url: format!("http://{addr}"),
+        handle,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}

@@ -1,0 +1,476 @@
+//! The emulated shop's data and the write semantics of orders: prices from the catalog, tax
+//! lines from one flat rate, totals in exact decimals, transactions matching the financial
+//! status.
+//!
+//! **Simplifications.** One tax rate for lines and shipping; tax is computed per line on the
+//! undiscounted price (discount codes are fixed amounts taken off the order total); one
+//! location; REST timestamps have 1-second resolution like Shopify's.
+
+use crate::wire::{
+    Customer, DiscountCode, InventoryLevel, LineItem, MoneyAmount, MoneyBag, ShippingLine,
+    ShopifyOrder, ShopifyProduct, ShopifyVariant, TaxLine, Transaction,
+};
+use chrono::{DateTime, Duration, FixedOffset, SubsecRound, Utc};
+use dealbridge_sdk::money::round_money;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The one location of the emulated shop.
+pub const LOCATION_ID: u64 = 905_684_977;
+
+/// Shop-wide settings.
+#[derive(Debug, Clone)]
+pub struct ShopSettings {
+    /// Shop currency.
+    pub currency: String,
+    /// Whether prices include tax.
+    pub taxes_included: bool,
+    /// Flat tax rate as a fraction (`0.06`).
+    pub tax_rate: Decimal,
+}
+
+/// Everything the shop holds.
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) settings: ShopSettings,
+    pub(crate) orders: BTreeMap<u64, ShopifyOrder>,
+    pub(crate) transactions: BTreeMap<u64, Vec<Transaction>>,
+    pub(crate) products: BTreeMap<u64, ShopifyProduct>,
+    pub(crate) inventory: BTreeMap<(u64, u64), i64>,
+    next_id: u64,
+    clock_offset: Duration,
+}
+
+/// The store behind a lock, shared by all requests.
+#[derive(Debug, Clone)]
+pub struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    /// Wraps a store.
+    pub fn new(store: Store) -> Self {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// Locks it.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.0.lock().expect("store lock")
+    }
+}
+
+/// An order line as a client posts it: a catalog variant, or a custom item with title and price.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewLine {
+    /// Catalog variant.
+    #[serde(default)]
+    pub variant_id: Option<u64>,
+    /// Custom item title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Custom item price.
+    #[serde(default, with = "crate::wire::money::opt")]
+    pub price: Option<Decimal>,
+    /// Quantity.
+    pub quantity: i64,
+}
+
+/// A shipping line as posted.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewShipping {
+    /// Title.
+    pub title: String,
+    /// Price.
+    #[serde(with = "crate::wire::money")]
+    pub price: Decimal,
+}
+
+/// A customer as posted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewCustomer {
+    /// Existing customer id (kept as given).
+    #[serde(default)]
+    pub id: Option<u64>,
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// The body of `POST orders.json` (`{"order": …}`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewOrder {
+    /// Lines; at least one.
+    #[serde(default)]
+    pub line_items: Vec<NewLine>,
+    /// Buyer e-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Buyer.
+    #[serde(default)]
+    pub customer: Option<NewCustomer>,
+    /// Shipping.
+    #[serde(default)]
+    pub shipping_lines: Vec<NewShipping>,
+    /// Fixed-amount discount codes.
+    #[serde(default)]
+    pub discount_codes: Vec<DiscountCode>,
+    /// `paid` (default), `authorized`, `pending`.
+    #[serde(default)]
+    pub financial_status: Option<String>,
+    /// Note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Option<String>,
+    /// Channel.
+    #[serde(default)]
+    pub source_name: Option<String>,
+}
+
+fn bag(amount: Decimal, currency: &str) -> Option<MoneyBag> {
+    let m = MoneyAmount {
+        amount,
+        currency_code: currency.to_string(),
+    };
+    Some(MoneyBag {
+        shop_money: m.clone(),
+        presentment_money: m,
+    })
+}
+
+impl Store {
+    /// An empty shop with a catalog.
+    pub fn new(settings: ShopSettings, first_id: u64, catalog: Vec<ShopifyProduct>) -> Self {
+        let mut inventory = BTreeMap::new();
+        let mut products = BTreeMap::new();
+        for p in catalog {
+            for v in &p.variants {
+                if let Some(item) = v.inventory_item_id {
+                    inventory.insert((item, LOCATION_ID), v.inventory_quantity.unwrap_or(0));
+                }
+            }
+            products.insert(p.id, p);
+        }
+        Store {
+            settings,
+            orders: BTreeMap::new(),
+            transactions: BTreeMap::new(),
+            products,
+            inventory,
+            next_id: first_id,
+            clock_offset: Duration::zero(),
+        }
+    }
+
+    /// Now, on the shop's clock, at Shopify's 1-second resolution.
+    pub fn now(&self) -> DateTime<FixedOffset> {
+        (Utc::now() + self.clock_offset)
+            .trunc_subsecs(0)
+            .fixed_offset()
+    }
+
+    /// Moves the clock forward.
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock_offset += by;
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn tax_of(&self, gross: Decimal) -> Decimal {
+        let rate = self.settings.tax_rate;
+        if rate.is_zero() {
+            return Decimal::ZERO;
+        }
+        if self.settings.taxes_included {
+            round_money(gross - gross / (Decimal::ONE + rate), 2)
+        } else {
+            round_money(gross * rate, 2)
+        }
+    }
+
+    fn tax_lines(&self, tax: Decimal) -> Vec<TaxLine> {
+        if tax.is_zero() {
+            return Vec::new();
+        }
+        vec![TaxLine {
+            title: "Sales Tax".into(),
+            price: tax,
+            rate: Some(self.settings.tax_rate),
+            price_set: bag(tax, &self.settings.currency),
+        }]
+    }
+
+    fn find_variant(&self, id: u64) -> Option<&ShopifyVariant> {
+        self.products
+            .values()
+            .flat_map(|p| p.variants.iter())
+            .find(|v| v.id == id)
+    }
+
+    /// Creates an order; the `Err` text is the Shopify 422 field error.
+    pub fn create_order(&mut self, n: NewOrder) -> Result<u64, (String, String)> {
+        if n.line_items.is_empty() {
+            return Err(("line_items".into(), "can't be blank".into()));
+        }
+        let cur = self.settings.currency.clone();
+        let mut lines = Vec::new();
+        for nl in &n.line_items {
+            if nl.quantity <= 0 {
+                return Err((
+                    "line_items".into(),
+                    "quantity must be greater than 0".into(),
+                ));
+            }
+            let (product_id, variant_id, title, variant_title, sku, price) = match nl.variant_id {
+                Some(vid) => {
+                    let v = self
+                        .find_variant(vid)
+                        .ok_or(("line_items".into(), format!("variant {vid} does not exist")))?;
+                    let p = &self.products[&v.product_id.unwrap_or_default()];
+                    (
+                        Some(p.id),
+                        Some(v.id),
+                        p.title.clone(),
+                        Some(v.title.clone()),
+                        v.sku.clone(),
+                        v.price,
+                    )
+                }
+                None => {
+                    let title = nl.title.clone().filter(|t| !t.is_empty()).ok_or((
+                        "line_items".into(),
+                        "title can't be blank for a custom item".into(),
+                    ))?;
+                    let price = nl
+                        .price
+                        .ok_or(("line_items".into(), "price can't be blank".into()))?;
+                    (None, None, title, None, None, price)
+                }
+            };
+            let tax = self.tax_of(price * Decimal::from(nl.quantity));
+            let id = self.id();
+            lines.push(LineItem {
+                id,
+                product_id,
+                variant_id,
+                name: Some(match &variant_title {
+                    Some(vt) if !vt.is_empty() && vt != "Default Title" => {
+                        format!("{title} - {vt}")
+                    }
+                    _ => title.clone(),
+                }),
+                title,
+                variant_title,
+                sku,
+                vendor: None,
+                quantity: nl.quantity,
+                price,
+                price_set: bag(price, &cur),
+                total_discount: Some(Decimal::ZERO),
+                total_discount_set: bag(Decimal::ZERO, &cur),
+                discount_allocations: Vec::new(),
+                tax_lines: self.tax_lines(tax),
+                taxable: true,
+                requires_shipping: true,
+                grams: Some(0),
+                gift_card: false,
+                fulfillment_status: None,
+                properties: Vec::new(),
+            });
+        }
+        let mut shipping_lines = Vec::new();
+        for s in &n.shipping_lines {
+            let tax = self.tax_of(s.price);
+            let id = self.id();
+            shipping_lines.push(ShippingLine {
+                id: Some(id),
+                code: Some(s.title.clone()),
+                title: s.title.clone(),
+                price: s.price,
+                price_set: bag(s.price, &cur),
+                discounted_price: Some(s.price),
+                source: Some("shopify".into()),
+                discount_allocations: Vec::new(),
+                tax_lines: self.tax_lines(tax),
+            });
+        }
+        let customer = n.customer.clone().map(|c| {
+            let id = c.id.unwrap_or_else(|| self.id());
+            Customer {
+                id,
+                email: c.email.clone().or(n.email.clone()),
+                first_name: c.first_name,
+                last_name: c.last_name,
+                phone: c.phone,
+                created_at: Some(self.now()),
+                updated_at: Some(self.now()),
+                state: Some("disabled".into()),
+                tags: Some(String::new()),
+                note: None,
+                orders_count: Some(1),
+                total_spent: None,
+                default_address: None,
+                addresses: Vec::new(),
+            }
+        });
+        let id = self.id();
+        let now = self.now();
+        let number = self.orders.len() as u64 + 1001;
+        let mut order = ShopifyOrder {
+            id,
+            admin_graphql_api_id: Some(format!("gid://shopify/Order/{id}")),
+            name: Some(format!("#{number}")),
+            order_number: Some(number),
+            email: n
+                .email
+                .clone()
+                .or_else(|| customer.as_ref().and_then(|c| c.email.clone())),
+            phone: None,
+            currency: cur.clone(),
+            presentment_currency: Some(cur.clone()),
+            created_at: now,
+            updated_at: now,
+            processed_at: Some(now),
+            cancelled_at: None,
+            cancel_reason: None,
+            closed_at: None,
+            financial_status: Some(n.financial_status.clone().unwrap_or_else(|| "paid".into())),
+            fulfillment_status: None,
+            taxes_included: self.settings.taxes_included,
+            total_price: Decimal::ZERO,
+            subtotal_price: None,
+            total_line_items_price: None,
+            total_tax: None,
+            total_discounts: None,
+            total_price_set: None,
+            subtotal_price_set: None,
+            total_tax_set: None,
+            total_discounts_set: None,
+            total_shipping_price_set: None,
+            total_line_items_price_set: None,
+            note: n.note.clone(),
+            tags: n.tags.clone().unwrap_or_default(),
+            source_name: Some(n.source_name.clone().unwrap_or_else(|| "web".into())),
+            gateway: Some("bogus".into()),
+            payment_gateway_names: vec!["bogus".into()],
+            line_items: lines,
+            shipping_lines,
+            discount_codes: n.discount_codes.clone(),
+            discount_applications: Vec::new(),
+            tax_lines: Vec::new(),
+            customer,
+            billing_address: None,
+            shipping_address: None,
+            note_attributes: Vec::new(),
+        };
+        self.recompute_totals(&mut order);
+        self.record_payment(&order);
+        self.orders.insert(id, order);
+        Ok(id)
+    }
+
+    /// Totals from the parts, exactly: total = lines + shipping (+ tax unless included) −
+    /// discounts.
+    fn recompute_totals(&self, o: &mut ShopifyOrder) {
+        let cur = o.currency.clone();
+        let lines: Decimal = o
+            .line_items
+            .iter()
+            .map(|l| l.price * Decimal::from(l.quantity))
+            .sum();
+        let shipping: Decimal = o.shipping_lines.iter().map(|s| s.price).sum();
+        let tax: Decimal = o
+            .line_items
+            .iter()
+            .flat_map(|l| l.tax_lines.iter())
+            .chain(o.shipping_lines.iter().flat_map(|s| s.tax_lines.iter()))
+            .map(|t| t.price)
+            .sum();
+        let discounts: Decimal = o.discount_codes.iter().map(|c| c.amount).sum();
+        let total =
+            lines + shipping - discounts + if o.taxes_included { Decimal::ZERO } else { tax };
+        o.tax_lines = self.tax_lines(tax);
+        o.total_line_items_price = Some(lines);
+        o.subtotal_price = Some(lines - discounts);
+        o.total_tax = Some(tax);
+        o.total_discounts = Some(discounts);
+        o.total_price = total;
+        o.total_line_items_price_set = bag(lines, &cur);
+        o.subtotal_price_set = bag(lines - discounts, &cur);
+        o.total_tax_set = bag(tax, &cur);
+        o.total_discounts_set = bag(discounts, &cur);
+        o.total_shipping_price_set = bag(shipping, &cur);
+        o.total_price_set = bag(total, &cur);
+    }
+
+    fn record_payment(&mut self, o: &ShopifyOrder) {
+        let kind = match o.financial_status.as_deref() {
+            Some("paid") => "sale",
+            Some("authorized") => "authorization",
+            _ => return,
+        };
+        let id = self.id();
+        self.transactions
+            .entry(o.id)
+            .or_default()
+            .push(Transaction {
+                id,
+                order_id: Some(o.id),
+                kind: kind.into(),
+                status: Some("success".into()),
+                amount: o.total_price,
+                currency: Some(o.currency.clone()),
+                gateway: Some("bogus".into()),
+                created_at: o.created_at,
+                processed_at: Some(o.created_at),
+                authorization: Some(format!("auth-{id}")),
+                parent_id: None,
+                test: true,
+                message: Some("Bogus Gateway: Forced success".into()),
+                error_code: None,
+                payment_details: None,
+                receipt: None,
+            });
+    }
+
+    /// Marks an order changed now.
+    pub fn touch(&mut self, id: u64) {
+        let now = self.now();
+        if let Some(o) = self.orders.get_mut(&id) {
+            o.updated_at = now;
+        }
+    }
+
+    /// Sets the stock of an item at a location.
+    pub fn set_inventory(&mut self, item: u64, location: u64, available: i64) -> InventoryLevel {
+        self.inventory.insert((item, location), available);
+        let now = self.now();
+        for p in self.products.values_mut() {
+            for v in &mut p.variants {
+                if v.inventory_item_id == Some(item) {
+                    v.inventory_quantity = Some(available);
+                    v.updated_at = Some(now);
+                }
+            }
+        }
+        InventoryLevel {
+            inventory_item_id: item,
+            location_id: location,
+            available: Some(available),
+            updated_at: Some(now),
+        }
+    }
+}
