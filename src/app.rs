@@ -9,6 +9,7 @@ use anyhow::Context;
 use dealbridge_amocrm::{AmoClient, AmoDeals, DealSettings};
 use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
 use dealbridge_sdk::traits::{CrmDeals, OrderSource};
+use dealbridge_shopify::ShopifyClient;
 use dealbridge_store::{BackoffPolicy, Store};
 use dealbridge_woocommerce::WooClient;
 use std::collections::BTreeMap;
@@ -76,6 +77,15 @@ impl App {
                         format!("systems.{name}: cannot build the WooCommerce client")
                     })?
                     .with_system_name(name.clone());
+                    sources.insert(name.clone(), Arc::new(client));
+                }
+                SystemConfig::Shopify(c) => {
+                    let client =
+                        ShopifyClient::new(c.base_url.as_str(), c.access_token.expose(), timeouts)
+                            .with_context(|| {
+                                format!("systems.{name}: cannot build the Shopify client")
+                            })?
+                            .with_system_name(name.clone());
                     sources.insert(name.clone(), Arc::new(client));
                 }
                 SystemConfig::AmoCrm(a) => {

@@ -208,7 +208,7 @@ fn toml_syntax_errors_are_located() {
 
 #[test]
 fn unknown_system_kind_is_reported_at_its_line() {
-    let text = edit(CONFIG, "kind = \"woocommerce\"", "kind = \"shopify\"");
+    let text = edit(CONFIG, "kind = \"woocommerce\"", "kind = \"salesforce\"");
     let s = Setup::new(&text, MAPPING);
     let errors = s.errors();
     // The flow referring to the broken system is not blamed a second time.
@@ -217,15 +217,15 @@ fn unknown_system_kind_is_reported_at_its_line() {
         &s.config_path(),
         6,
         &[
-            "unknown system kind `shopify`",
-            "woocommerce, bitrix24, amocrm",
+            "unknown system kind `salesforce`",
+            "woocommerce, bitrix24, amocrm, shopify",
         ],
     );
     assert_eq!(errors[0].column, 8);
     assert_eq!(
         errors[0].to_string(),
         format!(
-            "{}:6:8: unknown system kind `shopify` in [systems.shop]; known kinds: woocommerce, bitrix24, amocrm",
+            "{}:6:8: unknown system kind `salesforce` in [systems.shop]; known kinds: woocommerce, bitrix24, amocrm, shopify",
             s.config_path().display()
         )
     );

@@ -37,6 +37,32 @@ pub enum EmulateCommand {
         #[command(flatten)]
         faults: FaultArgs,
     },
+    /// Shopify Admin REST API (`/admin/api/<version>/orders.json`, transactions, products,
+    /// inventory), with its leaky bucket and signed webhooks.
+    Shopify {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9004")]
+        listen: SocketAddr,
+        /// The Admin API access token clients must present.
+        #[arg(long, default_value = "shpat_test", env = "DEALBRIDGE_EMULATOR_TOKEN")]
+        access_token: String,
+        /// Orders to create at start.
+        #[arg(long, default_value_t = 0)]
+        seed_orders: usize,
+        /// Deliver signed webhooks (orders/create, orders/updated, …) to this URL.
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// The app secret webhooks are signed with.
+        #[arg(
+            long,
+            default_value = "shpss_test",
+            env = "DEALBRIDGE_EMULATOR_WEBHOOK_SECRET"
+        )]
+        webhook_secret: String,
+        /// Faults to inject.
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
     /// amoCRM / Kommo API v4 (`/api/v4/leads`, contacts, pipelines, catalogs, links).
     Amocrm {
         /// Address to listen on.
@@ -162,6 +188,37 @@ pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
             println!(
                 "WooCommerce emulator at {}/wp-json/wc/v3 (key {consumer_key}); Ctrl-C to stop",
                 emu.base_url
+            );
+            super::run::wait_for_signal().await;
+            emu.shutdown().await;
+        }
+        EmulateCommand::Shopify {
+            listen,
+            access_token,
+            seed_orders,
+            webhook_url,
+            webhook_secret,
+            faults,
+        } => {
+            let emu = dealbridge_shopify::emulator::spawn(
+                dealbridge_shopify::emulator::EmulatorConfig {
+                    access_token: access_token.clone(),
+                    webhook_url: webhook_url.clone(),
+                    webhook_secret: webhook_secret.clone(),
+                    faults: faults.to_config(),
+                    ..Default::default()
+                },
+                *listen,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            if *seed_orders > 0 {
+                emu.handle.seed_orders(*seed_orders, 1);
+            }
+            println!(
+                "Shopify emulator at {}/admin/api/{}/ ; Ctrl-C to stop",
+                emu.base_url,
+                dealbridge_shopify::API_VERSION
             );
             super::run::wait_for_signal().await;
             emu.shutdown().await;

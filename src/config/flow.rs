@@ -64,6 +64,8 @@ impl fmt::Display for Entity {
 pub const SUPPORTED_FLOWS: &[(Entity, SystemKind, SystemKind)] = &[
     (Entity::Order, SystemKind::WooCommerce, SystemKind::Bitrix24),
     (Entity::Order, SystemKind::WooCommerce, SystemKind::AmoCrm),
+    (Entity::Order, SystemKind::Shopify, SystemKind::Bitrix24),
+    (Entity::Order, SystemKind::Shopify, SystemKind::AmoCrm),
 ];
 
 /// Whether the engine can carry `entity` from a `from` system to a `to` system.

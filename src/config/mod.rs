@@ -29,6 +29,6 @@ pub use load::{check, example_config, Config};
 pub use secret::Secret;
 pub use settings::{ServerConfig, SyncConfig};
 pub use system::{
-    AmoCrmConfig, Bitrix24Config, RateLimit, SystemConfig, SystemKind, SystemLimits,
+    AmoCrmConfig, Bitrix24Config, RateLimit, ShopifyConfig, SystemConfig, SystemKind, SystemLimits,
     WooCommerceConfig,
 };

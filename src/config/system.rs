@@ -20,6 +20,8 @@ pub enum SystemKind {
     Bitrix24,
     /// amoCRM / Kommo API v4.
     AmoCrm,
+    /// Shopify Admin REST API.
+    Shopify,
 }
 
 impl SystemKind {
@@ -28,6 +30,7 @@ impl SystemKind {
         SystemKind::WooCommerce,
         SystemKind::Bitrix24,
         SystemKind::AmoCrm,
+        SystemKind::Shopify,
     ];
 
     /// The name used in config files.
@@ -36,6 +39,7 @@ impl SystemKind {
             SystemKind::WooCommerce => "woocommerce",
             SystemKind::Bitrix24 => "bitrix24",
             SystemKind::AmoCrm => "amocrm",
+            SystemKind::Shopify => "shopify",
         }
     }
 
@@ -44,7 +48,7 @@ impl SystemKind {
         SystemKind::ALL.iter().copied().find(|k| k.as_str() == name)
     }
 
-    /// `woocommerce, bitrix24, amocrm`, for error messages.
+    /// `woocommerce, bitrix24, amocrm, shopify`, for error messages.
     pub fn known_list() -> String {
         let names: Vec<&str> = SystemKind::ALL.iter().map(|k| k.as_str()).collect();
         names.join(", ")
@@ -56,6 +60,7 @@ impl SystemKind {
             SystemKind::WooCommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
             SystemKind::Bitrix24 => &["webhook_url"],
             SystemKind::AmoCrm => &["token"],
+            SystemKind::Shopify => &["access_token", "webhook_secret"],
         }
     }
 
@@ -75,6 +80,16 @@ impl SystemKind {
             SystemKind::Bitrix24 => &[
                 "kind",
                 "webhook_url",
+                "rate_limit_per_second",
+                "rate_limit_burst",
+                "timeout",
+                "connect_timeout",
+            ],
+            SystemKind::Shopify => &[
+                "kind",
+                "base_url",
+                "access_token",
+                "webhook_secret",
                 "rate_limit_per_second",
                 "rate_limit_burst",
                 "timeout",
@@ -104,6 +119,8 @@ impl SystemKind {
                 per_second: 2,
                 burst: 10,
             }),
+            // Shopify paces itself from X-Shopify-Shop-Api-Call-Limit (leaky bucket, 2/s).
+            SystemKind::Shopify => None,
             // amoCRM allows 7 requests/s per integration and restricts abusers; no burst.
             SystemKind::AmoCrm => Some(RateLimit {
                 per_second: 7,
@@ -176,6 +193,19 @@ pub struct Bitrix24Config {
     pub limits: SystemLimits,
 }
 
+/// `kind = "shopify"` (Admin REST API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopifyConfig {
+    /// The shop's address, `https://<shop>.myshopify.com`.
+    pub base_url: Url,
+    /// Admin API access token (`shpat_…`), sent as `X-Shopify-Access-Token`.
+    pub access_token: Secret,
+    /// The app's client secret that signs webhooks (`X-Shopify-Hmac-Sha256`); optional.
+    pub webhook_secret: Option<Secret>,
+    /// Request budget and timeouts.
+    pub limits: SystemLimits,
+}
+
 /// `kind = "amocrm"` (amoCRM or Kommo, API v4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmoCrmConfig {
@@ -197,6 +227,8 @@ pub enum SystemConfig {
     Bitrix24(Bitrix24Config),
     /// An amoCRM / Kommo account.
     AmoCrm(AmoCrmConfig),
+    /// A Shopify shop.
+    Shopify(ShopifyConfig),
 }
 
 impl SystemConfig {
@@ -206,6 +238,7 @@ impl SystemConfig {
             SystemConfig::WooCommerce(_) => SystemKind::WooCommerce,
             SystemConfig::Bitrix24(_) => SystemKind::Bitrix24,
             SystemConfig::AmoCrm(_) => SystemKind::AmoCrm,
+            SystemConfig::Shopify(_) => SystemKind::Shopify,
         }
     }
 
@@ -215,6 +248,7 @@ impl SystemConfig {
             SystemConfig::WooCommerce(c) => &c.limits,
             SystemConfig::Bitrix24(c) => &c.limits,
             SystemConfig::AmoCrm(c) => &c.limits,
+            SystemConfig::Shopify(c) => &c.limits,
         }
     }
 }
@@ -303,6 +337,35 @@ pub(crate) fn read_system(
                     webhook_url,
                     limits,
                 })),
+                _ => None,
+            }
+        }
+        SystemKind::Shopify => {
+            let base_url = t.required_string(ctx, "base_url").and_then(|u| {
+                match check_http_url(u.get_ref()) {
+                    Ok(url) => Some(url),
+                    Err(e) => {
+                        ctx.error(u.span(), format!("`base_url` in {}: {e}", t.name));
+                        None
+                    }
+                }
+            });
+            let token = read_secret(ctx, t, name, "access_token", env);
+            let hook_var = system_override_var(name, "webhook_secret");
+            let webhook_secret = if t.has("webhook_secret") || env.var(&hook_var).is_some() {
+                read_secret(ctx, t, name, "webhook_secret", env)
+            } else {
+                None
+            };
+            match (base_url, token, limits) {
+                (Some(base_url), Some(access_token), Some(limits)) => {
+                    Some(SystemConfig::Shopify(ShopifyConfig {
+                        base_url,
+                        access_token,
+                        webhook_secret,
+                        limits,
+                    }))
+                }
                 _ => None,
             }
         }
@@ -463,6 +526,9 @@ mod tests {
         for k in SystemKind::ALL {
             assert_eq!(SystemKind::parse(k.as_str()), Some(*k));
         }
-        assert_eq!(SystemKind::known_list(), "woocommerce, bitrix24, amocrm");
+        assert_eq!(
+            SystemKind::known_list(),
+            "woocommerce, bitrix24, amocrm, shopify"
+        );
     }
 }

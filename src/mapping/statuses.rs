@@ -41,6 +41,22 @@ pub fn order_statuses(kind: SystemKind) -> Option<StatusVocabulary> {
             ],
             optional: &["trash", "checkout-draft"],
         }),
+        // Shopify has no single order status: dealbridge's canonical status is `cancelled` when
+        // the order is cancelled, else `closed` when archived, else its `financial_status`.
+        SystemKind::Shopify => Some(StatusVocabulary {
+            required: &[
+                "pending",
+                "authorized",
+                "paid",
+                "partially_paid",
+                "partially_refunded",
+                "refunded",
+                "voided",
+                "cancelled",
+                "closed",
+            ],
+            optional: &["open", "expired"],
+        }),
         _ => None,
     }
 }

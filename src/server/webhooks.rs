@@ -26,6 +26,7 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 #[derive(Clone)]
 enum Receiver {
     WooCommerce { secret: Option<Secret> },
+    Shopify { secret: Option<Secret> },
     Unsupported { kind: &'static str },
 }
 
@@ -47,6 +48,9 @@ impl WebhookState {
                 let r = match system {
                     SystemConfig::WooCommerce(w) => Receiver::WooCommerce {
                         secret: w.webhook_secret.clone(),
+                    },
+                    SystemConfig::Shopify(c) => Receiver::Shopify {
+                        secret: c.webhook_secret.clone(),
                     },
                     other => Receiver::Unsupported {
                         kind: other.kind().as_str(),
@@ -71,6 +75,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebhookState) -> Router<S
         .with_state(state)
 }
 
+fn off(system: &str) -> Response {
+    answer(
+        StatusCode::UNAUTHORIZED,
+        format!(
+            "webhooks of `{system}` are off: set systems.{system}.webhook_secret (or DEALBRIDGE_SYSTEMS_{}_WEBHOOK_SECRET)",
+            system.to_uppercase()
+        ),
+    )
+}
+
 fn answer(status: StatusCode, text: impl Into<String>) -> Response {
     (status, format!("{}\n", text.into())).into_response()
 }
@@ -87,54 +101,70 @@ async fn receive(
             format!("no system named `{system}` in the config"),
         );
     };
-    let secret = match receiver {
+    let (topic, dedupe_key) = match receiver {
         Receiver::Unsupported { kind } => {
             return answer(
                 StatusCode::NOT_FOUND,
                 format!("system `{system}` is a {kind}; dealbridge takes no webhooks from it"),
             )
         }
-        Receiver::WooCommerce { secret } => secret,
-    };
-    let Some(secret) = secret else {
-        // A ping must still succeed so the shop lets the owner save the webhook; say what to do.
-        if dealbridge_woocommerce::webhook::is_ping(&headers, &body) {
-            return answer(
-                StatusCode::OK,
-                "pong; set webhook_secret to accept deliveries",
-            );
-        }
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            format!("webhooks of `{system}` are off: set systems.{system}.webhook_secret (or DEALBRIDGE_SYSTEMS_{}_WEBHOOK_SECRET)", system.to_uppercase()),
-        );
-    };
-    let delivery = match dealbridge_woocommerce::webhook::verify(&headers, &body, secret.expose()) {
-        Ok(d) => d,
-        Err(e) => {
-            use dealbridge_woocommerce::webhook::WebhookError;
-            warn!(%system, error = %e, "webhook rejected");
-            // Past a good signature, a bad body is the sender's mistake, not an auth failure.
-            let status = match e {
-                WebhookError::MissingTopic | WebhookError::Malformed { .. } => {
-                    StatusCode::BAD_REQUEST
+        Receiver::WooCommerce { secret } => {
+            let Some(secret) = secret else {
+                // A ping must still succeed so the shop lets the owner save the webhook.
+                if dealbridge_woocommerce::webhook::is_ping(&headers, &body) {
+                    return answer(
+                        StatusCode::OK,
+                        "pong; set webhook_secret to accept deliveries",
+                    );
                 }
-                _ => StatusCode::UNAUTHORIZED,
+                return off(&system);
             };
-            return answer(status, e.to_string());
+            match dealbridge_woocommerce::webhook::verify(&headers, &body, secret.expose()) {
+                Ok(d) if d.is_ping() => return answer(StatusCode::OK, "pong"),
+                Ok(d) => (d.topic, d.dedupe_key),
+                Err(e) => {
+                    use dealbridge_woocommerce::webhook::WebhookError;
+                    warn!(%system, error = %e, "webhook rejected");
+                    // Past a good signature, a bad body is the sender's mistake, not an auth failure.
+                    let status = match e {
+                        WebhookError::MissingTopic | WebhookError::Malformed { .. } => {
+                            StatusCode::BAD_REQUEST
+                        }
+                        _ => StatusCode::UNAUTHORIZED,
+                    };
+                    return answer(status, e.to_string());
+                }
+            }
+        }
+        Receiver::Shopify { secret } => {
+            let Some(secret) = secret else {
+                return off(&system);
+            };
+            match dealbridge_shopify::webhook::verify(&headers, &body, secret.expose()) {
+                // Shopify retries with the same webhook id: that is the dedupe key.
+                Ok(d) => {
+                    let key = d.webhook_id.clone().unwrap_or_else(|| {
+                        dealbridge_store::snapshot_hash(&serde_json::Value::String(
+                            String::from_utf8_lossy(&body).into_owned(),
+                        ))
+                    });
+                    (d.topic, key)
+                }
+                Err(e) => {
+                    warn!(%system, error = %e, "webhook rejected");
+                    return answer(StatusCode::UNAUTHORIZED, e.to_string());
+                }
+            }
         }
     };
-    if delivery.is_ping() {
-        return answer(StatusCode::OK, "pong");
-    }
     let payload = String::from_utf8_lossy(&body);
     match state
         .store
-        .inbox_put(&system, &delivery.dedupe_key, &delivery.topic, &payload)
+        .inbox_put(&system, &dedupe_key, &topic, &payload)
         .await
     {
         Ok(fresh) => {
-            info!(%system, topic = %delivery.topic, fresh, "webhook stored");
+            info!(%system, %topic, fresh, "webhook stored");
             state.wake.notify_one();
             answer(
                 StatusCode::OK,

@@ -487,6 +487,17 @@ impl OrderSource for ShopifyClient {
             cursor = listed.next_page_info;
         }
     }
+
+    async fn order(&self, id: &str) -> Result<Option<Order>, ConnectorError> {
+        let Ok(numeric) = id.parse::<u64>() else {
+            return Ok(None); // Shopify REST ids are integers: no such order
+        };
+        match self.get_order(numeric).await {
+            Ok(o) => crate::convert::order_to_canonical(&self.system_name, &o).map(Some),
+            Err(e) if e.kind == dealbridge_sdk::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn call_limit(headers: &HeaderMap) -> Option<(u32, u32)> {
