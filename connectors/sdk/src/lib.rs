@@ -12,7 +12,10 @@
 //! - [`traits`]: what a store and a CRM connector implement so the engine can drive them without
 //!   knowing their wire format.
 //! - [`fault`]: fault injection and call counters shared by the emulators.
+//! - [`emulator_server`]: the emulators' accept loop, which lets a fault drop a connection
+//!   without answering.
 
+pub mod emulator_server;
 pub mod error;
 pub mod fault;
 pub mod http;

@@ -1,67 +1,12 @@
-//! Serving connections one by one, so a handler can drop its own connection.
-//!
-//! `axum::serve` gives a handler no way to close the TCP connection without answering, which is
-//! what the `Drop`, `Timeout` and `DropAfterWrite` faults need. Here each accepted connection runs
-//! in its own task next to a [`ConnControl`]; the handler finds the control in its request
-//! extensions, and killing it drops the connection future, which closes the socket mid-request.
+//! The accept loop, shared by every emulator: see `dealbridge_sdk::emulator_server`.
 
-use axum::{Extension, Router};
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use std::sync::Arc;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, Notify};
-use tokio::task::JoinSet;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
-/// Lets a handler close the connection it is serving, without an answer.
-#[derive(Clone, Default)]
-pub(crate) struct ConnControl {
-    kill: Arc<Notify>,
-}
-
-impl ConnControl {
-    /// Closes the connection. The calling handler is dropped with it, so it should not expect
-    /// to run further.
-    pub(crate) fn kill(&self) {
-        self.kill.notify_one();
-    }
-
-    async fn killed(&self) {
-        self.kill.notified().await;
-    }
-}
+pub(crate) use dealbridge_sdk::emulator_server::ConnControl;
 
 /// Accepts connections until `stop` fires, then closes every open connection.
-pub(crate) async fn serve(listener: TcpListener, app: Router, mut stop: oneshot::Receiver<()>) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    conns.spawn(serve_one(stream, app.clone()));
-                }
-                Err(e) => {
-                    // EMFILE and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "bitrix24 emulator: accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    conns.shutdown().await;
-}
-
-async fn serve_one(stream: TcpStream, app: Router) {
-    let _ = stream.set_nodelay(true);
-    let control = ConnControl::default();
-    let service = TowerToHyperService::new(app.layer(Extension(control.clone())));
-    let conn =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-    tokio::select! {
-        _ = conn => {}
-        // Dropping `conn` here closes the socket without writing anything.
-        _ = control.killed() => {}
-    }
+pub(crate) async fn serve(listener: TcpListener, app: Router, stop: oneshot::Receiver<()>) {
+    dealbridge_sdk::emulator_server::serve(listener, app, stop, "bitrix24 emulator").await
 }
