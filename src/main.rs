@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             Command::Queue(cmd) => cli::queue::queue(&cli.config, cmd).await,
             Command::Emulate(cmd) => cli::emulate::emulate(cmd).await,
             Command::Sandbox(args) => cli::sandbox::sandbox(args).await,
+            Command::Inspect(cmd) => cli::inspect::inspect(cmd),
             Command::Commerceml(cmd) => cli::commerceml::commerceml(cmd),
             Command::Import1c(args) => cli::import::import_1c(&cli.config, args).await,
         }

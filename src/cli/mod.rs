@@ -5,6 +5,7 @@ pub mod check;
 pub mod commerceml;
 pub mod emulate;
 pub mod import;
+pub mod inspect;
 pub mod queue;
 pub mod run;
 pub mod sandbox;
@@ -60,6 +61,9 @@ pub enum Command {
     Emulate(emulate::EmulateCommand),
     /// Start both emulators with seeded orders and the engine on SQLite: watch orders become deals.
     Sandbox(sandbox::SandboxArgs),
+    /// Check a saved webhook delivery and show the records it yields.
+    #[command(subcommand)]
+    Inspect(inspect::InspectCommand),
     /// CommerceML file tools (no database): `inspect`.
     #[command(subcommand)]
     Commerceml(commerceml::CommercemlCommand),
