@@ -72,3 +72,41 @@ async fn serve_one(stream: TcpStream, app: Router) {
         _ = control.killed() => {}
     }
 }
+
+/// A running accept loop: stopped by [`ServerTask::stop`], or when dropped (so a dropped emulator
+/// frees its port without waiting for the runtime to end).
+#[derive(Debug)]
+pub struct ServerTask {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ServerTask {
+    /// Serves `app` on `listener` in a background task; `name` labels the emulator in logs.
+    pub fn start(listener: TcpListener, app: Router, name: &'static str) -> ServerTask {
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, app, stopped, name));
+        ServerTask {
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops accepting, closes every open connection, and waits for the task to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerTask {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

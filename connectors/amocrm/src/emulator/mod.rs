@@ -16,6 +16,7 @@ mod http;
 mod limits;
 mod request;
 mod server;
+use dealbridge_sdk::emulator_server::ServerTask;
 mod state;
 
 pub use state::{default_lead_fields, default_pipelines, FieldDef, PipelineDef, PRODUCTS_CATALOG};
@@ -25,8 +26,6 @@ use serde_json::Value;
 use state::Account;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How the emulated account is set up.
 #[derive(Debug, Clone)]
@@ -167,27 +166,13 @@ pub struct RunningEmulator {
     pub base_url: String,
     /// Inspection and fault control.
     pub handle: EmulatorHandle,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: ServerTask,
 }
 
 impl RunningEmulator {
     /// Stops accepting, closes open connections and waits for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 
@@ -207,13 +192,11 @@ pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<
         )),
     });
     let app = http::router(shared.clone());
-    let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(server::serve(listener, app, stopped));
+    let server = ServerTask::start(listener, app, "amocrm emulator");
     Ok(RunningEmulator {
         addr,
         base_url: format!("http://{addr}"),
         handle: EmulatorHandle { shared },
-        stop: Some(stop),
-        task: Some(task),
+        server,
     })
 }

@@ -11,6 +11,7 @@ mod http;
 pub mod limits;
 mod methods;
 mod server;
+use dealbridge_sdk::emulator_server::ServerTask;
 mod state;
 mod timing;
 
@@ -22,8 +23,6 @@ use serde_json::Value;
 use state::Portal;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How the emulated portal is set up.
 #[derive(Debug, Clone)]
@@ -141,27 +140,13 @@ pub struct RunningEmulator {
     pub webhook_url: String,
     /// Inspection and fault control.
     pub handle: EmulatorHandle,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: ServerTask,
 }
 
 impl RunningEmulator {
     /// Stops accepting, closes open connections and waits for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 
@@ -178,13 +163,11 @@ pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<
         portal: Mutex::new(Portal::new(config.user_id, config.stages.clone())),
     });
     let app = http::router(shared.clone());
-    let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(server::serve(listener, app, stopped));
+    let server = ServerTask::start(listener, app, "bitrix24 emulator");
     Ok(RunningEmulator {
         addr,
         webhook_url: format!("http://{addr}/rest/{}/{}/", config.user_id, config.token),
         handle: EmulatorHandle { shared },
-        stop: Some(stop),
-        task: Some(task),
+        server,
     })
 }

@@ -16,6 +16,7 @@ mod gate;
 mod routes;
 pub mod seed;
 mod server;
+use dealbridge_sdk::emulator_server::ServerTask;
 pub mod store;
 pub mod webhooks;
 
@@ -31,8 +32,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::{SharedStore, ShopSettings, Store};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use webhooks::WebhookSender;
 
 /// How to set up an emulated shop.
@@ -271,27 +270,13 @@ pub struct RunningEmulator {
     pub base_url: String,
     /// Access to data, faults, counters and deliveries.
     pub handle: EmulatorHandle,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: ServerTask,
 }
 
 impl RunningEmulator {
     /// Stops accepting, closes every open connection, and waits for the server task.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 
@@ -301,13 +286,11 @@ pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<
     let addr = listener.local_addr()?;
     let state = EmulatorState::new(config);
     let handle = state.handle();
-    let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(server::serve(listener, router(state), rx));
+    let server = ServerTask::start(listener, router(state), "shopify emulator");
     Ok(RunningEmulator {
         addr,
         base_url: format!("http://{addr}"),
         handle,
-        shutdown: Some(tx),
-        task: Some(task),
+        server,
     })
 }

@@ -23,6 +23,7 @@ mod query;
 pub mod routes;
 pub mod seed;
 mod server;
+use dealbridge_sdk::emulator_server::ServerTask;
 pub mod state;
 pub mod webhooks;
 mod wp_error;
@@ -39,8 +40,6 @@ use rust_decimal::Decimal;
 use state::{SharedStore, ShopSettings, Store};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use webhooks::SharedHooks;
 
 /// The REST namespace root every route lives under.
@@ -273,28 +272,13 @@ pub struct RunningEmulator {
     pub base_url: String,
     /// Access to data, faults and counters.
     pub handle: EmulatorHandle,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: ServerTask,
 }
 
 impl RunningEmulator {
     /// Stops accepting, closes every open connection, and waits for the server task.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        // Without this a dropped emulator would keep its port until the runtime ends.
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 
@@ -305,13 +289,11 @@ pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<
     let state = EmulatorState::new(config);
     state.hooks.set_source(&format!("http://{addr}"));
     let handle = state.handle();
-    let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(server::serve(listener, router(state), rx));
+    let server = ServerTask::start(listener, router(state), "woocommerce emulator");
     Ok(RunningEmulator {
         addr,
         base_url: format!("http://{addr}"),
         handle,
-        shutdown: Some(tx),
-        task: Some(task),
+        server,
     })
 }

@@ -1,12 +1,4 @@
-//! The accept loop, shared by every emulator: see `dealbridge_sdk::emulator_server`.
-
-use axum::Router;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+//! The connection control handlers use to drop a connection; the accept loop itself is
+//! `dealbridge_sdk::emulator_server`.
 
 pub(crate) use dealbridge_sdk::emulator_server::ConnControl as ConnKill;
-
-/// Accepts connections until `stop` fires, then closes every open connection.
-pub(crate) async fn serve(listener: TcpListener, app: Router, stop: oneshot::Receiver<()>) {
-    dealbridge_sdk::emulator_server::serve(listener, app, stop, "woocommerce emulator").await
-}
