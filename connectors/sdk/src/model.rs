@@ -265,3 +265,73 @@ pub struct Page<T> {
     /// Total items across all pages, when the system says.
     pub total: Option<u64>,
 }
+
+/// A deal as read back from the CRM: the CRM → store / 1C direction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrmDealState {
+    /// The deal's id in the CRM.
+    pub id: String,
+    /// The deal's current content. `origin` is read from the CRM's external-key fields (Bitrix24
+    /// `ORIGINATOR_ID`/`ORIGIN_ID`, the amoCRM external-id field); a deal a manager created by
+    /// hand has an origin whose `id` is empty.
+    pub deal: Deal,
+    /// When the CRM last changed it (Bitrix24 `DATE_MODIFY`, amoCRM `updated_at`).
+    pub modified_at: DateTime<Utc>,
+    /// Paid amount as the CRM shows it (payments or the configured paid field), when known.
+    pub paid_amount: Option<Decimal>,
+}
+
+/// A catalog item pushed to a CRM's product catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogItem {
+    /// The record it mirrors (1C product or variant, store product); written to the CRM's
+    /// external-key field (Bitrix24 `XML_ID`, amoCRM external-id/SKU field) so a push that
+    /// crashed after the CRM created the product finds it again instead of duplicating it.
+    pub origin: ExternalRef,
+    /// The CRM id when the engine already knows it (bound); `None` means find by origin or create.
+    pub crm_id: Option<String>,
+    /// Product name.
+    pub name: String,
+    /// Article / SKU.
+    pub sku: Option<String>,
+    /// Description text.
+    pub description: Option<String>,
+    /// The price the mapping chose (one 1C price type), if any.
+    pub price: Option<Money>,
+    /// Unit of measure (`шт`, `кг`), if known.
+    pub unit: Option<String>,
+    /// `false` when the source deleted or deactivated it.
+    pub active: bool,
+}
+
+/// What a catalog push did, item by item, in input order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CatalogPushReport {
+    /// For each pushed item, in input order: its CRM id and what happened.
+    pub items: Vec<CatalogPushed>,
+}
+
+/// One item's outcome in a [`CatalogPushReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogPushed {
+    /// The item's origin (as given).
+    pub origin: ExternalRef,
+    /// Its id in the CRM.
+    pub crm_id: String,
+    /// `created`, `updated` or `adopted` (found by origin, then updated).
+    pub action: String,
+}
+
+/// A change the engine wants made to a store order (the CRM / 1C → store direction).
+/// `None` fields are left as they are.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OrderChange {
+    /// New status in the store's own vocabulary (`completed`, `processing`).
+    pub status: Option<String>,
+    /// The full new set of lines: lines not listed are removed, new ones added.
+    pub lines: Option<Vec<OrderLine>>,
+    /// Mark the order paid (WooCommerce `set_paid`, Shopify capture / mark as paid).
+    pub paid: Option<bool>,
+    /// A note to add to the order (visible to the shop owner, not the customer).
+    pub note: Option<String>,
+}

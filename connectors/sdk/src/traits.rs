@@ -5,7 +5,10 @@
 //! right client from a `[systems.<name>]` config section.
 
 use crate::error::ConnectorError;
-use crate::model::{Contact, Deal, ExternalRef, Order, Page};
+use crate::model::{
+    CatalogItem, CatalogPushReport, Contact, CrmDealState, Deal, ExternalRef, Order, OrderChange,
+    Page, Payment,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -63,4 +66,54 @@ pub trait CrmDeals: Send + Sync {
         deal: &Deal,
         contact_id: Option<&str>,
     ) -> Result<(), ConnectorError>;
+}
+
+/// A CRM whose deals can be read back: the CRM → store / 1C direction.
+#[async_trait]
+pub trait CrmDealReader: Send + Sync {
+    /// One page of deals changed at or after `since` (all when `None`), oldest change first.
+    /// `page` is 1-based; the connector maps it to its own paging (Bitrix24 `start`, amoCRM
+    /// `page`).
+    async fn deals_modified_since(
+        &self,
+        since: Option<DateTime<Utc>>,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<CrmDealState>, ConnectorError>;
+
+    /// Re-reads one deal by its CRM id; `None` if it no longer exists. Used after an outbound
+    /// event (which is only a hint) and before a write-back.
+    async fn deal(&self, id: &str) -> Result<Option<CrmDealState>, ConnectorError>;
+}
+
+/// A CRM that shows payments on its deals.
+#[async_trait]
+pub trait CrmPayments: Send + Sync {
+    /// Makes deal `deal_id` show exactly `payments` (every payment of the order so far, from 1C
+    /// or the store) and their sum as the paid amount. Idempotent: payments already there (matched
+    /// by their source id) are not written again; returns how many writes it made.
+    async fn sync_payments(
+        &self,
+        deal_id: &str,
+        payments: &[Payment],
+    ) -> Result<u32, ConnectorError>;
+}
+
+/// A CRM product catalog that the engine pushes products and prices into.
+#[async_trait]
+pub trait CrmCatalog: Send + Sync {
+    /// Creates or updates `items` (the engine passes only items that changed since the last
+    /// push). Unbound items are first looked up by origin, so a crashed push never duplicates.
+    /// Bulk work goes through the CRM's batch API.
+    async fn push_products(
+        &self,
+        items: &[CatalogItem],
+    ) -> Result<CatalogPushReport, ConnectorError>;
+}
+
+/// A store whose orders the engine writes back to (status, lines, paid).
+#[async_trait]
+pub trait OrderSink: Send + Sync {
+    /// Applies `change` to order `id` and returns the order as the store now has it.
+    async fn update_order(&self, id: &str, change: &OrderChange) -> Result<Order, ConnectorError>;
 }
