@@ -79,6 +79,10 @@ pub struct Mapping {
     pub status_map: BTreeMap<String, String>,
     /// `[fields]`: field ownership for two-way sync.
     pub fields: FieldOwnership,
+    /// `[stage_map]`: CRM stage id → store order status, for the CRM → store direction. Stages
+    /// not listed fall back to the inverse of `[status_map]` where exactly one status maps to the
+    /// stage (see [`Mapping::status_for_stage`]).
+    pub stage_map: BTreeMap<String, String>,
 }
 
 impl Mapping {
@@ -128,6 +132,23 @@ impl Mapping {
             })
     }
 
+    /// The store status a CRM stage means, for writing a manager's stage change back to the
+    /// store: `[stage_map]` first, else the one status `[status_map]` sends to that stage. `None`
+    /// when no status (or several, e.g. `cancelled`, `failed` and `refunded` all → `LOSE`, with
+    /// no `[stage_map]` entry to choose) maps to it: the store's status is then left alone.
+    pub fn status_for_stage(&self, stage: &str) -> Option<&str> {
+        if let Some(s) = self.stage_map.get(stage) {
+            return Some(s.as_str());
+        }
+        let mut found = self
+            .status_map
+            .iter()
+            .filter(|(_, v)| v.as_str() == stage)
+            .map(|(k, _)| k.as_str());
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
     /// The deal title for `order`.
     pub fn deal_title(&self, order: &Order) -> String {
         self.deal.title.render(order)
@@ -157,7 +178,7 @@ fn toml_key(status: &str) -> String {
     }
 }
 
-const TOP_KEYS: &[&str] = &["deal", "status_map", "fields"];
+const TOP_KEYS: &[&str] = &["deal", "status_map", "stage_map", "fields"];
 const DEAL_KEYS: &[&str] = &["title", "pipeline"];
 
 /// Reads a mapping file, pushing every mistake to `out`. Returns the mapping when it could be
@@ -192,6 +213,10 @@ pub(crate) fn read_mapping(
             None
         }
     };
+    let stage_map = match top.table(&mut ctx, "stage_map", "[stage_map]", &[]) {
+        Some(t) => read_stage_map(&mut ctx, &t, source, target, pipeline.ok()),
+        None => Some(BTreeMap::new()),
+    };
     let fields = match top.table(&mut ctx, "fields", "[fields]", OwnedField::NAMES) {
         Some(t) => read_fields(&mut ctx, &t),
         None => Some(FieldOwnership::default()),
@@ -206,6 +231,7 @@ pub(crate) fn read_mapping(
         },
         status_map: status_map?,
         fields: fields?,
+        stage_map: stage_map?,
     })
 }
 
@@ -327,6 +353,53 @@ fn read_status_map(
                 lines.join(", ")
             ),
         );
+    }
+    (ctx.out.len() == before).then_some(map)
+}
+
+/// Reads `[stage_map]`: CRM stage id → store status (both checked like `[status_map]`'s).
+fn read_stage_map(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    source: SystemKind,
+    target: SystemKind,
+    pipeline: Option<Option<u32>>,
+) -> Option<BTreeMap<String, String>> {
+    let vocab = order_statuses(source)?;
+    let before = ctx.out.len();
+    let all = vocab.all();
+    let mut map = BTreeMap::new();
+    for (key, value) in t.entries() {
+        let stage: &str = key.get_ref();
+        if let Err(e) = check_stage(stage, pipeline, target) {
+            ctx.error(
+                key.span(),
+                format!("the stage `{stage}` in [stage_map] {e}"),
+            );
+            continue;
+        }
+        let Some(status) = value.get_ref().as_str() else {
+            ctx.error(
+                value.span(),
+                format!(
+                    "the status for stage `{stage}` in [stage_map] must be a string (a {source} order status such as \"completed\"), found {}",
+                    doc::type_name(value.get_ref())
+                ),
+            );
+            continue;
+        };
+        if !vocab.contains(status) {
+            let hint = match nearest(status, &all) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("{source} statuses: {}", all.join(", ")),
+            };
+            ctx.error(
+                value.span(),
+                format!("`{status}` for stage `{stage}` in [stage_map] is not a {source} order status; {hint}"),
+            );
+            continue;
+        }
+        map.insert(stage.to_string(), status.to_string());
     }
     (ctx.out.len() == before).then_some(map)
 }

@@ -82,6 +82,14 @@ impl OwnedField {
     pub(crate) const NAMES: &'static [&'static str] =
         &["stage", "title", "amount", "lines", "contact"];
 
+    /// The key name in `[fields]` (also the field name in the conflict log).
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("", |(n, _)| n)
+    }
+
     /// Parses a `[fields]` key.
     pub fn parse(s: &str) -> Option<OwnedField> {
         Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, f)| *f)

@@ -5,6 +5,7 @@
 //! - [`poll`]: one pass over a source, queueing what changed; moves the cursor after.
 //! - [`inbox`]: webhook deliveries → re-read the resource → queue, like a poll would.
 //! - [`job`]: queued payloads.
+//! - [`merge`]: three-way merge of an order/deal pair against the last synced snapshots.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
 
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod ids;
 pub mod inbox;
 pub mod job;
+pub mod merge;
 pub mod plan;
 pub mod poll;
 pub mod worker;
