@@ -3,9 +3,10 @@
 //! links.
 
 use crate::errors::classify;
+use crate::oauth::{OAuthSettings, OAuthTokens, TokenSink};
 use crate::wire::{
     Catalog, CatalogElement, Collection, ComplexSaved, ContactRecord, CustomFieldDef, EntityLink,
-    Lead, Pipeline, Saved, Status,
+    Lead, Note, Pipeline, Saved, Status,
 };
 use crate::SYSTEM;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
@@ -88,6 +89,8 @@ pub struct LeadsQuery {
     pub page: Option<u32>,
     /// `limit`, at most [`MAX_LIMIT`].
     pub limit: Option<u32>,
+    /// `order[updated_at]=asc`: oldest change first, so a poller can move its cursor.
+    pub order_updated_asc: bool,
 }
 
 impl LeadsQuery {
@@ -115,6 +118,9 @@ impl LeadsQuery {
         for id in &self.ids {
             s.append_pair("filter[id][]", &id.to_string());
         }
+        if self.order_updated_asc {
+            s.append_pair("order[updated_at]", "asc");
+        }
         s.finish()
     }
 }
@@ -130,6 +136,15 @@ pub struct AmoClient {
     token: Arc<RwLock<String>>,
     limiter: Arc<DefaultDirectRateLimiter>,
     config_name: String,
+    /// OAuth refresh state; `None` for a long-lived token.
+    oauth: Option<Arc<OAuth>>,
+}
+
+/// The refresh side of OAuth: the settings (with the current refresh token) behind an async
+/// lock, so concurrent 401s refresh once.
+struct OAuth {
+    settings: tokio::sync::Mutex<OAuthSettings>,
+    sink: Option<Arc<dyn TokenSink>>,
 }
 
 impl std::fmt::Debug for AmoClient {
@@ -182,7 +197,79 @@ impl AmoClient {
             token: Arc::new(RwLock::new(token.trim().to_string())),
             limiter: limiter(limits),
             config_name: "crm".into(),
+            oauth: None,
         })
+    }
+
+    /// Turns on OAuth: a call answered 401 refreshes the access token once with
+    /// `oauth.refresh_token` and is retried; each new pair goes to `sink`. Start the client
+    /// with the last access token, or any placeholder (the first call then refreshes).
+    pub fn with_oauth(mut self, oauth: OAuthSettings, sink: Option<Arc<dyn TokenSink>>) -> Self {
+        self.oauth = Some(Arc::new(OAuth {
+            settings: tokio::sync::Mutex::new(oauth),
+            sink,
+        }));
+        self
+    }
+
+    /// Refreshes the access token now (`POST /oauth2/access_token`, `grant_type=refresh_token`),
+    /// installs it, and hands the pair to the sink. Fails if OAuth is not configured.
+    pub async fn refresh_access_token(&self) -> Result<OAuthTokens, ConnectorError> {
+        let Some(oauth) = &self.oauth else {
+            return Err(ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!("systems.{}: no OAuth client_id/client_secret/refresh_token configured; cannot refresh the amoCRM token", self.config_name),
+            ));
+        };
+        let mut settings = oauth.settings.lock().await;
+        self.refresh_locked(oauth, &mut settings).await
+    }
+
+    async fn refresh_locked(
+        &self,
+        oauth: &OAuth,
+        settings: &mut OAuthSettings,
+    ) -> Result<OAuthTokens, ConnectorError> {
+        let what = "POST /oauth2/access_token";
+        self.limiter.until_ready().await;
+        let body = serde_json::json!({
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": settings.refresh_token,
+            "redirect_uri": settings.redirect_uri,
+        });
+        let response = self
+            .http
+            .post(format!("{}/oauth2/access_token", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+        if !(200..300).contains(&status) {
+            let mut e = classify(status, None, &bytes, what, &self.config_name);
+            if matches!(status, 400 | 401 | 403) {
+                e.kind = ErrorKind::Auth;
+                e.message = format!("{what}: amoCRM refused to refresh the OAuth token (HTTP {status}): the refresh token of systems.{} is used up or revoked, or client_id/client_secret/redirect_uri are wrong; authorize the integration again", self.config_name);
+            }
+            return Err(e);
+        }
+        let tokens: OAuthTokens = serde_json::from_slice(&bytes).map_err(|e| protocol(what, e))?;
+        settings.refresh_token = tokens.refresh_token.clone();
+        self.set_token(&tokens.access_token);
+        if let Some(sink) = &oauth.sink {
+            if let Err(e) = sink.persist(&tokens).await {
+                tracing::error!(system = SYSTEM, config = %self.config_name, error = %e.message, "the refreshed amoCRM OAuth tokens could not be persisted; they live in memory only until restart");
+            }
+        }
+        Ok(tokens)
     }
 
     /// Sets the config name (`[systems.<name>]`) used in messages. Defaults to `crm`.
@@ -194,6 +281,11 @@ impl AmoClient {
     /// Replaces the Bearer token (after an OAuth refresh); clones see the new token too.
     pub fn set_token(&self, token: &str) {
         *self.token.write().unwrap_or_else(|p| p.into_inner()) = token.trim().to_string();
+    }
+
+    /// The config name (`[systems.<name>]`) used in messages.
+    pub fn config_name(&self) -> &str {
+        &self.config_name
     }
 
     /// `scheme://host[:port]` of the account.
@@ -217,32 +309,27 @@ impl AmoClient {
             ));
         }
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
-        self.limiter.until_ready().await;
         let token = self.token.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{}", self.base, path))
-            .bearer_auth(token)
-            .header(
-                reqwest::header::ACCEPT,
-                "application/hal+json, application/json",
-            );
-        if let Some(b) = body {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(b.to_string());
+        let (mut status, mut retry_after, mut bytes) =
+            self.send(&method, path, body, &token, &what).await?;
+        if status == 401 {
+            if let Some(oauth) = &self.oauth {
+                // Refresh once for all concurrent 401s: whoever holds the lock first refreshes;
+                // the others see the token changed and just retry with it.
+                let mut settings = oauth.settings.lock().await;
+                let current = self.token.read().unwrap_or_else(|p| p.into_inner()).clone();
+                let token = if current == token {
+                    self.refresh_locked(oauth, &mut settings)
+                        .await?
+                        .access_token
+                } else {
+                    current
+                };
+                drop(settings);
+                (status, retry_after, bytes) =
+                    self.send(&method, path, body, &token, &what).await?;
+            }
         }
-        let response = req
-            .send()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, &what, e))?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(response.headers().get(reqwest::header::RETRY_AFTER));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, &what, e))?;
-        tracing::debug!(system = SYSTEM, call = %what, status, bytes = bytes.len(), "amocrm call");
         if status == 204 {
             return Ok(None);
         }
@@ -265,6 +352,43 @@ impl AmoClient {
                 format!("{what}: amoCRM answered HTTP {status} with a body that is not JSON; check that systems.{}.base_url points at an amoCRM account", self.config_name),
             )
         })
+    }
+
+    /// One HTTP exchange after waiting for the limiter: status, `Retry-After`, body.
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        token: &str,
+        what: &str,
+    ) -> Result<(u16, Option<Duration>, axum::body::Bytes), ConnectorError> {
+        self.limiter.until_ready().await;
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path))
+            .bearer_auth(token)
+            .header(
+                reqwest::header::ACCEPT,
+                "application/hal+json, application/json",
+            );
+        if let Some(b) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_string());
+        }
+        let response = req
+            .send()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+        let status = response.status().as_u16();
+        let retry_after = parse_retry_after(response.headers().get(reqwest::header::RETRY_AFTER));
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+        tracing::debug!(system = SYSTEM, call = %what, status, bytes = bytes.len(), "amocrm call");
+        Ok((status, retry_after, bytes))
     }
 
     /// One page of a collection at `path`, items taken from `_embedded.<key>`.
@@ -459,6 +583,122 @@ impl AmoClient {
         self.all(
             &format!("/api/v4/catalogs/{catalog_id}/elements?{q}"),
             "elements",
+        )
+        .await
+    }
+
+    /// The custom fields of a catalog (`GET /api/v4/catalogs/{id}/custom_fields`).
+    pub async fn catalog_custom_fields(
+        &self,
+        catalog_id: u64,
+    ) -> Result<Vec<CustomFieldDef>, ConnectorError> {
+        self.all(
+            &format!("/api/v4/catalogs/{catalog_id}/custom_fields?limit={MAX_LIMIT}"),
+            "custom_fields",
+        )
+        .await
+    }
+
+    /// One page (1-based, [`MAX_LIMIT`] elements) of a catalog's elements, narrowed by `query`
+    /// (amoCRM's substring search) and/or `filter[id][]`.
+    pub async fn catalog_elements_page(
+        &self,
+        catalog_id: u64,
+        query: Option<&str>,
+        ids: &[u64],
+        page: u32,
+    ) -> Result<HalPage<CatalogElement>, ConnectorError> {
+        let q = {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("limit", &MAX_LIMIT.to_string());
+            q.append_pair("page", &page.max(1).to_string());
+            if let Some(query) = query {
+                q.append_pair("query", query);
+            }
+            for id in ids {
+                q.append_pair("filter[id][]", &id.to_string());
+            }
+            q.finish()
+        };
+        self.page(
+            &format!("/api/v4/catalogs/{catalog_id}/elements?{q}"),
+            "elements",
+        )
+        .await
+    }
+
+    /// The elements with these ids, [`MAX_LIMIT`] ids per call.
+    pub async fn catalog_elements_by_ids(
+        &self,
+        catalog_id: u64,
+        ids: &[u64],
+    ) -> Result<Vec<CatalogElement>, ConnectorError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(MAX_LIMIT as usize) {
+            out.extend(
+                self.catalog_elements_page(catalog_id, None, chunk, 1)
+                    .await?
+                    .items,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Batch update catalog elements (`PATCH /api/v4/catalogs/{id}/elements`, each entry with
+    /// its `id`).
+    pub async fn update_catalog_elements(
+        &self,
+        catalog_id: u64,
+        elements: &[Value],
+    ) -> Result<Vec<Saved>, ConnectorError> {
+        self.save(
+            Method::PATCH,
+            &format!("/api/v4/catalogs/{catalog_id}/elements"),
+            "elements",
+            elements,
+        )
+        .await
+    }
+
+    /// One lead, or `None` when amoCRM answers 204 (no such lead).
+    pub async fn find_lead(&self, id: u64, with: &[&str]) -> Result<Option<Lead>, ConnectorError> {
+        let mut path = format!("/api/v4/leads/{id}");
+        if !with.is_empty() {
+            path = format!("{path}?with={}", with.join(","));
+        }
+        match self.request(Method::GET, &path, None).await? {
+            None => Ok(None),
+            Some(body) => serde_json::from_value(body)
+                .map(Some)
+                .map_err(|e| protocol("GET /api/v4/leads/{id}", e)),
+        }
+    }
+
+    /// Every note of a lead, optionally of one `note_type` (`filter[note_type]`).
+    pub async fn lead_notes(
+        &self,
+        lead_id: u64,
+        note_type: Option<&str>,
+    ) -> Result<Vec<Note>, ConnectorError> {
+        let mut path = format!("/api/v4/leads/{lead_id}/notes?limit={MAX_LIMIT}");
+        if let Some(t) = note_type {
+            path.push_str("&filter%5Bnote_type%5D=");
+            path.push_str(t);
+        }
+        self.all(&path, "notes").await
+    }
+
+    /// Adds notes to a lead (`POST /api/v4/leads/{id}/notes` with an array).
+    pub async fn add_lead_notes(
+        &self,
+        lead_id: u64,
+        notes: &[Value],
+    ) -> Result<Vec<Saved>, ConnectorError> {
+        self.save(
+            Method::POST,
+            &format!("/api/v4/leads/{lead_id}/notes"),
+            "notes",
+            notes,
         )
         .await
     }

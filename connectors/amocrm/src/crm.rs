@@ -53,19 +53,23 @@ impl DealSettings {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Resolved {
-    origin_field: u64,
-    amount_field: Option<u64>,
-    catalog_id: Option<u64>,
+pub(crate) struct Resolved {
+    pub(crate) origin_field: u64,
+    pub(crate) amount_field: Option<u64>,
+    pub(crate) catalog_id: Option<u64>,
 }
 
 /// amoCRM as a [`CrmDeals`]: an [`AmoClient`] plus the account's [`DealSettings`]. Field codes
 /// and the catalog are resolved on first use (at most two calls) and cached.
 #[derive(Debug)]
 pub struct AmoDeals {
-    client: AmoClient,
-    settings: DealSettings,
+    pub(crate) client: AmoClient,
+    pub(crate) settings: DealSettings,
     resolved: OnceCell<Resolved>,
+    pub(crate) payments: crate::payments::PaymentSettings,
+    pub(crate) reader: crate::reader::ReaderSettings,
+    /// The paid field's id, resolved once; `None` when the account has no such field.
+    pub(crate) paid_field: OnceCell<Option<u64>>,
 }
 
 /// amoCRM `price` for an amount: an integer, rounded half away from zero (10.50 → 11,
@@ -95,7 +99,7 @@ fn origin_key(origin: &ExternalRef) -> String {
     format!("{}:{}", origin.system, origin.id)
 }
 
-fn parse_id(what: &str, id: &str) -> Result<u64, ConnectorError> {
+pub(crate) fn parse_id(what: &str, id: &str) -> Result<u64, ConnectorError> {
     id.trim().parse::<u64>().map_err(|_| {
         ConnectorError::new(
             ErrorKind::Invalid,
@@ -105,12 +109,13 @@ fn parse_id(what: &str, id: &str) -> Result<u64, ConnectorError> {
     })
 }
 
-fn decimal_json(d: Decimal) -> Value {
+/// A Decimal as a JSON number (amoCRM numeric fields and quantities are JSON numbers).
+pub(crate) fn decimal_json(d: Decimal) -> Value {
     // amoCRM quantities are JSON numbers; fractional ones (0.25 kg) pass as floats.
     serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
 }
 
-fn json_decimal(v: &Value) -> Option<Decimal> {
+pub(crate) fn json_decimal(v: &Value) -> Option<Decimal> {
     match v {
         Value::Number(n) => n.to_string().parse().ok(),
         Value::String(s) => s.parse().ok(),
@@ -125,7 +130,23 @@ impl AmoDeals {
             client,
             settings,
             resolved: OnceCell::new(),
+            payments: Default::default(),
+            reader: Default::default(),
+            paid_field: OnceCell::new(),
         }
+    }
+
+    /// Sets how payments are shown on leads ([`crate::CrmPayments`] side).
+    pub fn with_payment_settings(mut self, payments: crate::payments::PaymentSettings) -> Self {
+        self.payments = payments;
+        self.paid_field = OnceCell::new();
+        self
+    }
+
+    /// Sets how leads are read back ([`dealbridge_sdk::traits::CrmDealReader`] side).
+    pub fn with_reader_settings(mut self, reader: crate::reader::ReaderSettings) -> Self {
+        self.reader = reader;
+        self
     }
 
     /// The client.
@@ -133,7 +154,7 @@ impl AmoDeals {
         &self.client
     }
 
-    async fn resolved(&self) -> Result<Resolved, ConnectorError> {
+    pub(crate) async fn resolved(&self) -> Result<Resolved, ConnectorError> {
         self.resolved
             .get_or_try_init(|| async {
                 let s = &self.settings;

@@ -2,14 +2,24 @@
 //! [`dealbridge_sdk::traits::CrmDeals`] implementation ([`AmoDeals`]), the wire types
 //! ([`wire`]), and a local emulator of the endpoints the engine uses ([`emulator`]).
 
+pub mod catalog;
 pub mod client;
 mod crm;
 pub mod emulator;
 mod errors;
+pub mod oauth;
+pub mod payments;
+pub mod reader;
+pub mod webhook;
 pub mod wire;
 
+pub use catalog::{AmoCatalog, CatalogSettings};
 pub use client::{AmoClient, ClientLimits, LeadsQuery, MAX_COMPLEX, MAX_LIMIT};
 pub use crm::{exact_amount_text, rounded_price, AmoDeals, DealSettings, FieldRef};
+pub use oauth::{OAuthSettings, OAuthTokens, TokenSink};
+pub use payments::PaymentSettings;
+pub use reader::ReaderSettings;
+pub use webhook::{parse_webhook, LeadEvent, LeadEventKind, WebhookError};
 
 /// The system name in [`dealbridge_sdk::error::ConnectorError::system`].
 pub const SYSTEM: &str = "amocrm";

@@ -403,3 +403,29 @@ pub struct Problem {
     )]
     pub validation_errors: Vec<EntryErrors>,
 }
+
+/// A note on a lead (`GET /api/v4/leads/{id}/notes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    /// Note id.
+    pub id: u64,
+    /// The lead it belongs to.
+    #[serde(default)]
+    pub entity_id: Option<u64>,
+    /// `common`, `service_message`, …
+    #[serde(default)]
+    pub note_type: String,
+    /// Type-specific content; `common` notes carry `{"text": "..."}`.
+    #[serde(default)]
+    pub params: Value,
+    /// Created, Unix seconds.
+    #[serde(default)]
+    pub created_at: Option<i64>,
+}
+
+impl Note {
+    /// `params.text`, if the note has one.
+    pub fn text(&self) -> Option<&str> {
+        self.params.get("text").and_then(Value::as_str)
+    }
+}

@@ -33,6 +33,27 @@ impl Default for ClientLimits {
     }
 }
 
+impl ClientLimits {
+    /// Most of a standard plan's bucket (50 requests, draining 2/s): a burst of 48, then 2/s.
+    /// Two requests of slack absorb the skew between our clock and the portal's (a request
+    /// admitted here arrives a little later there). Use it when dealbridge is the portal's only
+    /// heavy integration (catalog pushes); [`ClientLimits::default`] leaves more room.
+    pub fn standard_plan() -> Self {
+        ClientLimits {
+            per_second: 2,
+            burst: 48,
+        }
+    }
+
+    /// Most of an Enterprise bucket (250 requests, draining 5/s): a burst of 245, then 5/s.
+    pub fn enterprise_plan() -> Self {
+        ClientLimits {
+            per_second: 5,
+            burst: 245,
+        }
+    }
+}
+
 /// What a successful call answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallResult {
@@ -111,6 +132,71 @@ pub struct Bitrix24Client {
     redacted: String,
     limiter: RateLimiter,
     config_name: String,
+    settings: std::sync::Arc<crate::settings::Bitrix24Settings>,
+    /// OAuth-app auth instead of a webhook token in the path.
+    oauth: Option<std::sync::Arc<OAuth>>,
+}
+
+/// An OAuth app's credentials (Bitrix24 → Developer resources → application).
+#[derive(Clone)]
+pub struct OAuthConfig {
+    /// `client_id` of the app.
+    pub client_id: String,
+    /// `client_secret` of the app. Never logged.
+    pub client_secret: String,
+    /// The token endpoint: `https://oauth.bitrix.info/oauth/token/` (the emulator's
+    /// `http://127.0.0.1:PORT/oauth/token/` in tests).
+    pub token_url: String,
+}
+
+impl std::fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("client_id", &self.client_id)
+            .field("token_url", &self.token_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthConfig {
+    /// The public Bitrix24 token endpoint.
+    pub const DEFAULT_TOKEN_URL: &'static str = "https://oauth.bitrix.info/oauth/token/";
+}
+
+/// An access / refresh token pair. The refresh token rotates on every refresh: persist the
+/// new pair (see [`Bitrix24Client::with_token_listener`]) or the next start cannot refresh.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuthTokens {
+    /// Sent as `auth`; lives an hour.
+    pub access_token: String,
+    /// Exchanged for a new pair when the access token expires.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for OAuthTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OAuthTokens(***)")
+    }
+}
+
+/// Called with the new pair after each refresh.
+pub type TokenListener = std::sync::Arc<dyn Fn(&OAuthTokens) + Send + Sync>;
+
+struct OAuth {
+    config: OAuthConfig,
+    tokens: std::sync::Mutex<OAuthTokens>,
+    /// One refresh at a time: concurrent calls that all saw `expired_token` share it.
+    refreshing: tokio::sync::Mutex<()>,
+    listener: std::sync::Mutex<Option<TokenListener>>,
+}
+
+impl OAuth {
+    fn tokens(&self) -> OAuthTokens {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for Bitrix24Client {
@@ -144,7 +230,141 @@ impl Bitrix24Client {
             redacted,
             limiter: RateLimiter::new(limits.per_second, limits.burst),
             config_name: "crm".to_string(),
+            settings: std::sync::Arc::new(crate::settings::Bitrix24Settings::new()),
+            oauth: None,
         })
+    }
+
+    /// A client for an OAuth app on `portal_url` (`https://example.bitrix24.ru`): calls go to
+    /// `<portal>/rest/<method>.json` with `auth=<access_token>`; an `expired_token` answer
+    /// refreshes the pair at [`OAuthConfig::token_url`] once and repeats the call.
+    pub fn new_oauth(
+        portal_url: &str,
+        config: OAuthConfig,
+        tokens: OAuthTokens,
+        limits: ClientLimits,
+        timeouts: Timeouts,
+    ) -> Result<Self, ConnectorError> {
+        let bad = |why: &str| {
+            ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!(
+                    "the Bitrix24 portal URL {why}: it must look like https://<portal>.bitrix24.ru"
+                ),
+            )
+        };
+        let url = url::Url::parse(portal_url.trim()).map_err(|_| bad("is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(bad("must be http(s) with a host"));
+        }
+        let mut base = url.clone();
+        base.set_path("/rest/");
+        base.set_query(None);
+        base.set_fragment(None);
+        let http = client(timeouts).map_err(|e| {
+            ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })?;
+        Ok(Bitrix24Client {
+            http,
+            base: base.to_string(),
+            redacted: base.to_string(),
+            limiter: RateLimiter::new(limits.per_second, limits.burst),
+            config_name: "crm".to_string(),
+            settings: std::sync::Arc::new(crate::settings::Bitrix24Settings::new()),
+            oauth: Some(std::sync::Arc::new(OAuth {
+                config,
+                tokens: std::sync::Mutex::new(tokens),
+                refreshing: tokio::sync::Mutex::new(()),
+                listener: std::sync::Mutex::new(None),
+            })),
+        })
+    }
+
+    /// Calls `listener` with the new token pair after every refresh (to persist it).
+    pub fn with_token_listener(self, listener: TokenListener) -> Self {
+        if let Some(o) = &self.oauth {
+            *o.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(listener);
+        }
+        self
+    }
+
+    /// The current OAuth token pair (after any refresh); `None` for a webhook client.
+    pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
+        self.oauth.as_ref().map(|o| o.tokens())
+    }
+
+    /// Exchanges the refresh token for a new pair, unless another call already did since
+    /// `used` was sent.
+    async fn refresh(&self, o: &OAuth, used: &str) -> Result<(), ConnectorError> {
+        let _one = o.refreshing.lock().await;
+        if o.tokens().access_token != used {
+            return Ok(());
+        }
+        let what = "Bitrix24 OAuth token refresh";
+        let refresh = o.tokens().refresh_token;
+        let url = url::Url::parse_with_params(
+            &o.config.token_url,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", o.config.client_id.as_str()),
+                ("client_secret", o.config.client_secret.as_str()),
+                ("refresh_token", refresh.as_str()),
+            ],
+        )
+        .map_err(|_| {
+            ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                format!(
+                    "{what}: the token URL is not a URL; check systems.{}.oauth_token_url",
+                    self.config_name
+                ),
+            )
+        })?;
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, what, e.without_url()))?;
+        let status = response.status().as_u16();
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| classify_transport(SYSTEM, what, e.without_url()))?;
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        match (text("access_token"), text("refresh_token")) {
+            (Some(a), Some(r)) => {
+                let new = OAuthTokens {
+                    access_token: a.to_string(),
+                    refresh_token: r.to_string(),
+                };
+                *o.tokens.lock().unwrap_or_else(|p| p.into_inner()) = new.clone();
+                let listener = o.listener.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                if let Some(l) = listener {
+                    l(&new);
+                }
+                Ok(())
+            }
+            _ => Err(ConnectorError::new(
+                if (500..600).contains(&status) { ErrorKind::Transient } else { ErrorKind::Auth },
+                SYSTEM,
+                format!(
+                    "{what} failed (HTTP {status}, {}): re-install or re-authorise the app and update systems.{}.refresh_token",
+                    text("error").unwrap_or("no error code"),
+                    self.config_name
+                ),
+            )),
+        }
     }
 
     /// Sets the config name of this system (`[systems.<name>]`), used in error messages that
@@ -152,6 +372,22 @@ impl Bitrix24Client {
     pub fn with_config_name(mut self, name: impl Into<String>) -> Self {
         self.config_name = name.into();
         self
+    }
+
+    /// Sets the portal's catalog / payment settings (default: [`crate::Bitrix24Settings::new`]).
+    pub fn with_settings(mut self, settings: crate::settings::Bitrix24Settings) -> Self {
+        self.settings = std::sync::Arc::new(settings);
+        self
+    }
+
+    /// The portal's catalog / payment settings.
+    pub fn settings(&self) -> &crate::settings::Bitrix24Settings {
+        &self.settings
+    }
+
+    /// The config name of this system (`crm`), for messages and origins.
+    pub fn config_name(&self) -> &str {
+        &self.config_name
     }
 
     /// The webhook URL with its token masked, safe to print.
@@ -172,23 +408,48 @@ impl Bitrix24Client {
         self.post(method, params.to_string()).await
     }
 
-    /// POSTs a JSON body already serialised (so `batch` can keep its commands in order).
+    /// POSTs a JSON body already serialised (so `batch` can keep its commands in order). With
+    /// OAuth, an `expired_token` answer refreshes the tokens once and repeats the call.
     async fn post(&self, method: &str, body: String) -> Result<CallResult, ConnectorError> {
         check_method_name(method)?;
+        let token = self.oauth.as_ref().map(|o| o.tokens().access_token);
+        let (status, bytes) = self.send(method, &body, token.as_deref()).await?;
+        if let (Some(o), Some(used)) = (&self.oauth, &token) {
+            if is_expired_token(&bytes) {
+                self.refresh(o, used).await?;
+                let fresh = o.tokens().access_token;
+                let (status, bytes) = self.send(method, &body, Some(&fresh)).await?;
+                return self.decode(method, status, &bytes);
+            }
+        }
+        self.decode(method, status, &bytes)
+    }
+
+    /// One HTTP request, after waiting for the portal's rate limiter.
+    async fn send(
+        &self,
+        method: &str,
+        body: &str,
+        token: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), ConnectorError> {
         self.limiter.acquire().await;
-        let url = format!("{}{}.json", self.base, method);
+        let mut url = format!("{}{}.json", self.base, method);
+        if let Some(t) = token {
+            url.push_str("?auth=");
+            url.extend(url::form_urlencoded::byte_serialize(t.as_bytes()));
+        }
         let what = format!("Bitrix24 {method}");
         // `without_url`: reqwest puts the URL in its errors, and ours holds the token.
         let response = self
             .http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
+            .body(body.to_string())
             .send()
             .await
             .map_err(|e| classify_transport(SYSTEM, &what, e.without_url()))?;
         let status = response.status().as_u16();
-        let body = response
+        let bytes = response
             .bytes()
             .await
             .map_err(|e| classify_transport(SYSTEM, &what, e.without_url()))?;
@@ -196,10 +457,10 @@ impl Bitrix24Client {
             system = SYSTEM,
             method,
             status,
-            bytes = body.len(),
+            bytes = bytes.len(),
             "bitrix24 call"
         );
-        self.decode(method, status, &body)
+        Ok((status, bytes.to_vec()))
     }
 
     fn decode(&self, method: &str, status: u16, body: &[u8]) -> Result<CallResult, ConnectorError> {
@@ -348,6 +609,14 @@ impl Bitrix24Client {
             }
         }
     }
+}
+
+/// Whether an answer is OAuth's `expired_token` (lower case on the wire; matched in any case).
+fn is_expired_token(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+        .is_some_and(|e| e.eq_ignore_ascii_case("expired_token"))
 }
 
 fn short(v: &Value) -> String {

@@ -2,7 +2,7 @@
 //! `ORIGINATOR_ID`/`ORIGIN_ID`, deal and product rows written in one `batch` call.
 
 use crate::client::Bitrix24Client;
-use crate::wire::{value_text, DealRecord, ProductRowRecord};
+use crate::wire::{parse_decimal_text, value_text, DealRecord, ProductRowRecord};
 use crate::SYSTEM;
 use async_trait::async_trait;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
@@ -226,37 +226,66 @@ impl CrmDeals for Bitrix24Client {
         Ok(id)
     }
 
+    /// Read-compare-write: one `batch` updates the deal fields and reads the current rows;
+    /// `crm.deal.productrows.set` follows only when the rows differ. Requests per update: 1
+    /// when the rows are unchanged (the usual stage/amount change), 2 when they changed. Rows
+    /// left alone keep their ids, discounts a manager entered stay, and no needless row
+    /// rewrite shows up in the deal's history.
     async fn update_deal(
         &self,
         id: &str,
         deal: &Deal,
         contact_id: Option<&str>,
     ) -> Result<(), ConnectorError> {
-        let update = json!({
-            "id": id,
-            "fields": deal_fields(deal, contact_id, false),
-            "params": quiet(),
-        });
-        if deal.lines.is_empty() {
-            // JSON keeps an empty list (a query string would drop it): clear rows directly.
-            self.call("crm.deal.update", update).await?;
-            self.call("crm.deal.productrows.set", json!({ "id": id, "rows": [] }))
-                .await?;
-            return Ok(());
-        }
         let cmds = [
-            ("deal", "crm.deal.update", update),
             (
-                "rows",
-                "crm.deal.productrows.set",
-                json!({ "id": id, "rows": rows(deal) }),
+                "deal",
+                "crm.deal.update",
+                json!({
+                    "id": id,
+                    "fields": deal_fields(deal, contact_id, false),
+                    "params": quiet(),
+                }),
             ),
+            ("rows", "crm.deal.productrows.get", json!({ "id": id })),
         ];
         let answer = self.batch(true, &cmds).await?;
         answer.get("deal")?;
-        answer.get("rows")?;
+        let current: Vec<ProductRowRecord> = serde_json::from_value(answer.get("rows")?.clone())
+            .map_err(|e| protocol("crm.deal.productrows.get", e))?;
+        if rows_match(&current, deal) {
+            return Ok(());
+        }
+        // A JSON body keeps an empty list (a query string inside a batch would drop it).
+        self.call(
+            "crm.deal.productrows.set",
+            json!({ "id": id, "rows": rows(deal) }),
+        )
+        .await?;
         Ok(())
     }
+}
+
+/// Whether the deal's current rows already say what `deal.lines` would write.
+fn rows_match(current: &[ProductRowRecord], deal: &Deal) -> bool {
+    let units = deal.currency.minor_units();
+    current.len() == deal.lines.len()
+        && current.iter().zip(&deal.lines).all(|(have, line)| {
+            let want = row(line, units);
+            let dec = |v: &Value| value_text(v).and_then(|t| parse_decimal_text(&t));
+            let have_product = have
+                .product_id
+                .as_deref()
+                .filter(|p| !p.is_empty())
+                .unwrap_or("0");
+            let want_product = line.product_id.as_deref().unwrap_or("0");
+            have_product == want_product
+                && have.product_name.as_deref().unwrap_or_default() == line.name
+                && Some(have.price) == dec(&want["PRICE"])
+                && Some(have.quantity) == dec(&want["QUANTITY"])
+                && have.tax_rate == line.tax_rate
+                && (have.tax_included.as_deref() == Some("Y")) == line.tax_included
+        })
 }
 
 fn lookup(field: &str, value: &str) -> Value {

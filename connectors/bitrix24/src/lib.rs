@@ -2,14 +2,25 @@
 //! [`dealbridge_sdk::traits::CrmDeals`] implementation, the wire types, and a faithful local
 //! emulator of the REST methods the engine uses ([`emulator`]).
 
+pub mod catalog;
 pub mod client;
 mod crm;
 pub mod emulator;
 mod errors;
+pub mod events;
+pub mod payments;
 pub mod php_query;
+mod reader;
+pub mod settings;
 pub mod wire;
 
-pub use client::{BatchResult, Bitrix24Client, CallResult, ClientLimits, MAX_BATCH};
+pub use client::{
+    BatchResult, Bitrix24Client, CallResult, ClientLimits, OAuthConfig, OAuthTokens, TokenListener,
+    MAX_BATCH,
+};
+pub use events::{parse_event, verify_application_token, DealEvent, EventError};
+pub use reader::DEAL_PAGE_SIZE;
+pub use settings::{Bitrix24Settings, PaidAmountFormat};
 
 /// The system name in [`dealbridge_sdk::error::ConnectorError::system`].
 pub const SYSTEM: &str = "bitrix24";

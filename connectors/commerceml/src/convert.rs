@@ -76,17 +76,20 @@ fn unit(n: &Node) -> Option<Unit> {
     })
 }
 
+/// Children of a `Группа` that are understood (the others count as unknown elements).
+pub(crate) const GROUP_KNOWN: &[&str] = &[
+    "Ид",
+    "Наименование",
+    "Группы",
+    "Описание",
+    "НомерВерсии",
+    "ПометкаУдаления",
+];
+
 /// Flattens a `Группа` subtree into groups, parents first.
 pub(crate) fn groups(n: &Node, parent: Option<&str>, out: &mut Vec<Item>, unknown: &mut u64) {
     let id = text(n, "Ид");
-    *unknown += n.count_unknown(&[
-        "Ид",
-        "Наименование",
-        "Группы",
-        "Описание",
-        "НомерВерсии",
-        "ПометкаУдаления",
-    ]);
+    *unknown += n.count_unknown(GROUP_KNOWN);
     out.push(Item::Group(Group {
         id: id.clone(),
         name: text(n, "Наименование"),
@@ -148,7 +151,7 @@ pub(crate) fn unit_decl(n: &Node) -> Unit {
     }
 }
 
-const PRODUCT_KNOWN: &[&str] = &[
+pub(crate) const PRODUCT_KNOWN: &[&str] = &[
     "Ид",
     "Штрихкод",
     "ШтрихКод",
@@ -226,7 +229,7 @@ pub(crate) fn product(n: &Node, unknown: &mut u64) -> CmlProduct {
     }
 }
 
-const OFFER_KNOWN: &[&str] = &[
+pub(crate) const OFFER_KNOWN: &[&str] = &[
     "Ид",
     "ИдХарактеристики",
     "Штрихкод",
@@ -381,7 +384,7 @@ fn doc_date(n: &Node) -> Option<chrono::NaiveDateTime> {
     }
 }
 
-const DOCUMENT_KNOWN: &[&str] = &[
+pub(crate) const DOCUMENT_KNOWN: &[&str] = &[
     "Ид",
     "Номер",
     "Дата",

@@ -1,6 +1,7 @@
 //! CommerceML 2.x (and 3.1) for the 1C ↔ site exchange: a streaming reader that yields
-//! canonical items one at a time, a file summary (`inspect`), and the order writer for the
-//! `mode=query` answer.
+//! canonical items one at a time, a file summary (`inspect`, counted straight from the XML
+//! events), the order writer for the `mode=query` answer and the `mode=info` directory
+//! (order statuses, payment systems, delivery services) in Bitrix's shape.
 //!
 //! The reader matches local element names (files come with no namespace or with
 //! `urn:1C.ru:commerceml_2`, `_208`, `_210`, `_3`), decodes UTF-8 with or without BOM and
@@ -23,4 +24,4 @@ pub use error::CmlError;
 pub use items::*;
 pub use options::ReaderOptions;
 pub use reader::{CmlReader, ContentKind, Header};
-pub use summary::{inspect, inspect_reader, FileSummary};
+pub use summary::{inspect, inspect_full, inspect_reader, inspect_reader_full, FileSummary};

@@ -15,6 +15,9 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod count;
+pub(crate) use count::Tally;
+
 /// What a file holds, decided by its content (root children), never by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,7 +81,7 @@ enum Role {
     Unknown,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum ItemKind {
     Group,
     Property,
@@ -189,6 +192,9 @@ pub struct CmlReader {
     exceeded: Arc<AtomicBool>,
     done: bool,
     failed: bool,
+    /// `Some` in counting mode ([`CmlReader::count_all`]): items are counted from their events
+    /// and never built.
+    counting: Option<Box<count::Counting>>,
 }
 
 impl CmlReader {
@@ -224,6 +230,7 @@ impl CmlReader {
             exceeded,
             done: false,
             failed: false,
+            counting: None,
         })
     }
 
@@ -260,14 +267,23 @@ impl CmlReader {
     }
 
     fn resolve_ref(&self, r: &BytesRef<'_>) -> Result<String, CmlError> {
+        Ok(match self.ref_value(r)? {
+            RefValue::Char(c) => c.to_string(),
+            RefValue::Str(s) => s.to_string(),
+        })
+    }
+
+    /// What an entity or character reference stands for, without allocating: the counting
+    /// path checks every reference but keeps only the few it needs.
+    fn ref_value(&self, r: &BytesRef<'_>) -> Result<RefValue, CmlError> {
         if let Some(c) = r
             .resolve_char_ref()
             .map_err(|e| self.malformed(e.to_string()))?
         {
-            return Ok(c.to_string());
+            return Ok(RefValue::Char(c));
         }
-        let name = r.xml10_content().to_string();
-        let s = match name.as_str() {
+        let name = r.xml10_content();
+        let s = match name.as_ref() {
             "lt" => "<",
             "gt" => ">",
             "amp" => "&",
@@ -275,14 +291,37 @@ impl CmlReader {
             "quot" => "\"",
             _ => {
                 let (line, column) = self.here();
-                return Err(CmlError::UnknownEntity { name, line, column });
+                return Err(CmlError::UnknownEntity {
+                    name: name.into_owned(),
+                    line,
+                    column,
+                });
             }
         };
-        Ok(s.to_string())
+        Ok(RefValue::Str(s))
     }
 
     fn attrs(&self, start: &BytesStart<'_>) -> Result<Vec<(String, String)>, CmlError> {
         let mut out = Vec::new();
+        self.each_attr(start, |k, v| out.push((k.to_string(), v.to_string())))?;
+        Ok(out)
+    }
+
+    /// Checks every attribute (well-formed, entities known) and hands each `(key, normalised
+    /// value)` to `f`; the key is the local name, except `xmlns…` keys which stay whole.
+    fn each_attr(
+        &self,
+        start: &BytesStart<'_>,
+        mut f: impl FnMut(&str, &str),
+    ) -> Result<(), CmlError> {
+        // Most elements have no attributes: nothing to check (the iterator would yield none).
+        if start
+            .attributes_raw()
+            .bytes()
+            .all(|b| matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
+        {
+            return Ok(());
+        }
         for a in start.attributes() {
             let a = a.map_err(|e| self.malformed(e.to_string()))?;
             let value = a
@@ -302,13 +341,13 @@ impl CmlReader {
                 })?;
             let key = a.key.as_ref();
             let key = if key.starts_with("xmlns") {
-                key.to_string()
+                key
             } else {
-                a.key.local_name().as_ref().to_string()
+                a.key.local_name().into_inner()
             };
-            out.push((key, value.into_owned()));
+            f(key, &value);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Reads the rest of an element whose start was just read into a [`Node`].
@@ -464,13 +503,13 @@ impl CmlReader {
     }
 
     /// Handles one skeleton element start (or empty element).
-    fn on_start(&mut self, e: BytesStart<'static>, empty: bool) -> Result<(), CmlError> {
-        let name = local(&e);
+    fn on_start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<(), CmlError> {
+        let name = e.local_name().into_inner();
         let Some(parent) = self.stack.last() else {
             if name != "КоммерческаяИнформация" {
-                return Err(CmlError::NotCommerceMl(name));
+                return Err(CmlError::NotCommerceMl(name.to_string()));
             }
-            for (k, v) in self.attrs(&e)? {
+            for (k, v) in self.attrs(e)? {
                 match k.as_str() {
                     "ВерсияСхемы" => {
                         self.header.schema_version = Some(v.trim().to_string())
@@ -483,21 +522,21 @@ impl CmlReader {
                 }
             }
             if !empty {
-                self.stack.push(name);
+                self.stack.push(name.to_string());
             }
             return Ok(());
         };
-        match classify(parent, &name) {
+        match classify(parent, name) {
             Role::Container(kind) => {
                 if let Some(k) = kind {
                     if !self.header.kinds.contains(&k) {
                         self.header.kinds.push(k);
                     }
                 }
-                let attrs = self.attrs(&e)?;
+                let attrs = self.attrs(e)?;
                 self.only_changes_attr(&attrs);
                 if !empty {
-                    self.stack.push(name);
+                    self.stack.push(name.to_string());
                 }
             }
             Role::Item(kind) => {
@@ -506,18 +545,22 @@ impl CmlReader {
                 {
                     self.header.kinds.push(ContentKind::Documents);
                 }
-                let node = self.subtree(&e, empty)?;
-                self.convert(kind, node);
+                if self.counting.is_some() {
+                    self.count_item(count::Target::Item(kind), e, empty)?;
+                } else {
+                    let node = self.subtree(e, empty)?;
+                    self.convert(kind, node);
+                }
             }
             Role::OnlyChanges => {
-                let node = self.subtree(&e, empty)?;
+                let node = self.subtree(e, empty)?;
                 if let Some(b) = crate::values::parse_bool(node.value()) {
                     self.header.only_changes = Some(self.header.only_changes.unwrap_or(false) || b);
                 }
             }
             Role::Ignore => {
                 if !empty {
-                    self.subtree(&e, false)?;
+                    self.skip_subtree(e)?;
                 }
             }
             Role::Unknown => {
@@ -525,11 +568,56 @@ impl CmlReader {
                 if !empty {
                     // Parsed (not just skipped) so that entity and DOCTYPE checks still apply;
                     // the per-item element bound keeps an unknown subtree bounded too.
-                    self.subtree(&e, false)?;
+                    self.skip_subtree(e)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Reads past a subtree nobody needs, with the same checks as [`CmlReader::subtree`].
+    fn skip_subtree(&mut self, e: &BytesStart<'_>) -> Result<(), CmlError> {
+        if self.counting.is_some() {
+            self.count_item(count::Target::Skip, e, false)
+        } else {
+            self.subtree(e, false).map(drop)
+        }
+    }
+
+    /// Reads and handles one skeleton event; `Ok(false)` at the end of the file.
+    fn step(&mut self, buf: &mut Vec<u8>) -> Result<bool, CmlError> {
+        let ev = self
+            .xml
+            .read_event_into(buf)
+            .map_err(|e| self.malformed(e.to_string()))?;
+        match ev {
+            Event::Start(e) => self.on_start(&e, false)?,
+            Event::Empty(e) => self.on_start(&e, true)?,
+            Event::End(_) => {
+                self.stack.pop();
+            }
+            Event::GeneralRef(r) => {
+                self.ref_value(&r)?;
+            }
+            Event::DocType(_) => return Err(self.doctype()),
+            Event::Eof => {
+                if let Some(open) = self.stack.last() {
+                    return Err(
+                        self.malformed(format!("unexpected end of file: <{open}> is not closed"))
+                    );
+                }
+                if self.header.schema_version.is_none() && self.header.kinds.is_empty() {
+                    return Err(CmlError::NotCommerceMl("(none: empty file)".into()));
+                }
+                return Ok(false);
+            }
+            Event::Text(_)
+            | Event::CData(_)
+            | Event::Comment(_)
+            | Event::PI(_)
+            | Event::Decl(_) => {}
+        }
+        Ok(true)
     }
 
     /// The next item, `Ok(None)` at the end of the file.
@@ -541,44 +629,36 @@ impl CmlReader {
             if self.done {
                 return Ok(None);
             }
-            self.buf.clear();
+            // The event borrows a buffer taken out of `self`, so handling it can use `self`
+            // without copying the event first.
             let mut buf = std::mem::take(&mut self.buf);
-            let ev = match self.xml.read_event_into(&mut buf) {
-                Ok(ev) => ev.into_owned(),
-                Err(e) => {
-                    self.buf = buf;
-                    return Err(self.malformed(e.to_string()));
-                }
-            };
+            buf.clear();
+            let more = self.step(&mut buf);
             self.buf = buf;
-            match ev {
-                Event::Start(e) => self.on_start(e, false)?,
-                Event::Empty(e) => self.on_start(e, true)?,
-                Event::End(_) => {
-                    self.stack.pop();
-                }
-                Event::GeneralRef(r) => {
-                    self.resolve_ref(&r)?;
-                }
-                Event::DocType(_) => return Err(self.doctype()),
-                Event::Eof => {
-                    if let Some(open) = self.stack.last() {
-                        return Err(self
-                            .malformed(format!("unexpected end of file: <{open}> is not closed")));
-                    }
-                    if self.header.schema_version.is_none() && self.header.kinds.is_empty() {
-                        return Err(CmlError::NotCommerceMl("(none: empty file)".into()));
-                    }
-                    self.done = true;
-                }
-                Event::Text(_)
-                | Event::CData(_)
-                | Event::Comment(_)
-                | Event::PI(_)
-                | Event::Decl(_) => {}
+            if !more? {
+                self.done = true;
             }
         }
     }
+
+    /// Reads the rest of the file counting items instead of building them: the same rules as
+    /// the item conversion (checked against it over every fixture), without an allocation per
+    /// element. The header and [`CmlReader::unknown_elements`] are filled in as usual.
+    pub(crate) fn count_all(&mut self) -> Result<Tally, CmlError> {
+        self.counting = Some(Box::default());
+        let result = self.next_item();
+        let counting = self.counting.take().expect("counting mode");
+        match result? {
+            None => Ok(counting.tally),
+            Some(_) => unreachable!("counting mode builds no items"),
+        }
+    }
+}
+
+/// A resolved reference: a character or one of the five predefined entities.
+enum RefValue {
+    Char(char),
+    Str(&'static str),
 }
 
 impl Iterator for CmlReader {

@@ -29,29 +29,48 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
-/// Tracks newlines in the bytes the XML parser consumed, so a byte offset can be turned into
-/// a line and column. Keeps only the most recent newline offsets: errors are reported at or
-/// near the parser's current position.
+/// The decoded input as the XML parser reads it: its own 64 KiB buffer, and a line index of the
+/// text so a byte offset can be turned into a line and column.
+///
+/// Newlines are indexed once per buffer refill (not on every `consume`: quick-xml consumes a few
+/// times per event, and the per-call work there was the largest cost of the reader beyond
+/// quick-xml itself). Keeps the newline offsets of the current buffer plus the
+/// [`RECENT_NEWLINES`] before it: errors are reported at or near the parser's current position.
 pub(crate) struct LineTracker {
-    inner: Box<dyn BufRead + Send>,
-    consumed: u64,
+    inner: Box<dyn Read + Send>,
+    buf: Box<[u8]>,
+    pos: usize,
+    filled: usize,
+    /// Offset in the decoded text of `buf[0]`.
+    base: u64,
+    /// Newlines indexed so far (through the end of the buffer).
     lines: u64,
+    /// Offsets of the most recent newlines, ascending.
     recent: VecDeque<u64>,
 }
 
 const RECENT_NEWLINES: usize = 4096;
+const BUFFER: usize = 64 * 1024;
 
 impl LineTracker {
+    fn new(inner: Box<dyn Read + Send>) -> Self {
+        Self {
+            inner,
+            buf: vec![0u8; BUFFER].into_boxed_slice(),
+            pos: 0,
+            filled: 0,
+            base: 0,
+            lines: 0,
+            recent: VecDeque::new(),
+        }
+    }
+
     /// 1-based (line, column) of a byte offset into the decoded text.
     pub fn position(&self, offset: u64) -> (u64, u64) {
-        let after = self
-            .recent
-            .iter()
-            .rev()
-            .take_while(|&&o| o >= offset)
-            .count() as u64;
+        let before = self.recent.partition_point(|&o| o < offset);
+        let after = (self.recent.len() - before) as u64;
         let line = 1 + self.lines - after;
-        let prev = self.recent.iter().rev().find(|&&o| o < offset).copied();
+        let prev = before.checked_sub(1).map(|i| self.recent[i]);
         let column = match prev {
             Some(o) => offset - o,
             None if self.lines - after == 0 => offset + 1,
@@ -71,28 +90,44 @@ impl Read for LineTracker {
     }
 }
 
+impl LineTracker {
+    /// Reads the next chunk into the buffer and indexes its newlines. Kept out of line so
+    /// that `fill_buf`, called a few times per XML event, is a compare and a slice.
+    #[inline(never)]
+    fn refill(&mut self) -> io::Result<()> {
+        // Everything indexed so far is before the new buffer: keep only the recent tail.
+        while self.recent.len() > RECENT_NEWLINES {
+            self.recent.pop_front();
+        }
+        self.base += self.filled as u64;
+        self.pos = 0;
+        self.filled = 0;
+        let n = self.inner.read(&mut self.buf)?;
+        self.filled = n;
+        let bytes = &self.buf[..n];
+        let mut from = 0;
+        while let Some(i) = find_newline(&bytes[from..]) {
+            let at = from + i;
+            self.lines += 1;
+            self.recent.push_back(self.base + at as u64);
+            from = at + 1;
+        }
+        Ok(())
+    }
+}
+
 impl BufRead for LineTracker {
+    #[inline]
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
+        if self.pos >= self.filled {
+            self.refill()?;
+        }
+        Ok(&self.buf[self.pos..self.filled])
     }
 
+    #[inline]
     fn consume(&mut self, amt: usize) {
-        // The bytes being consumed are still in the inner buffer: fill_buf does no I/O here.
-        if let Ok(buf) = self.inner.fill_buf() {
-            let bytes = &buf[..amt.min(buf.len())];
-            let mut from = 0;
-            while let Some(i) = find_newline(&bytes[from..]) {
-                let at = from + i;
-                self.lines += 1;
-                if self.recent.len() == RECENT_NEWLINES {
-                    self.recent.pop_front();
-                }
-                self.recent.push_back(self.consumed + at as u64);
-                from = at + 1;
-            }
-        }
-        self.consumed += amt as u64;
-        self.inner.consume(amt);
+        self.pos = (self.pos + amt).min(self.filled);
     }
 }
 
@@ -172,21 +207,16 @@ pub(crate) fn open<R: Read + Send + 'static>(
         },
     };
     let rest = Cursor::new(head[bom_len..].to_vec()).chain(limited);
-    let stream: Box<dyn BufRead + Send> = if encoding == encoding_rs::UTF_8 {
-        Box::new(BufReader::with_capacity(64 * 1024, rest))
+    let stream: Box<dyn Read + Send> = if encoding == encoding_rs::UTF_8 {
+        Box::new(rest)
     } else {
         let mut dr =
             quick_xml::encoding::DecodingReader::new(BufReader::with_capacity(64 * 1024, rest));
         dr.set_encoding(encoding);
-        Box::new(BufReader::with_capacity(64 * 1024, dr))
+        Box::new(dr)
     };
     Ok((
-        LineTracker {
-            inner: stream,
-            consumed: 0,
-            lines: 0,
-            recent: VecDeque::new(),
-        },
+        LineTracker::new(stream),
         Detected {
             encoding,
             bom: bom_len > 0,
@@ -251,5 +281,59 @@ mod newline_tests {
                 "no newline, len {len}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod position_tests {
+    use super::*;
+
+    /// Line and column by brute force over the whole text.
+    fn expected(text: &[u8], offset: usize) -> (u64, u64) {
+        let before = &text[..offset];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count() as u64;
+        let column = match before.iter().rposition(|&b| b == b'\n') {
+            Some(nl) => (offset - nl) as u64,
+            None => offset as u64 + 1,
+        };
+        (line, column)
+    }
+
+    #[test]
+    fn positions_are_exact_across_buffer_refills() {
+        // Lines of 0..300 bytes (some empty, some long), well over three buffers.
+        let mut text = Vec::new();
+        let mut seed = 12345u64;
+        while text.len() < 4 * BUFFER + 777 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let len = (seed >> 33) % 300;
+            text.extend(std::iter::repeat_n(b'x', len as usize));
+            text.push(b'\n');
+        }
+        let mut t = LineTracker::new(Box::new(Cursor::new(text.clone())));
+        let mut consumed = 0usize;
+        let mut step = 1usize;
+        loop {
+            let avail = t.fill_buf().unwrap().len();
+            if avail == 0 {
+                break;
+            }
+            let n = step.min(avail);
+            t.consume(n);
+            consumed += n;
+            step = step % 997 + 13;
+            assert_eq!(
+                t.position(consumed as u64),
+                expected(&text, consumed),
+                "at {consumed}"
+            );
+            let back = consumed.saturating_sub(step * 3);
+            assert_eq!(
+                t.position(back as u64),
+                expected(&text, back),
+                "back at {back}"
+            );
+        }
+        assert_eq!(consumed, text.len());
     }
 }

@@ -10,6 +10,14 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     if t.is_empty() {
         return None;
     }
+    // Most values (`1719.50`) have nothing to clean: parse them in place. The SDK parser
+    // builds a cleaned copy first, an allocation per price and stock value of every offer.
+    if !t.contains(|c: char| c.is_whitespace() || c == ',') {
+        use std::str::FromStr as _;
+        return Decimal::from_str(t)
+            .or_else(|_| Decimal::from_scientific(t))
+            .ok();
+    }
     dealbridge_sdk::money::parse_decimal(t).ok()
 }
 
@@ -80,6 +88,39 @@ mod tests {
         assert_eq!(parse_decimal(" 0.250 "), Some(dec!(0.250)));
         assert_eq!(parse_decimal(""), None);
         assert_eq!(parse_decimal("abc"), None);
+    }
+
+    #[test]
+    fn fast_decimal_path_agrees_with_the_sdk_parser() {
+        for t in [
+            "1719.50",
+            "-3",
+            "+5",
+            ".5",
+            "5.",
+            "0.000",
+            "1e3",
+            "1E-2",
+            "abc",
+            "1_000",
+            "NaN",
+            "--1",
+            "1.2.3",
+            "79228162514264337593543950335",
+            "79228162514264337593543950336",
+            "0.00000000000000000000000000001",
+            "1 719,50",
+            "1,5",
+            "١٢",
+            "12abc",
+            "0x10",
+        ] {
+            assert_eq!(
+                parse_decimal(t),
+                dealbridge_sdk::money::parse_decimal(t).ok(),
+                "{t}"
+            );
+        }
     }
 
     #[test]

@@ -352,3 +352,159 @@ pub fn write_orders(orders: &[OrderExport], options: &WriterOptions) -> Result<V
         }
     })
 }
+
+/// One entry of a `mode=info` list: an order status or a delivery service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InfoEntry {
+    /// `Ид`: the site's code (Bitrix: status letter `N`, delivery service id).
+    pub id: String,
+    /// `Название`.
+    pub name: String,
+}
+
+/// A payment system of the `mode=info` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InfoPaymentSystem {
+    /// `Ид`.
+    pub id: String,
+    /// `Название`.
+    pub name: String,
+    /// `ТипОплаты`: Bitrix writes the description of the exchange entity type its `IS_CASH`
+    /// flag maps to (cash `Y`, cashless `N`, card/acquiring `A`); the exact texts were not
+    /// confirmed, so the caller gives them. Written empty when `None`, as Bitrix does for an
+    /// undefined type.
+    pub payment_type: Option<String>,
+}
+
+/// What the site answers to 1C's `type=sale&mode=info`: the dictionaries 1C fills its
+/// matching tables from (order statuses, payment systems, delivery services).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InfoDirectory {
+    /// Order statuses (`Cтатусы`).
+    pub statuses: Vec<InfoEntry>,
+    /// Payment systems (`ПлатежныеСистемы`).
+    pub payment_systems: Vec<InfoPaymentSystem>,
+    /// Delivery services (`СлужбыДоставки`).
+    pub delivery_services: Vec<InfoEntry>,
+}
+
+/// The status list element exactly as Bitrix writes it: the first letter is a LATIN `C`
+/// (U+0043), not the Cyrillic `С` (U+0421). 1C's exchange module was built against Bitrix, so
+/// this spelling is the one it is known to read.
+pub const INFO_STATUSES_ELEMENT: &str = "Cтатусы";
+
+/// Writes the `mode=info` answer, UTF-8 with a BOM, from `(id, name)` pairs (payment systems
+/// get an empty `ТипОплаты`). See [`write_info_directory`] for the shape and its source.
+pub fn write_info(
+    statuses: &[(String, String)],
+    payment_systems: &[(String, String)],
+    delivery: &[(String, String)],
+) -> Vec<u8> {
+    let entries = |v: &[(String, String)]| {
+        v.iter()
+            .map(|(id, name)| InfoEntry {
+                id: id.clone(),
+                name: name.clone(),
+            })
+            .collect()
+    };
+    let directory = InfoDirectory {
+        statuses: entries(statuses),
+        payment_systems: payment_systems
+            .iter()
+            .map(|(id, name)| InfoPaymentSystem {
+                id: id.clone(),
+                name: name.clone(),
+                payment_type: None,
+            })
+            .collect(),
+        delivery_services: entries(delivery),
+    };
+    write_info_directory(&directory, OutputEncoding::Utf8Bom)
+}
+
+/// Writes the `mode=info` answer in the given encoding.
+///
+/// Shape, from Bitrix's own exchange component `bitrix:sale.export.1c` (`component.php`, branch
+/// `$_GET["mode"] == "info"`, with tag names from its `lang/ru/component.php`: `CC_BSC1_DI_*`),
+/// as stored in public site repositories (e.g. `Dev-tester/TechStore`,
+/// `bitrix/components/bitrix/sale.export.1c/lang/ru/component.php`):
+///
+/// ```text
+/// <?xml version="1.0" encoding="…"?>
+/// <Справочник>
+///   <Cтатусы>            (LATIN C, see INFO_STATUSES_ELEMENT)
+///     <Элемент><Ид>N</Ид><Название>Принят</Название></Элемент>
+///   </Cтатусы>
+///   <ПлатежныеСистемы>
+///     <Элемент><Ид>1</Ид><Название>Наличные</Название><ТипОплаты>…</ТипОплаты></Элемент>
+///   </ПлатежныеСистемы>
+///   <СлужбыДоставки>
+///     <Элемент><Ид>2</Ид><Название>Курьер</Название></Элемент>
+///   </СлужбыДоставки>
+/// </Справочник>
+/// ```
+///
+/// The root is `Справочник`, not `КоммерческаяИнформация`. Bitrix always answers in
+/// windows-1251 (declaration and `Content-Type: application/xml; charset=windows-1251`);
+/// [`OutputEncoding::Windows1251`] reproduces that, UTF-8 is declared as such. Empty lists are
+/// written as open + close tags (never self-closing), like Bitrix's template output.
+///
+/// NOT confirmed: the `ТипОплаты` texts (see [`InfoPaymentSystem::payment_type`]); whether a
+/// given 1C configuration also accepts the Cyrillic `Статусы` (some WooCommerce plugins write
+/// both spellings; we write Bitrix's only, since an unexpected element could upset a strict
+/// reader); and which 1C releases read `СлужбыДоставки` (older Bitrix versions do not send it).
+pub fn write_info_directory(directory: &InfoDirectory, encoding: OutputEncoding) -> Vec<u8> {
+    let declared = match encoding {
+        OutputEncoding::Windows1251 => "windows-1251",
+        _ => "UTF-8",
+    };
+    let mut out = String::with_capacity(256 + 128 * directory.statuses.len());
+    let _ = writeln!(out, "<?xml version=\"1.0\" encoding=\"{declared}\"?>");
+    out.push_str("<Справочник>\n");
+    let _ = writeln!(out, "\t<{INFO_STATUSES_ELEMENT}>");
+    for s in &directory.statuses {
+        out.push_str("\t\t<Элемент>\n");
+        el(&mut out, 3, "Ид", &s.id);
+        el(&mut out, 3, "Название", &s.name);
+        out.push_str("\t\t</Элемент>\n");
+    }
+    let _ = writeln!(out, "\t</{INFO_STATUSES_ELEMENT}>");
+    out.push_str("\t<ПлатежныеСистемы>\n");
+    for p in &directory.payment_systems {
+        out.push_str("\t\t<Элемент>\n");
+        el(&mut out, 3, "Ид", &p.id);
+        el(&mut out, 3, "Название", &p.name);
+        el(
+            &mut out,
+            3,
+            "ТипОплаты",
+            p.payment_type.as_deref().unwrap_or(""),
+        );
+        out.push_str("\t\t</Элемент>\n");
+    }
+    out.push_str("\t</ПлатежныеСистемы>\n");
+    out.push_str("\t<СлужбыДоставки>\n");
+    for d in &directory.delivery_services {
+        out.push_str("\t\t<Элемент>\n");
+        el(&mut out, 3, "Ид", &d.id);
+        el(&mut out, 3, "Название", &d.name);
+        out.push_str("\t\t</Элемент>\n");
+    }
+    out.push_str("\t</СлужбыДоставки>\n");
+    out.push_str("</Справочник>\n");
+    match encoding {
+        OutputEncoding::Utf8Bom => {
+            let mut bytes = Vec::with_capacity(out.len() + 3);
+            bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            bytes.extend_from_slice(out.as_bytes());
+            bytes
+        }
+        OutputEncoding::Utf8 => out.into_bytes(),
+        OutputEncoding::Windows1251 => {
+            // Characters windows-1251 lacks become numeric character references.
+            let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&out);
+            bytes.into_owned()
+        }
+    }
+}

@@ -1,13 +1,16 @@
 //! The HTTP face: the routes, and the `gate` middleware every route passes (call counters,
 //! Bearer auth, the 7 req/s window, faults); plus the problem+json and HAL answer builders.
 
-use super::endpoints::catalogs::{add_elements, list_catalogs, list_elements};
+use super::endpoints::catalogs::{
+    add_elements, catalog_fields, list_catalogs, list_elements, update_elements,
+};
 use super::endpoints::contacts::{add_contacts, get_contact, list_contacts};
 use super::endpoints::leads::{
     add_complex, add_leads, get_lead, list_leads, update_lead, update_leads,
 };
 use super::endpoints::links::{link, links, unlink};
 use super::endpoints::meta::{lead_fields, list_pipelines, list_statuses};
+use super::endpoints::notes::{add_notes, list_notes};
 use super::server::ConnControl;
 use super::Shared;
 use crate::wire::{EntryErrors, Problem};
@@ -42,9 +45,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v4/catalogs", get(list_catalogs))
         .route(
             "/api/v4/catalogs/{id}/elements",
-            get(list_elements).post(add_elements),
+            get(list_elements).post(add_elements).patch(update_elements),
         )
+        .route("/api/v4/catalogs/{id}/custom_fields", get(catalog_fields))
+        .route("/api/v4/leads/{id}/notes", get(list_notes).post(add_notes))
         .route_layer(from_fn_with_state(shared.clone(), gate))
+        .route("/oauth2/access_token", post(super::webhooks::access_token))
         .fallback(|| async { problem(404, "Not Found", "Page not found", Vec::new()) })
         .with_state(shared)
 }
@@ -121,7 +127,7 @@ async fn gate(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if auth.strip_prefix("Bearer ") != Some(shared.token.as_str()) {
+    if auth.strip_prefix("Bearer ") != Some(shared.current_token().as_str()) {
         // UNCONFIRMED detail text; status and problem+json are documented.
         return problem(401, "Unauthorized", "Unauthorized", Vec::new());
     }
@@ -155,6 +161,7 @@ async fn gate(
     if response.status().is_success() {
         shared.counters.served(&key);
     }
+    super::webhooks::flush(&shared);
     if outcome == FaultOutcome::DropAfterWrite {
         return drop_connection(conn).await;
     }

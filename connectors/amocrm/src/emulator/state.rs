@@ -42,7 +42,8 @@ pub struct FieldDef {
     pub kind: String,
 }
 
-/// Lead fields: `DEALBRIDGE_ORIGIN` (900001) and `DEALBRIDGE_AMOUNT` (900002), both text.
+/// Lead fields: `DEALBRIDGE_ORIGIN` (900001) and `DEALBRIDGE_AMOUNT` (900002), both text, and
+/// `DEALBRIDGE_PAID` (900003), numeric.
 pub fn default_lead_fields() -> Vec<FieldDef> {
     vec![
         FieldDef {
@@ -57,6 +58,30 @@ pub fn default_lead_fields() -> Vec<FieldDef> {
             code: Some("DEALBRIDGE_AMOUNT".into()),
             kind: "text".into(),
         },
+        FieldDef {
+            id: 900003,
+            name: "dealbridge paid".into(),
+            code: Some("DEALBRIDGE_PAID".into()),
+            kind: "numeric".into(),
+        },
+    ]
+}
+
+/// Fields of the products catalog: `SKU` (700001, text), `PRICE` (700002, price),
+/// `DESCRIPTION` (700003, textarea) as amoCRM creates them (codes UNCONFIRMED), and the text
+/// field `DEALBRIDGE_ORIGIN` (700004) an integrator adds for the origin key.
+pub fn default_catalog_fields() -> Vec<FieldDef> {
+    let f = |id, name: &str, code: &str, kind: &str| FieldDef {
+        id,
+        name: name.into(),
+        code: Some(code.into()),
+        kind: kind.into(),
+    };
+    vec![
+        f(700001, "Артикул", "SKU", "text"),
+        f(700002, "Цена", "PRICE", "price"),
+        f(700003, "Описание", "DESCRIPTION", "textarea"),
+        f(700004, "dealbridge origin", "DEALBRIDGE_ORIGIN", "text"),
     ]
 }
 
@@ -113,6 +138,11 @@ pub(crate) struct Account {
     pub leads: BTreeMap<u64, LeadRow>,
     pub contacts: BTreeMap<u64, Map<String, Value>>,
     pub elements: BTreeMap<u64, Map<String, Value>>,
+    pub catalog_fields: Vec<FieldDef>,
+    /// Notes by lead id, oldest first.
+    pub notes: BTreeMap<u64, Vec<Map<String, Value>>>,
+    /// Lead events waiting for webhook delivery: `(action, lead fields)`.
+    pub outbox: Vec<(&'static str, Map<String, Value>)>,
     next_id: u64,
 }
 
@@ -143,11 +173,14 @@ impl Account {
             leads: BTreeMap::new(),
             contacts: BTreeMap::new(),
             elements: BTreeMap::new(),
+            catalog_fields: default_catalog_fields(),
+            notes: BTreeMap::new(),
+            outbox: Vec::new(),
             next_id: 10_000_001,
         }
     }
 
-    fn id(&mut self) -> u64 {
+    pub(crate) fn id(&mut self) -> u64 {
         self.next_id += 2;
         self.next_id
     }
@@ -244,7 +277,19 @@ impl Account {
                     }
                     nv["enum_code"] = json!(code);
                 }
-                if def.kind == "text" && !v["value"].is_string() {
+                if matches!(def.kind.as_str(), "numeric" | "price")
+                    && !(v["value"].is_number()
+                        || v["value"]
+                            .as_str()
+                            .is_some_and(|s| s.trim().parse::<f64>().is_ok()))
+                {
+                    errors.push(field_error(
+                        "InvalidType",
+                        &format!("custom_fields_values.{i}.values.{j}.value"),
+                        "This value should be of type numeric.",
+                    ));
+                }
+                if matches!(def.kind.as_str(), "text" | "textarea") && !v["value"].is_string() {
                     errors.push(field_error(
                         "InvalidType",
                         &format!("custom_fields_values.{i}.values.{j}.value"),
@@ -411,6 +456,7 @@ impl Account {
         ] {
             f.entry(k).or_insert(v);
         }
+        self.outbox.push(("add", f.clone()));
         self.leads.insert(
             id,
             LeadRow {
@@ -422,6 +468,21 @@ impl Account {
         id
     }
 
+    /// Queues the webhook events of a changed lead: `status` when the status moved (with
+    /// `old_status_id`), `update` always.
+    pub(crate) fn queue_update(&mut self, id: u64, old_status: Option<Value>) {
+        let Some(row) = self.leads.get(&id) else {
+            return;
+        };
+        let f = row.fields.clone();
+        if let Some(old) = old_status.filter(|o| *o != f["status_id"]) {
+            let mut s = f.clone();
+            s.insert("old_status_id".into(), old);
+            self.outbox.push(("status", s));
+        }
+        self.outbox.push(("update", f));
+    }
+
     /// Applies a validated update.
     pub(crate) fn apply_lead(
         &mut self,
@@ -429,8 +490,23 @@ impl Account {
         f: Map<String, Value>,
         contacts: Option<Vec<u64>>,
     ) -> i64 {
-        let t = now();
         let row = self.leads.get_mut(&id).expect("checked");
+        // Never backwards: a test may have set `updated_at` ahead of the clock.
+        let t = now().max(row.fields["updated_at"].as_i64().unwrap_or(0));
+        let mut f = f;
+        // Custom fields not named in the update keep their values.
+        if let (Some(Value::Array(new)), Some(Value::Array(old))) = (
+            f.get("custom_fields_values").cloned(),
+            row.fields.get("custom_fields_values"),
+        ) {
+            let mut merged: Vec<Value> = old
+                .iter()
+                .filter(|o| !new.iter().any(|n| n["field_id"] == o["field_id"]))
+                .cloned()
+                .collect();
+            merged.extend(new);
+            f.insert("custom_fields_values".into(), Value::Array(merged));
+        }
         row.fields.extend(f);
         row.fields.insert("updated_at".into(), json!(t));
         if let Some(c) = contacts {
@@ -529,17 +605,95 @@ impl Account {
                 "This value should not be blank.",
             )]);
         };
+        let cf = self.check_element_fields(item)?;
         let id = self.id();
         let t = now();
         let e = json!({
             "id": id, "name": name, "catalog_id": catalog, "created_by": 504141, "updated_by": 504141,
             "created_at": t, "updated_at": t, "is_deleted": false,
-            "custom_fields_values": item.get("custom_fields_values").cloned().unwrap_or(Value::Null),
+            "custom_fields_values": cf.unwrap_or(Value::Null),
             "account_id": self.account_id,
         });
         self.elements
             .insert(id, e.as_object().cloned().unwrap_or_default());
         Ok(id)
+    }
+
+    fn check_element_fields(&self, item: &Value) -> Result<Option<Value>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let cf = item
+            .get("custom_fields_values")
+            .and_then(|cf| Self::custom_fields(&self.catalog_fields, cf, &mut errors));
+        if errors.is_empty() {
+            Ok(cf)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Validates one entry of a catalog element update; the element must exist in `catalog`.
+    pub(crate) fn check_element_update(
+        &self,
+        catalog: u64,
+        item: &Value,
+    ) -> Result<(u64, Option<String>, Option<Value>), Vec<FieldError>> {
+        let Some(id) = item["id"].as_u64() else {
+            return Err(vec![field_error(
+                "NotBlank",
+                "id",
+                "This value should not be blank.",
+            )]);
+        };
+        if self
+            .elements
+            .get(&id)
+            .is_none_or(|e| e["catalog_id"].as_u64() != Some(catalog))
+        {
+            return Err(vec![field_error("NotFound", "id", "Element not found.")]);
+        }
+        let name = match item.get("name") {
+            None => None,
+            Some(n) => match n.as_str().filter(|n| !n.trim().is_empty()) {
+                Some(n) => Some(n.to_string()),
+                None => {
+                    return Err(vec![field_error(
+                        "NotBlank",
+                        "name",
+                        "This value should not be blank.",
+                    )])
+                }
+            },
+        };
+        Ok((id, name, self.check_element_fields(item)?))
+    }
+
+    /// Applies a validated element update: the name, and the given fields replace the stored
+    /// values of the same fields (others are kept).
+    pub(crate) fn apply_element(
+        &mut self,
+        id: u64,
+        name: Option<String>,
+        cf: Option<Value>,
+    ) -> i64 {
+        let t = now();
+        let e = self.elements.get_mut(&id).expect("checked");
+        if let Some(n) = name {
+            e.insert("name".into(), json!(n));
+        }
+        if let Some(Value::Array(new)) = cf {
+            let mut old = e
+                .get("custom_fields_values")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for nf in new {
+                old.retain(|o| o["field_id"] != nf["field_id"]);
+                old.push(nf);
+            }
+            e.insert("custom_fields_values".into(), Value::Array(old));
+        }
+        e.insert("updated_at".into(), json!(t));
+        t
     }
 }
 

@@ -20,6 +20,9 @@ use std::sync::Arc;
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/rest/{user}/{token}/{method}", any(handle))
+        .route("/rest/{method}", any(handle_oauth))
+        .route("/oauth/token/", any(token_endpoint))
+        .route("/oauth/token", any(token_endpoint))
         .fallback(|| async { reply_failure(&method_not_found()) })
         .with_state(shared)
 }
@@ -75,18 +78,82 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let denied = (user != shared.user_id.to_string() || token != shared.token).then(|| {
+        // Body as portals answer a wrong webhook (third-party captures; HTTP 401 per the docs).
+        ApiFailure::coded(401, "NO_AUTH_FOUND", "Wrong authorization data")
+    });
+    serve(shared, method, denied, conn, query, headers, body).await
+}
+
+/// An OAuth-app call: `/rest/<method>` with the access token in the `auth` param (query or
+/// body).
+async fn handle_oauth(
+    State(shared): State<Arc<Shared>>,
+    Path(method): Path<String>,
+    conn: Option<Extension<ConnControl>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let token = parse_params(&headers, query.as_deref(), &body)
+        .ok()
+        .and_then(|p| p.get("auth").and_then(crate::wire::value_text));
+    let denied = shared.oauth_check(token.as_deref());
+    serve(shared, method, denied, conn, query, headers, body).await
+}
+
+/// `/oauth/token/?grant_type=refresh_token&client_id=..&client_secret=..&refresh_token=..`.
+async fn token_endpoint(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match parse_params(&headers, query.as_deref(), &body) {
+        Ok(p) => p,
+        Err(f) => return reply_failure(&f),
+    };
+    let get = |k: &str| {
+        params
+            .get(k)
+            .and_then(crate::wire::value_text)
+            .unwrap_or_default()
+    };
+    match shared.oauth_refresh(
+        &get("grant_type"),
+        &get("client_id"),
+        &get("client_secret"),
+        &get("refresh_token"),
+    ) {
+        Ok(v) => json_reply(200, &v),
+        Err((status, code, text)) => {
+            json_reply(status, &json!({ "error": code, "error_description": text }))
+        }
+    }
+}
+
+async fn serve(
+    shared: Arc<Shared>,
+    method: String,
+    denied: Option<ApiFailure>,
+    conn: Option<Extension<ConnControl>>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let clock = Clock::start();
     let method = method.strip_suffix(".json").unwrap_or(&method).to_string();
     shared.counters.call(&method);
-    if user != shared.user_id.to_string() || token != shared.token {
-        // Body as portals answer a wrong webhook (third-party captures; HTTP 401 per the docs).
-        return reply_failure(&ApiFailure::coded(
-            401,
-            "NO_AUTH_FOUND",
-            "Wrong authorization data",
-        ));
+    shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some(f) = denied {
+        return reply_failure(&f);
     }
     if !shared.bucket().admit() {
+        shared
+            .throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // UNCONFIRMED exact text; code and status are documented.
         return reply_failure(&ApiFailure::coded(
             503,
@@ -129,7 +196,9 @@ async fn handle(
             portal: &mut portal,
             counters: &shared.counters,
         };
-        dispatch(&mut ctx, &method, &params)
+        let r = dispatch(&mut ctx, &method, &params);
+        shared.deliver(portal.take_deliveries());
+        r
     };
     if outcome == FaultOutcome::DropAfterWrite {
         return drop_connection(conn).await;

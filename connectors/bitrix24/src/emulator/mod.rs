@@ -4,7 +4,9 @@
 //! counters. The client never knows it is not talking to a portal.
 //!
 //! Methods: `crm.deal.add/get/list/update/delete`, `crm.deal.productrows.set/get`,
-//! `crm.contact.add/get/list/update`, `crm.status.list`, `batch`.
+//! `crm.contact.add/get/list/update`, `crm.status.list`, `crm.product.add/get/list/update/delete`,
+//! `crm.timeline.comment.add/list`, `event.offline.get/clear`, `batch`. Deal changes raise
+//! `ONCRMDEALADD`/`ONCRMDEALUPDATE` (see [`EmulatorHandle::set_event_handler`]).
 
 mod filter;
 mod http;
@@ -19,9 +21,10 @@ pub use limits::BucketLimits;
 pub use state::{default_stages, StageDef, StageSemantics};
 
 use dealbridge_sdk::fault::{CallCounters, Faults};
-use serde_json::Value;
+use serde_json::{json, Value};
 use state::Portal;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// How the emulated portal is set up.
@@ -57,12 +60,114 @@ pub(crate) struct Shared {
     counters: CallCounters,
     bucket: Mutex<limits::LeakyBucket>,
     portal: Mutex<Portal>,
+    /// Outgoing events to POST, in order, by one background task (like the portal's queue
+    /// server, asynchronously after the request that raised them).
+    events: tokio::sync::mpsc::UnboundedSender<(String, String)>,
+    /// HTTP requests received (a `batch` is one).
+    requests: AtomicU64,
+    /// Requests refused with 503 `QUERY_LIMIT_EXCEEDED` by the bucket.
+    throttled: AtomicU64,
+    /// The OAuth app, when enabled.
+    oauth: Mutex<Option<OAuthApp>>,
+}
+
+/// An installed OAuth app's credentials and tokens.
+#[derive(Debug, Clone)]
+struct OAuthApp {
+    client_id: String,
+    client_secret: String,
+    access_token: String,
+    refresh_token: String,
+    /// Access tokens that were valid once (answered with `expired_token`).
+    expired: Vec<String>,
+    issued: u64,
 }
 
 impl Shared {
     fn portal(&self) -> MutexGuard<'_, Portal> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
         self.portal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn oauth_app(&self) -> MutexGuard<'_, Option<OAuthApp>> {
+        self.oauth.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks an OAuth call's `auth` param; `Some` is the refusal to answer.
+    fn oauth_check(&self, token: Option<&str>) -> Option<methods::ApiFailure> {
+        let app = self.oauth_app();
+        let (Some(app), Some(token)) = (app.as_ref(), token) else {
+            return Some(methods::ApiFailure::coded(
+                401,
+                "NO_AUTH_FOUND",
+                "Wrong authorization data",
+            ));
+        };
+        if token == app.access_token {
+            None
+        } else if app.expired.iter().any(|t| t == token) {
+            Some(methods::ApiFailure::coded(
+                401,
+                "expired_token",
+                "The access token provided has expired.",
+            ))
+        } else {
+            Some(methods::ApiFailure::coded(
+                401,
+                "invalid_token",
+                "The access token provided is invalid.",
+            ))
+        }
+    }
+
+    /// The token endpoint's `refresh_token` grant: new access and refresh tokens; the old
+    /// access token then answers `expired_token`, the old refresh token is spent.
+    fn oauth_refresh(
+        &self,
+        grant: &str,
+        client_id: &str,
+        client_secret: &str,
+        refresh: &str,
+    ) -> Result<Value, (u16, &'static str, &'static str)> {
+        let mut guard = self.oauth_app();
+        let Some(app) = guard.as_mut() else {
+            return Err((400, "invalid_client", "Invalid client id or secret"));
+        };
+        if grant != "refresh_token" {
+            return Err((400, "unsupported_grant_type", "Unsupported grant type"));
+        }
+        if client_id != app.client_id || client_secret != app.client_secret {
+            return Err((400, "invalid_client", "Invalid client id or secret"));
+        }
+        if refresh != app.refresh_token {
+            return Err((400, "invalid_grant", "Invalid authorization code"));
+        }
+        app.issued += 1;
+        let old = std::mem::replace(&mut app.access_token, format!("access-{}", app.issued));
+        app.expired.push(old);
+        app.refresh_token = format!("refresh-{}", app.issued);
+        let domain = self.portal().domain.clone();
+        Ok(json!({
+            "access_token": app.access_token,
+            "expires": chrono::Utc::now().timestamp() + 3600,
+            "expires_in": 3600,
+            "scope": "crm",
+            "domain": domain,
+            "server_endpoint": "https://oauth.bitrix.info/rest/",
+            "status": "L",
+            "client_endpoint": format!("http://{domain}/rest/"),
+            "member_id": "emulator0member0id",
+            "user_id": self.user_id,
+            "refresh_token": app.refresh_token,
+        }))
+    }
+
+    /// Hands deliveries to the event task.
+    fn deliver(&self, deliveries: Vec<(String, String)>) {
+        for d in deliveries {
+            // The task lives as long as the sender; a send can only fail at shutdown.
+            let _ = self.events.send(d);
+        }
     }
 
     fn bucket(&self) -> MutexGuard<'_, limits::LeakyBucket> {
@@ -126,6 +231,136 @@ impl EmulatorHandle {
         self.shared.portal().deals.len()
     }
 
+    /// HTTP requests received so far (a `batch` counts once, whatever it holds).
+    pub fn http_requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests the leaky bucket refused (HTTP 503 `QUERY_LIMIT_EXCEEDED`), injected throttles
+    /// not included.
+    pub fn bucket_refusals(&self) -> u64 {
+        self.shared.throttled.load(Ordering::Relaxed)
+    }
+
+    /// Every product (`crm.product.*`) as `crm.product.get` would return it, by id.
+    pub fn products(&self) -> Vec<Value> {
+        self.shared
+            .portal()
+            .products
+            .values()
+            .map(|r| Value::Object(r.clone()))
+            .collect()
+    }
+
+    /// Adds a product as a manager would in the UI (not counted as an API call). Returns its id.
+    pub fn manager_add_product(&self, fields: Value) -> Option<u64> {
+        self.manager("crm.product.add", json!({ "fields": fields }))
+            .and_then(|v| v.as_u64())
+    }
+
+    /// Every timeline comment as `crm.timeline.comment.list` would return it, by id.
+    pub fn comments(&self) -> Vec<Value> {
+        self.shared
+            .portal()
+            .comments
+            .values()
+            .map(|r| Value::Object(r.clone()))
+            .collect()
+    }
+
+    /// Changes deal `id` as a manager would in the UI: the same rules as `crm.deal.update`
+    /// (DATE_MODIFY moves, events fire), but not counted as one of our API calls. `false` if the
+    /// deal does not exist or the change is refused.
+    pub fn manager_update_deal(&self, id: u64, fields: Value) -> bool {
+        self.manager("crm.deal.update", json!({ "id": id, "fields": fields }))
+            .is_some()
+    }
+
+    /// Replaces deal `id`'s product rows as a manager would (rows in `crm.deal.productrows.set`
+    /// shape); not counted as an API call.
+    pub fn manager_set_rows(&self, id: u64, rows: Value) -> bool {
+        self.manager(
+            "crm.deal.productrows.set",
+            json!({ "id": id, "rows": rows }),
+        )
+        .is_some()
+    }
+
+    fn manager(&self, method: &str, params: Value) -> Option<Value> {
+        let uncounted = CallCounters::default();
+        let mut portal = self.shared.portal();
+        let mut ctx = methods::Ctx {
+            portal: &mut portal,
+            counters: &uncounted,
+        };
+        let p = methods::Params {
+            value: params,
+            cmd_order: Vec::new(),
+        };
+        let r = methods::dispatch(&mut ctx, method, &p);
+        self.shared.deliver(portal.take_deliveries());
+        r.ok().map(|ok| ok.result)
+    }
+
+    /// Sends deal events (`ONCRMDEALADD`, `ONCRMDEALUPDATE`) to `url` as the portal's outgoing
+    /// webhook / `event.bind` handler does: a form-encoded POST after the change, carrying
+    /// `auth[application_token]`. Without a handler, events queue for `event.offline.get`.
+    pub fn set_event_handler(&self, url: &str, application_token: &str) {
+        self.shared.portal().event_handler = Some(state::EventHandler {
+            id: 1,
+            url: url.to_string(),
+            application_token: application_token.to_string(),
+        });
+    }
+
+    /// Removes the event handler: later events queue for `event.offline.get`.
+    pub fn clear_event_handler(&self) {
+        self.shared.portal().event_handler = None;
+    }
+
+    /// Installs an OAuth app: calls to `/rest/<method>` with `auth=<access_token>` are then
+    /// accepted, and `/oauth/token/` refreshes tokens (the emulator's stand-in for
+    /// `https://oauth.bitrix.info/oauth/token/`).
+    pub fn enable_oauth(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        access_token: &str,
+        refresh_token: &str,
+    ) {
+        *self.shared.oauth_app() = Some(OAuthApp {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            access_token: access_token.into(),
+            refresh_token: refresh_token.into(),
+            expired: Vec::new(),
+            issued: 0,
+        });
+    }
+
+    /// Expires the current access token as an hour passing would: calls with it answer 401
+    /// `expired_token` until the client refreshes.
+    pub fn expire_access_token(&self) {
+        if let Some(app) = self.shared.oauth_app().as_mut() {
+            app.issued += 1;
+            let old = std::mem::replace(&mut app.access_token, format!("unissued-{}", app.issued));
+            app.expired.push(old);
+        }
+    }
+
+    /// The current OAuth tokens `(access, refresh)`, if an app is installed.
+    pub fn oauth_tokens(&self) -> Option<(String, String)> {
+        self.shared
+            .oauth_app()
+            .as_ref()
+            .map(|a| (a.access_token.clone(), a.refresh_token.clone()))
+    }
+
+    /// How many offline events wait in the queue.
+    pub fn offline_event_count(&self) -> usize {
+        self.shared.portal().offline.len()
+    }
+
     /// Changes the request bucket's limits (the current fill level is kept).
     pub fn set_limits(&self, limits: BucketLimits) {
         self.shared.bucket().set_limits(limits);
@@ -154,13 +389,43 @@ impl RunningEmulator {
 pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<RunningEmulator> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let (events, mut queue) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
+    tokio::spawn(async move {
+        let http = dealbridge_sdk::http::client(dealbridge_sdk::http::Timeouts {
+            connect: std::time::Duration::from_secs(2),
+            request: std::time::Duration::from_secs(5),
+        })
+        .ok();
+        while let Some((url, body)) = queue.recv().await {
+            let Some(http) = &http else { continue };
+            // Like the portal: no retries; a failed delivery is only logged.
+            let sent = http
+                .post(&url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body)
+                .send()
+                .await;
+            if let Err(e) = sent {
+                tracing::debug!(error = %e.without_url(), "bitrix24 emulator: event delivery failed");
+            }
+        }
+    });
+    let mut portal = Portal::new(config.user_id, config.stages.clone());
+    portal.domain = addr.to_string();
     let shared = Arc::new(Shared {
         user_id: config.user_id,
         token: config.token.clone(),
         faults: Faults::default(),
         counters: CallCounters::default(),
         bucket: Mutex::new(limits::LeakyBucket::new(config.limits)),
-        portal: Mutex::new(Portal::new(config.user_id, config.stages.clone())),
+        portal: Mutex::new(portal),
+        events,
+        requests: AtomicU64::new(0),
+        throttled: AtomicU64::new(0),
+        oauth: Mutex::new(None),
     });
     let app = http::router(shared.clone());
     let server = ServerTask::start(listener, app, "bitrix24 emulator");

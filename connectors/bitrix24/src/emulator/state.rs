@@ -143,6 +143,25 @@ impl RowRec {
     }
 }
 
+/// Where outgoing events go.
+#[derive(Debug, Clone)]
+pub(crate) struct EventHandler {
+    pub id: u64,
+    pub url: String,
+    pub application_token: String,
+}
+
+/// One queued offline event.
+#[derive(Debug, Clone)]
+pub(crate) struct OfflineEvent {
+    pub id: u64,
+    pub timestamp: String,
+    pub event: String,
+    pub deal_id: u64,
+    /// Set when read with `clear=0`: the records are then held for that process.
+    pub process_id: Option<String>,
+}
+
 /// Everything one portal holds.
 #[derive(Debug)]
 pub(crate) struct Portal {
@@ -151,7 +170,22 @@ pub(crate) struct Portal {
     pub contacts: BTreeMap<u64, Record>,
     pub stages: Vec<StageDef>,
     pub user_id: u64,
+    /// `crm.product.*` records.
+    pub products: BTreeMap<u64, Record>,
+    /// `crm.timeline.comment.*` records.
+    pub comments: BTreeMap<u64, Record>,
+    /// Events raised by the last method(s), not yet delivered or queued.
+    pub outbox: Vec<(String, u64)>,
+    /// The outgoing-event handler (`event.bind` / outgoing webhook), if any.
+    pub event_handler: Option<EventHandler>,
+    /// Offline events waiting for `event.offline.get`.
+    pub offline: Vec<OfflineEvent>,
+    /// `host:port` of the emulator, for `auth[domain]` of events.
+    pub domain: String,
     next_deal: u64,
+    next_product: u64,
+    next_comment: u64,
+    next_offline: u64,
     next_contact: u64,
     next_row: u64,
     next_multi: u64,
@@ -165,7 +199,16 @@ impl Portal {
             contacts: BTreeMap::new(),
             stages,
             user_id,
+            products: BTreeMap::new(),
+            comments: BTreeMap::new(),
+            outbox: Vec::new(),
+            event_handler: None,
+            offline: Vec::new(),
+            domain: String::new(),
             next_deal: 1,
+            next_product: 1,
+            next_comment: 1,
+            next_offline: 1,
             next_contact: 1,
             next_row: 1,
             next_multi: 1,
@@ -176,6 +219,63 @@ impl Portal {
         let id = self.next_deal;
         self.next_deal += 1;
         id
+    }
+
+    pub(crate) fn take_product_id(&mut self) -> u64 {
+        let id = self.next_product;
+        self.next_product += 1;
+        id
+    }
+
+    pub(crate) fn take_comment_id(&mut self) -> u64 {
+        let id = self.next_comment;
+        self.next_comment += 1;
+        id
+    }
+
+    /// Records that `event` happened to deal `id`; delivered after the request.
+    pub(crate) fn raise(&mut self, event: &str, id: u64) {
+        self.outbox.push((event.to_string(), id));
+    }
+
+    /// Turns the outbox into deliveries `(url, form body)` for the handler, or queues the events
+    /// for `event.offline.get` when no handler is set.
+    pub(crate) fn take_deliveries(&mut self) -> Vec<(String, String)> {
+        let raised = std::mem::take(&mut self.outbox);
+        let mut out = Vec::new();
+        for (event, id) in raised {
+            let ts = Utc::now().timestamp();
+            match &self.event_handler {
+                Some(h) => {
+                    let mut f = url::form_urlencoded::Serializer::new(String::new());
+                    f.append_pair("event", &event)
+                        .append_pair("event_handler_id", &h.id.to_string())
+                        .append_pair("data[FIELDS][ID]", &id.to_string())
+                        .append_pair("ts", &ts.to_string())
+                        .append_pair("auth[domain]", &self.domain)
+                        .append_pair(
+                            "auth[client_endpoint]",
+                            &format!("http://{}/rest/", self.domain),
+                        )
+                        .append_pair("auth[server_endpoint]", "https://oauth.bitrix.info/rest/")
+                        .append_pair("auth[member_id]", "emulator0member0id")
+                        .append_pair("auth[application_token]", &h.application_token);
+                    out.push((h.url.clone(), f.finish()));
+                }
+                None => {
+                    let n = self.next_offline;
+                    self.next_offline += 1;
+                    self.offline.push(OfflineEvent {
+                        id: n,
+                        timestamp: now_iso(),
+                        event,
+                        deal_id: id,
+                        process_id: None,
+                    });
+                }
+            }
+        }
+        out
     }
 
     pub(crate) fn take_contact_id(&mut self) -> u64 {

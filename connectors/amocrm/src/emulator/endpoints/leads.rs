@@ -39,9 +39,30 @@ pub(crate) async fn list_leads(
     let (wc, wcat) = withs(&p);
     let b = base(&headers);
     let acc = shared.account();
-    let items: Vec<Value> = acc
-        .leads
-        .values()
+    // `order[updated_at|created_at|id]=asc|desc`; ties keep id order so paging is stable.
+    let order = p
+        .iter()
+        .find(|(k, _)| k.starts_with("order["))
+        .map(|(k, v)| (k.clone(), v.clone()));
+    let mut rows: Vec<&crate::emulator::state::LeadRow> = acc.leads.values().collect();
+    if let Some((k, v)) = &order {
+        let field = k.trim_start_matches("order[").trim_end_matches(']');
+        if !matches!(field, "updated_at" | "created_at" | "id")
+            || !matches!(v.as_str(), "asc" | "desc")
+        {
+            return one_invalid(
+                "order",
+                "NotSupportedChoice",
+                "The value you selected is not a valid choice.",
+            );
+        }
+        rows.sort_by_key(|l| l.fields[field].as_i64().unwrap_or(0));
+        if v == "desc" {
+            rows.reverse();
+        }
+    }
+    let items: Vec<Value> = rows
+        .into_iter()
         .filter(|l| {
             let upd = l.fields["updated_at"].as_i64().unwrap_or(0);
             from.is_none_or(|f| upd >= f)
@@ -131,7 +152,12 @@ pub(crate) fn update_many(
     }
     Ok(checked
         .into_iter()
-        .map(|(id, rid, (f, c))| (id, rid, Some(acc.apply_lead(id, f, c))))
+        .map(|(id, rid, (f, c))| {
+            let old_status = acc.leads[&id].fields.get("status_id").cloned();
+            let t = acc.apply_lead(id, f, c);
+            acc.queue_update(id, old_status);
+            (id, rid, Some(t))
+        })
         .collect())
 }
 

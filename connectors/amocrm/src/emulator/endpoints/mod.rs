@@ -5,3 +5,4 @@ pub(crate) mod contacts;
 pub(crate) mod leads;
 pub(crate) mod links;
 pub(crate) mod meta;
+pub(crate) mod notes;

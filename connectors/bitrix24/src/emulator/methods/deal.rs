@@ -200,6 +200,7 @@ pub(super) fn add(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFai
     }
     portal.deals.insert(id, rec);
     recompute_amount(portal, id, false);
+    portal.raise("ONCRMDEALADD", id);
     Ok(MethodOk::of(json!(id)))
 }
 
@@ -253,6 +254,7 @@ pub(super) fn update(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, Api
     rec.insert("IS_NEW".into(), json!("N"));
     portal.deals.insert(id, rec);
     recompute_amount(portal, id, false);
+    portal.raise("ONCRMDEALUPDATE", id);
     Ok(MethodOk::of(json!(true)))
 }
 

@@ -3,10 +3,13 @@
 mod batch;
 mod contact;
 mod deal;
+mod event;
 mod fields;
+mod product;
 mod productrows;
 pub(crate) use productrows::render_rows;
 mod status;
+mod timeline;
 
 use super::state::Portal;
 use crate::php_query::as_list;
@@ -131,6 +134,15 @@ pub(crate) fn dispatch(
         "crm.contact.list" => contact::list,
         "crm.contact.update" => contact::update,
         "crm.status.list" => status::list,
+        "crm.product.add" => product::add,
+        "crm.product.get" => product::get,
+        "crm.product.list" => product::list,
+        "crm.product.update" => product::update,
+        "crm.product.delete" => product::delete,
+        "crm.timeline.comment.add" => timeline::add,
+        "crm.timeline.comment.list" => timeline::list,
+        "event.offline.get" => event::get,
+        "event.offline.clear" => event::clear,
         "batch" => batch::run,
         _ => {
             return Err(ApiFailure::coded(

@@ -91,6 +91,9 @@ pub(super) fn set(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFai
         rec.insert("DATE_MODIFY".into(), json!(now_iso()));
     }
     recompute_amount(ctx.portal, id, true);
+    // UNCONFIRMED whether a portal raises ONCRMDEALUPDATE for a rows-only change; DATE_MODIFY
+    // moves, so the emulator tells handlers too.
+    ctx.portal.raise("ONCRMDEALUPDATE", id);
     Ok(MethodOk::of(json!(true)))
 }
 
