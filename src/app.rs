@@ -1,14 +1,17 @@
 //! Wiring: config → store, connector clients, flows and the engine. This is the one place that
 //! knows which connector crate serves which `kind`; adding a system means adding a match arm here.
 
+use crate::config::is_store;
 use crate::config::{Config, SystemConfig};
 use crate::sync::engine::{Engine, EngineSettings, Tally};
 use crate::sync::poll::OrderFlow;
-use crate::sync::worker::{Executor, FlowTarget};
+use crate::sync::pull::DealPullFlow;
+use crate::sync::schedule::ScheduledJob;
+use crate::sync::worker::{Executor, FlowTarget, TwoWay};
 use anyhow::Context;
 use dealbridge_amocrm::{AmoClient, AmoDeals, DealSettings};
 use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
-use dealbridge_sdk::traits::{CrmDeals, OrderSource};
+use dealbridge_sdk::traits::{CrmDealReader, CrmDeals, OrderSink, OrderSource};
 use dealbridge_shopify::ShopifyClient;
 use dealbridge_store::{BackoffPolicy, Store};
 use dealbridge_woocommerce::WooClient;
@@ -63,6 +66,9 @@ impl App {
         let store = connect(&config).await?;
         let mut sources: BTreeMap<String, Arc<dyn OrderSource>> = BTreeMap::new();
         let mut crms: BTreeMap<String, Arc<dyn CrmDeals>> = BTreeMap::new();
+        // The two-way seams: CRMs whose deals can be read back, stores whose orders can be written.
+        let mut readers: BTreeMap<String, Arc<dyn CrmDealReader>> = BTreeMap::new();
+        let mut sinks: BTreeMap<String, Arc<dyn OrderSink>> = BTreeMap::new();
         for (name, system) in &config.systems {
             let timeouts = system.limits().timeouts();
             match system {
@@ -77,7 +83,9 @@ impl App {
                         format!("systems.{name}: cannot build the WooCommerce client")
                     })?
                     .with_system_name(name.clone());
-                    sources.insert(name.clone(), Arc::new(client));
+                    let client = Arc::new(client);
+                    sinks.insert(name.clone(), client.clone());
+                    sources.insert(name.clone(), client);
                 }
                 SystemConfig::Shopify(c) => {
                     let client =
@@ -86,7 +94,9 @@ impl App {
                                 format!("systems.{name}: cannot build the Shopify client")
                             })?
                             .with_system_name(name.clone());
-                    sources.insert(name.clone(), Arc::new(client));
+                    let client = Arc::new(client);
+                    sinks.insert(name.clone(), client.clone());
+                    sources.insert(name.clone(), client);
                 }
                 SystemConfig::AmoCrm(a) => {
                     let limits = a
@@ -111,13 +121,12 @@ impl App {
                         .find(|f| &f.to == name)
                         .and_then(|f| f.mapping.deal.pipeline)
                         .unwrap_or(0);
-                    crms.insert(
-                        name.clone(),
-                        Arc::new(AmoDeals::new(
-                            client,
-                            DealSettings::new(u64::from(pipeline)),
-                        )),
-                    );
+                    let deals = Arc::new(AmoDeals::new(
+                        client,
+                        DealSettings::new(u64::from(pipeline)),
+                    ));
+                    readers.insert(name.clone(), deals.clone());
+                    crms.insert(name.clone(), deals);
                 }
                 SystemConfig::Bitrix24(b) => {
                     let limits = b
@@ -133,14 +142,22 @@ impl App {
                             format!("systems.{name}: cannot build the Bitrix24 client")
                         })?
                         .with_config_name(name.clone());
-                    crms.insert(name.clone(), Arc::new(client));
+                    let client = Arc::new(client);
+                    readers.insert(name.clone(), client.clone());
+                    crms.insert(name.clone(), client);
                 }
             }
         }
         let sync = &config.sync;
         let mut flows = Vec::new();
         let mut targets = BTreeMap::new();
-        for flow in &config.flows {
+        let is_reverse = |from: &str| {
+            config
+                .systems
+                .get(from)
+                .is_some_and(|s| !is_store(s.kind()))
+        };
+        for flow in config.flows.iter().filter(|f| !is_reverse(&f.from)) {
             // `check` guarantees the pair is supported; these lookups name the gap if not.
             let source = sources.get(&flow.from).with_context(|| {
                 format!(
@@ -169,9 +186,73 @@ impl App {
                     source_system: flow.from.clone(),
                     target_system: flow.to.clone(),
                     planner: Arc::new(flow.mapping.clone()),
+                    two_way: None,
                 },
             );
         }
+        // CRM → store flows turn their forward flow into a two-way pair.
+        let mut pulls = Vec::new();
+        for flow in config.flows.iter().filter(|f| is_reverse(&f.from)) {
+            let (forward_name, target) = targets
+                .iter_mut()
+                .find(|(_, t)| t.source_system == flow.to && t.target_system == flow.from)
+                .with_context(|| {
+                    format!(
+                        "flow {}: no flow carries orders from `{}` to `{}` to pair with",
+                        flow.name, flow.to, flow.from
+                    )
+                })?;
+            let reader = readers.get(&flow.from).with_context(|| {
+                format!(
+                    "flow {}: deals of `{}` cannot be read back by this build",
+                    flow.name, flow.from
+                )
+            })?;
+            let sink = sinks.get(&flow.to).with_context(|| {
+                format!(
+                    "flow {}: orders of `{}` cannot be written by this build",
+                    flow.name, flow.to
+                )
+            })?;
+            let source = sources
+                .get(&flow.to)
+                .with_context(|| format!("flow {}: `{}` is not a store", flow.name, flow.to))?;
+            target.two_way = Some(TwoWay {
+                mapping: Arc::new(flow.mapping.clone()),
+                reader: reader.clone(),
+                sink: sink.clone(),
+                source: source.clone(),
+            });
+            pulls.push(Arc::new(DealPullFlow {
+                name: flow.name.clone(),
+                forward: forward_name.clone(),
+                crm_system: flow.from.clone(),
+                store_system: flow.to.clone(),
+                reader: reader.clone(),
+                page_size: sync.page_size,
+                overlap: sync.overlap,
+                max_attempts: sync.max_attempts,
+            }));
+        }
+        let schedules = config
+            .schedules
+            .iter()
+            .map(|s| {
+                Arc::new(ScheduledJob {
+                    config: s.clone(),
+                    flows: flows
+                        .iter()
+                        .filter(|f| s.covers(&f.name))
+                        .cloned()
+                        .collect(),
+                    pulls: pulls
+                        .iter()
+                        .filter(|p| s.covers(&p.name) || s.covers(&p.forward))
+                        .cloned()
+                        .collect(),
+                })
+            })
+            .collect();
         let queue = store.queue().with_backoff(BackoffPolicy {
             base: sync.backoff_base,
             max: sync.backoff_max,
@@ -181,6 +262,8 @@ impl App {
         let engine = Engine {
             store: store.clone(),
             flows,
+            pulls,
+            schedules,
             executor,
             settings: EngineSettings {
                 workers: sync.workers as usize,

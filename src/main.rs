@@ -24,6 +24,7 @@ fn main() -> ExitCode {
             Command::Sync(args) => cli::sync::sync(&cli.config, args).await,
             Command::Status { json } => cli::status::status(&cli.config, *json).await,
             Command::Queue(cmd) => cli::queue::queue(&cli.config, cmd).await,
+            Command::Conflicts(cmd) => cli::conflicts::conflicts(&cli.config, cmd).await,
             Command::Emulate(cmd) => cli::emulate::emulate(cmd).await,
             Command::Sandbox(args) => cli::sandbox::sandbox(args).await,
             Command::Inspect(cmd) => cli::inspect::inspect(cmd),

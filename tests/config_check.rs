@@ -343,20 +343,52 @@ fn a_flow_naming_an_unknown_system_is_reported() {
 
 #[test]
 fn a_flow_between_kinds_that_cannot_carry_the_entity_says_what_is_supported() {
+    let text = edit(CONFIG, "entities = [\"order\"]", "entities = [\"payment\"]");
+    let s = Setup::new(&text, MAPPING);
+    assert_one(
+        &s.errors(),
+        &s.config_path(),
+        line_of(&text, "entities = "),
+        &[
+            "cannot carry `payment` from woocommerce (`shop`) to bitrix24 (`crm`)",
+            "supported: order: woocommerce → bitrix24",
+        ],
+    );
+}
+
+#[test]
+fn a_crm_to_store_flow_needs_the_store_to_crm_flow_of_its_pair() {
     let text = edit(
         CONFIG,
         "from = \"shop\"\nto = \"crm\"",
         "from = \"crm\"\nto = \"shop\"",
     );
     let s = Setup::new(&text, MAPPING);
+    let errors = s.errors();
     assert_one(
-        &s.errors(),
+        &errors,
         &s.config_path(),
-        17,
+        line_of(&text, "[[flows]]"),
         &[
-            "cannot carry `order` from bitrix24 (`crm`) to woocommerce (`shop`)",
-            "supported: order: woocommerce → bitrix24",
+            "writes deals from `crm` back to `shop`",
+            "no flow carries orders from `shop` to `crm`",
         ],
+    );
+}
+
+#[test]
+fn two_flows_writing_the_same_fields_are_refused() {
+    let flow_start = CONFIG.find("[[flows]]").unwrap();
+    let twin = CONFIG[flow_start..].replace("name = \"orders\"", "name = \"orders-again\"");
+    let text = format!("{CONFIG}\n{twin}");
+    let s = Setup::new(&text, MAPPING);
+    let errors = s.errors();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].message.contains("both carry `order` from `shop` to `crm`")
+            && errors[0].message.contains("no single owner"),
+        "{}",
+        errors[0]
     );
 }
 
@@ -490,8 +522,8 @@ fn stages_must_match_the_pipeline() {
     let mapping = edit(MAPPING, "pipeline = 0", "pipeline = 3");
     let s = Setup::new(CONFIG, &mapping);
     let errors = s.errors();
-    // All seven stages are default-pipeline ids.
-    assert_eq!(errors.len(), 7, "{errors:#?}");
+    // All seven stages of [status_map] and the three of [stage_map] are default-pipeline ids.
+    assert_eq!(errors.len(), 10, "{errors:#?}");
     assert_at(
         &errors[0],
         &s.mapping_path(),

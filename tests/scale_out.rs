@@ -44,6 +44,11 @@ async fn two_engines_on_postgres_share_the_queue_without_duplicates() {
     })
     .await;
     world.edit_file("dealbridge.toml", "sqlite://dealbridge.db", url.as_str());
+    // A full re-read every two seconds stands in for the nightly job: with two engines each fire
+    // time must run once.
+    let mut text = std::fs::read_to_string(&world.config).unwrap();
+    text.push_str("\n[schedule.nightly]\ncron = \"*/2 * * * * *\"\nfull = true\n");
+    std::fs::write(&world.config, text).unwrap();
     world.crm.handle.faults().set(FaultConfig {
         latency: Duration::from_millis(10),
         drop_after_write_rate: 0.05,
@@ -133,6 +138,27 @@ async fn two_engines_on_postgres_share_the_queue_without_duplicates() {
         .map(|o| o.split('-').nth(1).unwrap_or_default().to_string())
         .collect();
     assert!(owners.len() >= 2, "both engines claimed jobs: {owners:?}");
+
+    // The scheduled job ran, each fire time once, though both engines wake for it.
+    let mut db = sqlx::PgConnection::connect(url.as_str()).await.unwrap();
+    let runs: Vec<(String,)> = sqlx::query_as(
+        "SELECT detail FROM journal WHERE entity_kind = 'schedule' AND action = 'ran' ORDER BY id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    let fire_times: Vec<String> = runs
+        .iter()
+        .map(|(d,)| d.split(": read").next().unwrap_or_default().to_string())
+        .collect();
+    let distinct: BTreeSet<&String> = fire_times.iter().collect();
+    assert!(runs.len() >= 2, "the job ran: {fire_times:?}");
+    assert_eq!(
+        distinct.len(),
+        fire_times.len(),
+        "each fire time ran once: {fire_times:?}"
+    );
+    drop(db);
 
     drop(world);
     sqlx::query(sqlx::AssertSqlSafe(format!(

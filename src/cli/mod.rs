@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod commerceml;
+pub mod conflicts;
 pub mod emulate;
 pub mod import;
 pub mod inspect;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Inspect and steer the job queue.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// The conflict log: list, show, and resolve what a `manual` field waits for.
+    #[command(subcommand)]
+    Conflicts(conflicts::ConflictsCommand),
     /// Run a vendor emulator (WooCommerce or Bitrix24) on a local port.
     #[command(subcommand)]
     Emulate(emulate::EmulateCommand),

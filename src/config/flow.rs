@@ -66,7 +66,19 @@ pub const SUPPORTED_FLOWS: &[(Entity, SystemKind, SystemKind)] = &[
     (Entity::Order, SystemKind::WooCommerce, SystemKind::AmoCrm),
     (Entity::Order, SystemKind::Shopify, SystemKind::Bitrix24),
     (Entity::Order, SystemKind::Shopify, SystemKind::AmoCrm),
+    // The CRM → store direction of a two-way pair: a manager's stage or row edit written back to
+    // the order. Needs the store → CRM flow of the same pair (checked).
+    (Entity::Order, SystemKind::Bitrix24, SystemKind::WooCommerce),
+    (Entity::Order, SystemKind::AmoCrm, SystemKind::WooCommerce),
+    (Entity::Order, SystemKind::Bitrix24, SystemKind::Shopify),
+    (Entity::Order, SystemKind::AmoCrm, SystemKind::Shopify),
 ];
+
+/// Whether `kind` is a store (has order statuses); a flow from a CRM to a store is the reverse
+/// direction of a pair, and its mapping file is read as store → CRM like the forward one's.
+pub fn is_store(kind: SystemKind) -> bool {
+    crate::mapping::order_statuses(kind).is_some()
+}
 
 /// Whether the engine can carry `entity` from a `from` system to a `to` system.
 pub fn is_supported(entity: Entity, from: SystemKind, to: SystemKind) -> bool {
@@ -145,10 +157,62 @@ pub(crate) fn read_flows(
             FLOW_KEYS,
         );
         if let Some(flow) = read_flow(ctx, &t, systems, base_dir, &mut seen_names, &mut mappings) {
-            out.push(flow);
+            out.push((flow, item.span()));
         }
     }
-    out
+    check_writers(ctx, &out, systems);
+    out.into_iter().map(|(f, _)| f).collect()
+}
+
+/// Refuses flows that would write the same fields of the same system with no single owner: two
+/// flows with the same source, target and entity, or the two directions of a pair under mapping
+/// files that give the fields different owners; and a CRM → store flow with no store → CRM flow
+/// to pair with (it writes back to orders that flow created deals for).
+fn check_writers(
+    ctx: &mut Ctx<'_>,
+    flows: &[(FlowConfig, std::ops::Range<usize>)],
+    systems: &BTreeMap<String, Option<SystemKind>>,
+) {
+    for (i, (flow, span)) in flows.iter().enumerate() {
+        for entity in &flow.entities {
+            if let Some((other, _)) = flows[..i].iter().find(|(o, _)| {
+                o.from == flow.from && o.to == flow.to && o.entities.contains(entity)
+            }) {
+                ctx.error(
+                    span.clone(),
+                    format!(
+                        "flows `{}` and `{}` both carry `{entity}` from `{}` to `{}`: they would write the same fields of `{}` with no single owner; merge them into one flow",
+                        other.name, flow.name, flow.from, flow.to, flow.to
+                    ),
+                );
+            }
+        }
+        let from_kind = systems.get(&flow.from).copied().flatten();
+        if from_kind.is_none_or(is_store) {
+            continue;
+        }
+        // A CRM → store flow.
+        match flows
+            .iter()
+            .find(|(o, _)| o.from == flow.to && o.to == flow.from && o.entities.contains(&Entity::Order))
+        {
+            None => ctx.error(
+                span.clone(),
+                format!(
+                    "flow `{}` writes deals from `{}` back to `{}`, but no flow carries orders from `{}` to `{}`: add that flow (it creates the deals this one writes back from)",
+                    flow.name, flow.from, flow.to, flow.to, flow.from
+                ),
+            ),
+            Some((fwd, _)) if fwd.mapping.fields != flow.mapping.fields => ctx.error(
+                span.clone(),
+                format!(
+                    "flows `{}` and `{}` are the two directions of one pair but their mapping files ({} and {}) give the fields different owners in [fields]; both directions must agree on who owns each field (use one mapping file for both)",
+                    fwd.name, flow.name, fwd.mapping.path.display(), flow.mapping.path.display()
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
 }
 
 fn read_flow(
@@ -230,9 +294,11 @@ fn read_flow(
         if !is_supported(Entity::Order, fk, tk) {
             return None; // already reported as an unsupported pair
         }
+        // A CRM → store flow reads the pair's mapping as store → CRM, like its forward flow.
+        let (sk, ck) = if is_store(fk) { (fk, tk) } else { (tk, fk) };
         mappings
-            .entry((path.clone(), fk, tk))
-            .or_insert_with(|| load_mapping(ctx, &path, m.span(), fk, tk))
+            .entry((path.clone(), sk, ck))
+            .or_insert_with(|| load_mapping(ctx, &path, m.span(), sk, ck))
             .clone()
     });
     if ctx.out.len() != before {

@@ -9,6 +9,7 @@ use super::doc::{self, Ctx, TableReader};
 use super::env::{Env, ProcessEnv};
 use super::exchange::{read_exchange_1c, Exchange1cConfig, EXCHANGE_1C_KEYS};
 use super::flow::{read_flows, FlowConfig};
+use super::schedule::{read_schedules, ScheduleConfig};
 use super::settings::{read_server, read_sync, ServerConfig, SyncConfig, SERVER_KEYS, SYNC_KEYS};
 use super::system::{read_system, SystemConfig, SystemKind};
 
@@ -32,6 +33,8 @@ pub struct Config {
     pub sync: SyncConfig,
     /// `[exchange_1c]`: the 1C exchange endpoint, when configured.
     pub exchange_1c: Option<Exchange1cConfig>,
+    /// `[schedule.<name>]`: cron jobs run by `dealbridge run`.
+    pub schedules: Vec<ScheduleConfig>,
     /// The file the config came from.
     pub path: PathBuf,
 }
@@ -43,6 +46,7 @@ const TOP_KEYS: &[&str] = &[
     "flows",
     "sync",
     "exchange_1c",
+    "schedule",
 ];
 
 impl Config {
@@ -146,6 +150,9 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
         }
     }
     let flows = read_flows(&mut ctx, top.entry("flows").map(|(_, v)| v), &kinds, dir);
+    let flow_names: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
+    let schedule_table = top.table(&mut ctx, "schedule", "[schedule]", &[]);
+    let schedules = read_schedules(&mut ctx, schedule_table.as_ref(), &flow_names);
     Some(Config {
         database: database?,
         server,
@@ -153,6 +160,7 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
         flows,
         sync,
         exchange_1c,
+        schedules,
         path: src.path.clone(),
     })
 }

@@ -11,6 +11,7 @@ mod env;
 mod exchange;
 mod flow;
 mod load;
+mod schedule;
 mod secret;
 mod settings;
 mod system;
@@ -24,8 +25,9 @@ pub use exchange::{
     Exchange1cConfig, OrderEncoding, DEFAULT_EXCHANGE_PATH, DEFAULT_FILE_LIMIT, DEFAULT_MAX_UPLOAD,
     EXCHANGE_1C_PASSWORD_VAR,
 };
-pub use flow::{is_supported, Entity, FlowConfig, SUPPORTED_FLOWS};
+pub use flow::{is_store, is_supported, Entity, FlowConfig, SUPPORTED_FLOWS};
 pub use load::{check, example_config, Config};
+pub use schedule::ScheduleConfig;
 pub use secret::Secret;
 pub use settings::{ServerConfig, SyncConfig};
 pub use system::{

@@ -7,6 +7,8 @@
 
 use super::inbox::{process_inbox, InboxReport};
 use super::poll::{OrderFlow, PollReport};
+use super::pull::DealPullFlow;
+use super::schedule::ScheduledJob;
 use super::worker::{Executor, JobOutcome};
 use super::SyncError;
 use dealbridge_store::Store;
@@ -48,10 +50,46 @@ impl Default for EngineSettings {
 /// Counts of job outcomes, shared by the workers.
 #[derive(Debug, Default)]
 pub struct Tally {
+    created: AtomicU64,
     written: AtomicU64,
     unchanged: AtomicU64,
     retried: AtomicU64,
     dead: AtomicU64,
+}
+
+/// A point-in-time copy of a [`Tally`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TallySnapshot {
+    /// Records created.
+    pub created: u64,
+    /// Records updated.
+    pub updated: u64,
+    /// Jobs with nothing to change.
+    pub unchanged: u64,
+    /// Failed attempts retried.
+    pub retried: u64,
+    /// Jobs dead-lettered.
+    pub dead: u64,
+}
+
+impl TallySnapshot {
+    /// Jobs finished one way or another (retries not counted).
+    pub fn finished(&self) -> u64 {
+        self.created + self.updated + self.unchanged + self.dead
+    }
+}
+
+impl Tally {
+    /// The counts now (for a progress bar).
+    pub fn snapshot(&self) -> TallySnapshot {
+        TallySnapshot {
+            created: self.created.load(Ordering::Relaxed),
+            updated: self.written.load(Ordering::Relaxed),
+            unchanged: self.unchanged.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+            dead: self.dead.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// What a `sync` did.
@@ -61,8 +99,14 @@ pub struct SyncSummary {
     pub inbox: InboxReport,
     /// Per flow: name and poll report.
     pub polls: Vec<(String, PollReport)>,
-    /// Deals created or updated.
+    /// Records created or updated (`created` + `updated`).
     pub written: u64,
+    /// Records created.
+    pub created: u64,
+    /// Records updated (two-way: the store, the CRM or both written for one pair).
+    pub updated: u64,
+    /// Conflicts found in this pass (both systems changed a field), decided or held.
+    pub conflicts: u64,
     /// Jobs that found nothing to change.
     pub unchanged: u64,
     /// Failed attempts that will be (or were) retried.
@@ -77,6 +121,10 @@ pub struct Engine {
     pub store: Store,
     /// Order flows.
     pub flows: Vec<Arc<OrderFlow>>,
+    /// CRM → store polls of two-way pairs.
+    pub pulls: Vec<Arc<DealPullFlow>>,
+    /// Cron jobs (`[schedule.<name>]`), run by [`Engine::run`].
+    pub schedules: Vec<Arc<ScheduledJob>>,
     /// Runs jobs.
     pub executor: Arc<Executor>,
     /// Settings.
@@ -107,7 +155,16 @@ impl Engine {
             let report = flow.poll(&self.store, full).await?;
             summary.polls.push((flow.name.clone(), report));
         }
-        let before = self.tally_now();
+        for pull in self
+            .pulls
+            .iter()
+            .filter(|f| only.is_none_or(|n| n == f.name || n == f.forward))
+        {
+            let report = pull.poll(&self.store, full).await?;
+            summary.polls.push((pull.name.clone(), report));
+        }
+        let conflicts_before = self.store.conflict_count().await?;
+        let before = self.tally.snapshot();
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         for n in 0..self.settings.workers.max(1) {
@@ -121,11 +178,15 @@ impl Engine {
         for t in tasks {
             t.await.expect("worker task panicked")?;
         }
-        let after = self.tally_now();
-        summary.written = after.0 - before.0;
-        summary.unchanged = after.1 - before.1;
-        summary.retried = after.2 - before.2;
-        summary.dead = after.3 - before.3;
+        let after = self.tally.snapshot();
+        summary.created = after.created - before.created;
+        summary.updated = after.updated - before.updated;
+        summary.written = summary.created + summary.updated;
+        summary.unchanged = after.unchanged - before.unchanged;
+        summary.retried = after.retried - before.retried;
+        summary.dead = after.dead - before.dead;
+        summary.conflicts =
+            u64::try_from(self.store.conflict_count().await? - conflicts_before).unwrap_or(0);
         Ok(summary)
     }
 
@@ -149,6 +210,33 @@ impl Engine {
                 loop {
                     if let Err(e) = flow.poll(&store, false).await {
                         error!(flow = %flow.name, error = %error_chain(&e), "poll failed");
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+                Ok(())
+            }));
+        }
+        for job in &self.schedules {
+            let job = job.clone();
+            let store = self.store.clone();
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                job.run(store, stop).await;
+                Ok(())
+            }));
+        }
+        for pull in &self.pulls {
+            let pull = pull.clone();
+            let store = self.store.clone();
+            let stop = shutdown.clone();
+            let interval = self.settings.poll_interval;
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = pull.poll(&store, false).await {
+                        error!(flow = %pull.name, error = %error_chain(&e), "deal poll failed");
                     }
                     tokio::select! {
                         _ = stop.cancelled() => break,
@@ -217,14 +305,6 @@ impl Engine {
         }
     }
 
-    fn tally_now(&self) -> (u64, u64, u64, u64) {
-        (
-            self.tally.written.load(Ordering::Relaxed),
-            self.tally.unchanged.load(Ordering::Relaxed),
-            self.tally.retried.load(Ordering::Relaxed),
-            self.tally.dead.load(Ordering::Relaxed),
-        )
-    }
 }
 
 /// What one worker task owns.
@@ -248,6 +328,7 @@ impl Worker {
             if let Some(job) = jobs.into_iter().next() {
                 // Not raced against `stop`: a job in hand is finished, so its lease ends cleanly.
                 match self.executor.execute(&job).await? {
+                    JobOutcome::Created => self.tally.created.fetch_add(1, Ordering::Relaxed),
                     JobOutcome::Written => self.tally.written.fetch_add(1, Ordering::Relaxed),
                     JobOutcome::Unchanged => self.tally.unchanged.fetch_add(1, Ordering::Relaxed),
                     JobOutcome::Retrying => self.tally.retried.fetch_add(1, Ordering::Relaxed),

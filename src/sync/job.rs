@@ -1,7 +1,7 @@
 //! Job payloads: what a queued write carries. Payloads are JSON in the queue table, so they are
 //! versioned by their `kind` string; a new shape gets a new kind.
 
-use dealbridge_sdk::model::Order;
+use dealbridge_sdk::model::{CrmDealState, Order};
 use serde::{Deserialize, Serialize};
 
 /// Job kind: make the CRM deal for an order match it.
@@ -15,4 +15,20 @@ pub struct DealUpsert {
     pub flow: String,
     /// The order as read from the source.
     pub order: Order,
+}
+
+/// Job kind: a deal changed in the CRM; merge it with its order and write what moved to the
+/// other side (CRM → store, and back to the CRM when the store recalculates).
+pub const JOB_DEAL_PULL: &str = "deal.pull";
+
+/// Payload of [`JOB_DEAL_PULL`]. The order is re-read from the store when the job runs; the deal
+/// is the state the CRM poll (or event) saw, the newest one when several were coalesced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DealPull {
+    /// The store → CRM flow the pair belongs to (selects the mapping and both systems).
+    pub flow: String,
+    /// The order's id in the store.
+    pub order_id: String,
+    /// The deal as the CRM showed it.
+    pub deal: CrmDealState,
 }

@@ -3,6 +3,9 @@
 //! - [`ids`]: how canonical entities, coalescing keys and contact keys are spelled.
 //! - [`plan`]: order → deal, pure.
 //! - [`poll`]: one pass over a source, queueing what changed; moves the cursor after.
+//! - [`pull`]: the CRM → store poll of a two-way pair: changed deals → merge jobs.
+//! - [`reverse`]: deal rows back to order lines.
+//! - [`schedule`]: cron jobs (`[schedule.<name>]`), once per fire time across processes.
 //! - [`inbox`]: webhook deliveries → re-read the resource → queue, like a poll would.
 //! - [`job`]: queued payloads.
 //! - [`merge`]: three-way merge of an order/deal pair against the last synced snapshots.
@@ -16,6 +19,9 @@ pub mod job;
 pub mod merge;
 pub mod plan;
 pub mod poll;
+pub mod pull;
+pub mod reverse;
+pub mod schedule;
 pub mod worker;
 
 use dealbridge_sdk::ConnectorError;

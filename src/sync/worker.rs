@@ -6,15 +6,19 @@
 //! that second run into an update instead of a duplicate.
 
 use super::ids::{contact_key, entity_id, KIND_CONTACT, KIND_DEAL, KIND_ORDER};
-use super::job::{DealUpsert, JOB_DEAL_UPSERT};
+use super::job::{DealPull, DealUpsert, JOB_DEAL_PULL, JOB_DEAL_UPSERT};
+use super::merge::{lines_value, merge, same_compared_fields, side_name, MergeInput, Resolutions};
 use super::plan::DealPlanner;
+use super::reverse::order_lines_from_rows;
 use super::SyncError;
+use crate::mapping::{Mapping, OwnedField};
 use backon::{ExponentialBuilder, Retryable};
-use dealbridge_sdk::model::{Contact, Deal};
-use dealbridge_sdk::traits::CrmDeals;
+use dealbridge_sdk::model::{Contact, CrmDealState, Deal, Order, OrderChange};
+use dealbridge_sdk::traits::{CrmDealReader, CrmDeals, OrderSink, OrderSource};
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::{
-    snapshot_hash, FailOutcome, Failure, Job, JournalEntry, NewBinding, Queue, Store,
+    snapshot_hash, ConflictFilter, ConflictState, FailOutcome, Failure, Job, JournalEntry,
+    NewBinding, NewConflict, Queue, Store,
 };
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -42,12 +46,29 @@ pub struct FlowTarget {
     pub target_system: String,
     /// Plans the deal from the order.
     pub planner: Arc<dyn DealPlanner>,
+    /// Set when a CRM → store flow pairs with this one: deals are read back, merged with their
+    /// orders, and what the CRM changed is written to the store.
+    pub two_way: Option<TwoWay>,
+}
+
+/// What the CRM → store direction of a pair needs.
+pub struct TwoWay {
+    /// The pair's mapping (reverse stage map, field ownership).
+    pub mapping: Arc<Mapping>,
+    /// Reads deals back from the CRM.
+    pub reader: Arc<dyn CrmDealReader>,
+    /// Writes orders in the store.
+    pub sink: Arc<dyn OrderSink>,
+    /// Re-reads orders from the store.
+    pub source: Arc<dyn OrderSource>,
 }
 
 /// What running one job came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
-    /// The target was written (deal created or updated).
+    /// The target record was created.
+    Created,
+    /// An existing record was updated (or, two-way, the store and/or the CRM was written).
     Written,
     /// Nothing differed from the last write: no call made.
     Unchanged,
@@ -130,19 +151,63 @@ impl Executor {
     }
 
     async fn run(&self, job: &Job) -> Result<JobOutcome, RunError> {
-        if job.kind != JOB_DEAL_UPSERT {
-            return Err(RunError::Permanent(format!(
-                "job {}: unknown kind `{}`; this build of dealbridge cannot run it (drop it with `dealbridge queue drop {}`)",
-                job.id, job.kind, job.id
-            )));
+        match job.kind.as_str() {
+            JOB_DEAL_UPSERT => {
+                let payload: DealUpsert = decode(job)?;
+                let (flow, crm) = self.flow(job, &payload.flow)?;
+                let entity = entity_id(&payload.order.source);
+                if let Some(two) = &flow.two_way {
+                    let bound = self
+                        .store
+                        .binding(&flow.target_system, KIND_DEAL, &entity)
+                        .await
+                        .map_err(store_err)?;
+                    if bound.is_some() {
+                        let id = payload.order.source.id.clone();
+                        return self
+                            .reconcile(flow, two, crm, &entity, &id, Some(payload.order), None)
+                            .await;
+                    }
+                }
+                self.upsert(flow, crm, &payload).await
+            }
+            JOB_DEAL_PULL => {
+                let payload: DealPull = decode(job)?;
+                let (flow, crm) = self.flow(job, &payload.flow)?;
+                let Some(two) = &flow.two_way else {
+                    return Err(RunError::Permanent(format!(
+                        "job {}: flow `{}` has no CRM → store flow paired with it any more; add it back or drop the job",
+                        job.id, payload.flow
+                    )));
+                };
+                let entity = entity_id(&dealbridge_sdk::model::ExternalRef {
+                    system: flow.source_system.clone(),
+                    id: payload.order_id.clone(),
+                });
+                self.reconcile(
+                    flow,
+                    two,
+                    crm,
+                    &entity,
+                    &payload.order_id,
+                    None,
+                    Some(payload.deal),
+                )
+                .await
+            }
+            other => Err(RunError::Permanent(format!(
+                "job {}: unknown kind `{other}`; this build of dealbridge cannot run it (drop it with `dealbridge queue drop {}`)",
+                job.id, job.id
+            ))),
         }
-        let payload: DealUpsert = serde_json::from_value(job.payload.clone()).map_err(|e| {
-            RunError::Permanent(format!("job {}: payload is not a deal upsert: {e}", job.id))
-        })?;
-        let flow = self.flows.get(&payload.flow).ok_or_else(|| {
+    }
+
+    /// The job's flow and its CRM client.
+    fn flow(&self, job: &Job, name: &str) -> Result<(&FlowTarget, &dyn CrmDeals), RunError> {
+        let flow = self.flows.get(name).ok_or_else(|| {
             RunError::Permanent(format!(
-                "job {}: flow `{}` is not in the config any more; add it back or drop the job",
-                job.id, payload.flow
+                "job {}: flow `{name}` is not in the config any more; add it back or drop the job",
+                job.id
             ))
         })?;
         let crm = self.crms.get(&flow.target_system).ok_or_else(|| {
@@ -151,6 +216,16 @@ impl Executor {
                 job.id, flow.target_system
             ))
         })?;
+        Ok((flow, crm.as_ref()))
+    }
+
+    /// Store → CRM only: make the deal match the order.
+    async fn upsert(
+        &self,
+        flow: &FlowTarget,
+        crm: &dyn CrmDeals,
+        payload: &DealUpsert,
+    ) -> Result<JobOutcome, RunError> {
         let order = &payload.order;
         let entity = entity_id(&order.source);
         let deal = flow
@@ -185,12 +260,12 @@ impl Executor {
             }
             _ => {
                 let contact_id = match &deal.contact {
-                    Some(c) => self.contact_id(crm.as_ref(), target, c).await?,
+                    Some(c) => self.contact_id(crm, target, c).await?,
                     None => None,
                 };
                 let deal_id = self
                     .write_deal(
-                        crm.as_ref(),
+                        crm,
                         target,
                         &entity,
                         bound.as_ref().map(|b| b.external_id.as_str()),
@@ -198,6 +273,7 @@ impl Executor {
                         contact_id.as_deref(),
                     )
                     .await?;
+                let (deal_id, created) = deal_id;
                 self.store
                     .save_binding(&NewBinding {
                         system: target,
@@ -208,7 +284,11 @@ impl Executor {
                     })
                     .await
                     .map_err(store_err)?;
-                JobOutcome::Written
+                if created {
+                    JobOutcome::Created
+                } else {
+                    JobOutcome::Written
+                }
             }
         };
         self.store
@@ -224,7 +304,388 @@ impl Executor {
         Ok(outcome)
     }
 
-    /// Creates or updates the deal; returns its CRM id.
+    /// Two-way: merges the order and the deal against their last synced snapshots and writes what
+    /// moved to the side that lacks it. Runs under the pair's lock, so the store- and CRM-
+    /// triggered jobs of one pair (different queue keys) never interleave.
+    #[allow(clippy::too_many_arguments)]
+    async fn reconcile(
+        &self,
+        flow: &FlowTarget,
+        two: &TwoWay,
+        crm: &dyn CrmDeals,
+        entity: &str,
+        order_id: &str,
+        order: Option<Order>,
+        crm_state: Option<CrmDealState>,
+    ) -> Result<JobOutcome, RunError> {
+        let held = self
+            .store
+            .lock(&format!("pair:{entity}"))
+            .await
+            .map_err(store_err)?;
+        let result = self
+            .reconcile_locked(flow, two, crm, entity, order_id, order, crm_state)
+            .await;
+        held.release().await.map_err(store_err)?;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn reconcile_locked(
+        &self,
+        flow: &FlowTarget,
+        two: &TwoWay,
+        crm: &dyn CrmDeals,
+        entity: &str,
+        order_id: &str,
+        order: Option<Order>,
+        crm_state: Option<CrmDealState>,
+    ) -> Result<JobOutcome, RunError> {
+        let target = flow.target_system.as_str();
+        let source = flow.source_system.as_str();
+        let Some(deal_binding) = self
+            .store
+            .binding(target, KIND_DEAL, entity)
+            .await
+            .map_err(store_err)?
+        else {
+            return Err(RunError::Permanent(format!(
+                "order {entity}: no deal is bound to it in `{target}`; the store → CRM job creates it first"
+            )));
+        };
+        let deal_id = deal_binding.external_id.clone();
+        // A store-triggered job whose order plans to exactly the deal we last wrote has nothing
+        // to carry: no read of either system.
+        if let (Some(hint), None) = (&order, &crm_state) {
+            let planned = flow
+                .planner
+                .plan(hint)
+                .map_err(|e| RunError::Permanent(e.to_string()))?;
+            if deal_binding.snapshot_hash.as_deref()
+                == Some(snapshot_hash(&to_json(entity, &planned)?).as_str())
+            {
+                self.journal(
+                    entity,
+                    target,
+                    "unchanged",
+                    Some(&deal_id),
+                    "deal already matches the order",
+                )
+                .await?;
+                return Ok(JobOutcome::Unchanged);
+            }
+        }
+        // Both sides are read afresh: a payload may be older than a write another job of this
+        // pair made since (it was queued before), and merging a stale side would undo that write.
+        let order_now = match read_with_retry(|| two.source.order(order_id)).await? {
+            Some(o) => o,
+            None => {
+                self.journal(
+                    entity,
+                    source,
+                    "skipped",
+                    Some(order_id),
+                    "order no longer exists in the store; nothing is written back",
+                )
+                .await?;
+                return Ok(JobOutcome::Unchanged);
+            }
+        };
+        let crm_state = match read_with_retry(|| two.reader.deal(&deal_id)).await? {
+            Some(s) => s,
+            None => {
+                self.journal(
+                    entity,
+                    target,
+                    "skipped",
+                    Some(&deal_id),
+                    "the deal was deleted in the CRM; nothing is written",
+                )
+                .await?;
+                return Ok(JobOutcome::Unchanged);
+            }
+        };
+        let plan = |o: &Order| {
+            flow.planner
+                .plan(o)
+                .map_err(|e| RunError::Permanent(e.to_string()))
+        };
+        let store_now = plan(&order_now)?;
+        let crm_base: Deal = match deal_binding
+            .snapshot
+            .as_ref()
+            .and_then(|s| serde_json::from_value(s.clone()).ok())
+        {
+            Some(d) => d,
+            None => store_now.clone(),
+        };
+        let order_binding = self
+            .store
+            .binding(source, KIND_ORDER, entity)
+            .await
+            .map_err(store_err)?;
+        let store_base = order_binding
+            .as_ref()
+            .and_then(|b| b.snapshot.as_ref())
+            .and_then(|s| serde_json::from_value::<Order>(s.clone()).ok())
+            .and_then(|o| flow.planner.plan(&o).ok())
+            .unwrap_or_else(|| crm_base.clone());
+
+        // A person must decide first: `manual` holds every write of the pair.
+        let open = self
+            .store
+            .open_conflicts_for(KIND_DEAL, entity)
+            .await
+            .map_err(store_err)?;
+        if !open.is_empty() {
+            let ids: Vec<String> = open.iter().map(|c| c.id.to_string()).collect();
+            self.journal(
+                entity,
+                target,
+                "held",
+                Some(&deal_id),
+                &format!(
+                    "open conflict(s) {}: resolve with `dealbridge conflicts resolve`",
+                    ids.join(", ")
+                ),
+            )
+            .await?;
+            return Ok(JobOutcome::Unchanged);
+        }
+        let resolutions = self.resolutions(entity, deal_binding.synced_at).await?;
+        let outcome = merge(
+            &MergeInput {
+                store_now: &store_now,
+                store_base: &store_base,
+                crm_now: &crm_state.deal,
+                crm_base: &crm_base,
+                store_modified: order_now.modified_at,
+                crm_modified: crm_state.modified_at,
+            },
+            &two.mapping.fields,
+            &resolutions,
+        );
+        for c in &outcome.conflicts {
+            let chosen = c.winner.map(|w| match w {
+                super::merge::Side::Store => source,
+                super::merge::Side::Crm => target,
+            });
+            let chosen_value = c.winner.map(|w| match w {
+                super::merge::Side::Store => c.store.clone(),
+                super::merge::Side::Crm => c.crm.clone(),
+            });
+            let id = self
+                .store
+                .record_conflict(&NewConflict {
+                    kind: KIND_DEAL,
+                    entity_id: entity,
+                    field: c.field.as_str(),
+                    base: Some(&c.base),
+                    ours: &c.store,
+                    theirs: &c.crm,
+                    ours_system: source,
+                    theirs_system: target,
+                    rule: c.rule.as_str(),
+                    chosen,
+                    chosen_value: chosen_value.as_ref(),
+                    reason: &c.reason,
+                })
+                .await
+                .map_err(store_err)?;
+            warn!(order = %entity, field = c.field.as_str(), conflict = id, rule = c.rule.as_str(),
+                  winner = c.winner.map_or("none (held)", side_name), "both systems changed a field");
+        }
+        if outcome.held() {
+            self.journal(
+                entity,
+                target,
+                "held",
+                Some(&deal_id),
+                "a manual conflict holds this order and its deal",
+            )
+            .await?;
+            return Ok(JobOutcome::Unchanged);
+        }
+        let merged = &outcome.merged;
+
+        // The store's side: the stage (through the reverse stage map) and the lines.
+        let mut change = OrderChange::default();
+        if merged.stage != store_now.stage {
+            match two.mapping.status_for_stage(&merged.stage) {
+                Some(status) if status != order_now.status => {
+                    change.status = Some(status.to_string())
+                }
+                Some(_) => {}
+                None => {
+                    self.journal(entity, source, "kept", Some(order_id), &format!(
+                        "deal stage `{}` has no store status in {} ([stage_map]); the order stays `{}`",
+                        merged.stage, two.mapping.path.display(), order_now.status
+                    ))
+                    .await?;
+                }
+            }
+        }
+        if lines_value(&merged.lines) != lines_value(&store_now.lines) {
+            change.lines = Some(order_lines_from_rows(&merged.lines, &order_now, &store_now));
+        }
+        let store_written = change != OrderChange::default();
+        let order_after = if store_written {
+            let after = two.sink.update_order(order_id, &change).await?;
+            let what: Vec<&str> = [
+                change.status.as_ref().map(|_| "status"),
+                change.lines.as_ref().map(|_| "lines"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            self.journal_kind(
+                KIND_ORDER,
+                entity,
+                source,
+                "updated",
+                Some(order_id),
+                &format!(
+                    "from the CRM: {} (status now `{}`)",
+                    what.join(", "),
+                    after.status
+                ),
+            )
+            .await?;
+            // Saved at once: if the CRM write below fails, the retry sees the store already
+            // carries the change (both sides then agree) instead of writing it again.
+            self.save_order_snapshot(source, entity, &after).await?;
+            after
+        } else {
+            order_now
+        };
+
+        // The CRM's side: the order as the store now has it, with the merged stage and title.
+        let mut final_deal = plan(&order_after)?;
+        final_deal.stage = merged.stage.clone();
+        final_deal.title = merged.title.clone();
+        if !store_written {
+            final_deal.amount = merged.amount;
+            final_deal.lines = merged.lines.clone();
+        }
+        let forward_only_changed = store_now.contact != store_base.contact
+            || store_now.comments != store_base.comments
+            || store_now.source_channel != store_base.source_channel;
+        let crm_written =
+            !same_compared_fields(&final_deal, &crm_state.deal) || forward_only_changed;
+        if crm_written {
+            let contact_id = match &final_deal.contact {
+                Some(c) => self.contact_id(crm, target, c).await?,
+                None => None,
+            };
+            crm.update_deal(&deal_id, &final_deal, contact_id.as_deref())
+                .await?;
+            let moved: Vec<&str> = outcome
+                .changed
+                .iter()
+                .filter(|(_, side)| *side == super::merge::Side::Store)
+                .map(|(f, _)| f.as_str())
+                .collect();
+            self.journal(
+                entity,
+                target,
+                "updated",
+                Some(&deal_id),
+                &format!(
+                    "stage {}; from the store: {}",
+                    final_deal.stage,
+                    if moved.is_empty() {
+                        "recalculated totals".to_string()
+                    } else {
+                        moved.join(", ")
+                    }
+                ),
+            )
+            .await?;
+        }
+        let final_json = to_json(entity, &final_deal)?;
+        self.store
+            .save_binding(&NewBinding {
+                system: target,
+                kind: KIND_DEAL,
+                entity_id: entity,
+                external_id: &deal_id,
+                snapshot: Some(&final_json),
+            })
+            .await
+            .map_err(store_err)?;
+        self.save_order_snapshot(source, entity, &order_after)
+            .await?;
+        if !store_written && !crm_written {
+            self.journal(
+                entity,
+                target,
+                "unchanged",
+                Some(&deal_id),
+                "order and deal agree",
+            )
+            .await?;
+            return Ok(JobOutcome::Unchanged);
+        }
+        Ok(JobOutcome::Written)
+    }
+
+    /// Decisions people made (`conflicts resolve`) on this pair's `manual` conflicts since the
+    /// pair last synced: they are applied once, by the next merge.
+    async fn resolutions(
+        &self,
+        entity: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Resolutions, RunError> {
+        let decided = self
+            .store
+            .conflicts(&ConflictFilter {
+                state: Some(ConflictState::Resolved),
+                kind: Some(KIND_DEAL.to_string()),
+                entity_id: Some(entity.to_string()),
+                limit: 100,
+            })
+            .await
+            .map_err(store_err)?;
+        let mut out = Resolutions::new();
+        // Newest first: the first decision seen for a field is the one that stands.
+        for c in decided {
+            let by_person = c
+                .resolved_by
+                .as_deref()
+                .is_some_and(|b| !b.starts_with("rule:"));
+            let fresh = c.resolved_at.is_some_and(|at| at >= since);
+            if let (true, true, Some(field), Some(value)) = (
+                by_person,
+                fresh,
+                OwnedField::parse(&c.field),
+                c.chosen_value,
+            ) {
+                out.entry(field).or_insert(value);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save_order_snapshot(
+        &self,
+        source: &str,
+        entity: &str,
+        order: &Order,
+    ) -> Result<(), RunError> {
+        let json = to_json(entity, order)?;
+        self.store
+            .save_binding(&NewBinding {
+                system: source,
+                kind: KIND_ORDER,
+                entity_id: entity,
+                external_id: &order.source.id,
+                snapshot: Some(&json),
+            })
+            .await
+            .map_err(store_err)
+    }
+
+    /// Creates or updates the deal; returns its CRM id and whether it was created.
     async fn write_deal(
         &self,
         crm: &dyn CrmDeals,
@@ -233,12 +694,12 @@ impl Executor {
         bound_id: Option<&str>,
         deal: &Deal,
         contact_id: Option<&str>,
-    ) -> Result<String, RunError> {
+    ) -> Result<(String, bool), RunError> {
         if let Some(id) = bound_id {
             crm.update_deal(id, deal, contact_id).await?;
             self.journal(entity, target, "updated", Some(id), &deal.stage)
                 .await?;
-            return Ok(id.to_string());
+            return Ok((id.to_string(), false));
         }
         // Not bound: maybe a previous run created it and crashed before saving the binding.
         if let Some(id) = read_with_retry(|| crm.find_deal(&deal.origin)).await? {
@@ -251,12 +712,12 @@ impl Executor {
                 "found by origin; updated instead of creating",
             )
             .await?;
-            return Ok(id);
+            return Ok((id, false));
         }
         let id = crm.create_deal(deal, contact_id).await?;
         self.journal(entity, target, "created", Some(&id), &deal.stage)
             .await?;
-        Ok(id)
+        Ok((id, true))
     }
 
     /// Finds or creates the contact; returns its CRM id, or `None` if it has no matching key.
@@ -345,6 +806,22 @@ impl Executor {
             .await
             .map_err(store_err)
     }
+}
+
+/// Decodes a job's payload; a payload that does not decode is permanent (a bug or a hand edit).
+fn decode<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, RunError> {
+    serde_json::from_value(job.payload.clone()).map_err(|e| {
+        RunError::Permanent(format!(
+            "job {}: payload is not a `{}` payload: {e}",
+            job.id, job.kind
+        ))
+    })
+}
+
+/// A record as JSON for a snapshot.
+fn to_json<T: serde::Serialize>(entity: &str, v: &T) -> Result<serde_json::Value, RunError> {
+    serde_json::to_value(v)
+        .map_err(|e| RunError::Permanent(format!("{entity}: cannot encode a snapshot: {e}")))
 }
 
 /// A store failure while running a job is transient: the database may be back on the next try,

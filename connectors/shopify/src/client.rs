@@ -357,7 +357,11 @@ impl ShopifyClient {
         Ok(env.inventory_level)
     }
 
-    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ConnectorError> {
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<RequestBuilder, ConnectorError> {
         let url = self.api.join(path).map_err(|e| {
             ConnectorError::new(
                 ErrorKind::Invalid,
@@ -373,7 +377,7 @@ impl ShopifyClient {
 
     /// Waits on the bucket, sends, reads the whole body, records the bucket level, and either
     /// decodes the body or classifies the failure.
-    async fn send<T: DeserializeOwned>(
+    pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         what: &str,
         req: RequestBuilder,

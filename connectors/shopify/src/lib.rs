@@ -16,6 +16,9 @@
 //! - [`convert`]: Shopify → canonical `Order`, `Payment`, `Contact`, `Product`, with a totals check.
 //! - [`client`]: [`ShopifyClient`]: REST client with cursor paging and a client-side leaky bucket;
 //!   implements [`OrderSource`](dealbridge_sdk::traits::OrderSource).
+//! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`ShopifyClient`] (note,
+//!   close/cancel/open, capture or external sale; line edits refused) and
+//!   [`ShopifyClient::payments_of`].
 //! - [`bucket`]: the client's view of Shopify's leaky bucket (`X-Shopify-Shop-Api-Call-Limit`).
 //! - [`link`]: `Link` header parsing (`rel="next"` → `page_info`).
 //! - [`webhook`]: HMAC verification of deliveries and their headers.
@@ -29,6 +32,7 @@ pub mod convert;
 pub mod emulator;
 mod errors;
 pub mod link;
+pub mod sink;
 pub mod webhook;
 pub mod wire;
 

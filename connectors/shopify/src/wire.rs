@@ -804,6 +804,13 @@ pub struct TenderTransactionsEnvelope {
     pub tender_transactions: Vec<TenderTransaction>,
 }
 
+/// `{"refunds": […]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefundsEnvelope {
+    /// The refunds.
+    pub refunds: Vec<Refund>,
+}
+
 /// `{"refund": …}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundEnvelope {

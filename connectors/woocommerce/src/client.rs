@@ -223,7 +223,11 @@ impl WooClient {
         Ok(self.send(&format!("delete order {id}"), req).await?.0)
     }
 
-    fn request(&self, method: Method, path: &str) -> Result<RequestBuilder, ConnectorError> {
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<RequestBuilder, ConnectorError> {
         let url = self.api.join(path).map_err(|e| {
             ConnectorError::new(
                 ErrorKind::Invalid,
@@ -238,7 +242,7 @@ impl WooClient {
     }
 
     /// Sends, reads the whole body, and either decodes it or classifies the failure.
-    async fn send<T: DeserializeOwned>(
+    pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         what: &str,
         req: RequestBuilder,
@@ -341,7 +345,7 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn header_num(headers: &HeaderMap, name: &str) -> Option<u64> {
+pub(crate) fn header_num(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 

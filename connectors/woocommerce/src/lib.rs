@@ -5,18 +5,25 @@
 //! - [`wire`]: the order JSON as WooCommerce sends it (money as decimal strings).
 //! - [`client`]: [`WooClient`], Basic-auth REST client; implements
 //!   [`OrderSource`](dealbridge_sdk::traits::OrderSource).
+//! - [`catalog`]: products, variations, customers (paging, batch) and
+//!   [`WooClient::push_price_and_stock`] by SKU with minimal calls.
 //! - [`convert`]: WooCommerce order → canonical [`Order`](dealbridge_sdk::model::Order).
 //! - `errors`: HTTP failures → classified [`ConnectorError`](dealbridge_sdk::ConnectorError).
+//! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`WooClient`] (status,
+//!   paid, lines, notes: read first, write only the difference) and [`WooClient::payments_of`].
 //! - [`webhook`]: signature check and parsing of webhook deliveries ([`webhook::verify`]).
 //! - [`emulator`]: an in-process WooCommerce over real HTTP, with fault injection and counters.
 
+pub mod catalog;
 pub mod client;
 pub mod convert;
 pub mod emulator;
 mod errors;
+pub mod sink;
 pub mod webhook;
 pub mod wire;
 
+pub use catalog::{PushReport, SkuUpdate};
 pub use client::{ListOrders, OrderBy, SortOrder, WooClient};
 pub use convert::order_to_canonical;
 pub use wire::{NewOrder, WooOrder};

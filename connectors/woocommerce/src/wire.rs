@@ -518,6 +518,177 @@ pub struct NewCouponLine {
     pub code: String,
 }
 
+/// An order note (`GET/POST /orders/<id>/notes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderNote {
+    /// Note id.
+    pub id: u64,
+    /// Who wrote it (`system` or the user's name).
+    #[serde(default)]
+    pub author: String,
+    /// Created, site-local time.
+    #[serde(default)]
+    pub date_created: Option<NaiveDateTime>,
+    /// Created, GMT.
+    #[serde(default)]
+    pub date_created_gmt: Option<NaiveDateTime>,
+    /// The note text.
+    pub note: String,
+    /// `true` when the customer was e-mailed the note; `false` for a private note.
+    #[serde(default)]
+    pub customer_note: bool,
+}
+
+/// An order refund (`GET /orders/<id>/refunds`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WooRefund {
+    /// Refund id.
+    pub id: u64,
+    /// Created, site-local time.
+    #[serde(default)]
+    pub date_created: Option<NaiveDateTime>,
+    /// Created, GMT.
+    #[serde(default)]
+    pub date_created_gmt: Option<NaiveDateTime>,
+    /// Refunded amount, positive (`"10.00"`).
+    pub amount: String,
+    /// Reason given.
+    #[serde(default)]
+    pub reason: String,
+    /// User id who refunded.
+    #[serde(default)]
+    pub refunded_by: u64,
+    /// Whether the gateway refunded the money (`false` for a manual refund).
+    #[serde(default)]
+    pub refunded_payment: bool,
+}
+
+/// A product or a variation, as `GET /products` (and `/products/<id>/variations`) returns it:
+/// only the fields dealbridge reads or writes. `GET /products?sku=a,b` returns variations too
+/// (`type` `variation`, `parent_id` set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WooProduct {
+    /// Product or variation id.
+    pub id: u64,
+    /// Name (variations: `Parent - Attr`).
+    #[serde(default)]
+    pub name: String,
+    /// `simple`, `variable`, `grouped`, `external`, or `variation`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// `publish`, `draft`, `pending`, `private`.
+    #[serde(default)]
+    pub status: String,
+    /// The parent product of a variation; 0 otherwise.
+    #[serde(default)]
+    pub parent_id: u64,
+    /// SKU; `""` when unset.
+    #[serde(default)]
+    pub sku: String,
+    /// Current price (read-only; the sale price when on sale).
+    #[serde(default)]
+    pub price: String,
+    /// Regular price (decimal string; `""` when unset).
+    #[serde(default)]
+    pub regular_price: String,
+    /// Sale price.
+    #[serde(default)]
+    pub sale_price: String,
+    /// Whether stock is tracked.
+    #[serde(default)]
+    pub manage_stock: ManageStock,
+    /// Stock quantity when tracked.
+    #[serde(default)]
+    pub stock_quantity: Option<i64>,
+    /// `instock`, `outofstock`, `onbackorder`.
+    #[serde(default)]
+    pub stock_status: String,
+    /// Variation ids of a variable product.
+    #[serde(default)]
+    pub variations: Vec<u64>,
+    /// Last modified, GMT.
+    #[serde(default)]
+    pub date_modified_gmt: Option<NaiveDateTime>,
+}
+
+/// `manage_stock`: a bool on products; on variations also the string `"parent"` (stock managed
+/// at the parent product).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ManageStock {
+    /// Not tracked.
+    #[default]
+    No,
+    /// Tracked on this product or variation.
+    Yes,
+    /// A variation whose stock the parent product tracks.
+    Parent,
+}
+
+impl ManageStock {
+    /// True when this record itself tracks stock.
+    pub fn is_yes(self) -> bool {
+        self == ManageStock::Yes
+    }
+}
+
+impl Serialize for ManageStock {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ManageStock::No => s.serialize_bool(false),
+            ManageStock::Yes => s.serialize_bool(true),
+            ManageStock::Parent => s.serialize_str("parent"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ManageStock {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(true) => ManageStock::Yes,
+            serde_json::Value::String(s) if s == "parent" => ManageStock::Parent,
+            serde_json::Value::String(s) if s == "true" || s == "yes" => ManageStock::Yes,
+            _ => ManageStock::No,
+        })
+    }
+}
+
+/// A customer (`GET /customers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WooCustomer {
+    /// User id.
+    pub id: u64,
+    /// E-mail.
+    #[serde(default)]
+    pub email: String,
+    /// First name.
+    #[serde(default)]
+    pub first_name: String,
+    /// Last name.
+    #[serde(default)]
+    pub last_name: String,
+    /// Role (`customer`).
+    #[serde(default)]
+    pub role: String,
+    /// Login.
+    #[serde(default)]
+    pub username: String,
+    /// Billing address and contact.
+    #[serde(default)]
+    pub billing: Billing,
+    /// Shipping address.
+    #[serde(default)]
+    pub shipping: Shipping,
+    /// Whether the customer has paid for an order.
+    #[serde(default)]
+    pub is_paying_customer: bool,
+    /// Created, GMT.
+    #[serde(default)]
+    pub date_created_gmt: Option<NaiveDateTime>,
+    /// Last modified, GMT.
+    #[serde(default)]
+    pub date_modified_gmt: Option<NaiveDateTime>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

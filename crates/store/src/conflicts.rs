@@ -239,6 +239,16 @@ impl Store {
         .await
     }
 
+    /// How many conflicts were ever recorded (open and resolved).
+    pub async fn conflict_count(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) AS n FROM conflicts";
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).fetch_one(pool).await
+                .map_err(StoreError::db("counting conflicts"))?
+                .i64("n")
+        })
+    }
+
     /// How many conflicts wait for a person.
     pub async fn open_conflict_count(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) AS n FROM conflicts WHERE state = 'open'";

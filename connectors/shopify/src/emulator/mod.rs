@@ -169,7 +169,15 @@ pub fn router(state: EmulatorState) -> Router {
         )
         .route(
             &format!("{r}/orders/{{id}}/transactions.json"),
-            get(routes::transactions),
+            get(routes::transactions).post(routes::create_transaction),
+        )
+        .route(
+            &format!("{r}/orders/{{id}}/open.json"),
+            post(routes::open_order),
+        )
+        .route(
+            &format!("{r}/orders/{{id}}/refunds.json"),
+            get(routes::refunds),
         )
         .route(
             &format!("{r}/orders/{{id}}/close.json"),
@@ -180,6 +188,11 @@ pub fn router(state: EmulatorState) -> Router {
             post(routes::cancel_order),
         )
         .route(&format!("{r}/products.json"), get(routes::products))
+        .route(&format!("{r}/customers.json"), get(routes::customers))
+        .route(
+            &format!("{r}/tender_transactions.json"),
+            get(routes::tender_transactions),
+        )
         .route(
             &format!("{r}/variants/{{id}}"),
             get(routes::get_variant).put(routes::update_variant),
@@ -247,6 +260,35 @@ impl EmulatorHandle {
     /// All order ids, ascending.
     pub fn order_ids(&self) -> Vec<u64> {
         self.state.store.lock().orders.keys().copied().collect()
+    }
+
+    /// Refunds `amount` of an order as the shop owner would in the admin (not counted as a
+    /// client call; fires `orders/updated`). Returns the refund id, `None` when nothing was
+    /// captured.
+    pub fn owner_refund(
+        &self,
+        order_id: u64,
+        amount: rust_decimal::Decimal,
+        note: &str,
+    ) -> Option<u64> {
+        let (refund, order) = {
+            let mut store = self.state.store.lock();
+            let r = store.refund(order_id, amount, note)?;
+            (r, store.orders.get(&order_id).cloned()?)
+        };
+        self.state.notify("orders/updated", &order);
+        Some(refund.id)
+    }
+
+    /// The order's transactions as stored.
+    pub fn transactions(&self, order_id: u64) -> Vec<crate::wire::Transaction> {
+        self.state
+            .store
+            .lock()
+            .transactions
+            .get(&order_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The bucket level now (`used`, `size`).

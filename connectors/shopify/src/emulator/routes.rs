@@ -371,16 +371,214 @@ pub(crate) async fn transactions(
     Json(json!({ "transactions": list })).into_response()
 }
 
-/// `GET products.json` (first `limit` products by id; the catalog is small).
-pub(crate) async fn products(State(st): State<EmulatorState>, RawQuery(raw): RawQuery) -> Response {
+/// A cursor over an id-keyed (or time-and-id-keyed) listing: the key of the last item served.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KeyCursor {
+    /// The listing's own filters, carried so a `page_info` request needs nothing else.
+    #[serde(default)]
+    since: Option<i64>,
+    desc: bool,
+    after: (i64, u64),
+}
+
+/// Pages `items` (already filtered; each with its sort key) by cursor, as Shopify's REST
+/// listings do: `limit` 1–250 (default 50); with `page_info` only `limit` and `fields` may be
+/// given; `rel="next"` and `rel="previous"` links. Returns the response.
+fn cursor_page<T: Serialize>(
+    headers: &HeaderMap,
+    api_root: &str,
+    resource: &str,
+    q: &[(String, String)],
+    mut items: Vec<((i64, u64), T)>,
+    filters: (Option<i64>, bool),
+) -> Response {
+    let limit: usize = match param(q, "limit").map(str::parse::<usize>) {
+        None => 50,
+        Some(Ok(n)) if (1..=250).contains(&n) => n,
+        Some(_) => return bad_request("limit", "Invalid value."),
+    };
+    let (since, desc, after) = match param(q, "page_info") {
+        Some(cursor) => {
+            if q.iter()
+                .any(|(k, _)| !matches!(k.as_str(), "page_info" | "limit" | "fields"))
+            {
+                return bad_request("page_info", "Invalid value.");
+            }
+            match URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<KeyCursor>(&b).ok())
+            {
+                Some(c) => (c.since, c.desc, Some(c.after)),
+                None => return bad_request("page_info", "Invalid value."),
+            }
+        }
+        None => (filters.0, filters.1, None),
+    };
+    items.retain(|(k, _)| since.is_none_or(|s| k.0 >= s));
+    items.sort_by_key(|(k, _)| *k);
+    if desc {
+        items.reverse();
+    }
+    let had_before = after.is_some();
+    if let Some(a) = after {
+        items.retain(|(k, _)| if desc { *k < a } else { *k > a });
+    }
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let link = |key: (i64, u64), rel: &str, backwards: bool| {
+        let c = KeyCursor {
+            since,
+            desc: desc != backwards,
+            after: key,
+        };
+        let token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).expect("cursor json"));
+        format!("<http://{host}{api_root}/{resource}.json?limit={limit}&page_info={token}>; rel=\"{rel}\"")
+    };
+    let mut links = Vec::new();
+    // A "previous" cursor walks the other way from the first item; callers here only follow
+    // "next", and Shopify's previous pages are served newest-first from that cursor too.
+    if had_before {
+        if let Some((k, _)) = items.first() {
+            links.push(link(*k, "previous", true));
+        }
+    }
+    if more {
+        if let Some((k, _)) = items.last() {
+            links.push(link(*k, "next", false));
+        }
+    }
+    let list: Vec<T> = items.into_iter().map(|(_, v)| v).collect();
+    let mut resp = Json(json!({ resource: list })).into_response();
+    if !links.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&links.join(", ")) {
+            resp.headers_mut().insert("link", v);
+        }
+    }
+    resp
+}
+
+/// `GET products.json`: by id, cursor paging (`since_id` filters).
+pub(crate) async fn products(
+    State(st): State<EmulatorState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let q = pairs(raw.as_deref());
-    let limit = param(&q, "limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(50usize)
-        .min(250);
+    let since_id: u64 = param(&q, "since_id")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let items: Vec<_> = st
+        .store
+        .lock()
+        .products
+        .values()
+        .filter(|p| p.id > since_id)
+        .map(|p| ((p.id as i64, p.id), p.clone()))
+        .collect();
+    cursor_page(&headers, &st.api_root, "products", &q, items, (None, false))
+}
+
+/// `GET customers.json`: the shop's customers (the emulator's are the buyers of its orders),
+/// by id, cursor paging.
+pub(crate) async fn customers(
+    State(st): State<EmulatorState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = pairs(raw.as_deref());
+    let since_id: u64 = param(&q, "since_id")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut by_id = std::collections::BTreeMap::new();
+    for o in st.store.lock().orders.values() {
+        if let Some(c) = &o.customer {
+            if c.id > since_id {
+                by_id.insert(c.id, c.clone());
+            }
+        }
+    }
+    let items = by_id
+        .into_iter()
+        .map(|(id, c)| ((id as i64, id), c))
+        .collect();
+    cursor_page(
+        &headers,
+        &st.api_root,
+        "customers",
+        &q,
+        items,
+        (None, false),
+    )
+}
+
+/// `GET tender_transactions.json`: money that moved, shop-wide (successful sales and
+/// captures positive, refunds negative), `order=processed_at DESC` by default (or `ASC`),
+/// `processed_at_min`, cursor paging.
+pub(crate) async fn tender_transactions(
+    State(st): State<EmulatorState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = pairs(raw.as_deref());
+    let desc = match param(&q, "order") {
+        None => true,
+        Some(o) if o.eq_ignore_ascii_case("processed_at DESC") => true,
+        Some(o) if o.eq_ignore_ascii_case("processed_at ASC") => false,
+        Some(_) if param(&q, "page_info").is_some() => true,
+        Some(_) => return bad_request("order", "Invalid value."),
+    };
+    let since = match param(&q, "processed_at_min") {
+        None => None,
+        Some(v) => match DateTime::parse_from_rfc3339(v) {
+            Ok(t) => Some(t.timestamp()),
+            Err(_) => return bad_request("processed_at_min", "Invalid value."),
+        },
+    };
     let store = st.store.lock();
-    let list: Vec<_> = store.products.values().take(limit).collect();
-    Json(json!({ "products": list })).into_response()
+    let mut items = Vec::new();
+    for txs in store.transactions.values() {
+        for t in txs {
+            if t.status.as_deref().is_some_and(|s| s != "success") {
+                continue;
+            }
+            let amount = match t.kind.as_str() {
+                "sale" | "capture" => t.amount,
+                "refund" => -t.amount,
+                _ => continue,
+            };
+            let at = t.processed_at.unwrap_or(t.created_at);
+            items.push((
+                (at.timestamp(), t.id),
+                crate::wire::TenderTransaction {
+                    id: t.id,
+                    order_id: t.order_id.unwrap_or_default(),
+                    amount,
+                    currency: t
+                        .currency
+                        .clone()
+                        .unwrap_or_else(|| store.settings.currency.clone()),
+                    processed_at: Some(at),
+                    payment_method: t.gateway.clone(),
+                    remote_reference: t.authorization.clone(),
+                    test: t.test,
+                },
+            ));
+        }
+    }
+    drop(store);
+    cursor_page(
+        &headers,
+        &st.api_root,
+        "tender_transactions",
+        &q,
+        items,
+        (since, desc),
+    )
 }
 
 /// `GET variants/{id}.json`.
@@ -511,4 +709,72 @@ pub(crate) async fn set_inventory_level(
 /// Anything else.
 pub(crate) async fn no_route() -> Response {
     not_found()
+}
+
+/// `POST orders/{id}/transactions.json` `{"transaction": {...}}`: 201 with the transaction;
+/// 422 field errors as Shopify writes them. Fires `orders/updated`.
+pub(crate) async fn create_transaction(
+    State(st): State<EmulatorState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request("transaction", "Required parameter missing or invalid");
+    };
+    let Some(tx_body) = parsed.get("transaction").filter(|t| t.is_object()) else {
+        return bad_request("transaction", "Required parameter missing or invalid");
+    };
+    let (tx, order) = {
+        let mut store = st.store.lock();
+        if !store.orders.contains_key(&id) {
+            return not_found();
+        }
+        match store.add_transaction(id, tx_body) {
+            Ok(tx) => (tx, store.orders[&id].clone()),
+            Err((field, msg)) => return field_error(&field, &msg),
+        }
+    };
+    st.notify("orders/updated", &order);
+    (StatusCode::CREATED, Json(json!({ "transaction": tx }))).into_response()
+}
+
+/// `POST orders/{id}/open.json`: re-opens a closed order (a cancelled one stays closed).
+pub(crate) async fn open_order(
+    State(st): State<EmulatorState>,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    let order = {
+        let mut store = st.store.lock();
+        let now = store.now();
+        let Some(o) = store.orders.get_mut(&id) else {
+            return not_found();
+        };
+        if o.cancelled_at.is_some() {
+            return field_error("base", "Order has been cancelled and cannot be re-opened");
+        }
+        o.closed_at = None;
+        o.updated_at = now;
+        o.clone()
+    };
+    st.notify("orders/updated", &order);
+    Json(json!({ "order": order })).into_response()
+}
+
+/// `GET orders/{id}/refunds.json`: the order's refunds, oldest first.
+pub(crate) async fn refunds(State(st): State<EmulatorState>, Path(id): Path<String>) -> Response {
+    let Some(id) = id_of(&id) else {
+        return not_found();
+    };
+    let store = st.store.lock();
+    if !store.orders.contains_key(&id) {
+        return not_found();
+    }
+    let list = store.refunds.get(&id).cloned().unwrap_or_default();
+    Json(json!({ "refunds": list })).into_response()
 }

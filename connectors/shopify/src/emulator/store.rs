@@ -7,13 +7,14 @@
 //! location; REST timestamps have 1-second resolution like Shopify's.
 
 use crate::wire::{
-    Customer, DiscountCode, InventoryLevel, LineItem, MoneyAmount, MoneyBag, ShippingLine,
+    Customer, DiscountCode, InventoryLevel, LineItem, MoneyAmount, MoneyBag, Refund, ShippingLine,
     ShopifyOrder, ShopifyProduct, ShopifyVariant, TaxLine, Transaction,
 };
 use chrono::{DateTime, Duration, FixedOffset, SubsecRound, Utc};
 use dealbridge_sdk::money::round_money;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -37,6 +38,7 @@ pub struct Store {
     pub(crate) settings: ShopSettings,
     pub(crate) orders: BTreeMap<u64, ShopifyOrder>,
     pub(crate) transactions: BTreeMap<u64, Vec<Transaction>>,
+    pub(crate) refunds: BTreeMap<u64, Vec<Refund>>,
     pub(crate) products: BTreeMap<u64, ShopifyProduct>,
     pub(crate) inventory: BTreeMap<(u64, u64), i64>,
     next_id: u64,
@@ -165,6 +167,7 @@ impl Store {
             settings,
             orders: BTreeMap::new(),
             transactions: BTreeMap::new(),
+            refunds: BTreeMap::new(),
             products,
             inventory,
             next_id: first_id,
@@ -444,6 +447,224 @@ impl Store {
                 payment_details: None,
                 receipt: None,
             });
+    }
+
+    /// Creates a transaction as `POST orders/{id}/transactions.json` does: `capture` of an
+    /// authorization (`parent_id`, or the order's only open one; amount defaults to the
+    /// authorized amount and may not exceed it), `sale` (e.g. `source: external` for a payment
+    /// received outside Shopify), or `void` of an authorization. Refunds go through the
+    /// Refund resource, as in Shopify. Then the financial status follows the money. The `Err`
+    /// is the 422 field error.
+    pub fn add_transaction(
+        &mut self,
+        order_id: u64,
+        body: &Value,
+    ) -> Result<Transaction, (String, String)> {
+        let bad = |f: &str, m: &str| Err((f.to_string(), m.to_string()));
+        let Some(order) = self.orders.get(&order_id).cloned() else {
+            return bad("order", "not found");
+        };
+        let kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
+        let amount = match body.get("amount") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match s.trim().parse::<Decimal>() {
+                Ok(a) if a > Decimal::ZERO => Some(a),
+                _ => return bad("amount", "must be greater than 0"),
+            },
+            Some(Value::Number(n)) => match n.to_string().parse::<Decimal>() {
+                Ok(a) if a > Decimal::ZERO => Some(a),
+                _ => return bad("amount", "must be greater than 0"),
+            },
+            Some(_) => return bad("amount", "is invalid"),
+        };
+        let txs = self
+            .transactions
+            .get(&order_id)
+            .cloned()
+            .unwrap_or_default();
+        let settled: Vec<u64> = txs
+            .iter()
+            .filter(|t| matches!(t.kind.as_str(), "capture" | "void"))
+            .filter_map(|t| t.parent_id)
+            .collect();
+        let open_auths: Vec<&Transaction> = txs
+            .iter()
+            .filter(|t| t.kind == "authorization" && !settled.contains(&t.id))
+            .collect();
+        let parent_id = body.get("parent_id").and_then(Value::as_u64);
+        let (amount, parent, gateway) = match kind {
+            "capture" | "void" => {
+                let parent = match parent_id {
+                    Some(p) => open_auths.iter().find(|t| t.id == p).copied(),
+                    None if open_auths.len() == 1 => Some(open_auths[0]),
+                    None => None,
+                };
+                let Some(parent) = parent else {
+                    return bad("base", "No capturable transaction was found");
+                };
+                let amount = amount.unwrap_or(parent.amount);
+                if amount > parent.amount {
+                    return bad(
+                        "amount",
+                        "must be less than or equal to the authorized amount",
+                    );
+                }
+                (amount, Some(parent.id), parent.gateway.clone())
+            }
+            "sale" => {
+                let Some(amount) = amount else {
+                    return bad("amount", "can't be blank");
+                };
+                let external = body.get("source").and_then(Value::as_str) == Some("external");
+                let gateway = body
+                    .get("gateway")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| external.then(|| "manual".to_string()))
+                    .or_else(|| order.gateway.clone());
+                (amount, None, gateway)
+            }
+            "refund" => {
+                return bad(
+                    "kind",
+                    "Refund transactions must be created by using the Refund resource",
+                )
+            }
+            _ => return bad("kind", "is not included in the list"),
+        };
+        let now = self.now();
+        let id = self.id();
+        let tx = Transaction {
+            id,
+            order_id: Some(order_id),
+            kind: kind.to_string(),
+            status: Some("success".into()),
+            amount,
+            currency: Some(
+                body.get("currency")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| order.currency.clone()),
+            ),
+            gateway,
+            created_at: now,
+            processed_at: Some(now),
+            authorization: None,
+            parent_id: parent,
+            test: false,
+            message: None,
+            error_code: None,
+            payment_details: None,
+            receipt: None,
+        };
+        self.transactions
+            .entry(order_id)
+            .or_default()
+            .push(tx.clone());
+        self.settle(order_id);
+        Ok(tx)
+    }
+
+    /// Refunds `amount` of order `order_id` as the shop owner would in the admin (a Refund with
+    /// one `refund` transaction against the order's first sale or capture). Returns the
+    /// refund; `None` when the order has nothing captured to refund.
+    pub fn refund(&mut self, order_id: u64, amount: Decimal, note: &str) -> Option<Refund> {
+        let txs = self.transactions.get(&order_id)?.clone();
+        let parent = txs
+            .iter()
+            .find(|t| matches!(t.kind.as_str(), "sale" | "capture"))?
+            .clone();
+        let now = self.now();
+        let refund_id = self.id();
+        let tx_id = self.id();
+        let tx = Transaction {
+            id: tx_id,
+            order_id: Some(order_id),
+            kind: "refund".into(),
+            status: Some("success".into()),
+            amount,
+            currency: parent.currency.clone(),
+            gateway: parent.gateway.clone(),
+            created_at: now,
+            processed_at: Some(now),
+            authorization: None,
+            parent_id: Some(parent.id),
+            test: parent.test,
+            message: None,
+            error_code: None,
+            payment_details: None,
+            receipt: None,
+        };
+        self.transactions
+            .entry(order_id)
+            .or_default()
+            .push(tx.clone());
+        let refund = Refund {
+            id: refund_id,
+            order_id,
+            created_at: now,
+            note: Some(note.to_string()).filter(|n| !n.is_empty()),
+            restock: Some(false),
+            transactions: vec![tx],
+            refund_line_items: Vec::new(),
+            order_adjustments: Vec::new(),
+        };
+        self.refunds
+            .entry(order_id)
+            .or_default()
+            .push(refund.clone());
+        self.settle(order_id);
+        Some(refund)
+    }
+
+    /// Sets the order's financial status from its successful transactions and marks it
+    /// changed.
+    fn settle(&mut self, order_id: u64) {
+        let txs = self
+            .transactions
+            .get(&order_id)
+            .cloned()
+            .unwrap_or_default();
+        let ok = |t: &&Transaction| t.status.as_deref().is_none_or(|s| s == "success");
+        let sum = |kinds: &[&str]| -> Decimal {
+            txs.iter()
+                .filter(ok)
+                .filter(|t| kinds.contains(&t.kind.as_str()))
+                .map(|t| t.amount)
+                .sum()
+        };
+        let paid = sum(&["sale", "capture"]);
+        let refunded = sum(&["refund"]);
+        let settled: Vec<u64> = txs
+            .iter()
+            .filter(|t| matches!(t.kind.as_str(), "capture" | "void"))
+            .filter_map(|t| t.parent_id)
+            .collect();
+        let authorized = txs
+            .iter()
+            .filter(ok)
+            .any(|t| t.kind == "authorization" && !settled.contains(&t.id));
+        let now = self.now();
+        let Some(o) = self.orders.get_mut(&order_id) else {
+            return;
+        };
+        let status = if refunded > Decimal::ZERO && refunded >= paid {
+            "refunded"
+        } else if refunded > Decimal::ZERO {
+            "partially_refunded"
+        } else if paid >= o.total_price && paid > Decimal::ZERO {
+            "paid"
+        } else if paid > Decimal::ZERO {
+            "partially_paid"
+        } else if authorized {
+            "authorized"
+        } else if txs.iter().any(|t| t.kind == "void") {
+            "voided"
+        } else {
+            "pending"
+        };
+        o.financial_status = Some(status.to_string());
+        o.updated_at = now;
     }
 
     /// Marks an order changed now.

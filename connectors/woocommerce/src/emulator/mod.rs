@@ -17,6 +17,7 @@
 //! [`EmulatorConfig::coupons`]; a line may give `subtotal`/`total` instead of a catalog product.
 
 mod auth;
+mod extras;
 mod gate;
 mod orders;
 mod query;
@@ -121,7 +122,9 @@ impl EmulatorState {
         };
         let faults = Faults::default();
         faults.set(config.faults);
-        let store = SharedStore::new(Store::new(settings, config.catalog, config.first_order_id));
+        let mut initial = Store::new(settings, config.catalog, config.first_order_id);
+        seed::seed_customers(&mut initial);
+        let store = SharedStore::new(initial);
         let hooks = SharedHooks::new(config.webhook_url, config.webhook_secret);
         let http = webhooks::client();
         webhooks::start(&store, &hooks, config.webhook_delay, http.clone());
@@ -149,6 +152,7 @@ impl EmulatorState {
 /// dropping the connection.
 pub fn router(state: EmulatorState) -> Router {
     let orders = format!("{API_ROOT}/orders");
+    let products = format!("{API_ROOT}/products");
     Router::new()
         .route(&orders, get(routes::list).post(routes::create))
         .route(
@@ -162,6 +166,46 @@ pub fn router(state: EmulatorState) -> Router {
                 .patch(routes::update)
                 .post(routes::update)
                 .delete(routes::delete),
+        )
+        .route(
+            &format!("{orders}/{{id}}/notes"),
+            get(extras::list_notes).post(extras::create_note),
+        )
+        .route(
+            &format!("{orders}/{{id}}/refunds"),
+            get(extras::list_refunds).post(extras::create_refund),
+        )
+        .route(&products, get(extras::list_products))
+        .route(
+            &format!("{products}/batch"),
+            post(extras::batch_products)
+                .put(extras::batch_products)
+                .patch(extras::batch_products),
+        )
+        .route(
+            &format!("{products}/{{id}}"),
+            get(extras::get_product)
+                .put(extras::update_product)
+                .patch(extras::update_product)
+                .post(extras::update_product),
+        )
+        .route(
+            &format!("{products}/{{id}}/variations"),
+            get(extras::list_variations),
+        )
+        .route(
+            &format!("{products}/{{id}}/variations/batch"),
+            post(extras::batch_variations)
+                .put(extras::batch_variations)
+                .patch(extras::batch_variations),
+        )
+        .route(
+            &format!("{API_ROOT}/customers"),
+            get(extras::list_customers),
+        )
+        .route(
+            &format!("{API_ROOT}/customers/{{id}}"),
+            get(extras::get_customer),
         )
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::no_route)
@@ -184,8 +228,11 @@ impl EmulatorHandle {
         &self.state.faults
     }
 
-    /// Per-route counters, keyed `GET /orders`, `POST /orders`, `GET /orders/{id}`,
-    /// `PUT /orders/{id}`, `PATCH /orders/{id}`, `DELETE /orders/{id}`, `POST /orders/batch`.
+    /// Per-route counters, keyed `METHOD /route` with the route pattern: `GET /orders`,
+    /// `POST /orders`, `GET /orders/{id}`, `PUT /orders/{id}`, `DELETE /orders/{id}`,
+    /// `POST /orders/batch`, `GET|POST /orders/{id}/notes`, `GET|POST /orders/{id}/refunds`,
+    /// `GET /products`, `POST /products/batch`, `GET /products/{id}/variations`,
+    /// `POST /products/{id}/variations/batch`, `GET /customers`, `GET /customers/{id}`.
     pub fn counters(&self) -> &CallCounters {
         &self.state.counters
     }
@@ -253,6 +300,40 @@ impl EmulatorHandle {
     /// configured URL; returns (webhook id, answered status).
     pub async fn ping_webhooks(&self) -> Vec<(u64, Option<u16>)> {
         webhooks::ping(&self.state.hooks, &self.state.http).await
+    }
+
+    /// Edits an order as the shop owner would in wp-admin (any `PUT /orders/<id>` body:
+    /// `{"status": "on-hold"}`, `{"line_items": [...]}`), with the same semantics, totals,
+    /// `date_modified` bump and `order.updated` webhook, but without going through HTTP, so it
+    /// is not counted as a client call.
+    pub fn owner_edit(&self, id: u64, body: &serde_json::Value) -> Result<(), WpError> {
+        orders::update(&mut self.state.store.lock(), id, body)
+    }
+
+    /// Refunds `amount` of order `id` manually, as the shop owner's "Refund manually" does
+    /// (not counted as a client call). Returns the refund id.
+    pub fn owner_refund(&self, id: u64, amount: Decimal, reason: &str) -> Result<u64, WpError> {
+        extras::refund(&mut self.state.store.lock(), id, amount, reason).map(|r| r.id)
+    }
+
+    /// The notes of an order, oldest first, as `(text, customer_note)`.
+    pub fn notes(&self, id: u64) -> Vec<(String, bool)> {
+        self.state
+            .store
+            .lock()
+            .notes
+            .get(&id)
+            .map(|n| {
+                n.iter()
+                    .map(|x| (x.note.clone(), x.customer_note))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A product or variation as the API renders it (without `_links`).
+    pub fn product(&self, id: u64) -> Option<crate::wire::WooProduct> {
+        self.state.store.lock().products.get(&id).cloned()
     }
 
     /// Moves the server clock forward, so tests need not sleep across WooCommerce's 1-second

@@ -249,17 +249,35 @@ fn apply(
             coupon_line(store, order, &l)?;
         }
     }
+    // Totals first: `needs_payment()` below looks at the total, as WooCommerce's does after
+    // `calculate_totals()`.
+    recalc(store, order)?;
     let now = store.now();
     let (gmt, local) = store.stamp(now);
+    // `WC_REST_Orders_V2_Controller::save_object`: the status is set and saved first; then
+    // `set_paid` runs `payment_complete()` when creating, or on update only when the order
+    // `needs_payment()` (status pending or failed, total > 0). An on-hold or cancelled order is
+    // therefore not paid by `set_paid` on update.
     if field::<bool>(obj, "set_paid")? == Some(true) {
-        // payment_complete(): a pending/on-hold/failed order becomes processing.
-        if matches!(order.status.as_str(), "pending" | "on-hold" | "failed") {
+        let needs_payment = matches!(order.status.as_str(), "pending" | "failed")
+            && dec(&order.total) > Decimal::ZERO;
+        // payment_complete(): only a status in `woocommerce_valid_order_statuses_for_payment_
+        // complete` (on-hold, pending, failed, cancelled) moves to processing with date_paid.
+        if (creating || needs_payment)
+            && matches!(
+                order.status.as_str(),
+                "pending" | "on-hold" | "failed" | "cancelled"
+            )
+        {
             order.status = "processing".to_string();
+            if order.date_paid_gmt.is_none() {
+                order.date_paid_gmt = Some(gmt);
+                order.date_paid = Some(local);
+            }
         }
-        order.date_paid_gmt = Some(gmt);
-        order.date_paid = Some(local);
     }
     if order.status != old_status || creating {
+        // WC_Order::maybe_set_date_paid / maybe_set_date_completed on the status transition.
         if PAID_STATUSES.contains(&order.status.as_str()) && order.date_paid_gmt.is_none() {
             order.date_paid_gmt = Some(gmt);
             order.date_paid = Some(local);
@@ -269,7 +287,7 @@ fn apply(
             order.date_completed = Some(local);
         }
     }
-    recalc(store, order)
+    Ok(())
 }
 
 /// Adds, changes or (quantity 0 / `product_id: null`) removes one product line.
@@ -298,18 +316,15 @@ fn line_item(
             order.line_items.remove(pos);
             return Ok(());
         }
+        // `prepare_line_items` on update sets only the posted props: a new quantity without
+        // `subtotal`/`total` keeps the old amounts (WooCommerce prices a line from the catalog
+        // only when creating it), so clients send the amounts with the quantity. The order
+        // totals and the line's `price` (total / quantity) are recomputed either way.
         let line = &mut order.line_items[pos];
-        let old_qty = dec(line.quantity.as_str());
-        let unit = if old_qty.is_zero() {
-            Decimal::ZERO
-        } else {
-            dec(&line.subtotal) / old_qty
-        };
         if let Some(q) = quantity {
             line.quantity = Num(q.normalize().to_string());
-            line.subtotal = money(unit * q);
         }
-        if let Some(s) = money_field(obj, "subtotal")? {
+        if let Some(s) = money_field(obj, "subtotal")?.or(money_field(obj, "total")?) {
             line.subtotal = money(s);
         }
         if let Some(n) = field::<String>(obj, "name")? {

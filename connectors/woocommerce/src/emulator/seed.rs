@@ -2,6 +2,7 @@
 
 use super::orders;
 use super::state::{CatalogItem, Store};
+use crate::wire::{Billing, Shipping, WooCustomer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -107,6 +108,45 @@ const BUYERS: [Buyer; 8] = [
         city: "Самара",
     },
 ];
+
+/// Registers the buyers that have an account (`id` ≠ 0) as customers.
+pub(crate) fn seed_customers(store: &mut Store) {
+    let now = store.now();
+    let (gmt, _) = store.stamp(now);
+    for b in BUYERS.iter().filter(|b| b.id != 0) {
+        let login = b.email.split('@').next().unwrap_or(b.email).to_lowercase();
+        store.customers.insert(
+            b.id,
+            WooCustomer {
+                id: b.id,
+                email: b.email.to_lowercase(),
+                first_name: b.first.to_string(),
+                last_name: b.last.to_string(),
+                role: "customer".to_string(),
+                username: login,
+                billing: Billing {
+                    first_name: b.first.to_string(),
+                    last_name: b.last.to_string(),
+                    city: b.city.to_string(),
+                    country: "RU".to_string(),
+                    email: b.email.to_string(),
+                    phone: b.phone.to_string(),
+                    ..Billing::default()
+                },
+                shipping: Shipping {
+                    first_name: b.first.to_string(),
+                    last_name: b.last.to_string(),
+                    city: b.city.to_string(),
+                    country: "RU".to_string(),
+                    ..Shipping::default()
+                },
+                is_paying_customer: false,
+                date_created_gmt: Some(gmt),
+                date_modified_gmt: Some(gmt),
+            },
+        );
+    }
+}
 
 /// Creates `n` orders as a shop's checkout would; returns their ids.
 pub(crate) fn seed_orders(store: &mut Store, n: usize, seed: u64) -> Vec<u64> {

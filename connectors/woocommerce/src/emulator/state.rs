@@ -2,7 +2,7 @@
 //!
 //! One mutex guards it all; handlers hold it only for in-memory work, never across an await.
 
-use crate::wire::WooOrder;
+use crate::wire::{ManageStock, OrderNote, WooCustomer, WooOrder, WooProduct, WooRefund};
 use chrono::{DateTime, Duration as ChronoDuration, FixedOffset, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -69,6 +69,16 @@ pub(crate) struct Store {
     pub settings: ShopSettings,
     pub orders: BTreeMap<u64, Stored>,
     pub catalog: Vec<CatalogItem>,
+    /// Products and variations by id (variations carry `parent_id`), built from the catalog.
+    pub products: BTreeMap<u64, WooProduct>,
+    /// Customers by id.
+    pub customers: BTreeMap<u64, WooCustomer>,
+    /// Order notes by order id, oldest first.
+    pub notes: BTreeMap<u64, Vec<OrderNote>>,
+    /// Refunds by order id, oldest first.
+    pub refunds: BTreeMap<u64, Vec<WooRefund>>,
+    /// Ids of notes and refunds (WordPress comments and posts; any increasing ids do).
+    pub next_aux_id: u64,
     pub next_id: u64,
     pub next_item_id: u64,
     pub next_meta_id: u64,
@@ -81,10 +91,16 @@ pub(crate) struct Store {
 
 impl Store {
     pub fn new(settings: ShopSettings, catalog: Vec<CatalogItem>, first_order_id: u64) -> Self {
+        let products = products_from_catalog(&catalog);
         Store {
             settings,
             orders: BTreeMap::new(),
             catalog,
+            products,
+            customers: BTreeMap::new(),
+            notes: BTreeMap::new(),
+            refunds: BTreeMap::new(),
+            next_aux_id: first_order_id * 1000,
             next_id: first_order_id,
             // Item and meta ids share WordPress' tables with other data; any increasing ids do.
             next_item_id: first_order_id * 10,
@@ -137,6 +153,12 @@ impl Store {
         self.next_item_id
     }
 
+    /// The next note or refund id.
+    pub fn aux_id(&mut self) -> u64 {
+        self.next_aux_id += 1;
+        self.next_aux_id
+    }
+
     pub fn meta_id(&mut self) -> u64 {
         self.next_meta_id += 1;
         self.next_meta_id
@@ -149,9 +171,14 @@ impl Store {
         variation_id: u64,
         sku: Option<&str>,
     ) -> Option<CatalogItem> {
+        // A variation id given as `product_id` names that variation, as WooCommerce's
+        // `wc_get_product()` + `WC_Order_Item_Product::set_product()` resolve it.
         let by_id = self.catalog.iter().find(|c| {
             (variation_id != 0 && c.variation_id == variation_id)
-                || (variation_id == 0 && product_id != 0 && c.product_id == product_id)
+                || (variation_id == 0
+                    && product_id != 0
+                    && (c.variation_id == product_id
+                        || (c.variation_id == 0 && c.product_id == product_id)))
         });
         by_id
             .or_else(|| {
@@ -160,6 +187,61 @@ impl Store {
             })
             .cloned()
     }
+}
+
+/// Simple products for catalog entries without a variation, and a variable parent with its
+/// variations for the others. Every item starts with tracked stock of 10.
+fn products_from_catalog(catalog: &[CatalogItem]) -> BTreeMap<u64, WooProduct> {
+    let mut out = BTreeMap::new();
+    let item = |id: u64, name: &str, kind: &str, parent: u64, sku: &str, price: Option<Decimal>| {
+        let price = price.map(|p| p.round_dp(2).to_string()).unwrap_or_default();
+        WooProduct {
+            id,
+            name: name.to_string(),
+            kind: kind.to_string(),
+            status: "publish".to_string(),
+            parent_id: parent,
+            sku: sku.to_string(),
+            price: price.clone(),
+            regular_price: price,
+            sale_price: String::new(),
+            manage_stock: if kind == "variable" {
+                ManageStock::No
+            } else {
+                ManageStock::Yes
+            },
+            stock_quantity: (kind != "variable").then_some(10),
+            stock_status: "instock".to_string(),
+            variations: Vec::new(),
+            date_modified_gmt: None,
+        }
+    };
+    for c in catalog {
+        if c.variation_id == 0 {
+            out.insert(
+                c.product_id,
+                item(c.product_id, &c.name, "simple", 0, &c.sku, Some(c.price)),
+            );
+            continue;
+        }
+        let parent_name = c.name.split(" - ").next().unwrap_or(&c.name).to_string();
+        out.entry(c.product_id)
+            .or_insert_with(|| item(c.product_id, &parent_name, "variable", 0, "", None))
+            .variations
+            .push(c.variation_id);
+        out.insert(
+            c.variation_id,
+            item(
+                c.variation_id,
+                &c.name,
+                "variation",
+                c.product_id,
+                &c.sku,
+                Some(c.price),
+            ),
+        );
+    }
+    out
 }
 
 /// Shared handle to the store.

@@ -1,0 +1,145 @@
+//! Cron jobs of `dealbridge run` (`[schedule.<name>]`): at each fire time, poll the job's flows
+//! (a full re-read by default) so what changed is queued; the engine's workers write it.
+//!
+//! With several engine processes on one PostgreSQL database, each fire time runs once: the run
+//! holds a named lock (`schedule:<name>`, a PostgreSQL advisory lock), and the fire time it ran
+//! for is saved as a cursor before the lock is released, so a process that takes the lock a
+//! moment later sees the run is done and skips it. A run missed while no engine was up runs once
+//! at start when the job says `catch_up = true`.
+
+use super::engine::error_chain;
+use super::poll::OrderFlow;
+use super::pull::DealPullFlow;
+use super::SyncError;
+use crate::config::ScheduleConfig;
+use chrono::{DateTime, Utc};
+use dealbridge_store::{JournalEntry, Store};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+/// Journal kind of a scheduled run.
+pub const KIND_SCHEDULE: &str = "schedule";
+
+/// One scheduled job with what it runs.
+pub struct ScheduledJob {
+    /// Its config.
+    pub config: ScheduleConfig,
+    /// The store → CRM flows it polls.
+    pub flows: Vec<Arc<OrderFlow>>,
+    /// The CRM → store polls it runs.
+    pub pulls: Vec<Arc<DealPullFlow>>,
+}
+
+/// What [`ScheduledJob::fire`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fired {
+    /// This process ran it.
+    Ran,
+    /// Another process holds the lock or already ran this fire time.
+    RanElsewhere,
+}
+
+impl ScheduledJob {
+    fn cursor(&self) -> String {
+        format!("schedule:{}:last_run", self.config.name)
+    }
+
+    async fn last_run(&self, store: &Store) -> Result<Option<DateTime<Utc>>, SyncError> {
+        Ok(store
+            .cursor(&self.cursor())
+            .await?
+            .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+            .map(|c| c.with_timezone(&Utc)))
+    }
+
+    /// Runs the job for fire time `at`, unless another process runs or ran it.
+    pub async fn fire(&self, store: &Store, at: DateTime<Utc>) -> Result<Fired, SyncError> {
+        let name = &self.config.name;
+        let Some(lock) = store.try_lock(&format!("schedule:{name}")).await? else {
+            info!(job = %name, at = %at, "another engine is running this job");
+            return Ok(Fired::RanElsewhere);
+        };
+        let result = self.fire_locked(store, at).await;
+        lock.release().await?;
+        result
+    }
+
+    async fn fire_locked(&self, store: &Store, at: DateTime<Utc>) -> Result<Fired, SyncError> {
+        let name = &self.config.name;
+        if self.last_run(store).await?.is_some_and(|last| last >= at) {
+            info!(job = %name, at = %at, "already ran for this time");
+            return Ok(Fired::RanElsewhere);
+        }
+        info!(job = %name, at = %at, full = self.config.full, "scheduled run starts");
+        let mut queued = 0;
+        let mut seen = 0;
+        for flow in &self.flows {
+            let r = flow.poll(store, self.config.full).await?;
+            queued += r.queued + r.coalesced;
+            seen += r.seen;
+        }
+        for pull in &self.pulls {
+            let r = pull.poll(store, self.config.full).await?;
+            queued += r.queued + r.coalesced;
+            seen += r.seen;
+        }
+        store.set_cursor(&self.cursor(), &at.to_rfc3339()).await?;
+        let detail = format!("for {}: read {seen}, queued {queued}", at.to_rfc3339());
+        store
+            .journal(&JournalEntry {
+                kind: KIND_SCHEDULE,
+                entity_id: name,
+                system: "engine",
+                action: "ran",
+                external_id: None,
+                job_id: None,
+                detail: Some(&detail),
+            })
+            .await?;
+        info!(job = %name, seen, queued, "scheduled run done");
+        Ok(Fired::Ran)
+    }
+
+    /// The job's loop: a catch-up run at start if configured and missed, then every fire time
+    /// until `stop`.
+    pub async fn run(self: Arc<Self>, store: Store, stop: CancellationToken) {
+        let name = self.config.name.clone();
+        match self.last_run(&store).await {
+            Ok(Some(last)) if self.config.catch_up => {
+                if let Some(missed) = self.config.missed_since(last, Utc::now()) {
+                    info!(job = %name, missed = %missed, "catching up a run missed while down");
+                    if let Err(e) = self.fire(&store, missed).await {
+                        error!(job = %name, error = %error_chain(&e), "catch-up run failed");
+                    }
+                }
+            }
+            Ok(None) => {
+                // Never ran: remember when we started watching, so a run missed from now on
+                // can be caught up after a restart.
+                if let Err(e) = store
+                    .set_cursor(&self.cursor(), &Utc::now().to_rfc3339())
+                    .await
+                {
+                    error!(job = %name, error = %error_chain(&e), "cannot record the schedule start");
+                }
+            }
+            Ok(Some(_)) => {}
+            Err(e) => error!(job = %name, error = %error_chain(&e), "cannot read the last run"),
+        }
+        loop {
+            let Some(next) = self.config.next_after(Utc::now()) else {
+                info!(job = %name, "the schedule has no further fire time");
+                return;
+            };
+            let wait = (next - Utc::now()).to_std().unwrap_or_default();
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            if let Err(e) = self.fire(&store, next).await {
+                error!(job = %name, error = %error_chain(&e), "scheduled run failed");
+            }
+        }
+    }
+}
