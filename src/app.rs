@@ -1,7 +1,7 @@
 //! Wiring: config → store, connector clients, flows and the engine. This is the one place that
 //! knows which connector crate serves which `kind`; adding a system means adding a match arm here.
 
-use crate::config::is_store;
+use crate::config::{is_store, Entity};
 use crate::config::{Config, SystemConfig};
 use crate::sync::engine::{Engine, EngineSettings, Tally};
 use crate::sync::poll::OrderFlow;
@@ -11,7 +11,9 @@ use crate::sync::worker::{Executor, FlowTarget, TwoWay};
 use anyhow::Context;
 use dealbridge_amocrm::{AmoClient, AmoDeals, DealSettings};
 use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
-use dealbridge_sdk::traits::{CrmDealReader, CrmDeals, OrderSink, OrderSource};
+use dealbridge_sdk::traits::{
+    CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
+};
 use dealbridge_shopify::ShopifyClient;
 use dealbridge_store::{BackoffPolicy, Store};
 use dealbridge_woocommerce::WooClient;
@@ -69,6 +71,8 @@ impl App {
         // The two-way seams: CRMs whose deals can be read back, stores whose orders can be written.
         let mut readers: BTreeMap<String, Arc<dyn CrmDealReader>> = BTreeMap::new();
         let mut sinks: BTreeMap<String, Arc<dyn OrderSink>> = BTreeMap::new();
+        let mut payment_sources: BTreeMap<String, Arc<dyn PaymentSource>> = BTreeMap::new();
+        let mut payments: BTreeMap<String, Arc<dyn CrmPayments>> = BTreeMap::new();
         for (name, system) in &config.systems {
             let timeouts = system.limits().timeouts();
             match system {
@@ -85,6 +89,7 @@ impl App {
                     .with_system_name(name.clone());
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
+                    payment_sources.insert(name.clone(), client.clone());
                     sources.insert(name.clone(), client);
                 }
                 SystemConfig::Shopify(c) => {
@@ -96,6 +101,7 @@ impl App {
                             .with_system_name(name.clone());
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
+                    payment_sources.insert(name.clone(), client.clone());
                     sources.insert(name.clone(), client);
                 }
                 SystemConfig::AmoCrm(a) => {
@@ -126,6 +132,7 @@ impl App {
                         DealSettings::new(u64::from(pipeline)),
                     ));
                     readers.insert(name.clone(), deals.clone());
+                    payments.insert(name.clone(), deals.clone());
                     crms.insert(name.clone(), deals);
                 }
                 SystemConfig::Bitrix24(b) => {
@@ -141,9 +148,11 @@ impl App {
                         .with_context(|| {
                             format!("systems.{name}: cannot build the Bitrix24 client")
                         })?
-                        .with_config_name(name.clone());
+                        .with_config_name(name.clone())
+                        .with_settings(bitrix24_settings(b));
                     let client = Arc::new(client);
                     readers.insert(name.clone(), client.clone());
+                    payments.insert(name.clone(), client.clone());
                     crms.insert(name.clone(), client);
                 }
             }
@@ -186,6 +195,7 @@ impl App {
                     source_system: flow.from.clone(),
                     target_system: flow.to.clone(),
                     planner: Arc::new(flow.mapping.clone()),
+                    payments: flow.entities.contains(&Entity::Payment),
                     two_way: None,
                 },
             );
@@ -258,7 +268,13 @@ impl App {
             max: sync.backoff_max,
             ..BackoffPolicy::default()
         });
-        let executor = Arc::new(Executor::new(store.clone(), queue, crms, targets));
+        let mut executor = Executor::new(store.clone(), queue, crms, targets);
+        executor.payments = payments;
+        executor.payment_sources = payment_sources;
+        executor.sinks = sinks;
+        executor.sources = sources;
+        executor.max_attempts = sync.max_attempts;
+        let executor = Arc::new(executor);
         let engine = Engine {
             store: store.clone(),
             flows,
@@ -282,4 +298,12 @@ impl App {
             engine,
         })
     }
+}
+
+/// The Bitrix24 connector's settings from `[systems.<name>]`.
+fn bitrix24_settings(b: &crate::config::Bitrix24Config) -> dealbridge_bitrix24::Bitrix24Settings {
+    let mut settings = dealbridge_bitrix24::Bitrix24Settings::new();
+    settings.paid_amount_field = b.paid_amount_field.clone();
+    settings.paid_date_field = b.paid_date_field.clone();
+    settings
 }

@@ -343,14 +343,14 @@ fn a_flow_naming_an_unknown_system_is_reported() {
 
 #[test]
 fn a_flow_between_kinds_that_cannot_carry_the_entity_says_what_is_supported() {
-    let text = edit(CONFIG, "entities = [\"order\"]", "entities = [\"payment\"]");
+    let text = edit(CONFIG, "entities = [\"order\"]", "entities = [\"stock\"]");
     let s = Setup::new(&text, MAPPING);
     assert_one(
         &s.errors(),
         &s.config_path(),
         line_of(&text, "entities = "),
         &[
-            "cannot carry `payment` from woocommerce (`shop`) to bitrix24 (`crm`)",
+            "cannot carry `stock` from woocommerce (`shop`) to bitrix24 (`crm`)",
             "supported: order: woocommerce → bitrix24",
         ],
     );
@@ -385,7 +385,9 @@ fn two_flows_writing_the_same_fields_are_refused() {
     let errors = s.errors();
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(
-        errors[0].message.contains("both carry `order` from `shop` to `crm`")
+        errors[0]
+            .message
+            .contains("both carry `order` from `shop` to `crm`")
             && errors[0].message.contains("no single owner"),
         "{}",
         errors[0]

@@ -66,6 +66,15 @@ pub const SUPPORTED_FLOWS: &[(Entity, SystemKind, SystemKind)] = &[
     (Entity::Order, SystemKind::WooCommerce, SystemKind::AmoCrm),
     (Entity::Order, SystemKind::Shopify, SystemKind::Bitrix24),
     (Entity::Order, SystemKind::Shopify, SystemKind::AmoCrm),
+    // Payments of those orders (the store's and 1C's) shown on their deals.
+    (
+        Entity::Payment,
+        SystemKind::WooCommerce,
+        SystemKind::Bitrix24,
+    ),
+    (Entity::Payment, SystemKind::WooCommerce, SystemKind::AmoCrm),
+    (Entity::Payment, SystemKind::Shopify, SystemKind::Bitrix24),
+    (Entity::Payment, SystemKind::Shopify, SystemKind::AmoCrm),
     // The CRM → store direction of a two-way pair: a manager's stage or row edit written back to
     // the order. Needs the store → CRM flow of the same pair (checked).
     (Entity::Order, SystemKind::Bitrix24, SystemKind::WooCommerce),

@@ -58,7 +58,7 @@ impl SystemKind {
     pub fn secret_fields(self) -> &'static [&'static str] {
         match self {
             SystemKind::WooCommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
-            SystemKind::Bitrix24 => &["webhook_url"],
+            SystemKind::Bitrix24 => &["webhook_url", "application_token"],
             SystemKind::AmoCrm => &["token"],
             SystemKind::Shopify => &["access_token", "webhook_secret"],
         }
@@ -80,6 +80,9 @@ impl SystemKind {
             SystemKind::Bitrix24 => &[
                 "kind",
                 "webhook_url",
+                "application_token",
+                "paid_amount_field",
+                "paid_date_field",
                 "rate_limit_per_second",
                 "rate_limit_burst",
                 "timeout",
@@ -189,6 +192,14 @@ pub struct Bitrix24Config {
     /// Incoming webhook URL `https://<portal>/rest/<user>/<token>/`, always ending in `/`.
     /// A secret: the token in its path is the credential.
     pub webhook_url: Secret,
+    /// `application_token`: the token Bitrix24 sends with its outbound events
+    /// (`auth[application_token]`); events to `/webhooks/<name>` without it are refused. Optional:
+    /// without it outbound events are not accepted and deal changes are found by polling.
+    pub application_token: Option<Secret>,
+    /// `paid_amount_field`: the deal user field (`UF_CRM_…`) that shows the paid amount.
+    pub paid_amount_field: Option<String>,
+    /// `paid_date_field`: the deal user field (`UF_CRM_…`) that shows the last payment's date.
+    pub paid_date_field: Option<String>,
     /// Request budget and timeouts.
     pub limits: SystemLimits,
 }
@@ -332,9 +343,36 @@ pub(crate) fn read_system(
                         }
                     }
                 });
+            let token_var = system_override_var(name, "application_token");
+            let application_token = if t.has("application_token") || env.var(&token_var).is_some() {
+                read_secret(ctx, t, name, "application_token", env)
+            } else {
+                None
+            };
+            let user_field = |ctx: &mut Ctx<'_>, key: &str| {
+                let v = t.string(ctx, key)?;
+                if v.get_ref().starts_with("UF_CRM_") {
+                    Some(v.into_inner())
+                } else {
+                    ctx.error(
+                        v.span(),
+                        format!(
+                            "`{key}` in {} must be a deal user field id like \"UF_CRM_PAID\" (CRM → Settings → Deals → Custom fields), found \"{}\"",
+                            t.name,
+                            v.get_ref()
+                        ),
+                    );
+                    None
+                }
+            };
+            let paid_amount_field = user_field(ctx, "paid_amount_field");
+            let paid_date_field = user_field(ctx, "paid_date_field");
             match (webhook, limits) {
                 (Some(webhook_url), Some(limits)) => Some(SystemConfig::Bitrix24(Bitrix24Config {
                     webhook_url,
+                    application_token,
+                    paid_amount_field,
+                    paid_date_field,
                     limits,
                 })),
                 _ => None,

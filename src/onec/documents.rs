@@ -111,6 +111,12 @@ pub async fn apply_document(store: &Store, doc: &Document) -> Result<DocumentOut
             .await?;
         recorded += 1;
     }
+    if recorded > 0 {
+        // The deal shows them once the payments job runs (it writes only what is new, so a
+        // re-sent file costs one read and no write).
+        let order_id = entity.split_once(':').map_or(entity.as_str(), |(_, id)| id);
+        crate::sync::payments::queue_payments(store, &entity, order_id, 8).await?;
+    }
     Ok(DocumentOutcome::Matched {
         entity,
         payments: recorded,

@@ -304,7 +304,6 @@ impl Engine {
             settings: self.settings.clone(),
         }
     }
-
 }
 
 /// What one worker task owns.

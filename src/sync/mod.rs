@@ -8,6 +8,7 @@
 //! - [`schedule`]: cron jobs (`[schedule.<name>]`), once per fire time across processes.
 //! - [`inbox`]: webhook deliveries → re-read the resource → queue, like a poll would.
 //! - [`job`]: queued payloads.
+//! - [`payments`]: payments of an order (store and 1C) shown on its deal.
 //! - [`merge`]: three-way merge of an order/deal pair against the last synced snapshots.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
@@ -17,6 +18,7 @@ pub mod ids;
 pub mod inbox;
 pub mod job;
 pub mod merge;
+pub mod payments;
 pub mod plan;
 pub mod poll;
 pub mod pull;

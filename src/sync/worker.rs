@@ -14,7 +14,9 @@ use super::SyncError;
 use crate::mapping::{Mapping, OwnedField};
 use backon::{ExponentialBuilder, Retryable};
 use dealbridge_sdk::model::{Contact, CrmDealState, Deal, Order, OrderChange};
-use dealbridge_sdk::traits::{CrmDealReader, CrmDeals, OrderSink, OrderSource};
+use dealbridge_sdk::traits::{
+    CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
+};
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::{
     snapshot_hash, ConflictFilter, ConflictState, FailOutcome, Failure, Job, JournalEntry,
@@ -36,6 +38,16 @@ pub struct Executor {
     pub crms: BTreeMap<String, Arc<dyn CrmDeals>>,
     /// Planners by flow name, with the source and target system names.
     pub flows: BTreeMap<String, FlowTarget>,
+    /// CRMs that show payments on deals, by system name.
+    pub payments: BTreeMap<String, Arc<dyn CrmPayments>>,
+    /// Stores that list an order's payments, by system name.
+    pub payment_sources: BTreeMap<String, Arc<dyn PaymentSource>>,
+    /// Stores whose orders can be written (marked paid), by system name.
+    pub sinks: BTreeMap<String, Arc<dyn OrderSink>>,
+    /// Stores whose orders can be re-read, by system name.
+    pub sources: BTreeMap<String, Arc<dyn OrderSource>>,
+    /// Attempts for the jobs a job queues (payments after a deal).
+    pub max_attempts: u32,
 }
 
 /// The write side of one flow.
@@ -46,6 +58,8 @@ pub struct FlowTarget {
     pub target_system: String,
     /// Plans the deal from the order.
     pub planner: Arc<dyn DealPlanner>,
+    /// The flow carries payments too (`entities` has "payment").
+    pub payments: bool,
     /// Set when a CRM → store flow pairs with this one: deals are read back, merged with their
     /// orders, and what the CRM changed is written to the store.
     pub two_way: Option<TwoWay>,
@@ -79,7 +93,7 @@ pub enum JobOutcome {
 }
 
 /// How a job failed, before it is recorded.
-enum RunError {
+pub(crate) enum RunError {
     Connector(ConnectorError),
     Permanent(String),
 }
@@ -103,6 +117,11 @@ impl Executor {
             queue,
             crms,
             flows,
+            payments: BTreeMap::new(),
+            payment_sources: BTreeMap::new(),
+            sinks: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            max_attempts: 8,
         }
     }
 
@@ -195,6 +214,7 @@ impl Executor {
                 )
                 .await
             }
+            super::payments::JOB_DEAL_PAYMENTS => self.run_payments(job).await,
             other => Err(RunError::Permanent(format!(
                 "job {}: unknown kind `{other}`; this build of dealbridge cannot run it (drop it with `dealbridge queue drop {}`)",
                 job.id, job.id
@@ -301,7 +321,29 @@ impl Executor {
             })
             .await
             .map_err(store_err)?;
+        self.queue_payments_if_paid(flow, &entity, order).await?;
         Ok(outcome)
+    }
+
+    /// A paid or refunded order's payments go to its deal (see [`super::payments`]); queued
+    /// after the deal is written so the payments job finds it.
+    async fn queue_payments_if_paid(
+        &self,
+        flow: &FlowTarget,
+        entity: &str,
+        order: &Order,
+    ) -> Result<(), RunError> {
+        if flow.payments && super::payments::has_payments(order) {
+            super::payments::queue_payments(
+                &self.store,
+                entity,
+                &order.source.id,
+                self.max_attempts,
+            )
+            .await
+            .map_err(store_err)?;
+        }
+        Ok(())
     }
 
     /// Two-way: merges the order and the deal against their last synced snapshots and writes what
@@ -615,6 +657,10 @@ impl Executor {
             .map_err(store_err)?;
         self.save_order_snapshot(source, entity, &order_after)
             .await?;
+        if store_written || crm_written {
+            self.queue_payments_if_paid(flow, entity, &order_after)
+                .await?;
+        }
         if !store_written && !crm_written {
             self.journal(
                 entity,
@@ -784,7 +830,7 @@ impl Executor {
             .await
     }
 
-    async fn journal_kind(
+    pub(crate) async fn journal_kind(
         &self,
         kind: &str,
         entity: &str,
@@ -809,7 +855,7 @@ impl Executor {
 }
 
 /// Decodes a job's payload; a payload that does not decode is permanent (a bug or a hand edit).
-fn decode<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, RunError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, RunError> {
     serde_json::from_value(job.payload.clone()).map_err(|e| {
         RunError::Permanent(format!(
             "job {}: payload is not a `{}` payload: {e}",
@@ -826,7 +872,7 @@ fn to_json<T: serde::Serialize>(entity: &str, v: &T) -> Result<serde_json::Value
 
 /// A store failure while running a job is transient: the database may be back on the next try,
 /// and the job is still leased, so nothing is lost.
-fn store_err(e: dealbridge_store::StoreError) -> RunError {
+pub(crate) fn store_err(e: dealbridge_store::StoreError) -> RunError {
     RunError::Connector(
         ConnectorError::new(dealbridge_sdk::ErrorKind::Transient, "store", e.to_string())
             .with_source(e),
@@ -835,7 +881,7 @@ fn store_err(e: dealbridge_store::StoreError) -> RunError {
 
 /// Retries a *read* a few times at once with backoff (reads are idempotent); writes are never
 /// retried here, their retries are durable and live in the queue.
-async fn read_with_retry<T, F, Fut>(f: F) -> Result<T, ConnectorError>
+pub(crate) async fn read_with_retry<T, F, Fut>(f: F) -> Result<T, ConnectorError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ConnectorError>>,

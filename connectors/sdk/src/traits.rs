@@ -117,3 +117,11 @@ pub trait OrderSink: Send + Sync {
     /// Applies `change` to order `id` and returns the order as the store now has it.
     async fn update_order(&self, id: &str, change: &OrderChange) -> Result<Order, ConnectorError>;
 }
+
+/// A system that knows the payments made against its orders (a store's captured payments and
+/// refunds).
+#[async_trait]
+pub trait PaymentSource: Send + Sync {
+    /// Every payment (refunds negative) of order `order_id`, oldest first.
+    async fn payments_of(&self, order_id: &str) -> Result<Vec<Payment>, ConnectorError>;
+}

@@ -439,3 +439,10 @@ impl ShopifyClient {
         .await
     }
 }
+
+#[async_trait]
+impl dealbridge_sdk::traits::PaymentSource for ShopifyClient {
+    async fn payments_of(&self, order_id: &str) -> Result<Vec<Payment>, ConnectorError> {
+        ShopifyClient::payments_of(self, order_id).await
+    }
+}

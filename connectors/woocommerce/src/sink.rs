@@ -12,8 +12,10 @@
 //! nothing). WooCommerce keeps an item's old totals when only its quantity changes
 //! (`prepare_line_items` sets totals only on create), so every changed or added line carries
 //! explicit `subtotal` = `total` = the wanted line total; the order total is recomputed by
-//! WooCommerce (`calculate_totals`) because `line_items` is in the body. Lines without a
-//! catalog reference (no item, no SKU) are fee lines, as [`crate::convert`] reads them.
+//! WooCommerce (`calculate_totals`) because `line_items` is in the body. A wanted line without a
+//! catalog reference (no item, no SKU) matches, by name, an item without a product, else a fee
+//! line; an unmatched one is added as a fee line (`fee_lines`; removed ones get `name: null`),
+//! which is how [`crate::convert`] reads fees back.
 //!
 //! **Paid.** WooCommerce sets the status first and then runs `set_paid` only when the order
 //! `needs_payment()` (status pending or failed, total > 0): `payment_complete()` makes it
@@ -72,7 +74,10 @@ pub fn plan_order_change(order: &WooOrder, change: &OrderChange) -> Result<Value
         // WooCommerce applies the status first, then `set_paid` only if the order
         // `needs_payment()` (pending or failed, total > 0). Other statuses are paid by the
         // status transition to processing, which sets `date_paid`.
-        let explicit = body.get("status").and_then(Value::as_str).map(str::to_string);
+        let explicit = body
+            .get("status")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let effective = explicit.clone().unwrap_or_else(|| order.status.clone());
         match effective.as_str() {
             "pending" | "failed" if dec(&order.total) > Decimal::ZERO => {
@@ -140,7 +145,26 @@ fn plan_lines(
         let item_id: Option<u64> = w.item.as_ref().and_then(|r| r.id.parse().ok());
         let sku = w.sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
         if item_id.is_none() && sku.is_none() {
-            // A line without a catalog reference: a fee line, matched by name.
+            // A line without a catalog reference: an item whose product is gone (or never
+            // existed), matched by name, else a fee line, matched by name, else a new fee.
+            let orphan = order.line_items.iter().enumerate().find(|(i, li)| {
+                !items_used[*i]
+                    && li.product_id == 0
+                    && li.sku.as_deref().is_none_or(|s| s.trim().is_empty())
+                    && li.name.trim() == w.name.trim()
+            });
+            if let Some((i, li)) = orphan {
+                items_used[i] = true;
+                if dec(li.quantity.as_str()) != qty || dec(&li.total) != total {
+                    items.push(json!({
+                        "id": li.id,
+                        "quantity": qty_json(qty),
+                        "subtotal": money_text(total),
+                        "total": money_text(total),
+                    }));
+                }
+                continue;
+            }
             let found = order
                 .fee_lines
                 .iter()
@@ -503,6 +527,29 @@ mod tests {
     }
 
     #[test]
+    fn a_line_without_product_matches_by_name() {
+        let mut o = order();
+        o.line_items.push(LineItem {
+            id: 3,
+            name: "Сборка".into(),
+            quantity: Num("1".into()),
+            total: "500.00".into(),
+            ..LineItem::default()
+        });
+        let mut custom = line(None, None, 1, 500);
+        custom.name = "Сборка".into();
+        let change = OrderChange {
+            lines: Some(vec![
+                line(Some("11"), None, 1, 100),
+                line(Some("31"), None, 2, 200),
+                custom,
+            ]),
+            ..OrderChange::default()
+        };
+        assert_eq!(plan_order_change(&o, &change).unwrap(), json!({}));
+    }
+
+    #[test]
     fn paid_follows_needs_payment() {
         let paid = OrderChange {
             paid: Some(true),
@@ -542,5 +589,12 @@ mod tests {
         let e = plan_order_change(&order(), &change).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Invalid);
         assert!(e.message.contains("order 7"), "{}", e.message);
+    }
+}
+
+#[async_trait]
+impl dealbridge_sdk::traits::PaymentSource for WooClient {
+    async fn payments_of(&self, order_id: &str) -> Result<Vec<Payment>, ConnectorError> {
+        WooClient::payments_of(self, order_id).await
     }
 }

@@ -435,3 +435,42 @@ async fn an_on_hold_order_is_paid_by_moving_it_to_processing() {
     assert_eq!(c.payments_of(&id.to_string()).await.unwrap().len(), 1);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn emulator_keeps_line_amounts_on_a_quantity_only_update_and_removes_by_null_product() {
+    let emu = emulator(None).await;
+    let c = client(&emu);
+    let id = pending_order(&c).await;
+    let o = c.get_order(id).await.unwrap();
+    let grinder = o.line_items[0].id;
+    let shirt = o.line_items[1].id;
+    // WooCommerce prices a line only when creating it: a new quantity alone keeps the amounts.
+    let o = c
+        .update_order(id, &json!({"line_items": [{"id": grinder, "quantity": 3}]}))
+        .await
+        .unwrap();
+    assert_eq!(o.line_items[0].quantity.to_string(), "3");
+    assert_eq!(o.line_items[0].total, "3799.80");
+    assert_eq!(o.line_items[0].price.to_string(), "1266.6");
+    // `product_id: null` removes an item; leaving it out of the body would change nothing.
+    let o = c
+        .update_order(
+            id,
+            &json!({"line_items": [{"id": shirt, "product_id": null}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(o.line_items.len(), 1);
+    assert_eq!(o.total, "4149.80");
+    // An unknown item id is refused.
+    let e = c
+        .update_order(id, &json!({"line_items": [{"id": 1, "quantity": 1}]}))
+        .await
+        .unwrap_err();
+    assert!(
+        e.message.contains("woocommerce_rest_invalid_item_id"),
+        "{}",
+        e.message
+    );
+    emu.shutdown().await;
+}

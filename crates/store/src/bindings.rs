@@ -111,6 +111,29 @@ impl Store {
         })
     }
 
+    /// Bindings of (`system`, `kind`) whose entity id starts with `prefix`, by entity id: the
+    /// payments 1C recorded against one order are `("1c", "payment", "shop:123/payment/")`.
+    pub async fn bindings_with_prefix(
+        &self,
+        system: &str,
+        kind: &str,
+        prefix: &str,
+    ) -> Result<Vec<Binding>, StoreError> {
+        // substr instead of LIKE: ids may hold `%` and `_`; instead of a range: PostgreSQL
+        // compares text by the database's collation, not by code point.
+        let len = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+        let sql = format!(
+            "SELECT {COLS} FROM bindings WHERE system = $1 AND kind = $2 \
+             AND substr(entity_id, 1, $4) = $3 ORDER BY entity_id"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind).bind(prefix).bind(len)
+                .fetch_all(pool).await
+                .map_err(StoreError::db(format!("reading {system}/{kind} bindings under {prefix}")))?
+                .iter().map(from_row).collect()
+        })
+    }
+
     /// Bindings of `kind` held by systems other than `mirror_system` whose entity has no
     /// `mirror_kind` binding in `mirror_system` yet, oldest sync first: "orders not yet sent to
     /// 1C" is `unmirrored("order", "1c", "order_export", n)`.

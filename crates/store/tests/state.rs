@@ -19,7 +19,46 @@ both_backends!(
     cursors_set_and_list,
     journal_records_per_entity,
     conflicts_log_and_resolve,
+    bindings_under_a_prefix,
 );
+
+async fn bindings_under_a_prefix(db: TestDb) {
+    let s = &db.store;
+    for (entity, ext) in [
+        ("shop:1/payment/a", "a"),
+        ("shop:1/payment/b_%", "b_%"),
+        ("shop:10/payment/c", "c"),
+        ("shop:1/other/d", "d"),
+    ] {
+        s.save_binding(&NewBinding {
+            system: "1c",
+            kind: "payment",
+            entity_id: entity,
+            external_id: ext,
+            snapshot: None,
+        })
+        .await
+        .unwrap();
+    }
+    let found: Vec<String> = s
+        .bindings_with_prefix("1c", "payment", "shop:1/payment/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.external_id)
+        .collect();
+    assert_eq!(
+        found,
+        ["a", "b_%"],
+        "only that order's payments; `%`/`_` are not wildcards"
+    );
+    assert!(s
+        .bindings_with_prefix("1c", "payment", "shop:1/payment/b_")
+        .await
+        .unwrap()
+        .iter()
+        .all(|b| b.external_id == "b_%"));
+}
 
 async fn migrations_are_idempotent(db: TestDb) {
     let q = db.store.queue();

@@ -1,5 +1,6 @@
 //! The REST handlers: orders (list with cursor paging, get, create, update note/tags, close,
-//! cancel), transactions, products, variants and inventory levels.
+//! cancel, open), transactions (list, create capture/sale/void), refunds (list), tender
+//! transactions, products and customers (cursor paging), variants and inventory levels.
 
 use super::gate::error;
 use super::store::NewOrder;

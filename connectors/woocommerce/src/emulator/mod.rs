@@ -1,10 +1,14 @@
-//! A local WooCommerce: the `/wp-json/wc/v3/orders` endpoints over real HTTP, with the
-//! service's status codes, error bodies, paging headers and authentication, plus fault
-//! injection and per-route call counters.
+//! A local WooCommerce: the `/wp-json/wc/v3/orders` endpoints (with order notes and refunds),
+//! products and variations (list, price/stock batch updates) and customers (list, get) over
+//! real HTTP, with the service's status codes, error bodies, paging headers and
+//! authentication, plus fault injection and per-route call counters. Shop-owner actions that
+//! do not go through the REST API (and are not counted): [`EmulatorHandle::owner_edit`],
+//! [`EmulatorHandle::owner_refund`].
 //!
 //! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
 //! faults, auth), [`routes`] (handlers), `orders` (write semantics and totals), `query` (list
-//! parameters), [`state`] (the data and the clock), `auth`, `wp_error`, [`seed`],
+//! parameters), `extras` (notes, refunds, products, variations, customers), [`state`] (the data
+//! and the clock), `auth`, `wp_error`, [`seed`],
 //! [`webhooks`] (signed deliveries to a configured URL on every order change).
 //!
 //! **Clock.** Dates have WooCommerce's 1-second resolution and `modified_after` is exclusive,

@@ -1,0 +1,309 @@
+//! Payments on deals (issues 5 and 6): 1C's payments (full, then partial ones adding up) and a
+//! payment the store captured appear on the order's deal, once each; an order 1C says is fully
+//! paid is marked paid in the store; and the same engine code does it for Bitrix24 and amoCRM.
+
+mod common;
+
+use common::{spawn_world, Tuning, World};
+use dealbridge::app::App;
+use dealbridge::onec::documents::apply_documents_file;
+use dealbridge::onec::exchange::StoreImporter;
+use dealbridge::server::onec::ExchangeImporter;
+use dealbridge_amocrm::emulator as amo;
+use dealbridge_commerceml::writer::{write_orders, OrderExport, WriterOptions};
+use dealbridge_sdk::http::Timeouts;
+use dealbridge_sdk::model::Order;
+use dealbridge_woocommerce::emulator as woo;
+use dealbridge_woocommerce::{NewOrder, WooClient};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+async fn payments_world() -> World {
+    let w = spawn_world(Tuning {
+        sync: "",
+        crm: "paid_amount_field = \"UF_CRM_PAID\"\npaid_date_field = \"UF_CRM_PAID_AT\"",
+    })
+    .await;
+    w.edit_file(
+        "dealbridge.toml",
+        "entities = [\"order\"]",
+        "entities = [\"order\", \"payment\"]",
+    );
+    w
+}
+
+async fn create_order(base_url: &str, catalog: &[woo::CatalogItem], paid: bool) -> u64 {
+    let client = WooClient::new(base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
+    let simple: Vec<_> = catalog
+        .iter()
+        .filter(|c| c.variation_id == 0)
+        .take(2)
+        .collect();
+    let order: NewOrder = serde_json::from_value(json!({
+        "status": if paid { "processing" } else { "on-hold" },
+        "set_paid": paid,
+        "payment_method_title": if paid { "Card" } else { "Bank transfer" },
+        "billing": {"first_name": "Ann", "email": "ann@example.com"},
+        "line_items": [
+            {"product_id": simple[0].product_id, "quantity": 2},
+            {"product_id": simple[1].product_id, "quantity": 1}
+        ]
+    }))
+    .unwrap();
+    client.create_order(&order).await.unwrap().id
+}
+
+fn deal_of(w: &World, order_id: u64) -> Value {
+    let deals: Vec<Value> = w
+        .crm
+        .handle
+        .deals()
+        .into_iter()
+        .filter(|d| d["ORIGIN_ID"].as_str() == Some(order_id.to_string().as_str()))
+        .collect();
+    assert_eq!(deals.len(), 1);
+    deals[0].clone()
+}
+
+fn decimal(v: &Value) -> Decimal {
+    match v {
+        Value::String(s) => Decimal::from_str(s.split('|').next().unwrap()).unwrap(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).unwrap(),
+        other => panic!("not an amount: {other}"),
+    }
+}
+
+fn payment_comments(w: &World, deal_id: &str) -> Vec<String> {
+    w.crm
+        .handle
+        .comments()
+        .into_iter()
+        .filter(|c| c["ENTITY_ID"].to_string().trim_matches('"') == deal_id)
+        .map(|c| c["COMMENT"].as_str().unwrap_or_default().to_string())
+        .filter(|c| c.contains("[dealbridge:payment="))
+        .collect()
+}
+
+/// 1C's answer for one exported order with one payment of `amount`, in the CommerceML 2.09
+/// `Оплаты` shape 1C uses for partial payments (the requisite shape means "paid in full").
+fn answer_from_1c(order: &Order, id: &str, amount: Decimal) -> Vec<u8> {
+    let export = OrderExport {
+        payment: None,
+        status: Some("Принят".into()),
+        order: order.clone(),
+    };
+    let xml =
+        String::from_utf8(write_orders(&[export], &WriterOptions::default()).unwrap()).unwrap();
+    let payments = format!(
+        "<Оплаты><Оплата><НомерДокумента>{id}</НомерДокумента><ДатаОплаты>2026-11-25T10:00:00</ДатаОплаты><СуммаОплаты>{amount}</СуммаОплаты><СпособОплаты>Банковский перевод</СпособОплаты></Оплата></Оплаты></Документ>"
+    );
+    assert_eq!(xml.matches("</Документ>").count(), 1);
+    xml.replace("</Документ>", &payments).into_bytes()
+}
+
+fn store_writes(handle: &woo::EmulatorHandle) -> u64 {
+    handle
+        .counters()
+        .snapshot()
+        .iter()
+        .filter(|(k, _)| k.starts_with("PUT") || k.starts_with("POST"))
+        .map(|(_, c)| c.served)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_from_1c_add_up_on_the_deal_and_mark_the_order_paid() {
+    let w = payments_world().await;
+    let order_id = create_order(&w.shop.base_url, &w.shop.handle.catalog(), false).await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let deal_id = deal_of(&w, order_id)["ID"]
+        .to_string()
+        .trim_matches('"')
+        .to_string();
+
+    // 1C takes the order (mode=query, then success) ...
+    let importer = StoreImporter::new(app.store.clone());
+    let offered = importer.orders_for_export().await.unwrap();
+    let order = offered
+        .iter()
+        .find(|o| o.source.id == order_id.to_string())
+        .expect("the order is offered to 1C")
+        .clone();
+    importer
+        .mark_exported(&[order.source.id.clone()])
+        .await
+        .unwrap();
+    let total = order.total;
+    let first = (total * Decimal::new(4, 1)).round_dp(2);
+
+    // ... and sends a first, partial payment.
+    let dir = tempfile::tempdir().unwrap();
+    let file1 = dir.path().join("from-1c-1.xml");
+    std::fs::write(&file1, answer_from_1c(&order, "ПП-1", first)).unwrap();
+    let r = apply_documents_file(&app.store, &file1).await.unwrap();
+    assert_eq!((r.matched, r.payments), (1, 1));
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(pass.dead, 0, "{pass:?}");
+    let deal = deal_of(&w, order_id);
+    assert_eq!(decimal(&deal["UF_CRM_PAID"]), first, "{deal}");
+    assert_eq!(payment_comments(&w, &deal_id).len(), 1);
+    let shop_order = w.shop.handle.get_order_json(order_id).unwrap();
+    assert!(
+        shop_order["date_paid"].is_null(),
+        "partly paid: not marked paid"
+    );
+
+    // The rest arrives in a second file: the deal shows both, the order is paid.
+    let file2 = dir.path().join("from-1c-2.xml");
+    std::fs::write(&file2, answer_from_1c(&order, "ПП-2", total - first)).unwrap();
+    apply_documents_file(&app.store, &file2).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let deal = deal_of(&w, order_id);
+    assert_eq!(decimal(&deal["UF_CRM_PAID"]), total, "{deal}");
+    assert_eq!(payment_comments(&w, &deal_id).len(), 2);
+    let shop_order = w.shop.handle.get_order_json(order_id).unwrap();
+    assert!(
+        !shop_order["date_paid"].is_null(),
+        "fully paid: marked paid in the store"
+    );
+    assert_eq!(shop_order["status"], "processing");
+
+    // 1C re-sends both files; the store's paid order comes back through the poll: nothing new.
+    apply_documents_file(&app.store, &file1).await.unwrap();
+    apply_documents_file(&app.store, &file2).await.unwrap();
+    w.crm.handle.counters().reset();
+    w.shop.handle.counters().reset();
+    app.engine.sync_once(None, false).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(payment_comments(&w, &deal_id).len(), 2, "no payment twice");
+    assert_eq!(
+        w.crm
+            .handle
+            .counters()
+            .get("crm.timeline.comment.add")
+            .served,
+        0
+    );
+    assert_eq!(
+        store_writes(&w.shop.handle),
+        0,
+        "the store is not written again"
+    );
+    app.store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_captured_by_the_store_shows_on_the_deal() {
+    let w = payments_world().await;
+    let order_id = create_order(&w.shop.base_url, &w.shop.handle.catalog(), true).await;
+    let app = App::load(&w.config).await.unwrap();
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(pass.dead, 0, "{pass:?}");
+    let deal = deal_of(&w, order_id);
+    let deal_id = deal["ID"].to_string().trim_matches('"').to_string();
+    assert_eq!(
+        decimal(&deal["UF_CRM_PAID"]),
+        decimal(&deal["OPPORTUNITY"]),
+        "{deal}"
+    );
+    let comments = payment_comments(&w, &deal_id);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].contains(&format!("woocommerce:order:{order_id}:paid"))
+            || comments[0].contains(&format!("shop:order:{order_id}:paid")),
+        "{comments:?}"
+    );
+
+    // A refund by the shop owner shows as a negative payment; the paid amount drops.
+    let paid = decimal(&deal["UF_CRM_PAID"]);
+    w.shop
+        .handle
+        .owner_refund(order_id, Decimal::new(1000, 2), "damaged jar")
+        .unwrap();
+    w.shop
+        .handle
+        .owner_edit(order_id, &json!({"customer_note": "refunded 10.00"}))
+        .unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let deal = deal_of(&w, order_id);
+    assert_eq!(
+        decimal(&deal["UF_CRM_PAID"]),
+        paid - Decimal::new(1000, 2),
+        "{deal}"
+    );
+    assert_eq!(payment_comments(&w, &deal_id).len(), 2);
+    app.store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_round_trip_lands_on_amocrm() {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/woocommerce-amocrm.toml"
+        ),
+        dir.path().join("mappings/woocommerce-amocrm.toml"),
+    )
+    .unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[database]
+url = "sqlite://dealbridge.db"
+[systems.shop]
+kind = "woocommerce"
+base_url = "{}"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+[systems.crm]
+kind = "amocrm"
+base_url = "{}"
+token = "test"
+[[flows]]
+name = "orders"
+from = "shop"
+to = "crm"
+entities = ["order", "payment"]
+mapping = "mappings/woocommerce-amocrm.toml"
+"#,
+            shop.base_url, crm.base_url
+        ),
+    )
+    .unwrap();
+    let order_id = create_order(&shop.base_url, &shop.handle.catalog(), true).await;
+    let app = App::load(&config).await.unwrap();
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(pass.dead, 0, "{pass:?}");
+    let leads = crm.handle.leads();
+    assert_eq!(leads.len(), 1);
+    let lead_id = leads[0]["id"].as_u64().unwrap();
+    let notes = crm.handle.notes(lead_id);
+    let marked: Vec<_> = notes
+        .iter()
+        .filter(|n| n.to_string().contains(&format!("order:{order_id}:paid")))
+        .collect();
+    assert_eq!(marked.len(), 1, "one payment note: {notes:?}");
+    let lead = crm.handle.lead(lead_id).unwrap();
+    assert!(
+        lead.to_string().contains("DEALBRIDGE_PAID"),
+        "the paid amount field is set: {lead}"
+    );
+    // Again: nothing new.
+    let again = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(again.written, 0, "{again:?}");
+    assert_eq!(crm.handle.notes(lead_id).len(), notes.len());
+    app.store.close().await;
+}
