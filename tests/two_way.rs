@@ -345,3 +345,72 @@ async fn under_manual_nothing_is_written_until_a_person_resolves_it() {
     assert_eq!(store_writes(&w), 0);
     app.store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bitrix24_event_brings_the_managers_change_to_the_store_within_seconds() {
+    use common::{dealbridge, wait_until, ChildGuard};
+    use std::time::{Duration, Instant};
+    // Polling every hour: after the first pass only the CRM's events can carry changes.
+    let w = spawn_world(Tuning {
+        sync: "poll_interval = \"1h\"",
+        crm: "application_token = \"app-token-1\"",
+    })
+    .await;
+    let mut text = std::fs::read_to_string(&w.config).unwrap();
+    text.push_str(REVERSE_FLOW);
+    std::fs::write(&w.config, text).unwrap();
+    let port = common::free_port();
+    w.edit_file(
+        "dealbridge.toml",
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    let order = create_order(&w, "processing").await;
+    let mut cmd = dealbridge();
+    cmd.arg("--config").arg(&w.config).arg("run");
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let _engine = ChildGuard::spawn(cmd, "dealbridge run");
+    let crm = w.crm.handle.clone();
+    wait_until(
+        "the deal from the first poll",
+        Duration::from_secs(20),
+        || {
+            let crm = crm.clone();
+            async move { crm.deal_count() == 1 }
+        },
+    )
+    .await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    // A forged event (wrong token) is refused and changes nothing.
+    let forged = reqwest::Client::new()
+        .post(format!("{base}/webhooks/crm"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=1&ts=1&auth%5Bapplication_token%5D=wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+
+    // The portal's handler points at the engine; the manager wins the deal.
+    w.crm
+        .handle
+        .set_event_handler(&format!("{base}/webhooks/crm"), "app-token-1");
+    let (deal, _) = deal_of(&w, order);
+    let started = Instant::now();
+    assert!(w
+        .crm
+        .handle
+        .manager_update_deal(deal, json!({"STAGE_ID": "WON"})));
+    let shop = w.shop.handle.clone();
+    wait_until("the store order completed", Duration::from_secs(5), || {
+        let shop = shop.clone();
+        async move { shop.get_order_json(order).unwrap()["status"] == "completed" }
+    })
+    .await;
+    eprintln!(
+        "deal → store through the CRM event in {:?}",
+        started.elapsed()
+    );
+}

@@ -27,6 +27,7 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 enum Receiver {
     WooCommerce { secret: Option<Secret> },
     Shopify { secret: Option<Secret> },
+    Bitrix24 { token: Option<Secret> },
     Unsupported { kind: &'static str },
 }
 
@@ -51,6 +52,9 @@ impl WebhookState {
                     },
                     SystemConfig::Shopify(c) => Receiver::Shopify {
                         secret: c.webhook_secret.clone(),
+                    },
+                    SystemConfig::Bitrix24(b) => Receiver::Bitrix24 {
+                        token: b.application_token.clone(),
                     },
                     other => Receiver::Unsupported {
                         kind: other.kind().as_str(),
@@ -136,6 +140,14 @@ async fn receive(
                 }
             }
         }
+        Receiver::Bitrix24 { token } => {
+            return match bitrix24_event(&system, token.as_ref(), &body) {
+                Ok((topic, key, payload)) => {
+                    store_delivery(&state, &system, &key, &topic, &payload).await
+                }
+                Err(r) => r,
+            };
+        }
         Receiver::Shopify { secret } => {
             let Some(secret) = secret else {
                 return off(&system);
@@ -158,9 +170,64 @@ async fn receive(
         }
     };
     let payload = String::from_utf8_lossy(&body);
+    store_delivery(&state, &system, &dedupe_key, &topic, &payload).await
+}
+
+/// A Bitrix24 outbound event (form-encoded `event`, `data[FIELDS][ID]`, `auth[...]`): accepted
+/// only with the portal's `application_token`; stored as `{"id": <deal id>}` so the engine
+/// re-reads the deal like any other hint.
+fn bitrix24_event(
+    system: &str,
+    token: Option<&Secret>,
+    body: &[u8],
+) -> Result<(String, String, String), Response> {
+    let Some(token) = token else {
+        return Err(answer(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "events of `{system}` are off: set systems.{system}.application_token (or DEALBRIDGE_SYSTEMS_{}_APPLICATION_TOKEN) to the token Bitrix24 shows for the event handler",
+                system.to_uppercase()
+            ),
+        ));
+    };
+    let event = dealbridge_bitrix24::parse_event(body).map_err(|e| {
+        warn!(%system, error = %e, "Bitrix24 event rejected");
+        answer(StatusCode::BAD_REQUEST, e.to_string())
+    })?;
+    if !dealbridge_bitrix24::verify_application_token(&event, token.expose()) {
+        warn!(%system, "Bitrix24 event with a wrong application_token rejected");
+        return Err(answer(
+            StatusCode::UNAUTHORIZED,
+            "wrong application_token: the event is not from the configured portal's handler",
+        ));
+    }
+    // Bitrix24 does not retry events; the same change arrives once, so event + deal + time
+    // is a fine identity (a body hash would do as well).
+    let key = format!(
+        "{}:{}:{}",
+        event.event,
+        event.deal_id,
+        event.ts.map_or_else(
+            || dealbridge_store::snapshot_hash(&serde_json::Value::String(
+                String::from_utf8_lossy(body).into_owned()
+            )),
+            |t| t.to_string()
+        )
+    );
+    let payload = serde_json::json!({"id": event.deal_id}).to_string();
+    Ok((event.event.to_ascii_lowercase(), key, payload))
+}
+
+async fn store_delivery(
+    state: &WebhookState,
+    system: &str,
+    dedupe_key: &str,
+    topic: &str,
+    payload: &str,
+) -> Response {
     match state
         .store
-        .inbox_put(&system, &dedupe_key, &topic, &payload)
+        .inbox_put(system, dedupe_key, topic, payload)
         .await
     {
         Ok(fresh) => {

@@ -144,7 +144,7 @@ impl Engine {
         full: bool,
     ) -> Result<SyncSummary, SyncError> {
         let mut summary = SyncSummary {
-            inbox: process_inbox(&self.store, &self.flows).await?,
+            inbox: process_inbox(&self.store, &self.flows, &self.pulls).await?,
             ..SyncSummary::default()
         };
         for flow in self
@@ -251,11 +251,12 @@ impl Engine {
             // seconds anyway (a delivery deferred by a failing source is retried that way).
             let store = self.store.clone();
             let flows = self.flows.clone();
+            let pulls = self.pulls.clone();
             let wake = self.inbox_wake.clone();
             let stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
-                    if let Err(e) = process_inbox(&store, &flows).await {
+                    if let Err(e) = process_inbox(&store, &flows, &pulls).await {
                         error!(error = %error_chain(&e), "inbox pass failed");
                     }
                     tokio::select! {

@@ -6,6 +6,7 @@
 //! write). Repeats and reordering therefore cannot duplicate a deal or roll it back.
 
 use super::poll::OrderFlow;
+use super::pull::DealPullFlow;
 use super::SyncError;
 use dealbridge_store::Store;
 use serde::Serialize;
@@ -30,9 +31,24 @@ const PASS_LIMIT: u32 = 200;
 pub async fn process_inbox(
     store: &Store,
     flows: &[Arc<OrderFlow>],
+    pulls: &[Arc<DealPullFlow>],
 ) -> Result<InboxReport, SyncError> {
     let mut report = InboxReport::default();
     for item in store.inbox_unprocessed(PASS_LIMIT).await? {
+        if pulls.iter().any(|p| p.crm_system == item.source) {
+            // A CRM event: re-read the deal, queue a merge like the deal poll would.
+            match process_crm_event(store, pulls, &item).await? {
+                true => {
+                    store.inbox_mark_processed(item.id).await?;
+                    report.processed += 1;
+                    continue;
+                }
+                false => {
+                    report.deferred += 1;
+                    break;
+                }
+            }
+        }
         let flows: Vec<_> = flows
             .iter()
             .filter(|f| f.source_system == item.source)
@@ -85,4 +101,34 @@ pub async fn process_inbox(
         );
     }
     Ok(report)
+}
+
+/// Handles one CRM event; false when the deal could not be read now (try again later).
+async fn process_crm_event(
+    store: &Store,
+    pulls: &[Arc<DealPullFlow>],
+    item: &dealbridge_store::InboxItem,
+) -> Result<bool, SyncError> {
+    let id = serde_json::from_str::<serde_json::Value>(&item.payload)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_string));
+    let Some(id) = id else {
+        return Ok(true);
+    };
+    for pull in pulls.iter().filter(|p| p.crm_system == item.source) {
+        match pull.reader.deal(&id).await {
+            Ok(Some(state)) => {
+                pull.queue_deal(store, &state).await?;
+            }
+            Ok(None) => debug!(flow = %pull.name, deal = %id, "deal gone in the CRM"),
+            Err(e) if e.should_retry() => {
+                warn!(flow = %pull.name, deal = %id, error = %e, "cannot re-read the deal; will try again");
+                return Ok(false);
+            }
+            Err(e) => {
+                warn!(flow = %pull.name, deal = %id, error = %e, "cannot re-read the deal; polling will catch it")
+            }
+        }
+    }
+    Ok(true)
 }
