@@ -695,3 +695,30 @@ fn inspect_webhook_verifies_and_shows_the_order() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_plan_and_writes_nothing_then_sync_summarises() {
+    let world = spawn_world(Tuning::default()).await;
+    create_orders(&world.shop.base_url, 3, 3).await;
+    let out = world.cli(&["sync", "--dry-run"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.matches("create ").count(), 3, "{text}");
+    assert!(text.contains("would write 3"), "{text}");
+    assert!(text.contains("nothing was written"), "{text}");
+    assert_eq!(world.crm.handle.deal_count(), 0, "a dry run writes nothing");
+    assert!(jobs(&world, None).is_empty(), "nor queues anything");
+    let plan = world.cli_json(&["sync", "--dry-run", "--json"]);
+    assert_eq!(plan["changes"].as_array().unwrap().len(), 3);
+
+    let out = world.cli(&["sync"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("created 3, updated 0, unchanged 0, failed 0"),
+        "{text}"
+    );
+    assert!(text.contains("conflicts 0"), "{text}");
+    let out = world.cli(&["sync", "--dry-run"]);
+    assert!(stdout(&out).contains("would write 0"), "{}", stdout(&out));
+}

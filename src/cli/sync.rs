@@ -1,4 +1,5 @@
-//! `dealbridge sync [FLOW] [--full] [--json]`: one pass to completion.
+//! `dealbridge sync [FLOW] [--full] [--dry-run] [--json]`: one pass to completion, with a
+//! progress line on a terminal and a summary (created, updated, unchanged, failed, conflicts).
 
 use super::exit;
 use crate::app::App;
@@ -13,6 +14,9 @@ pub struct SyncArgs {
     /// Ignore the poll cursor and re-read everything (only changed records are written).
     #[arg(long)]
     pub full: bool,
+    /// Print what the pass would write and write nothing (no queue, no cursor, no remote write).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -22,8 +26,16 @@ pub struct SyncArgs {
 pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
     let app = App::load(config).await?;
     if let Some(flow) = &args.flow {
-        if !app.engine.flows.iter().any(|f| &f.name == flow) {
-            let names: Vec<_> = app.engine.flows.iter().map(|f| f.name.as_str()).collect();
+        let known = app.engine.flows.iter().any(|f| &f.name == flow)
+            || app.engine.pulls.iter().any(|p| &p.name == flow);
+        if !known {
+            let names: Vec<_> = app
+                .engine
+                .flows
+                .iter()
+                .map(|f| f.name.as_str())
+                .chain(app.engine.pulls.iter().map(|p| p.name.as_str()))
+                .collect();
             anyhow::bail!(
                 "no flow named `{flow}` in {}; flows: {}",
                 config.display(),
@@ -31,10 +43,38 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let summary = app
-        .engine
-        .sync_once(args.flow.as_deref(), args.full)
-        .await?;
+    if args.dry_run {
+        let plan = app.engine.dry_run(args.flow.as_deref(), args.full).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+        } else {
+            for c in &plan.changes {
+                println!(
+                    "{:<7} {:<10} {:<16} → {:<8} {}",
+                    c.action, c.flow, c.entity, c.target, c.detail
+                );
+            }
+            println!(
+                "dry run: read {}, would write {}, unchanged {}; nothing was written",
+                plan.read,
+                plan.changes.iter().filter(|c| c.action != "refuse").count(),
+                plan.unchanged
+            );
+            let refused = plan.changes.iter().filter(|c| c.action == "refuse").count();
+            if refused > 0 {
+                println!("{refused} record(s) would be refused: fix the mapping named above");
+            }
+        }
+        app.store.close().await;
+        return Ok(exit::OK);
+    }
+    let progress = progress_line(&app, args.json);
+    let summary = app.engine.sync_once(args.flow.as_deref(), args.full).await;
+    if let Some((bar, task)) = progress {
+        task.abort();
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
     let dead_total = app
         .store
         .queue()
@@ -54,9 +94,18 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
             );
         }
         println!(
-            "writes: {} done, {} unchanged, {} failed attempt(s) retried, {} dead-lettered in this pass ({} dead in the queue)",
-            summary.written, summary.unchanged, summary.retried, summary.dead, dead_total
+            "created {}, updated {}, unchanged {}, failed {} (dead-lettered; {} dead in the queue), conflicts {}; {} failed attempt(s) retried",
+            summary.created,
+            summary.updated,
+            summary.unchanged,
+            summary.dead,
+            dead_total,
+            summary.conflicts,
+            summary.retried
         );
+        if summary.conflicts > 0 {
+            println!("see them with `dealbridge conflicts list --all`; open ones wait for `dealbridge conflicts resolve`");
+        }
         if summary.dead > 0 {
             println!("see them with `dealbridge queue list --state dead`; fix the cause, then `dealbridge queue retry ID`");
         }
@@ -67,4 +116,36 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// A live progress line on stderr while the pass runs, when stderr is a terminal.
+fn progress_line(
+    app: &App,
+    json: bool,
+) -> Option<(indicatif::ProgressBar, tokio::task::JoinHandle<()>)> {
+    use std::io::IsTerminal;
+    if json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let tally = app.engine.tally.clone();
+    let queue = app.store.queue();
+    let b = bar.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let t = tally.snapshot();
+            let pending = queue.pending_count().await.unwrap_or(0);
+            b.set_message(format!(
+                "created {}, updated {}, unchanged {}, failed {}, retrying {}; {pending} queued",
+                t.created, t.updated, t.unchanged, t.dead, t.retried
+            ));
+            b.tick();
+            tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        }
+    });
+    Some((bar, task))
 }

@@ -11,8 +11,10 @@
 //! - [`payments`]: payments of an order (store and 1C) shown on its deal.
 //! - [`merge`]: three-way merge of an order/deal pair against the last synced snapshots.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
+//! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
 
+pub mod dry_run;
 pub mod engine;
 pub mod ids;
 pub mod inbox;
