@@ -414,3 +414,132 @@ async fn a_bitrix24_event_brings_the_managers_change_to_the_store_within_seconds
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_amocrm_webhook_with_the_url_token_brings_a_stage_change_to_the_store() {
+    use common::{dealbridge, free_port, wait_until, ChildGuard};
+    use dealbridge_amocrm::emulator as amo;
+    use dealbridge_woocommerce::emulator as woo;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/woocommerce-amocrm.toml"
+        ),
+        dir.path().join("mappings/woocommerce-amocrm.toml"),
+    )
+    .unwrap();
+    let port = free_port();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[database]
+url = "sqlite://dealbridge.db"
+[server]
+listen = "127.0.0.1:{port}"
+[sync]
+poll_interval = "1h"
+[systems.shop]
+kind = "woocommerce"
+base_url = "{}"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+[systems.crm]
+kind = "amocrm"
+base_url = "{}"
+token = "test"
+webhook_token = "hook-secret-1"
+[[flows]]
+name = "orders"
+from = "shop"
+to = "crm"
+entities = ["order"]
+mapping = "mappings/woocommerce-amocrm.toml"
+[[flows]]
+name = "leads-back"
+from = "crm"
+to = "shop"
+entities = ["order"]
+mapping = "mappings/woocommerce-amocrm.toml"
+"#,
+            shop.base_url, crm.base_url
+        ),
+    )
+    .unwrap();
+    let client = WooClient::new(&shop.base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
+    let simple: Vec<_> = shop
+        .handle
+        .catalog()
+        .into_iter()
+        .filter(|c| c.variation_id == 0)
+        .take(1)
+        .collect();
+    let order: NewOrder = serde_json::from_value(json!({
+        "status": "processing",
+        "billing": {"first_name": "Ann", "email": "ann@example.com"},
+        "line_items": [{"product_id": simple[0].product_id, "quantity": 1}]
+    }))
+    .unwrap();
+    let order = client.create_order(&order).await.unwrap().id;
+    let mut cmd = dealbridge();
+    cmd.arg("--config").arg(&config).arg("run");
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let _engine = ChildGuard::spawn(cmd, "dealbridge run");
+    let h = crm.handle.clone();
+    wait_until(
+        "the lead from the first poll",
+        Duration::from_secs(20),
+        || {
+            let h = h.clone();
+            async move { h.leads().len() == 1 }
+        },
+    )
+    .await;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let body = "leads%5Bstatus%5D%5B0%5D%5Bid%5D=1&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142";
+    for url in [
+        format!("{base}/webhooks/crm/wrong"),
+        format!("{base}/webhooks/crm"),
+    ] {
+        let r = http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 401 || r.status() == 404,
+            "{url}: {}",
+            r.status()
+        );
+    }
+    crm.handle
+        .set_webhook_url(Some(&format!("{base}/webhooks/crm/hook-secret-1")));
+    let lead = crm.handle.leads()[0]["id"].as_u64().unwrap();
+    assert!(crm.handle.manager_update_lead(
+        lead,
+        amo::ManagerEdit {
+            status_id: Some(142),
+            ..Default::default()
+        }
+    ));
+    wait_until("the store order completed", Duration::from_secs(5), || {
+        let shop = shop.handle.clone();
+        async move { shop.get_order_json(order).unwrap()["status"] == "completed" }
+    })
+    .await;
+}

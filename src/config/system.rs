@@ -59,7 +59,7 @@ impl SystemKind {
         match self {
             SystemKind::WooCommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
             SystemKind::Bitrix24 => &["webhook_url", "application_token"],
-            SystemKind::AmoCrm => &["token"],
+            SystemKind::AmoCrm => &["token", "webhook_token"],
             SystemKind::Shopify => &["access_token", "webhook_secret"],
         }
     }
@@ -102,6 +102,7 @@ impl SystemKind {
                 "kind",
                 "base_url",
                 "token",
+                "webhook_token",
                 "rate_limit_per_second",
                 "rate_limit_burst",
                 "timeout",
@@ -224,6 +225,10 @@ pub struct AmoCrmConfig {
     pub base_url: Url,
     /// A long-lived token or an OAuth access token, sent as `Authorization: Bearer`.
     pub token: Secret,
+    /// `webhook_token`: amoCRM webhooks are unsigned, so the URL carries a secret:
+    /// `/webhooks/<name>/<webhook_token>`; deliveries to any other URL are refused. Optional:
+    /// without it webhooks are off and lead changes are found by polling.
+    pub webhook_token: Option<Secret>,
     /// Request budget and timeouts.
     pub limits: SystemLimits,
 }
@@ -418,11 +423,18 @@ pub(crate) fn read_system(
                 }
             });
             let token = read_secret(ctx, t, name, "token", env);
+            let hook_var = system_override_var(name, "webhook_token");
+            let webhook_token = if t.has("webhook_token") || env.var(&hook_var).is_some() {
+                read_secret(ctx, t, name, "webhook_token", env)
+            } else {
+                None
+            };
             match (base_url, token, limits) {
                 (Some(base_url), Some(token), Some(limits)) => {
                     Some(SystemConfig::AmoCrm(AmoCrmConfig {
                         base_url,
                         token,
+                        webhook_token,
                         limits,
                     }))
                 }

@@ -28,7 +28,7 @@ enum Receiver {
     WooCommerce { secret: Option<Secret> },
     Shopify { secret: Option<Secret> },
     Bitrix24 { token: Option<Secret> },
-    Unsupported { kind: &'static str },
+    AmoCrm { token: Option<Secret> },
 }
 
 /// What the webhook handlers share.
@@ -56,8 +56,8 @@ impl WebhookState {
                     SystemConfig::Bitrix24(b) => Receiver::Bitrix24 {
                         token: b.application_token.clone(),
                     },
-                    other => Receiver::Unsupported {
-                        kind: other.kind().as_str(),
+                    SystemConfig::AmoCrm(a) => Receiver::AmoCrm {
+                        token: a.webhook_token.clone(),
                     },
                 };
                 (name.clone(), r)
@@ -75,6 +75,7 @@ impl WebhookState {
 pub fn router<S: Clone + Send + Sync + 'static>(state: WebhookState) -> Router<S> {
     Router::new()
         .route("/webhooks/{system}", post(receive))
+        .route("/webhooks/{system}/{token}", post(receive_with_token))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -106,12 +107,6 @@ async fn receive(
         );
     };
     let (topic, dedupe_key) = match receiver {
-        Receiver::Unsupported { kind } => {
-            return answer(
-                StatusCode::NOT_FOUND,
-                format!("system `{system}` is a {kind}; dealbridge takes no webhooks from it"),
-            )
-        }
         Receiver::WooCommerce { secret } => {
             let Some(secret) = secret else {
                 // A ping must still succeed so the shop lets the owner save the webhook.
@@ -139,6 +134,12 @@ async fn receive(
                     return answer(status, e.to_string());
                 }
             }
+        }
+        Receiver::AmoCrm { .. } => {
+            return answer(
+                StatusCode::NOT_FOUND,
+                format!("amoCRM webhooks of `{system}` go to /webhooks/{system}/<webhook_token>"),
+            )
         }
         Receiver::Bitrix24 { token } => {
             return match bitrix24_event(&system, token.as_ref(), &body) {
@@ -246,4 +247,59 @@ async fn store_delivery(
             )
         }
     }
+}
+
+/// `POST /webhooks/{system}/{token}`: amoCRM's unsigned, form-encoded webhooks, authenticated by
+/// the secret in the URL (compared in constant time). Each lead event is stored as its own
+/// `{"id": <lead id>}` hint; the engine re-reads the lead before acting.
+async fn receive_with_token(
+    State(state): State<WebhookState>,
+    Path((system, token)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(Receiver::AmoCrm { token: expected }) = state.systems.get(&system) else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            format!("no amoCRM system named `{system}` in the config"),
+        );
+    };
+    let Some(expected) = expected else {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            format!("webhooks of `{system}` are off: set systems.{system}.webhook_token"),
+        );
+    };
+    use subtle::ConstantTimeEq;
+    if !bool::from(token.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        warn!(%system, "amoCRM webhook with a wrong URL token rejected");
+        return answer(StatusCode::UNAUTHORIZED, "wrong webhook token in the URL");
+    }
+    let events = match dealbridge_amocrm::parse_webhook(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            warn!(%system, error = %e, "amoCRM webhook rejected");
+            return answer(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    let mut last = answer(StatusCode::OK, "nothing to store");
+    for e in events {
+        let payload = serde_json::json!({"id": e.lead_id.to_string()}).to_string();
+        let key = format!(
+            "{:?}:{}:{}",
+            e.kind,
+            e.lead_id,
+            e.modified_at.map_or_else(
+                || dealbridge_store::snapshot_hash(&serde_json::Value::String(
+                    String::from_utf8_lossy(&body).into_owned()
+                )),
+                |t| t.to_string()
+            )
+        );
+        let topic = format!("lead.{:?}", e.kind).to_ascii_lowercase();
+        last = store_delivery(&state, &system, &key, &topic, &payload).await;
+        if !last.status().is_success() {
+            return last;
+        }
+    }
+    last
 }
