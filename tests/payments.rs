@@ -133,7 +133,7 @@ async fn payments_from_1c_add_up_on_the_deal_and_mark_the_order_paid() {
         .expect("the order is offered to 1C")
         .clone();
     importer
-        .mark_exported(&[order.source.id.clone()])
+        .mark_exported(std::slice::from_ref(&order.source.id))
         .await
         .unwrap();
     let total = order.total;

@@ -543,3 +543,41 @@ mapping = "mappings/woocommerce-amocrm.toml"
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deal_won_in_the_crm_is_offered_to_1c_and_marked_only_after_success() {
+    use dealbridge::onec::exchange::StoreImporter;
+    use dealbridge::server::onec::ExchangeImporter;
+    let w = two_way_world().await;
+    let won = create_order(&w, "processing").await;
+    let open = create_order(&w, "processing").await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let importer =
+        StoreImporter::new(app.store.clone()).with_export_stages(vec!["WON".to_string()]);
+    assert!(
+        importer.orders_for_export().await.unwrap().is_empty(),
+        "no deal is won yet"
+    );
+
+    let (deal, _) = deal_of(&w, won);
+    assert!(w
+        .crm
+        .handle
+        .manager_update_deal(deal, json!({"STAGE_ID": "WON"})));
+    app.engine.sync_once(None, false).await.unwrap();
+    let offered: Vec<String> = importer
+        .orders_for_export()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.source.id)
+        .collect();
+    assert_eq!(offered, [won.to_string()], "only the won deal's order");
+    // 1C fetched it but has not confirmed: offered again at the next query.
+    assert_eq!(importer.orders_for_export().await.unwrap().len(), 1);
+    importer.mark_exported(&offered).await.unwrap();
+    assert!(importer.orders_for_export().await.unwrap().is_empty());
+    let _ = open;
+    app.store.close().await;
+}

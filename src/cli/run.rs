@@ -29,9 +29,13 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
     let server_stop = shutdown.clone();
     let exchange = app.config.exchange_1c.as_ref().map(|c| {
         info!(path = %c.path, "1C exchange endpoint enabled");
+        let mut settings = ExchangeSettings::from_config(c);
+        settings.info_statuses = crate::onec::exchange::info_statuses(&app.config);
         ExchangeState::new(
-            ExchangeSettings::from_config(c),
-            Arc::new(StoreImporter::new(app.store.clone())),
+            settings,
+            Arc::new(
+                StoreImporter::new(app.store.clone()).with_export_stages(c.export_stages.clone()),
+            ),
         )
     });
     let routes = router_with_exchange(

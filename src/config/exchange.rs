@@ -50,6 +50,10 @@ pub struct Exchange1cConfig {
     pub zip: bool,
     /// `order_encoding`: `"utf-8-bom"` (default), `"utf-8"` or `"windows-1251"`.
     pub order_encoding: OrderEncoding,
+    /// `export_stages`: offer an order to 1C only once its deal is in one of these CRM stages
+    /// (e.g. `["WON"]`: 1C gets the orders managers won). Empty (the default): every synced
+    /// order is offered.
+    pub export_stages: Vec<String>,
 }
 
 pub(crate) const EXCHANGE_1C_KEYS: &[&str] = &[
@@ -61,6 +65,7 @@ pub(crate) const EXCHANGE_1C_KEYS: &[&str] = &[
     "max_upload",
     "zip",
     "order_encoding",
+    "export_stages",
 ];
 
 /// Reads `[exchange_1c]`; `None` when absent or broken (mistakes go to `ctx`).
@@ -135,6 +140,28 @@ pub(crate) fn read_exchange_1c(
             }
         },
     };
+    let mut export_stages = Vec::new();
+    if let Some((_, v)) = t.entry("export_stages") {
+        match v.get_ref() {
+            DeValue::Array(items) => {
+                for item in items.iter() {
+                    match item.get_ref().as_str() {
+                        Some(stage) if !stage.trim().is_empty() => {
+                            export_stages.push(stage.to_string())
+                        }
+                        _ => {
+                            ctx.error(item.span(), "each of `export_stages` in [exchange_1c] must be a CRM stage id like \"WON\"");
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            _ => {
+                ctx.error(v.span(), "`export_stages` in [exchange_1c] must be an array of CRM stage ids, e.g. [\"WON\"]");
+                ok = false;
+            }
+        }
+    }
     if max_upload < file_limit {
         ctx.error(
             t.span.clone(),
@@ -154,5 +181,6 @@ pub(crate) fn read_exchange_1c(
         max_upload,
         zip,
         order_encoding,
+        export_stages,
     })
 }

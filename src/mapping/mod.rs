@@ -13,6 +13,7 @@
 //! stage = "crm"
 //! ```
 
+pub mod catalog;
 mod ownership;
 mod statuses;
 mod template;

@@ -22,12 +22,41 @@ const EXPORT_BATCH: u32 = 500;
 /// [`ExchangeImporter`] over the engine's store.
 pub struct StoreImporter {
     store: Store,
+    export_stages: Vec<String>,
 }
 
 impl StoreImporter {
-    /// An importer writing to `store`.
+    /// An importer writing to `store`, offering every synced order to 1C.
     pub fn new(store: Store) -> Self {
-        StoreImporter { store }
+        StoreImporter {
+            store,
+            export_stages: Vec::new(),
+        }
+    }
+
+    /// Offer an order only once its deal is in one of `stages` (`[exchange_1c] export_stages`).
+    pub fn with_export_stages(mut self, stages: Vec<String>) -> Self {
+        self.export_stages = stages;
+        self
+    }
+
+    /// Whether the order entity may go to 1C now.
+    async fn ready(&self, entity: &str) -> Result<bool, String> {
+        if self.export_stages.is_empty() {
+            return Ok(true);
+        }
+        let deals = self
+            .store
+            .bindings_for(crate::sync::ids::KIND_DEAL, entity)
+            .await
+            .map_err(|e| format!("cannot read the deal of {entity}: {e}"))?;
+        Ok(deals.iter().any(|b| {
+            b.snapshot
+                .as_ref()
+                .and_then(|s| s.get("stage"))
+                .and_then(|s| s.as_str())
+                .is_some_and(|stage| self.export_stages.iter().any(|w| w == stage))
+        }))
     }
 }
 
@@ -62,12 +91,26 @@ impl ExchangeImporter for StoreImporter {
     }
 
     async fn orders_for_export(&self) -> Result<Vec<Order>, String> {
+        let limit = if self.export_stages.is_empty() {
+            EXPORT_BATCH
+        } else {
+            u32::MAX // filtered below; the batch bound applies to what passes
+        };
         let bindings = self
             .store
-            .unmirrored(KIND_ORDER, SYSTEM_1C, KIND_ORDER_EXPORT, EXPORT_BATCH)
+            .unmirrored(KIND_ORDER, SYSTEM_1C, KIND_ORDER_EXPORT, limit)
             .await
             .map_err(|e| format!("cannot read orders for 1C: {e}"))?;
-        bindings
+        let mut ready = Vec::new();
+        for b in bindings {
+            if ready.len() >= EXPORT_BATCH as usize {
+                break;
+            }
+            if self.ready(&b.entity_id).await? {
+                ready.push(b);
+            }
+        }
+        ready
             .into_iter()
             .filter_map(|b| b.snapshot)
             .map(|s| {
@@ -109,4 +152,28 @@ impl ExchangeImporter for StoreImporter {
         }
         Ok(())
     }
+}
+
+/// The site's order statuses for 1C's `mode=info` (id, name): those of the first store in the
+/// config, named as the store's admin shows them.
+pub fn info_statuses(config: &crate::config::Config) -> Vec<(String, String)> {
+    let Some(vocab) = config
+        .systems
+        .values()
+        .find_map(|s| crate::mapping::order_statuses(s.kind()))
+    else {
+        return Vec::new();
+    };
+    vocab
+        .all()
+        .into_iter()
+        .map(|id| {
+            let words = id.replace(['-', '_'], " ");
+            let mut name = words.clone();
+            if let Some(first) = words.chars().next() {
+                name = first.to_uppercase().collect::<String>() + &words[first.len_utf8()..];
+            }
+            (id.to_string(), name)
+        })
+        .collect()
 }

@@ -146,7 +146,7 @@ async fn receive(
                 Ok((topic, key, payload)) => {
                     store_delivery(&state, &system, &key, &topic, &payload).await
                 }
-                Err(r) => r,
+                Err(r) => *r,
             };
         }
         Receiver::Shopify { secret } => {
@@ -181,26 +181,26 @@ fn bitrix24_event(
     system: &str,
     token: Option<&Secret>,
     body: &[u8],
-) -> Result<(String, String, String), Response> {
+) -> Result<(String, String, String), Box<Response>> {
     let Some(token) = token else {
-        return Err(answer(
+        return Err(Box::new(answer(
             StatusCode::UNAUTHORIZED,
             format!(
                 "events of `{system}` are off: set systems.{system}.application_token (or DEALBRIDGE_SYSTEMS_{}_APPLICATION_TOKEN) to the token Bitrix24 shows for the event handler",
                 system.to_uppercase()
             ),
-        ));
+        )));
     };
     let event = dealbridge_bitrix24::parse_event(body).map_err(|e| {
         warn!(%system, error = %e, "Bitrix24 event rejected");
-        answer(StatusCode::BAD_REQUEST, e.to_string())
+        Box::new(answer(StatusCode::BAD_REQUEST, e.to_string()))
     })?;
     if !dealbridge_bitrix24::verify_application_token(&event, token.expose()) {
         warn!(%system, "Bitrix24 event with a wrong application_token rejected");
-        return Err(answer(
+        return Err(Box::new(answer(
             StatusCode::UNAUTHORIZED,
             "wrong application_token: the event is not from the configured portal's handler",
-        ));
+        )));
     }
     // Bitrix24 does not retry events; the same change arrives once, so event + deal + time
     // is a fine identity (a body hash would do as well).

@@ -14,6 +14,7 @@
 //! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
 
+pub mod catalog;
 pub mod dry_run;
 pub mod engine;
 pub mod ids;

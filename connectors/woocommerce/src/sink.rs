@@ -439,6 +439,13 @@ impl OrderSink for WooClient {
     }
 }
 
+#[async_trait]
+impl dealbridge_sdk::traits::PaymentSource for WooClient {
+    async fn payments_of(&self, order_id: &str) -> Result<Vec<Payment>, ConnectorError> {
+        WooClient::payments_of(self, order_id).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,12 +596,5 @@ mod tests {
         let e = plan_order_change(&order(), &change).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Invalid);
         assert!(e.message.contains("order 7"), "{}", e.message);
-    }
-}
-
-#[async_trait]
-impl dealbridge_sdk::traits::PaymentSource for WooClient {
-    async fn payments_of(&self, order_id: &str) -> Result<Vec<Payment>, ConnectorError> {
-        WooClient::payments_of(self, order_id).await
     }
 }

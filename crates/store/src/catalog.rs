@@ -878,3 +878,206 @@ trait CatalogConn {
 
 backend_helpers!(sqlx::SqliteConnection, false);
 backend_helpers!(sqlx::PgConnection, true);
+
+/// One sellable catalog entry as the catalog sync reads it: an offer (a product or one of its
+/// variants) with its product's name and unit, or a product that has no offer at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogEntry {
+    /// The offer id (`product` or `product#characteristic`), or the product id when the product
+    /// has no offer.
+    pub external_id: String,
+    /// The product part of the id.
+    pub product_id: String,
+    /// The characteristic part, for a variant.
+    pub characteristic_id: Option<String>,
+    /// True for an offer row, false for a product without offers.
+    pub is_offer: bool,
+    /// Article: the offer's, else its product's.
+    pub sku: Option<String>,
+    /// Name: the offer's, else its product's, else the id.
+    pub name: String,
+    /// The product's base unit.
+    pub unit: Option<String>,
+    /// Active: the offer and (when stored) its product are both active.
+    pub active: bool,
+    /// Prices by price type (empty when never imported).
+    pub prices: Vec<CatalogPrice>,
+    /// Stock by warehouse, `""` being a total (empty when never imported).
+    pub stock: Vec<CatalogStock>,
+}
+
+/// Offers (joined to their product by their own id, else by the product part of it) and
+/// products without any offer, as one id-ordered list for keyset paging.
+const ENTRIES_SQL: &str = "SELECT * FROM ( \
+    SELECT o.external_id AS external_id, o.product_id AS product_id, o.characteristic_id AS characteristic_id, \
+        CAST(1 AS BIGINT) AS is_offer, COALESCE(o.sku, p.sku, pp.sku) AS sku, \
+        COALESCE(o.name, p.name, pp.name) AS name, COALESCE(p.unit, pp.unit) AS unit, \
+        CAST(CASE WHEN o.active = 1 AND COALESCE(p.active, pp.active, 1) = 1 THEN 1 ELSE 0 END AS BIGINT) AS active, \
+        o.prices AS prices, o.stock AS stock \
+    FROM catalog_offers o \
+    LEFT JOIN catalog_products p ON p.system = o.system AND p.external_id = o.external_id \
+    LEFT JOIN catalog_products pp ON pp.system = o.system AND pp.external_id = o.product_id \
+    WHERE o.system = $1 AND o.external_id > $2 \
+    UNION ALL \
+    SELECT p.external_id, p.external_id, CAST(NULL AS TEXT), CAST(0 AS BIGINT), p.sku, p.name, p.unit, \
+        p.active, CAST(NULL AS TEXT), CAST(NULL AS TEXT) \
+    FROM catalog_products p \
+    WHERE p.system = $1 AND p.external_id > $2 \
+    AND NOT EXISTS (SELECT 1 FROM catalog_offers o WHERE o.system = p.system AND o.external_id = p.external_id) \
+    AND NOT EXISTS (SELECT 1 FROM catalog_offers o WHERE o.system = p.system AND o.product_id = p.external_id) \
+) e ORDER BY external_id LIMIT $3";
+
+fn decode_part<T: serde::de::DeserializeOwned>(
+    json: Option<String>,
+    what: &str,
+    id: &str,
+    system: &str,
+) -> Result<Vec<T>, StoreError> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
+            what: format!("catalog_offers.{what} of 1C offer {id} of system {system}"),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+impl Store {
+    /// One page of `system`'s sellable catalog entries (see [`CatalogEntry`]) with ids after
+    /// `after` (`""` for the first page), by id, at most `limit`. Keyset paging: pass the last id
+    /// of a page to get the next; a short page is the last.
+    pub async fn catalog_entries_page(
+        &self,
+        system: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<CatalogEntry>, StoreError> {
+        let op = || format!("listing 1C catalog entries of system {system} after `{after}`");
+        let rows = on_db!(&self.db, pool => {
+            let rows = sqlx::query(ENTRIES_SQL).bind(system).bind(after).bind(i64::from(limit))
+                .fetch_all(pool).await.map_err(StoreError::db(op()))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let external_id = r.text("external_id")?;
+                let name = r.opt_text("name")?.filter(|n| !n.is_empty()).unwrap_or_else(|| external_id.clone());
+                out.push(CatalogEntry {
+                    product_id: r.text("product_id")?,
+                    characteristic_id: r.opt_text("characteristic_id")?,
+                    is_offer: r.i64("is_offer")? != 0,
+                    sku: r.opt_text("sku")?.filter(|s| !s.trim().is_empty()),
+                    name,
+                    unit: r.opt_text("unit")?,
+                    active: r.i64("active")? != 0,
+                    prices: decode_part(r.opt_text("prices")?, "prices", &external_id, system)?,
+                    stock: decode_part(r.opt_text("stock")?, "stock", &external_id, system)?,
+                    external_id,
+                });
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// The price types of `system`'s catalog, by id.
+    pub async fn catalog_price_types(
+        &self,
+        system: &str,
+    ) -> Result<Vec<CatalogPriceType>, StoreError> {
+        let sql = "SELECT external_id, name, currency FROM catalog_price_types WHERE system = $1 ORDER BY external_id";
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(system).fetch_all(pool).await
+                .map_err(StoreError::db(format!("listing 1C price types of system {system}")))?
+                .iter()
+                .map(|r| Ok(CatalogPriceType {
+                    external_id: r.text("external_id")?,
+                    name: r.text("name")?,
+                    currency: r.opt_text("currency")?,
+                }))
+                .collect()
+        })
+    }
+
+    /// The warehouses of `system`'s catalog, by id.
+    pub async fn catalog_warehouses(
+        &self,
+        system: &str,
+    ) -> Result<Vec<CatalogWarehouse>, StoreError> {
+        let sql = "SELECT external_id, name FROM catalog_warehouses WHERE system = $1 ORDER BY external_id";
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(system).fetch_all(pool).await
+                .map_err(StoreError::db(format!("listing 1C warehouses of system {system}")))?
+                .iter()
+                .map(|r| Ok(CatalogWarehouse {
+                    external_id: r.text("external_id")?,
+                    name: r.text("name")?,
+                }))
+                .collect()
+        })
+    }
+
+    /// The bindings of (`system`, `kind`) for these entity ids, as entity id → (external id,
+    /// snapshot hash), in `ceil(n / 400)` queries: the
+    /// catalog sync compares a whole page against its snapshots without a query per item.
+    pub async fn catalog_bindings(
+        &self,
+        system: &str,
+        kind: &str,
+        entity_ids: &[&str],
+    ) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
+        let mut out = HashMap::with_capacity(entity_ids.len());
+        for chunk in entity_ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT entity_id, external_id, snapshot_hash FROM bindings \
+                 WHERE system = $1 AND kind = $2 AND entity_id IN ({})",
+                in_list(3, chunk.len())
+            );
+            on_db!(&self.db, pool => {
+                let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for r in q.fetch_all(pool).await
+                    .map_err(StoreError::db(format!("reading {system}/{kind} bindings of a catalog page")))? {
+                    out.insert(r.text("entity_id")?, (r.text("external_id")?, r.opt_text("snapshot_hash")?));
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Saves many bindings of (`system`, `kind`), given as (entity id, external id, snapshot), in
+    /// one transaction, each with its snapshot and
+    /// hash, stamped with the clock's time. The catalog source is authoritative: an external id
+    /// bound to another entity of that kind (a SKU that moved from one 1C item to another) is
+    /// taken over, the old holder's binding being removed, instead of failing the whole batch.
+    pub async fn save_catalog_bindings(
+        &self,
+        system: &str,
+        kind: &str,
+        rows: &[(&str, &str, &serde_json::Value)],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let now = ms(self.clock.now());
+        let op = || format!("saving {} {system}/{kind} catalog bindings", rows.len());
+        let take_over = "DELETE FROM bindings WHERE system = $1 AND kind = $2 AND external_id = $3 AND entity_id <> $4";
+        let upsert = "INSERT INTO bindings (system, kind, entity_id, external_id, snapshot, snapshot_hash, synced_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                      ON CONFLICT (system, kind, entity_id) DO UPDATE SET \
+                      external_id = excluded.external_id, snapshot = excluded.snapshot, \
+                      snapshot_hash = excluded.snapshot_hash, synced_at = excluded.synced_at";
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await.map_err(StoreError::db(op()))?;
+            for (entity_id, external_id, snapshot) in rows {
+                sqlx::query(take_over).bind(system).bind(kind).bind(*external_id).bind(*entity_id)
+                    .execute(&mut *tx).await.map_err(StoreError::db(op()))?;
+                sqlx::query(upsert).bind(system).bind(kind).bind(*entity_id).bind(*external_id)
+                    .bind(crate::snapshot::canonical_json(snapshot)).bind(snapshot_hash(snapshot)).bind(now)
+                    .execute(&mut *tx).await.map_err(StoreError::db(op()))?;
+            }
+            tx.commit().await.map_err(StoreError::db(op()))?;
+        });
+        Ok(())
+    }
+}

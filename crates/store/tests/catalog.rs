@@ -15,6 +15,8 @@ both_backends!(
     changed_rows_are_updated_and_parts_replaced,
     full_run_deactivates_unseen_and_reactivates,
     partial_offers_keep_the_other_part,
+    entries_page_offers_and_offerless_products,
+    catalog_bindings_bulk_read_and_take_over,
 );
 
 fn product(id: &str, name: &str) -> CatalogProduct {
@@ -283,4 +285,94 @@ async fn partial_offers_keep_the_other_part(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.written(), 0, "{r:?}");
+}
+
+/// Offers joined to their product (by own id, else by the product part), offer-less products,
+/// keyset paging in id order, prices and stock decoded; price types and warehouses listed.
+async fn entries_page_offers_and_offerless_products(db: TestDb) {
+    let s = &db.store;
+    let mut b = batch();
+    b.products.push(product("p3", "Шкаф")); // no offer
+    b.products[0].deleted = true; // p1 inactive → its offer too
+    s.write_catalog_batch("1c", None, &b).await.unwrap();
+
+    let all = s.catalog_entries_page("1c", "", 10).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|e| e.external_id.as_str()).collect();
+    assert_eq!(ids, vec!["p1", "p2#c1", "p3"]);
+    let p1 = &all[0];
+    assert!(p1.is_offer);
+    assert!(!p1.active, "the product is deleted");
+    assert_eq!(p1.sku.as_deref(), Some("SKU-p1"), "the product's article");
+    assert_eq!(p1.unit.as_deref(), Some("шт"));
+    assert_eq!(p1.prices.len(), 2);
+    assert_eq!(p1.prices[0].amount, "100.00");
+    assert_eq!(p1.stock.len(), 2);
+    let v = &all[1];
+    assert_eq!(v.product_id, "p2");
+    assert_eq!(v.characteristic_id.as_deref(), Some("c1"));
+    assert_eq!(v.name, "offer p2#c1");
+    assert!(v.active);
+    let p3 = &all[2];
+    assert!(!p3.is_offer);
+    assert_eq!(p3.name, "Шкаф");
+    assert!(p3.prices.is_empty() && p3.stock.is_empty());
+
+    let first = s.catalog_entries_page("1c", "", 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let rest = s
+        .catalog_entries_page("1c", &first[1].external_id, 2)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].external_id, "p3");
+    assert!(s
+        .catalog_entries_page("other", "", 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let types = s.catalog_price_types("1c").await.unwrap();
+    assert_eq!(types.len(), 1);
+    assert_eq!(types[0].name, "Розничная");
+    let whs = s.catalog_warehouses("1c").await.unwrap();
+    assert_eq!(whs[0].external_id, "w1");
+}
+
+async fn catalog_bindings_bulk_read_and_take_over(db: TestDb) {
+    let s = &db.store;
+    let snap = serde_json::json!({"sku": "A", "price": "1"});
+    s.save_catalog_bindings(
+        "shop",
+        "product_price",
+        &[("1c:a", "A", &snap), ("1c:b", "B", &snap)],
+    )
+    .await
+    .unwrap();
+    let got = s
+        .catalog_bindings("shop", "product_price", &["1c:a", "1c:b", "1c:c"])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got["1c:a"].0, "A");
+    assert_eq!(
+        got["1c:a"].1.as_deref(),
+        Some(dealbridge_store::snapshot_hash(&snap).as_str())
+    );
+    // SKU `A` moves to item c: c takes it over, a loses its binding, no conflict error.
+    s.save_catalog_bindings("shop", "product_price", &[("1c:c", "A", &snap)])
+        .await
+        .unwrap();
+    let got = s
+        .catalog_bindings("shop", "product_price", &["1c:a", "1c:b", "1c:c"])
+        .await
+        .unwrap();
+    assert!(!got.contains_key("1c:a"));
+    assert_eq!(got["1c:c"].0, "A");
+    assert_eq!(got["1c:b"].0, "B");
+    // Other systems and kinds are apart.
+    assert!(s
+        .catalog_bindings("crm", "product_price", &["1c:b"])
+        .await
+        .unwrap()
+        .is_empty());
 }

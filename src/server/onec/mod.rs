@@ -59,6 +59,9 @@ pub struct ExchangeSettings {
     pub import_slice: Duration,
     /// Longest any request may take before it is answered `failure`.
     pub request_timeout: Duration,
+    /// The site's order statuses as (id, name), answered to `mode=info` so 1C can fill its
+    /// status matching table.
+    pub info_statuses: Vec<(String, String)>,
 }
 
 impl ExchangeSettings {
@@ -76,6 +79,7 @@ impl ExchangeSettings {
             order_encoding: c.order_encoding,
             import_slice: Duration::from_secs(2),
             request_timeout: Duration::from_secs(120),
+            info_statuses: Vec::new(),
         }
     }
 }
@@ -186,10 +190,12 @@ async fn dispatch(
         ("sale", "success") => confirm(s, &cookie).await,
         (_, "deactivate") => Answer::success("deactivate: nothing to do"),
         (_, "complete") => Answer::success("exchange complete"),
-        (_, "info") => Answer::Success(vec![
-            format!("dealbridge {}", env!("CARGO_PKG_VERSION")),
-            "commerceml=2.10".to_string(),
-        ]),
+        // Bitrix answers the status / payment system / delivery directory 1C reads to fill its
+        // matching tables (`Справочник`); see dealbridge_commerceml::writer::write_info.
+        (_, "info") => Answer::Xml(
+            dealbridge_commerceml::writer::write_info(&s.settings.info_statuses, &[], &[]),
+            "application/xml; charset=utf-8",
+        ),
         _ => Answer::failure(format!("unknown mode \"{mode}\" for type={kind}")),
     }
 }

@@ -1,0 +1,768 @@
+//! The nightly catalog: the 1C catalog in the state database (imported by `crate::onec`) →
+//! CRM products with the mapped price, and the store's regular price and stock by SKU.
+//!
+//! **What is an item.** One item per sellable entry: every 1C offer (a product or one of its
+//! variants, `Ид#Ид`), plus every product that has no offer at all (pushed to the CRM without a
+//! price). Entries are read from the store in id-ordered pages, never all at once.
+//!
+//! **Only changes are written.** Each item's wanted state is compared with the snapshot saved on
+//! its binding after the last successful push (CRM: binding `(crm system, "product",
+//! "1c:<id>")`, external id = CRM product id; store: `(store system, "product_price",
+//! "1c:<id>")`, external id = SKU). Equal hash → nothing is sent. Changed and new items are sent
+//! in chunks ([`CHUNK`]) through [`CrmCatalog::push_products`] and
+//! [`StorePricePush::push_price_and_stock`]; their bindings are saved after each chunk, so a run
+//! that fails half-way keeps what it did and the next run resumes (the CRM connector adopts
+//! products a lost answer left unbound by their `XML_ID`). A second night without a change in 1C
+//! therefore makes no CRM call and no store call at all.
+//!
+//! **Store misses.** SKUs the store has no product for are reported (count and a sample) and
+//! journaled, but not bound: they are asked again next night (a read, never a write), so a
+//! product created in the shop later gets its price without waiting for a 1C change.
+//!
+//! **Inactive items** (deleted in 1C, or missing from the last full import) are skipped unless
+//! `[products] include_inactive = true`; an inactive item that was pushed before is always sent
+//! once more, as inactive, so the CRM stops offering it. The store is never sent inactive items.
+//!
+//! **`full`.** A full run ignores the snapshots: every CRM item is sent again (repairing edits made
+//! by hand in the CRM), and every store SKU is re-compared against the live shop, which still
+//! writes only the SKUs whose price or stock differ (the WooCommerce connector compares before
+//! writing). Nothing is cleared; bindings are refreshed as usual.
+//!
+//! **Journal.** One entry per pushed chunk (kind `catalog`, entity `flow:<name>`) with its counts,
+//! and one per problem item (SKU not found, refused by the store, duplicate SKU, unreadable
+//! amount). Per-item success is on the binding (`synced_at`, snapshot), not in the journal, so a
+//! first night of 100,000 products does not write 100,000 journal rows.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dealbridge_sdk::model::{CatalogItem, ExternalRef};
+use dealbridge_sdk::money::{parse_decimal, Currency, Money};
+use dealbridge_sdk::traits::CrmCatalog;
+use dealbridge_sdk::ConnectorError;
+use dealbridge_store::{snapshot_hash, JournalEntry, Store, StoreError};
+use dealbridge_woocommerce::{PushReport, SkuUpdate, WooClient};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::SyncError;
+use crate::mapping::catalog::CatalogMapping;
+
+/// Items per push call (and entries per page read from the state database). The connectors split
+/// further (Bitrix24: 50 per `batch`, WooCommerce: 100 per request); a larger chunk only saves
+/// lookup requests while keeping binding transactions moderate.
+pub const CHUNK: usize = 500;
+
+/// At most this many not-found SKUs are kept in the report and journaled per run; the count is
+/// always exact.
+pub const NOT_FOUND_SAMPLE: usize = 100;
+
+/// Binding kind of a CRM product mirroring a 1C item.
+pub const KIND_PRODUCT: &str = "product";
+/// Binding kind of the price/stock last written to the store for a 1C item.
+pub const KIND_PRODUCT_PRICE: &str = "product_price";
+
+/// A store whose prices and stock can be set by SKU, writing only what differs.
+#[async_trait]
+pub trait StorePricePush: Send + Sync {
+    /// Sets regular price and/or stock per SKU; reports updated, unchanged, not found and failed
+    /// SKUs.
+    async fn push_price_and_stock(&self, items: &[SkuUpdate])
+        -> Result<PushReport, ConnectorError>;
+}
+
+#[async_trait]
+impl StorePricePush for WooClient {
+    async fn push_price_and_stock(
+        &self,
+        items: &[SkuUpdate],
+    ) -> Result<PushReport, ConnectorError> {
+        WooClient::push_price_and_stock(self, items).await
+    }
+}
+
+/// One catalog flow: 1C → a CRM catalog and/or a store's prices and stock.
+#[derive(Clone)]
+pub struct CatalogFlow {
+    /// The flow's name (journal, errors).
+    pub name: String,
+    /// The system the catalog was imported as (`1c`).
+    pub source_system: String,
+    /// Price type, currency, warehouses, inactive items.
+    pub mapping: CatalogMapping,
+    /// The CRM: its system name from the config and its catalog client.
+    pub crm: Option<(String, Arc<dyn CrmCatalog>)>,
+    /// The store: its system name from the config and its price/stock client.
+    pub store: Option<(String, Arc<dyn StorePricePush>)>,
+}
+
+/// What one run did. Counts are items (1C offers or offer-less products).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogReport {
+    /// The flow.
+    pub flow: String,
+    /// Whether snapshots were ignored.
+    pub full: bool,
+    /// Sellable entries read from the 1C catalog.
+    pub entries: u64,
+    /// Inactive entries not sent anywhere.
+    pub skipped_inactive: u64,
+    /// CRM products created.
+    pub crm_created: u64,
+    /// CRM products updated.
+    pub crm_updated: u64,
+    /// CRM products found by their origin (unbound) and updated.
+    pub crm_adopted: u64,
+    /// Items whose CRM snapshot was unchanged: not sent.
+    pub crm_unchanged: u64,
+    /// SKUs whose store price or stock was written.
+    pub store_updated: u64,
+    /// SKUs not sent (snapshot unchanged) or sent and found already right.
+    pub store_unchanged: u64,
+    /// SKUs the store has no product or variation for.
+    pub store_not_found: u64,
+    /// Up to [`NOT_FOUND_SAMPLE`] of those SKUs.
+    pub store_not_found_sample: Vec<String>,
+    /// SKUs the store refused, with its reason.
+    pub store_failed: Vec<(String, String)>,
+    /// Items with a SKU another item of this run already sent (the first one wins).
+    pub store_duplicate_sku: Vec<String>,
+    /// Active items without a SKU (or without price and stock): nothing to send to the store.
+    pub store_skipped: u64,
+    /// Items with an amount or quantity that is not a number, with the reason (not sent).
+    pub invalid: Vec<(String, String)>,
+}
+
+/// Why a catalog run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The state database failed.
+    #[error("catalog flow `{flow}`: state database: {source}")]
+    Store {
+        /// The flow.
+        flow: String,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+    /// The mapping names a price type the 1C catalog does not have.
+    #[error("catalog flow `{flow}`: price type `{price_type}` ([prices] price_type in {file}) is not in the 1C catalog of system `{system}`; known price types: {known}. Fix the mapping, or import the 1C offers file that declares it")]
+    UnknownPriceType {
+        /// The flow.
+        flow: String,
+        /// The source system.
+        system: String,
+        /// The mapping's value.
+        price_type: String,
+        /// The mapping file.
+        file: String,
+        /// Known price types as `name (id)`.
+        known: String,
+    },
+    /// The mapping names a warehouse the 1C catalog does not have.
+    #[error("catalog flow `{flow}`: warehouse `{warehouse}` ([stock] warehouses in {file}) is not in the 1C catalog of system `{system}`; known warehouses: {known}. Fix the mapping, or import the 1C offers file that declares it")]
+    UnknownWarehouse {
+        /// The flow.
+        flow: String,
+        /// The source system.
+        system: String,
+        /// The mapping's value.
+        warehouse: String,
+        /// The mapping file.
+        file: String,
+        /// Known warehouses as `name (id)`.
+        known: String,
+    },
+    /// A push to the CRM or the store failed. Chunks pushed before it are bound; the next run
+    /// resumes from there.
+    #[error("catalog flow `{flow}`: pushing {count} items to `{system}` failed; items pushed before were saved and the next run retries the rest: {source}")]
+    Push {
+        /// The flow.
+        flow: String,
+        /// The target system.
+        system: String,
+        /// Items in the failed chunk.
+        count: usize,
+        /// The connector's error.
+        #[source]
+        source: ConnectorError,
+    },
+}
+
+impl From<CatalogError> for SyncError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Store { source, .. } => SyncError::Store(source),
+            CatalogError::Push { flow, source, .. } => SyncError::Source { flow, source },
+            other => SyncError::Store(StoreError::Corrupt {
+                what: "catalog mapping".into(),
+                detail: other.to_string(),
+            }),
+        }
+    }
+}
+
+/// The mapping resolved against the imported catalog.
+struct Resolved {
+    /// The price type id.
+    price_type: Option<String>,
+    /// Its currency, when 1C declares one.
+    price_currency: Option<Currency>,
+    /// Warehouse ids counted; `None` = all.
+    warehouses: Option<HashSet<String>>,
+}
+
+/// A CRM item waiting to be pushed, with its binding snapshot.
+struct PendingCrm {
+    entity: String,
+    item: CatalogItem,
+    snapshot: Value,
+}
+
+/// A store update waiting to be pushed.
+struct PendingStore {
+    entity: String,
+    update: SkuUpdate,
+    snapshot: Value,
+}
+
+impl CatalogFlow {
+    /// A flow reading `source_system`'s catalog with `mapping`; add targets with
+    /// [`CatalogFlow::with_crm`] / [`CatalogFlow::with_store`].
+    pub fn new(name: &str, source_system: &str, mapping: CatalogMapping) -> Self {
+        CatalogFlow {
+            name: name.to_string(),
+            source_system: source_system.to_string(),
+            mapping,
+            crm: None,
+            store: None,
+        }
+    }
+
+    /// Sends products to CRM system `system`.
+    pub fn with_crm(mut self, system: &str, client: Arc<dyn CrmCatalog>) -> Self {
+        self.crm = Some((system.to_string(), client));
+        self
+    }
+
+    /// Sends prices and stock to store system `system`.
+    pub fn with_store(mut self, system: &str, client: Arc<dyn StorePricePush>) -> Self {
+        self.store = Some((system.to_string(), client));
+        self
+    }
+
+    fn store_err(&self) -> impl Fn(StoreError) -> CatalogError + '_ {
+        move |source| CatalogError::Store {
+            flow: self.name.clone(),
+            source,
+        }
+    }
+
+    /// Runs the flow once (see the module docs); `full` ignores the saved snapshots.
+    pub async fn run(&self, store: &Store, full: bool) -> Result<CatalogReport, CatalogError> {
+        let resolved = self.resolve(store).await?;
+        let mut report = CatalogReport {
+            flow: self.name.clone(),
+            full,
+            ..Default::default()
+        };
+        let mut crm_pending: Vec<PendingCrm> = Vec::new();
+        let mut store_pending: Vec<PendingStore> = Vec::new();
+        let mut skus_seen: HashSet<String> = HashSet::new();
+        let mut after = String::new();
+        loop {
+            let page = store
+                .catalog_entries_page(&self.source_system, &after, CHUNK as u32)
+                .await
+                .map_err(self.store_err())?;
+            let Some(last) = page.last() else { break };
+            after = last.external_id.clone();
+            let short = page.len() < CHUNK;
+            report.entries += page.len() as u64;
+            let entities: Vec<String> = page
+                .iter()
+                .map(|e| format!("{}:{}", self.source_system, e.external_id))
+                .collect();
+            let ids: Vec<&str> = entities.iter().map(String::as_str).collect();
+            let crm_bound = match &self.crm {
+                Some((sys, _)) => store
+                    .catalog_bindings(sys, KIND_PRODUCT, &ids)
+                    .await
+                    .map_err(self.store_err())?,
+                None => HashMap::new(),
+            };
+            let store_bound = match &self.store {
+                Some((sys, _)) => store
+                    .catalog_bindings(sys, KIND_PRODUCT_PRICE, &ids)
+                    .await
+                    .map_err(self.store_err())?,
+                None => HashMap::new(),
+            };
+            for (e, entity) in page.iter().zip(entities) {
+                let crm_binding = crm_bound.get(&entity);
+                if !e.active && !self.mapping.include_inactive && crm_binding.is_none() {
+                    report.skipped_inactive += 1;
+                    continue;
+                }
+                let price = match self.price_of(&resolved, &e.prices) {
+                    Ok(p) => p,
+                    Err(why) => {
+                        self.problem(store, &entity, "catalog_invalid", None, &why)
+                            .await?;
+                        report.invalid.push((entity, why));
+                        continue;
+                    }
+                };
+                if self.crm.is_some() {
+                    let item = CatalogItem {
+                        origin: ExternalRef {
+                            system: self.source_system.clone(),
+                            id: e.external_id.clone(),
+                        },
+                        crm_id: None,
+                        name: e.name.clone(),
+                        sku: e.sku.clone(),
+                        description: None,
+                        price: price.clone(),
+                        unit: e.unit.clone(),
+                        active: e.active,
+                    };
+                    // The snapshot leaves the CRM id out: it is identity, not content.
+                    let snapshot = serde_json::to_value(&item).unwrap_or(Value::Null);
+                    let same = crm_binding
+                        .is_some_and(|(_, h)| h.as_deref() == Some(&snapshot_hash(&snapshot)));
+                    if same && !full {
+                        report.crm_unchanged += 1;
+                    } else {
+                        let item = CatalogItem {
+                            crm_id: crm_binding.map(|(id, _)| id.clone()),
+                            ..item
+                        };
+                        crm_pending.push(PendingCrm {
+                            entity: entity.clone(),
+                            item,
+                            snapshot,
+                        });
+                    }
+                }
+                if self.store.is_some() {
+                    if !e.active {
+                        report.skipped_inactive += u64::from(self.crm.is_none());
+                        continue;
+                    }
+                    let stock = match stock_of(&resolved, &e.stock) {
+                        Ok(s) => s,
+                        Err(why) => {
+                            self.problem(store, &entity, "catalog_invalid", None, &why)
+                                .await?;
+                            report.invalid.push((entity, why));
+                            continue;
+                        }
+                    };
+                    let regular_price = price.as_ref().map(|p| p.amount);
+                    let Some(sku) = e.sku.clone() else {
+                        report.store_skipped += 1;
+                        continue;
+                    };
+                    if regular_price.is_none() && stock.is_none() {
+                        report.store_skipped += 1;
+                        continue;
+                    }
+                    if !skus_seen.insert(sku.clone()) {
+                        let why = format!(
+                            "SKU `{sku}` is also the article of another 1C item sent earlier in this run; the store got that one's price and stock. Give each 1C offer its own article"
+                        );
+                        self.problem(store, &entity, "catalog_duplicate_sku", Some(&sku), &why)
+                            .await?;
+                        report.store_duplicate_sku.push(sku);
+                        continue;
+                    }
+                    let snapshot = json!({
+                        "sku": sku,
+                        "regular_price": regular_price.map(|d| d.normalize().to_string()),
+                        "stock_quantity": stock.map(|d| d.normalize().to_string()),
+                    });
+                    let same = store_bound.get(&entity).is_some_and(|(bound_sku, h)| {
+                        *bound_sku == sku && h.as_deref() == Some(&snapshot_hash(&snapshot))
+                    });
+                    if same && !full {
+                        report.store_unchanged += 1;
+                    } else {
+                        store_pending.push(PendingStore {
+                            entity,
+                            update: SkuUpdate {
+                                sku,
+                                regular_price,
+                                stock_quantity: stock,
+                            },
+                            snapshot,
+                        });
+                    }
+                }
+            }
+            if crm_pending.len() >= CHUNK {
+                self.flush_crm(store, &mut crm_pending, &mut report).await?;
+            }
+            if store_pending.len() >= CHUNK {
+                self.flush_store(store, &mut store_pending, &mut report)
+                    .await?;
+            }
+            if short {
+                break;
+            }
+        }
+        self.flush_crm(store, &mut crm_pending, &mut report).await?;
+        self.flush_store(store, &mut store_pending, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    /// Finds the mapped price type and warehouses in the imported catalog.
+    async fn resolve(&self, store: &Store) -> Result<Resolved, CatalogError> {
+        let sys = &self.source_system;
+        let file = self.mapping.path.display().to_string();
+        let types = store
+            .catalog_price_types(sys)
+            .await
+            .map_err(self.store_err())?;
+        let wanted = &self.mapping.price_type;
+        let (price_type, price_currency) = if types.is_empty() {
+            // Nothing imported yet (or a catalog without offers): items go without a price.
+            (None, None)
+        } else {
+            let found = types
+                .iter()
+                .find(|t| t.external_id == *wanted)
+                .or_else(|| types.iter().find(|t| t.name == *wanted))
+                .or_else(|| {
+                    types
+                        .iter()
+                        .find(|t| t.name.trim().to_lowercase() == wanted.to_lowercase())
+                });
+            let Some(t) = found else {
+                return Err(CatalogError::UnknownPriceType {
+                    flow: self.name.clone(),
+                    system: sys.clone(),
+                    price_type: wanted.clone(),
+                    file,
+                    known: types
+                        .iter()
+                        .map(|t| format!("{} ({})", t.name, t.external_id))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            };
+            (
+                Some(t.external_id.clone()),
+                t.currency.as_deref().and_then(|c| Currency::new(c).ok()),
+            )
+        };
+        let warehouses = if self.mapping.warehouses.is_empty() || self.store.is_none() {
+            None
+        } else {
+            let known = store
+                .catalog_warehouses(sys)
+                .await
+                .map_err(self.store_err())?;
+            let mut ids = HashSet::new();
+            for w in &self.mapping.warehouses {
+                let Some(k) = known
+                    .iter()
+                    .find(|k| k.external_id == *w)
+                    .or_else(|| known.iter().find(|k| k.name == *w))
+                else {
+                    return Err(CatalogError::UnknownWarehouse {
+                        flow: self.name.clone(),
+                        system: sys.clone(),
+                        warehouse: w.clone(),
+                        file,
+                        known: known
+                            .iter()
+                            .map(|k| format!("{} ({})", k.name, k.external_id))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                };
+                ids.insert(k.external_id.clone());
+            }
+            Some(ids)
+        };
+        Ok(Resolved {
+            price_type,
+            price_currency,
+            warehouses,
+        })
+    }
+
+    /// The mapped price of an entry: `None` when it has none of that type.
+    fn price_of(
+        &self,
+        r: &Resolved,
+        prices: &[dealbridge_store::CatalogPrice],
+    ) -> Result<Option<Money>, String> {
+        let Some(id) = &r.price_type else {
+            return Ok(None);
+        };
+        let Some(p) = prices.iter().find(|p| p.price_type_id == *id) else {
+            return Ok(None);
+        };
+        let amount = parse_decimal(&p.amount).map_err(|e| {
+            format!(
+                "price `{}` of type `{}` is not a number ({e}); fix it in 1C",
+                p.amount, self.mapping.price_type
+            )
+        })?;
+        let currency = p
+            .currency
+            .as_deref()
+            .and_then(|c| Currency::new(c).ok())
+            .or_else(|| r.price_currency.clone())
+            .unwrap_or_else(|| self.mapping.currency.clone());
+        Ok(Some(Money::new(amount, currency)))
+    }
+
+    /// Journals one problem item.
+    async fn problem(
+        &self,
+        store: &Store,
+        entity: &str,
+        action: &str,
+        external: Option<&str>,
+        why: &str,
+    ) -> Result<(), CatalogError> {
+        let system = match (&self.store, &self.crm) {
+            (Some((s, _)), _) | (None, Some((s, _))) => s.as_str(),
+            (None, None) => self.source_system.as_str(),
+        };
+        store
+            .journal(&JournalEntry {
+                kind: KIND_PRODUCT,
+                entity_id: entity,
+                system,
+                action,
+                external_id: external,
+                job_id: None,
+                detail: Some(why),
+            })
+            .await
+            .map_err(self.store_err())
+    }
+
+    /// Journals a chunk summary.
+    async fn summary(&self, store: &Store, system: &str, detail: &str) -> Result<(), CatalogError> {
+        let entity = format!("flow:{}", self.name);
+        store
+            .journal(&JournalEntry {
+                kind: "catalog",
+                entity_id: &entity,
+                system,
+                action: "pushed",
+                external_id: None,
+                job_id: None,
+                detail: Some(detail),
+            })
+            .await
+            .map_err(self.store_err())
+    }
+
+    async fn flush_crm(
+        &self,
+        store: &Store,
+        pending: &mut Vec<PendingCrm>,
+        report: &mut CatalogReport,
+    ) -> Result<(), CatalogError> {
+        let Some((system, client)) = &self.crm else {
+            return Ok(());
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let items: Vec<CatalogItem> = pending.iter().map(|p| p.item.clone()).collect();
+        let pushed = client
+            .push_products(&items)
+            .await
+            .map_err(|source| CatalogError::Push {
+                flow: self.name.clone(),
+                system: system.clone(),
+                count: items.len(),
+                source,
+            })?;
+        let (mut created, mut updated, mut adopted) = (0u64, 0u64, 0u64);
+        let mut rows: Vec<(&str, &str, &Value)> = Vec::with_capacity(pending.len());
+        for (p, out) in pending.iter().zip(&pushed.items) {
+            match out.action.as_str() {
+                "created" => created += 1,
+                "adopted" => adopted += 1,
+                _ => updated += 1,
+            }
+            rows.push((p.entity.as_str(), out.crm_id.as_str(), &p.snapshot));
+        }
+        store
+            .save_catalog_bindings(system, KIND_PRODUCT, &rows)
+            .await
+            .map_err(self.store_err())?;
+        report.crm_created += created;
+        report.crm_updated += updated;
+        report.crm_adopted += adopted;
+        self.summary(
+            store,
+            system,
+            &format!(
+                "{} products: {created} created, {updated} updated, {adopted} adopted",
+                rows.len()
+            ),
+        )
+        .await?;
+        pending.clear();
+        Ok(())
+    }
+
+    async fn flush_store(
+        &self,
+        store: &Store,
+        pending: &mut Vec<PendingStore>,
+        report: &mut CatalogReport,
+    ) -> Result<(), CatalogError> {
+        let Some((system, client)) = &self.store else {
+            return Ok(());
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let updates: Vec<SkuUpdate> = pending.iter().map(|p| p.update.clone()).collect();
+        let pushed = client
+            .push_price_and_stock(&updates)
+            .await
+            .map_err(|source| CatalogError::Push {
+                flow: self.name.clone(),
+                system: system.clone(),
+                count: updates.len(),
+                source,
+            })?;
+        let done: HashSet<&str> = pushed
+            .updated
+            .iter()
+            .chain(&pushed.unchanged)
+            .map(String::as_str)
+            .collect();
+        let rows: Vec<(&str, &str, &Value)> = pending
+            .iter()
+            .filter(|p| done.contains(p.update.sku.as_str()))
+            .map(|p| (p.entity.as_str(), p.update.sku.as_str(), &p.snapshot))
+            .collect();
+        store
+            .save_catalog_bindings(system, KIND_PRODUCT_PRICE, &rows)
+            .await
+            .map_err(self.store_err())?;
+        let entity_of: HashMap<&str, &str> = pending
+            .iter()
+            .map(|p| (p.update.sku.as_str(), p.entity.as_str()))
+            .collect();
+        for sku in &pushed.not_found {
+            report.store_not_found += 1;
+            if report.store_not_found_sample.len() < NOT_FOUND_SAMPLE {
+                report.store_not_found_sample.push(sku.clone());
+                let entity = entity_of.get(sku.as_str()).copied().unwrap_or("");
+                let why = format!("`{system}` has no product or variation with SKU `{sku}`; create it in the shop (or fix the article in 1C) and the next run sets its price and stock");
+                self.problem(store, entity, "catalog_sku_not_found", Some(sku), &why)
+                    .await?;
+            }
+        }
+        for (sku, why) in &pushed.failed {
+            let entity = entity_of.get(sku.as_str()).copied().unwrap_or("");
+            self.problem(store, entity, "catalog_store_refused", Some(sku), why)
+                .await?;
+            report.store_failed.push((sku.clone(), why.clone()));
+        }
+        report.store_updated += pushed.updated.len() as u64;
+        report.store_unchanged += pushed.unchanged.len() as u64;
+        self.summary(
+            store,
+            system,
+            &format!(
+                "{} SKUs: {} updated, {} already right, {} not found, {} refused",
+                updates.len(),
+                pushed.updated.len(),
+                pushed.unchanged.len(),
+                pushed.not_found.len(),
+                pushed.failed.len()
+            ),
+        )
+        .await?;
+        pending.clear();
+        Ok(())
+    }
+}
+
+/// The store stock of an entry: the sum over the counted warehouses; with every warehouse
+/// counted, the per-warehouse rows, else 1C's total (`""`). `None` when 1C sent no stock.
+fn stock_of(
+    r: &Resolved,
+    stock: &[dealbridge_store::CatalogStock],
+) -> Result<Option<Decimal>, String> {
+    if stock.is_empty() {
+        return Ok(None);
+    }
+    let per_warehouse: Vec<&dealbridge_store::CatalogStock> = stock
+        .iter()
+        .filter(|s| !s.warehouse_id.is_empty())
+        .collect();
+    let rows: Vec<&dealbridge_store::CatalogStock> = match &r.warehouses {
+        Some(ids) => per_warehouse
+            .into_iter()
+            .filter(|s| ids.contains(&s.warehouse_id))
+            .collect(),
+        None if per_warehouse.is_empty() => stock.iter().collect(),
+        None => per_warehouse,
+    };
+    let mut sum = Decimal::ZERO;
+    for s in rows {
+        sum += parse_decimal(&s.quantity).map_err(|e| {
+            format!(
+                "stock `{}` at warehouse `{}` is not a number ({e}); fix it in 1C",
+                s.quantity, s.warehouse_id
+            )
+        })?;
+    }
+    Ok(Some(sum))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dealbridge_store::CatalogStock;
+
+    fn st(w: &str, q: &str) -> CatalogStock {
+        CatalogStock {
+            warehouse_id: w.into(),
+            quantity: q.into(),
+        }
+    }
+
+    #[test]
+    fn stock_sums_the_counted_warehouses() {
+        let all = Resolved {
+            price_type: None,
+            price_currency: None,
+            warehouses: None,
+        };
+        let rows = vec![st("", "10"), st("w1", "3"), st("w2", "4.5")];
+        assert_eq!(stock_of(&all, &rows).unwrap(), Some(Decimal::new(75, 1)));
+        assert_eq!(stock_of(&all, &[st("", "10")]).unwrap(), Some(Decimal::TEN));
+        assert_eq!(stock_of(&all, &[]).unwrap(), None);
+        let one = Resolved {
+            warehouses: Some(HashSet::from(["w2".to_string()])),
+            ..all
+        };
+        assert_eq!(stock_of(&one, &rows).unwrap(), Some(Decimal::new(45, 1)));
+        assert_eq!(
+            stock_of(&one, &[st("w1", "3")]).unwrap(),
+            Some(Decimal::ZERO)
+        );
+        assert!(stock_of(&one, &[st("w2", "x")])
+            .unwrap_err()
+            .contains("not a number"));
+    }
+}

@@ -1,0 +1,369 @@
+//! The nightly catalog end to end: a generated CommerceML catalog imported into SQLite, then
+//! pushed to the Bitrix24 emulator (CRM products with the mapped price) and the WooCommerce
+//! emulator (regular price and stock by SKU), over real loopback HTTP. The second night writes
+//! nothing; one price changed in 1C writes exactly that item.
+
+use dealbridge::mapping::catalog::CatalogMapping;
+use dealbridge::onec::import_files;
+use dealbridge::sync::catalog::{CatalogFlow, KIND_PRODUCT};
+use dealbridge_bitrix24::emulator as b24;
+use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
+use dealbridge_sdk::http::Timeouts;
+use dealbridge_store::Store;
+use dealbridge_woocommerce::emulator as woo;
+use dealbridge_woocommerce::WooClient;
+use rust_decimal::Decimal;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+const RETAIL: &str = "a0000000-0000-4000-8000-000000000001";
+const WHOLESALE: &str = "a0000000-0000-4000-8000-000000000002";
+const W_MAIN: &str = "b0000000-0000-4000-8000-000000000001";
+const W_SHOP: &str = "b0000000-0000-4000-8000-000000000002";
+
+fn guid(kind: u32, i: usize) -> String {
+    format!("{kind:08x}-0000-4000-8000-{i:012x}")
+}
+
+const HEAD: &str = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация xmlns=\"urn:1C.ru:commerceml_2\" ВерсияСхемы=\"2.07\" ДатаФормирования=\"2026-03-01T10:00:00\">\n";
+
+/// The retail price of item `i` (wholesale is 90 % of it).
+fn retail(i: usize) -> u64 {
+    100 + i as u64
+}
+
+/// `import.xml` with `n` products (article `ART-i`) and `offers.xml` with one offer each; every
+/// 10th product also has a variant `P#V` (article `ART-i-V`). Stock: 2 at the main warehouse,
+/// `i % 5` at the shop warehouse. `price_of` overrides the retail price of chosen items.
+fn generate(
+    dir: &Path,
+    n: usize,
+    only_changes: bool,
+    price_of: &dyn Fn(usize) -> u64,
+) -> [PathBuf; 2] {
+    let mut x = String::from(HEAD);
+    x.push_str(
+        "<Классификатор><Ид>cls</Ид><Наименование>Классификатор</Наименование></Классификатор>",
+    );
+    write!(x, "<Каталог СодержитТолькоИзменения=\"{only_changes}\"><Ид>cat</Ид><ИдКлассификатора>cls</ИдКлассификатора><Наименование>Каталог</Наименование><Товары>").unwrap();
+    for i in 0..n {
+        write!(x, "<Товар><Ид>{}</Ид><Артикул>ART-{i}</Артикул><Наименование>Товар {i}</Наименование><БазоваяЕдиница Код=\"796\">шт</БазоваяЕдиница></Товар>", guid(1, i)).unwrap();
+    }
+    x.push_str("</Товары></Каталог></КоммерческаяИнформация>");
+    let import = dir.join("import.xml");
+    std::fs::write(&import, x).unwrap();
+
+    let mut x = String::from(HEAD);
+    write!(x, "<ПакетПредложений СодержитТолькоИзменения=\"{only_changes}\"><Ид>cat#</Ид><Наименование>Пакет</Наименование><ИдКаталога>cat</ИдКаталога><ИдКлассификатора>cls</ИдКлассификатора><ТипыЦен>\
+<ТипЦены><Ид>{RETAIL}</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены>\
+<ТипЦены><Ид>{WHOLESALE}</Ид><Наименование>Оптовая</Наименование><Валюта>RUB</Валюта></ТипЦены></ТипыЦен>\
+<Склады><Склад><Ид>{W_MAIN}</Ид><Наименование>Основной склад</Наименование></Склад><Склад><Ид>{W_SHOP}</Ид><Наименование>Магазин</Наименование></Склад></Склады><Предложения>").unwrap();
+    let offer = |x: &mut String, id: &str, art: &str, name: &str, price: u64, shop_qty: usize| {
+        write!(x, "<Предложение><Ид>{id}</Ид><Артикул>{art}</Артикул><Наименование>{name}</Наименование><Цены>\
+<Цена><ИдТипаЦены>{RETAIL}</ИдТипаЦены><ЦенаЗаЕдиницу>{price}.50</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена>\
+<Цена><ИдТипаЦены>{WHOLESALE}</ИдТипаЦены><ЦенаЗаЕдиницу>{}.00</ЦенаЗаЕдиницу><Валюта>RUB</Валюта></Цена></Цены>\
+<Количество>{}</Количество><Склад ИдСклада=\"{W_MAIN}\" КоличествоНаСкладе=\"2\"/><Склад ИдСклада=\"{W_SHOP}\" КоличествоНаСкладе=\"{shop_qty}\"/></Предложение>",
+            price * 9 / 10, 2 + shop_qty).unwrap();
+    };
+    for i in 0..n {
+        offer(
+            &mut x,
+            &guid(1, i),
+            &format!("ART-{i}"),
+            &format!("Товар {i}"),
+            price_of(i),
+            i % 5,
+        );
+        if i % 10 == 0 {
+            let id = format!("{}#{}", guid(1, i), guid(2, i));
+            offer(
+                &mut x,
+                &id,
+                &format!("ART-{i}-V"),
+                &format!("Товар {i} (XL)"),
+                price_of(i) + 7,
+                1,
+            );
+        }
+    }
+    x.push_str("</Предложения></ПакетПредложений></КоммерческаяИнформация>");
+    let offers = dir.join("offers.xml");
+    std::fs::write(&offers, x).unwrap();
+    [import, offers]
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Store,
+    crm: b24::RunningEmulator,
+    shop: woo::RunningEmulator,
+    flow: CatalogFlow,
+}
+
+/// Store SKUs: every 4th 1C article, the first variant, and two SKUs 1C does not know.
+fn shop_catalog(n: usize) -> Vec<woo::CatalogItem> {
+    let mut items: Vec<woo::CatalogItem> = (0..n)
+        .step_by(4)
+        .enumerate()
+        .map(|(k, i)| woo::CatalogItem {
+            product_id: 1000 + k as u64,
+            variation_id: 0,
+            name: format!("Shop {i}"),
+            sku: format!("ART-{i}"),
+            price: Decimal::new(1, 0),
+        })
+        .collect();
+    items.push(woo::CatalogItem {
+        product_id: 900,
+        variation_id: 901,
+        name: "Variant".into(),
+        sku: "ART-0-V".into(),
+        price: Decimal::new(1, 0),
+    });
+    items.push(woo::CatalogItem {
+        product_id: 950,
+        variation_id: 0,
+        name: "Shop only".into(),
+        sku: "SHOP-ONLY".into(),
+        price: Decimal::new(5, 0),
+    });
+    items
+}
+
+async fn world(n: usize, mapping: &str) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display()))
+        .await
+        .unwrap();
+    let files = generate(dir.path(), n, false, &retail);
+    import_files(&store, "1c", &files, &|_| {}).await.unwrap();
+
+    let any = "127.0.0.1:0".parse().unwrap();
+    let mut cfg = b24::EmulatorConfig::default();
+    cfg.limits.capacity = 100_000;
+    let crm = b24::spawn(cfg, any).await.unwrap();
+    let shop = woo::spawn(
+        woo::EmulatorConfig {
+            catalog: shop_catalog(n),
+            ..Default::default()
+        },
+        any,
+    )
+    .await
+    .unwrap();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_secs(5),
+    };
+    let b24c = Bitrix24Client::new(
+        &crm.webhook_url,
+        ClientLimits {
+            per_second: 500,
+            burst: 500,
+        },
+        timeouts,
+    )
+    .unwrap();
+    let wooc = WooClient::new(&shop.base_url, "ck_test", "cs_test", timeouts).unwrap();
+    let mapping = CatalogMapping::parse(mapping, Path::new("mappings/1c-test.toml")).unwrap();
+    let flow = CatalogFlow::new("catalog", "1c", mapping)
+        .with_crm("crm", Arc::new(b24c))
+        .with_store("shop", Arc::new(wooc));
+    World {
+        _dir: dir,
+        store,
+        crm,
+        shop,
+        flow,
+    }
+}
+
+const MAPPING: &str = "[prices]\nprice_type = \"Розничная\"\n[stock]\nwarehouses = [\"Магазин\"]\n";
+
+fn shop_writes(shop: &woo::RunningEmulator) -> u64 {
+    let c = shop.handle.counters();
+    c.get("POST /products/batch").calls + c.get("POST /products/{id}/variations/batch").calls
+}
+
+fn crm_writes(crm: &b24::RunningEmulator) -> u64 {
+    let c = crm.handle.counters();
+    c.get("crm.product.add").calls + c.get("crm.product.update").calls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nightly_catalog_writes_only_changes() {
+    const N: usize = 300;
+    let w = world(N, MAPPING).await;
+    let items = N + N / 10; // offers + variants
+
+    // --- first night: everything is new ---------------------------------------------------
+    let r = w.flow.run(&w.store, false).await.unwrap();
+    assert_eq!(r.entries as usize, items, "{r:?}");
+    assert_eq!(r.crm_created as usize, items, "{r:?}");
+    assert_eq!(r.crm_unchanged + r.crm_updated + r.crm_adopted, 0);
+    let requests = w.crm.handle.http_requests();
+    let bound = (items as u64).div_ceil(50) + 5;
+    assert!(
+        requests <= bound,
+        "{requests} Bitrix24 requests for {items} products (bound {bound})"
+    );
+    assert_eq!(crm_writes(&w.crm), items as u64);
+
+    let products = w.crm.handle.products();
+    assert_eq!(products.len(), items);
+    let find = |xml: &str| {
+        products
+            .iter()
+            .find(|p| p["XML_ID"] == xml)
+            .unwrap_or_else(|| panic!("no CRM product {xml}"))
+            .clone()
+    };
+    let p7 = find(&format!("1c:{}", guid(1, 7)));
+    assert_eq!(p7["NAME"], "Товар 7");
+    assert_eq!(
+        p7["PRICE"], "107.50",
+        "the retail price, not the wholesale one"
+    );
+    assert_eq!(p7["CURRENCY_ID"], "RUB");
+    let v10 = find(&format!("1c:{}#{}", guid(1, 10), guid(2, 10)));
+    assert_eq!(v10["PRICE"], "117.50");
+    assert_eq!(v10["NAME"], "Товар 10 (XL)");
+    // Bound with the CRM id.
+    let b = w
+        .store
+        .binding("crm", KIND_PRODUCT, &format!("1c:{}", guid(1, 7)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(serde_json::json!(b.external_id), p7["ID"]);
+
+    // Store: every 4th article plus the variant; the shop warehouse only (i % 5).
+    let in_shop = N.div_ceil(4) + 1;
+    assert_eq!(r.store_updated as usize, in_shop, "{r:?}");
+    assert_eq!(r.store_not_found as usize, items - in_shop, "{r:?}");
+    assert!(r.store_failed.is_empty(), "{r:?}");
+    let shop8 = w.shop.handle.product(1002).unwrap(); // ART-8
+    assert_eq!(shop8.sku, "ART-8");
+    assert_eq!(shop8.regular_price, "108.50");
+    assert_eq!(
+        shop8.stock_quantity,
+        Some(3),
+        "8 % 5 at the shop warehouse only"
+    );
+    let variant = w.shop.handle.product(901).unwrap();
+    assert_eq!(variant.regular_price, "107.50");
+    assert_eq!(variant.stock_quantity, Some(1));
+    assert_eq!(
+        w.shop.handle.product(950).unwrap().regular_price,
+        "5",
+        "untouched"
+    );
+
+    // --- second night: nothing changed, nothing is written -----------------------------------
+    let crm_before = w.crm.handle.http_requests();
+    w.shop.handle.counters().reset();
+    let r2 = w.flow.run(&w.store, false).await.unwrap();
+    assert_eq!(r2.crm_unchanged as usize, items, "{r2:?}");
+    assert_eq!(r2.crm_created + r2.crm_updated + r2.crm_adopted, 0);
+    assert_eq!(
+        w.crm.handle.http_requests(),
+        crm_before,
+        "no Bitrix24 call at all"
+    );
+    assert_eq!(r2.store_updated, 0, "{r2:?}");
+    assert_eq!(r2.store_unchanged as usize, in_shop);
+    assert_eq!(shop_writes(&w.shop), 0, "no WooCommerce write");
+
+    // --- 1C changes one price (a changes-only offers file) → exactly that item ---------------
+    let dir = tempfile::tempdir().unwrap();
+    let changed = generate(dir.path(), N, true, &|i| {
+        if i == 8 {
+            555
+        } else {
+            retail(i)
+        }
+    });
+    import_files(&w.store, "1c", &changed[1..], &|_| {})
+        .await
+        .unwrap();
+    let crm_counters = w.crm.handle.counters();
+    crm_counters.reset();
+    w.shop.handle.counters().reset();
+    let r3 = w.flow.run(&w.store, false).await.unwrap();
+    assert_eq!(r3.crm_updated, 1, "{r3:?}");
+    assert_eq!(r3.crm_unchanged as usize, items - 1);
+    assert_eq!(crm_counters.get("crm.product.update").calls, 1);
+    assert_eq!(crm_counters.get("crm.product.add").calls, 0);
+    assert_eq!(find(&format!("1c:{}", guid(1, 8)))["ID"], {
+        let now = w.crm.handle.products();
+        now.iter()
+            .find(|p| p["XML_ID"] == format!("1c:{}", guid(1, 8)))
+            .unwrap()["ID"]
+            .clone()
+    });
+    let p8 = w
+        .crm
+        .handle
+        .products()
+        .into_iter()
+        .find(|p| p["XML_ID"] == format!("1c:{}", guid(1, 8)))
+        .unwrap();
+    assert_eq!(p8["PRICE"], "555.50");
+    assert_eq!(r3.store_updated, 1, "{r3:?}");
+    assert_eq!(shop_writes(&w.shop), 1);
+    assert_eq!(w.shop.handle.product(1002).unwrap().regular_price, "555.50");
+    assert_eq!(w.crm.handle.products().len(), items, "no duplicate");
+
+    // --- a full run re-sends every CRM item but writes only differing store SKUs --------------
+    w.shop.handle.counters().reset();
+    let r4 = w.flow.run(&w.store, true).await.unwrap();
+    assert_eq!(r4.crm_updated as usize, items, "{r4:?}");
+    assert_eq!(r4.store_updated, 0, "{r4:?}");
+    assert_eq!(r4.store_unchanged as usize, in_shop);
+    assert_eq!(shop_writes(&w.shop), 0);
+    assert_eq!(w.crm.handle.products().len(), items);
+
+    w.crm.shutdown().await;
+    w.shop.shutdown().await;
+    w.store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_type_1c_does_not_have_is_a_clear_error() {
+    let w = world(5, "[prices]\nprice_type = \"Закупочная\"\n").await;
+    let e = w.flow.run(&w.store, false).await.unwrap_err().to_string();
+    assert!(e.contains("price type `Закупочная`"), "{e}");
+    assert!(e.contains("mappings/1c-test.toml"), "{e}");
+    assert!(e.contains("Розничная ("), "{e}");
+    assert_eq!(w.crm.handle.http_requests(), 0);
+    w.crm.shutdown().await;
+    w.shop.shutdown().await;
+    w.store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wholesale_price_and_all_warehouses_when_mapped_so() {
+    let w = world(
+        8,
+        "[prices]\nprice_type = \"a0000000-0000-4000-8000-000000000002\"\n",
+    )
+    .await;
+    let r = w.flow.run(&w.store, false).await.unwrap();
+    assert!(r.store_updated >= 2, "{r:?}");
+    let shop4 = w.shop.handle.product(1001).unwrap(); // ART-4: wholesale 104 * 9 / 10 = 93
+    assert_eq!(shop4.regular_price, "93.00");
+    assert_eq!(shop4.stock_quantity, Some(2 + 4), "both warehouses");
+    let p4 = w
+        .crm
+        .handle
+        .products()
+        .into_iter()
+        .find(|p| p["XML_ID"] == format!("1c:{}", guid(1, 4)))
+        .unwrap();
+    assert_eq!(p4["PRICE"], "93.00");
+    w.crm.shutdown().await;
+    w.shop.shutdown().await;
+    w.store.close().await;
+}
