@@ -175,6 +175,38 @@ mapping = "mappings/shopify-bitrix24.toml"
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(crm.handle.deal_count(), 1);
 
+    // Two deliveries in reverse order: the order is closed (→ WON), then the newer delivery
+    // arrives before the older one. The handler re-reads the order, so the older body cannot
+    // roll the deal back.
+    shop.handle.set_webhook_url(None);
+    let older = body.clone();
+    let closed = client.close_order(order.id).await.unwrap();
+    let newer = serde_json::to_vec(&closed).unwrap();
+    for (id, b) in [("newer-1", &newer), ("older-1", &older)] {
+        let r = http
+            .post(format!("{base}/webhooks/shop"))
+            .header("X-Shopify-Topic", "orders/updated")
+            .header(
+                "X-Shopify-Hmac-Sha256",
+                dealbridge_shopify::webhook::sign(b, SECRET),
+            )
+            .header("X-Shopify-Webhook-Id", id)
+            .body(b.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let deals = crm.handle.clone();
+    wait_until("the deal at WON", Duration::from_secs(5), || {
+        let deals = deals.clone();
+        async move { deals.deals().first().is_some_and(|d| d["STAGE_ID"] == "WON") }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(crm.handle.deal_count(), 1);
+    assert_eq!(crm.handle.deals()[0]["STAGE_ID"], "WON", "the older delivery did not roll it back");
+
     // Webhooks off: the next order comes by polling (`sync`).
     shop.handle.set_webhook_url(None);
     client
