@@ -3,6 +3,7 @@
 
 use crate::config::{is_store, Entity};
 use crate::config::{Config, SystemConfig};
+use crate::sync::catalog::{CatalogFlow, StorePricePush};
 use crate::sync::engine::{Engine, EngineSettings, Tally};
 use crate::sync::poll::OrderFlow;
 use crate::sync::pull::DealPullFlow;
@@ -12,7 +13,7 @@ use anyhow::Context;
 use dealbridge_amocrm::{AmoClient, AmoDeals, DealSettings};
 use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
 use dealbridge_sdk::traits::{
-    CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
+    CrmCatalog, CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
 };
 use dealbridge_shopify::ShopifyClient;
 use dealbridge_store::{BackoffPolicy, Store};
@@ -73,6 +74,8 @@ impl App {
         let mut sinks: BTreeMap<String, Arc<dyn OrderSink>> = BTreeMap::new();
         let mut payment_sources: BTreeMap<String, Arc<dyn PaymentSource>> = BTreeMap::new();
         let mut payments: BTreeMap<String, Arc<dyn CrmPayments>> = BTreeMap::new();
+        let mut crm_catalogs: BTreeMap<String, Arc<dyn CrmCatalog>> = BTreeMap::new();
+        let mut price_push: BTreeMap<String, Arc<dyn StorePricePush>> = BTreeMap::new();
         for (name, system) in &config.systems {
             let timeouts = system.limits().timeouts();
             match system {
@@ -89,6 +92,7 @@ impl App {
                     .with_system_name(name.clone());
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
+                    price_push.insert(name.clone(), client.clone());
                     payment_sources.insert(name.clone(), client.clone());
                     sources.insert(name.clone(), client);
                 }
@@ -127,6 +131,13 @@ impl App {
                         .find(|f| &f.to == name)
                         .and_then(|f| f.mapping.deal.pipeline)
                         .unwrap_or(0);
+                    crm_catalogs.insert(
+                        name.clone(),
+                        Arc::new(dealbridge_amocrm::AmoCatalog::new(
+                            client.clone(),
+                            dealbridge_amocrm::CatalogSettings::default(),
+                        )),
+                    );
                     let deals = Arc::new(AmoDeals::new(
                         client,
                         DealSettings::new(u64::from(pipeline)),
@@ -153,6 +164,7 @@ impl App {
                     let client = Arc::new(client);
                     readers.insert(name.clone(), client.clone());
                     payments.insert(name.clone(), client.clone());
+                    crm_catalogs.insert(name.clone(), client.clone());
                     crms.insert(name.clone(), client);
                 }
             }
@@ -244,6 +256,23 @@ impl App {
                 max_attempts: sync.max_attempts,
             }));
         }
+        let mut catalogs = Vec::new();
+        for c in &config.catalogs {
+            let mut flow =
+                CatalogFlow::new(&c.name, crate::onec::exchange::SYSTEM_1C, c.mapping.clone());
+            if let Some(crm) = crm_catalogs.get(&c.to) {
+                flow = flow.with_crm(&c.to, crm.clone());
+            } else if let Some(shop) = price_push.get(&c.to) {
+                flow = flow.with_store(&c.to, shop.clone());
+            } else {
+                anyhow::bail!(
+                    "catalog {}: `{}` takes no catalog in this build",
+                    c.name,
+                    c.to
+                );
+            }
+            catalogs.push(Arc::new(flow));
+        }
         let schedules = config
             .schedules
             .iter()
@@ -258,6 +287,11 @@ impl App {
                     pulls: pulls
                         .iter()
                         .filter(|p| s.covers(&p.name) || s.covers(&p.forward))
+                        .cloned()
+                        .collect(),
+                    catalogs: catalogs
+                        .iter()
+                        .filter(|c| s.covers(&c.name))
                         .cloned()
                         .collect(),
                 })
@@ -280,6 +314,7 @@ impl App {
             flows,
             pulls,
             schedules,
+            catalogs,
             executor,
             settings: EngineSettings {
                 workers: sync.workers as usize,

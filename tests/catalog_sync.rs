@@ -367,3 +367,101 @@ async fn wholesale_price_and_all_warehouses_when_mapped_so() {
     w.shop.shutdown().await;
     w.store.close().await;
 }
+
+/// The same through the config and the real binary: `import-1c`, then `sync` runs both
+/// `[[catalog]]` entries (CRM products, store price and stock); the second `sync` writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalogs_in_the_config_run_with_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate(dir.path(), 60, false, &retail);
+    let any = "127.0.0.1:0".parse().unwrap();
+    let crm = b24::spawn(b24::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let shop = woo::spawn(
+        woo::EmulatorConfig {
+            catalog: shop_catalog(60),
+            ..Default::default()
+        },
+        any,
+    )
+    .await
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::write(dir.path().join("mappings/1c-crm.toml"), MAPPING).unwrap();
+    std::fs::write(dir.path().join("mappings/1c-shop.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[database]
+url = "sqlite://state.db"
+[systems.shop]
+kind = "woocommerce"
+base_url = "{}"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+[systems.crm]
+kind = "bitrix24"
+webhook_url = "{}"
+rate_limit_per_second = 50
+rate_limit_burst = 50
+[[catalog]]
+name = "products"
+to = "crm"
+mapping = "mappings/1c-crm.toml"
+[[catalog]]
+name = "shop-prices"
+to = "shop"
+mapping = "mappings/1c-shop.toml"
+[schedule.nightly]
+cron = "0 3 * * *"
+flows = ["products", "shop-prices"]
+"#,
+            shop.base_url, crm.webhook_url
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dealbridge"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dealbridge {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let check = run(&["check"]);
+    assert!(!check.is_empty());
+    run(&[
+        "import-1c",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+    ]);
+    let first = run(&["sync"]);
+    assert!(
+        first.contains("catalog products: 66 item(s) from 1C; CRM: 66 created"),
+        "{first}"
+    );
+    assert!(first.contains("catalog shop-prices: 66 item(s)"), "{first}");
+    assert_eq!(crm.handle.products().len(), 66);
+    let written = shop_writes(&shop);
+    assert!(written > 0, "store prices written");
+    let second = run(&["sync"]);
+    assert!(
+        second.contains("CRM: 0 created, 0 updated, 0 adopted, 66 unchanged"),
+        "{second}"
+    );
+    assert_eq!(
+        shop_writes(&shop),
+        written,
+        "the second night writes nothing to the store"
+    );
+    assert_eq!(crm_writes(&crm), 66, "nor to the CRM");
+}

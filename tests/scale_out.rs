@@ -102,6 +102,24 @@ async fn two_engines_on_postgres_share_the_queue_without_duplicates() {
         }
     })
     .await;
+    // Let the scheduled job fire a few times with both engines up.
+    let sched_url = url.to_string();
+    wait_until("three scheduled runs", Duration::from_secs(20), || {
+        let sched_url = sched_url.clone();
+        async move {
+            let Ok(mut db) = sqlx::PgConnection::connect(&sched_url).await else {
+                return false;
+            };
+            let n: (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM journal WHERE entity_kind = 'schedule' AND action = 'ran'",
+            )
+            .fetch_one(&mut db)
+            .await
+            .unwrap_or((0,));
+            n.0 >= 3
+        }
+    })
+    .await;
     for e in &mut engines {
         e.assert_running();
         let status = std::process::Command::new("kill")

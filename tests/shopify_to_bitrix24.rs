@@ -200,12 +200,21 @@ mapping = "mappings/shopify-bitrix24.toml"
     let deals = crm.handle.clone();
     wait_until("the deal at WON", Duration::from_secs(5), || {
         let deals = deals.clone();
-        async move { deals.deals().first().is_some_and(|d| d["STAGE_ID"] == "WON") }
+        async move {
+            deals
+                .deals()
+                .first()
+                .is_some_and(|d| d["STAGE_ID"] == "WON")
+        }
     })
     .await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(crm.handle.deal_count(), 1);
-    assert_eq!(crm.handle.deals()[0]["STAGE_ID"], "WON", "the older delivery did not roll it back");
+    assert_eq!(
+        crm.handle.deals()[0]["STAGE_ID"],
+        "WON",
+        "the older delivery did not roll it back"
+    );
 
     // Webhooks off: the next order comes by polling (`sync`).
     shop.handle.set_webhook_url(None);

@@ -27,7 +27,8 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
     let app = App::load(config).await?;
     if let Some(flow) = &args.flow {
         let known = app.engine.flows.iter().any(|f| &f.name == flow)
-            || app.engine.pulls.iter().any(|p| &p.name == flow);
+            || app.engine.pulls.iter().any(|p| &p.name == flow)
+            || app.engine.catalogs.iter().any(|c| &c.name == flow);
         if !known {
             let names: Vec<_> = app
                 .engine
@@ -35,6 +36,7 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
                 .iter()
                 .map(|f| f.name.as_str())
                 .chain(app.engine.pulls.iter().map(|p| p.name.as_str()))
+                .chain(app.engine.catalogs.iter().map(|c| c.name.as_str()))
                 .collect();
             anyhow::bail!(
                 "no flow named `{flow}` in {}; flows: {}",
@@ -91,6 +93,21 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
             println!(
                 "flow {flow}: read {} record(s) in {} page(s): {} queued, {} merged into pending writes, {} unchanged, {} set aside (dead or dropped)",
                 p.seen, p.pages, p.queued, p.coalesced, p.unchanged, p.set_aside
+            );
+        }
+        for c in &summary.catalogs {
+            println!(
+                "catalog {}: {} item(s) from 1C; CRM: {} created, {} updated, {} adopted, {} unchanged; store: {} updated, {} unchanged, {} SKU(s) not in the store, {} refused",
+                c.flow,
+                c.entries,
+                c.crm_created,
+                c.crm_updated,
+                c.crm_adopted,
+                c.crm_unchanged,
+                c.store_updated,
+                c.store_unchanged,
+                c.store_not_found,
+                c.store_failed.len()
             );
         }
         println!(

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::catalog::{read_catalogs, CatalogConfig};
 use super::database::{read_database, DatabaseConfig};
 use super::diagnostic::{ConfigErrors, Diagnostic, SourceFile};
 use super::doc::{self, Ctx, TableReader};
@@ -35,6 +36,8 @@ pub struct Config {
     pub exchange_1c: Option<Exchange1cConfig>,
     /// `[schedule.<name>]`: cron jobs run by `dealbridge run`.
     pub schedules: Vec<ScheduleConfig>,
+    /// `[[catalog]]`: the 1C catalog pushed to a CRM or a store.
+    pub catalogs: Vec<CatalogConfig>,
     /// The file the config came from.
     pub path: PathBuf,
 }
@@ -47,6 +50,7 @@ const TOP_KEYS: &[&str] = &[
     "sync",
     "exchange_1c",
     "schedule",
+    "catalog",
 ];
 
 impl Config {
@@ -151,6 +155,15 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
     }
     let flows = read_flows(&mut ctx, top.entry("flows").map(|(_, v)| v), &kinds, dir);
     let flow_names: Vec<&str> = flows.iter().map(|f| f.name.as_str()).collect();
+    let catalogs = read_catalogs(
+        &mut ctx,
+        top.entry("catalog").map(|(_, v)| v),
+        &kinds,
+        dir,
+        &flow_names,
+    );
+    let mut flow_names = flow_names;
+    flow_names.extend(catalogs.iter().map(|c| c.name.as_str()));
     let schedule_table = top.table(&mut ctx, "schedule", "[schedule]", &[]);
     let schedules = read_schedules(&mut ctx, schedule_table.as_ref(), &flow_names);
     Some(Config {
@@ -161,6 +174,7 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
         sync,
         exchange_1c,
         schedules,
+        catalogs,
         path: src.path.clone(),
     })
 }

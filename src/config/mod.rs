@@ -3,6 +3,7 @@
 //! Files are walked by hand over toml's spanned document (see `doc`) so that `dealbridge check`
 //! reports every mistake with `file:line:column`, not just the first one serde meets.
 
+mod catalog;
 mod database;
 mod diagnostic;
 pub(crate) mod doc;
@@ -16,6 +17,7 @@ mod secret;
 mod settings;
 mod system;
 
+pub use catalog::CatalogConfig;
 pub use database::{DatabaseBackend, DatabaseConfig, DEFAULT_DATABASE_URL};
 pub(crate) use diagnostic::SourceFile;
 pub use diagnostic::{ConfigErrors, Diagnostic};

@@ -195,11 +195,7 @@ impl From<CatalogError> for SyncError {
     fn from(e: CatalogError) -> Self {
         match e {
             CatalogError::Store { source, .. } => SyncError::Store(source),
-            CatalogError::Push { flow, source, .. } => SyncError::Source { flow, source },
-            other => SyncError::Store(StoreError::Corrupt {
-                what: "catalog mapping".into(),
-                detail: other.to_string(),
-            }),
+            other => SyncError::Catalog(Box::new(other)),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! shutdown; on shutdown a worker finishes the job it holds (so its lease is released by
 //! completing or failing it) and takes no new one.
 
+use super::catalog::{CatalogFlow, CatalogReport};
 use super::inbox::{process_inbox, InboxReport};
 use super::poll::{OrderFlow, PollReport};
 use super::pull::DealPullFlow;
@@ -99,6 +100,8 @@ pub struct SyncSummary {
     pub inbox: InboxReport,
     /// Per flow: name and poll report.
     pub polls: Vec<(String, PollReport)>,
+    /// Per catalog: what it pushed.
+    pub catalogs: Vec<CatalogReport>,
     /// Records created or updated (`created` + `updated`).
     pub written: u64,
     /// Records created.
@@ -125,6 +128,8 @@ pub struct Engine {
     pub pulls: Vec<Arc<DealPullFlow>>,
     /// Cron jobs (`[schedule.<name>]`), run by [`Engine::run`].
     pub schedules: Vec<Arc<ScheduledJob>>,
+    /// 1C catalog pushes (`[[catalog]]`): run by `sync` and by schedules.
+    pub catalogs: Vec<Arc<CatalogFlow>>,
     /// Runs jobs.
     pub executor: Arc<Executor>,
     /// Settings.
@@ -162,6 +167,13 @@ impl Engine {
         {
             let report = pull.poll(&self.store, full).await?;
             summary.polls.push((pull.name.clone(), report));
+        }
+        for catalog in self
+            .catalogs
+            .iter()
+            .filter(|c| only.is_none_or(|n| n == c.name))
+        {
+            summary.catalogs.push(catalog.run(&self.store, full).await?);
         }
         let conflicts_before = self.store.conflict_count().await?;
         let before = self.tally.snapshot();

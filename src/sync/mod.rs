@@ -46,6 +46,10 @@ pub enum SyncError {
         #[source]
         source: ConnectorError,
     },
+    /// A catalog flow could not run or push (`dealbridge sync` reports it; the next run retries:
+    /// what was pushed before is bound).
+    #[error(transparent)]
+    Catalog(Box<catalog::CatalogError>),
     /// A record could not be encoded as JSON (a bug).
     #[error("cannot encode a record as JSON: {0}")]
     Encode(#[source] serde_json::Error),

@@ -29,6 +29,8 @@ pub struct ScheduledJob {
     pub flows: Vec<Arc<OrderFlow>>,
     /// The CRM → store polls it runs.
     pub pulls: Vec<Arc<DealPullFlow>>,
+    /// The 1C catalog pushes it runs (the nightly catalog).
+    pub catalogs: Vec<Arc<super::catalog::CatalogFlow>>,
 }
 
 /// What [`ScheduledJob::fire`] did.
@@ -84,8 +86,17 @@ impl ScheduledJob {
             queued += r.queued + r.coalesced;
             seen += r.seen;
         }
+        let mut pushed = 0;
+        for catalog in &self.catalogs {
+            let r = catalog.run(store, self.config.full).await?;
+            seen += r.entries;
+            pushed += r.crm_created + r.crm_updated + r.crm_adopted + r.store_updated;
+        }
         store.set_cursor(&self.cursor(), &at.to_rfc3339()).await?;
-        let detail = format!("for {}: read {seen}, queued {queued}", at.to_rfc3339());
+        let detail = format!(
+            "for {}: read {seen}, queued {queued}, catalog items written {pushed}",
+            at.to_rfc3339()
+        );
         store
             .journal(&JournalEntry {
                 kind: KIND_SCHEDULE,

@@ -10,6 +10,7 @@ mod errors;
 pub mod events;
 pub mod payments;
 pub mod php_query;
+pub mod pipelines;
 mod reader;
 pub mod settings;
 pub mod wire;
@@ -19,6 +20,7 @@ pub use client::{
     MAX_BATCH,
 };
 pub use events::{parse_event, verify_application_token, DealEvent, EventError};
+pub use pipelines::{unknown_stages, DealCategory, DealPipelines, Stage};
 pub use reader::DEAL_PAGE_SIZE;
 pub use settings::{Bitrix24Settings, PaidAmountFormat};
 

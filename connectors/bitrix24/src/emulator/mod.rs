@@ -5,7 +5,9 @@
 //!
 //! Methods: `crm.deal.add/get/list/update/delete`, `crm.deal.productrows.set/get`,
 //! `crm.contact.add/get/list/update`, `crm.status.list`, `crm.product.add/get/list/update/delete`,
-//! `crm.timeline.comment.add/list`, `event.offline.get/clear`, `batch`. Deal changes raise
+//! `crm.timeline.comment.add/list`, `event.offline.get/clear`, `crm.category.list`,
+//! `crm.company.add/get/list/update`, `crm.requisite.add/list`,
+//! `catalog.product.add/get/list/update`, `catalog.price.add/get/list/update/modify`, `batch`. Deal changes raise
 //! `ONCRMDEALADD`/`ONCRMDEALUPDATE` (see [`EmulatorHandle::set_event_handler`]).
 
 mod filter;
@@ -18,7 +20,7 @@ mod state;
 mod timing;
 
 pub use limits::BucketLimits;
-pub use state::{default_stages, StageDef, StageSemantics};
+pub use state::{default_stages, StageDef, StageSemantics, CATALOG_IBLOCK_ID};
 
 use dealbridge_sdk::fault::{CallCounters, Faults};
 use serde_json::{json, Value};
@@ -250,6 +252,75 @@ impl EmulatorHandle {
             .values()
             .map(|r| Value::Object(r.clone()))
             .collect()
+    }
+
+    /// Every company as `crm.company.get` would return it, by id.
+    pub fn companies(&self) -> Vec<Value> {
+        self.shared
+            .portal()
+            .companies
+            .values()
+            .map(|r| Value::Object(r.clone()))
+            .collect()
+    }
+
+    /// Every requisite as `crm.requisite.list` would return it, by id.
+    pub fn requisites(&self) -> Vec<Value> {
+        self.shared
+            .portal()
+            .requisites
+            .values()
+            .map(|r| Value::Object(r.clone()))
+            .collect()
+    }
+
+    /// Adds a company as a manager would in the UI (not counted). Returns its id.
+    pub fn manager_add_company(&self, fields: Value) -> Option<u64> {
+        self.manager("crm.company.add", json!({ "fields": fields }))
+            .and_then(|v| v.as_u64())
+    }
+
+    /// Adds deal pipeline `id` (`crm.category.list` shows it; its stages are the emulator's
+    /// stages as `C<id>:<STAGE>`).
+    pub fn add_deal_category(&self, id: u64, name: &str, sort: i64) {
+        self.shared
+            .portal()
+            .categories
+            .insert(id, (name.to_string(), sort));
+    }
+
+    /// Every `catalog.product.*` product in the `list` shape (all fields), by id.
+    pub fn catalog_products(&self) -> Vec<Value> {
+        self.shared
+            .portal()
+            .catalog_products
+            .values()
+            .map(|r| Value::Object(r.clone()))
+            .collect()
+    }
+
+    /// Every `catalog.price.*` price, by id.
+    pub fn catalog_prices(&self) -> Vec<Value> {
+        self.shared
+            .portal()
+            .catalog_prices
+            .values()
+            .map(|r| Value::Object(r.clone()))
+            .collect()
+    }
+
+    /// Adds a price type (`catalogGroupId`); type 1 (base price) always exists.
+    pub fn add_price_type(&self, id: u64) {
+        let mut p = self.shared.portal();
+        if !p.price_types.contains(&id) {
+            p.price_types.push(id);
+        }
+    }
+
+    /// Runs `method` as a manager or another integration would (not counted as our call);
+    /// returns its `result`, `None` if it failed.
+    pub fn manager_call(&self, method: &str, params: Value) -> Option<Value> {
+        self.manager(method, params)
     }
 
     /// Adds a product as a manager would in the UI (not counted as an API call). Returns its id.

@@ -9,6 +9,11 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Map, Number, Value};
 use std::collections::BTreeMap;
 
+/// The product catalog's information block id on a new portal (the CRM catalog); the
+/// portal's real id comes from `catalog.catalog.list`. `crm.product.*` reports it as
+/// `CATALOG_ID` "25"; the emulator uses the same id for `catalog.product.*`.
+pub const CATALOG_IBLOCK_ID: u64 = 25;
+
 /// A record in read shape.
 pub(crate) type Record = Map<String, Value>;
 
@@ -182,6 +187,24 @@ pub(crate) struct Portal {
     pub offline: Vec<OfflineEvent>,
     /// `host:port` of the emulator, for `auth[domain]` of events.
     pub domain: String,
+    /// Deal pipelines (`crm.category.list`, entityTypeId 2): id → (name, sort). Pipeline 0
+    /// ("Общая") always exists.
+    pub categories: BTreeMap<u64, (String, i64)>,
+    /// `crm.company.*` records.
+    pub companies: BTreeMap<u64, Record>,
+    /// `crm.requisite.*` records.
+    pub requisites: BTreeMap<u64, Record>,
+    /// `catalog.product.*` records (camelCase read shape).
+    pub catalog_products: BTreeMap<u64, Record>,
+    /// `catalog.price.*` records (camelCase read shape).
+    pub catalog_prices: BTreeMap<u64, Record>,
+    /// Price types (`catalogGroupId`) that exist; 1 is the base price.
+    pub price_types: Vec<u64>,
+    /// Product catalogs (`iblockId`) that exist.
+    pub iblocks: Vec<u64>,
+    next_company: u64,
+    next_requisite: u64,
+    next_catalog_price: u64,
     next_deal: u64,
     next_product: u64,
     next_comment: u64,
@@ -205,6 +228,16 @@ impl Portal {
             event_handler: None,
             offline: Vec::new(),
             domain: String::new(),
+            categories: BTreeMap::from([(0, ("Общая".to_string(), 300))]),
+            companies: BTreeMap::new(),
+            requisites: BTreeMap::new(),
+            catalog_products: BTreeMap::new(),
+            catalog_prices: BTreeMap::new(),
+            price_types: vec![1],
+            iblocks: vec![CATALOG_IBLOCK_ID],
+            next_company: 1,
+            next_requisite: 1,
+            next_catalog_price: 1,
             next_deal: 1,
             next_product: 1,
             next_comment: 1,
@@ -218,6 +251,24 @@ impl Portal {
     pub(crate) fn take_deal_id(&mut self) -> u64 {
         let id = self.next_deal;
         self.next_deal += 1;
+        id
+    }
+
+    pub(crate) fn take_company_id(&mut self) -> u64 {
+        let id = self.next_company;
+        self.next_company += 1;
+        id
+    }
+
+    pub(crate) fn take_requisite_id(&mut self) -> u64 {
+        let id = self.next_requisite;
+        self.next_requisite += 1;
+        id
+    }
+
+    pub(crate) fn take_catalog_price_id(&mut self) -> u64 {
+        let id = self.next_catalog_price;
+        self.next_catalog_price += 1;
         id
     }
 

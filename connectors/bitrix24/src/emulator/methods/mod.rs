@@ -1,6 +1,9 @@
 //! The emulated REST methods, and what they share: params, results, errors, paging.
 
 mod batch;
+mod catalog;
+mod category;
+mod company;
 mod contact;
 mod deal;
 mod event;
@@ -134,6 +137,22 @@ pub(crate) fn dispatch(
         "crm.contact.list" => contact::list,
         "crm.contact.update" => contact::update,
         "crm.status.list" => status::list,
+        "crm.category.list" => category::list,
+        "crm.company.add" => company::add,
+        "crm.company.get" => company::get,
+        "crm.company.list" => company::list,
+        "crm.company.update" => company::update,
+        "crm.requisite.add" => company::requisite_add,
+        "crm.requisite.list" => company::requisite_list,
+        "catalog.product.add" => catalog::product_add,
+        "catalog.product.get" => catalog::product_get,
+        "catalog.product.list" => catalog::product_list,
+        "catalog.product.update" => catalog::product_update,
+        "catalog.price.add" => catalog::price_add,
+        "catalog.price.get" => catalog::price_get,
+        "catalog.price.list" => catalog::price_list,
+        "catalog.price.update" => catalog::price_update,
+        "catalog.price.modify" => catalog::price_modify,
         "crm.product.add" => product::add,
         "crm.product.get" => product::get,
         "crm.product.list" => product::list,

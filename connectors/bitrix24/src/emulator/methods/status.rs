@@ -53,7 +53,8 @@ fn rows_for(portal: &Portal, category: u64, first_id: u64) -> Vec<Record> {
 pub(super) fn list(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
     let conds = parse_filter(params.get("filter"))?;
     // Pipeline 0 always exists; others exist once a deal uses them or a filter names them.
-    let mut categories: BTreeSet<u64> = BTreeSet::from([0]);
+    let mut categories: BTreeSet<u64> = ctx.portal.categories.keys().copied().collect();
+    categories.insert(0);
     for d in ctx.portal.deals.values() {
         if let Some(c) = d
             .get("CATEGORY_ID")

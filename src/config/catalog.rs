@@ -1,0 +1,143 @@
+//! `[[catalog]]`: the 1C catalog (imported by the exchange or `import-1c`) pushed to a CRM's
+//! product catalog (products with the mapped price) or to a store (price and stock by SKU).
+//!
+//! ```toml
+//! [[catalog]]
+//! name = "products"                       # used by `sync <name>` and `[schedule] flows`
+//! to = "crm"                              # a CRM (Bitrix24, amoCRM) or a WooCommerce store
+//! mapping = "mappings/1c-bitrix24.toml"   # [prices] price_type, [stock] warehouses
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use toml::de::DeValue;
+use toml::Spanned;
+
+use super::doc::{nearest, type_name, Ctx, TableReader};
+use super::system::SystemKind;
+use crate::mapping::catalog::CatalogMapping;
+
+/// One `[[catalog]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogConfig {
+    /// `name`: unique among flows and catalogs.
+    pub name: String,
+    /// `to`: the system written (a key of `[systems]`).
+    pub to: String,
+    /// Its kind.
+    pub kind: SystemKind,
+    /// The parsed `mapping` file.
+    pub mapping: CatalogMapping,
+}
+
+const KEYS: &[&str] = &["name", "to", "mapping"];
+
+/// Kinds a catalog can be pushed to.
+fn accepts(kind: SystemKind) -> bool {
+    matches!(
+        kind,
+        SystemKind::Bitrix24 | SystemKind::AmoCrm | SystemKind::WooCommerce
+    )
+}
+
+/// Reads `catalog`; `taken` are the flow names already used.
+pub(crate) fn read_catalogs(
+    ctx: &mut Ctx<'_>,
+    value: Option<&Spanned<DeValue<'_>>>,
+    systems: &BTreeMap<String, Option<SystemKind>>,
+    base_dir: &Path,
+    taken: &[&str],
+) -> Vec<CatalogConfig> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let DeValue::Array(items) = value.get_ref() else {
+        ctx.error(
+            value.span(),
+            format!(
+                "`catalog` must be written as [[catalog]] tables, found {}",
+                type_name(value.get_ref())
+            ),
+        );
+        return Vec::new();
+    };
+    let mut names: Vec<String> = taken.iter().map(|s| s.to_string()).collect();
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let DeValue::Table(table) = item.get_ref() else {
+            ctx.error(item.span(), format!("catalog #{} must be a table", i + 1));
+            continue;
+        };
+        let t = TableReader::new(table, item.span(), format!("[[catalog]] #{}", i + 1), KEYS);
+        t.deny_unknown(ctx);
+        let before = ctx.out.len();
+        let name = t.required_string(ctx, "name");
+        if let Some(n) = &name {
+            if names.iter().any(|x| x == n.get_ref()) {
+                ctx.error(
+                    n.span(),
+                    format!(
+                        "`{}` is already the name of a flow or catalog; names must be unique",
+                        n.get_ref()
+                    ),
+                );
+            }
+        }
+        let to = t.required_string(ctx, "to").and_then(|to| match systems.get(to.get_ref()) {
+            Some(Some(kind)) if accepts(*kind) => Some((to.into_inner(), *kind)),
+            Some(Some(kind)) => {
+                ctx.error(
+                    to.span(),
+                    format!(
+                        "a catalog cannot go to `{}` ({kind}); it goes to a CRM (bitrix24, amocrm) or a WooCommerce store",
+                        to.get_ref()
+                    ),
+                );
+                None
+            }
+            Some(None) => None, // the system's own mistake was reported
+            None => {
+                let known: Vec<&str> = systems.keys().map(String::as_str).collect();
+                let hint = nearest(to.get_ref(), &known)
+                    .map_or_else(|| format!("defined systems: {}", known.join(", ")), |n| format!("did you mean `{n}`?"));
+                ctx.error(to.span(), format!("`to = \"{}\"` names no system; {hint}", to.get_ref()));
+                None
+            }
+        });
+        let mapping = t.required_string(ctx, "mapping").and_then(|m| {
+            let path = base_dir.join(m.get_ref());
+            if !path.is_file() {
+                ctx.error(
+                    m.span(),
+                    format!(
+                        "mapping file `{}` not found (looked at {}; relative paths are read from the config file's directory)",
+                        m.get_ref(),
+                        path.display()
+                    ),
+                );
+                return None;
+            }
+            match CatalogMapping::load(&path) {
+                Ok(mapping) => Some(mapping),
+                Err(errors) => {
+                    ctx.out.extend(errors.0);
+                    None
+                }
+            }
+        });
+        if ctx.out.len() != before {
+            continue;
+        }
+        if let (Some(name), Some((to, kind)), Some(mapping)) = (name, to, mapping) {
+            names.push(name.get_ref().clone());
+            out.push(CatalogConfig {
+                name: name.into_inner(),
+                to,
+                kind,
+                mapping,
+            });
+        }
+    }
+    out
+}
