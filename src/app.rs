@@ -155,7 +155,8 @@ impl App {
                             burst: r.burst,
                         })
                         .unwrap_or_default();
-                    let client = Bitrix24Client::new(b.webhook_url.expose(), limits, timeouts)
+                    let client = bitrix24_client(&store, name, b, limits, timeouts)
+                        .await
                         .with_context(|| {
                             format!("systems.{name}: cannot build the Bitrix24 client")
                         })?
@@ -341,4 +342,76 @@ fn bitrix24_settings(b: &crate::config::Bitrix24Config) -> dealbridge_bitrix24::
     settings.paid_amount_field = b.paid_amount_field.clone();
     settings.paid_date_field = b.paid_date_field.clone();
     settings
+}
+
+/// The state-database key of a Bitrix24 app's newest OAuth token pair.
+pub fn oauth_cursor(system: &str) -> String {
+    format!("oauth:{system}")
+}
+
+/// The Bitrix24 client for `[systems.<name>]`: webhook auth, or OAuth with the newest token
+/// pair (Bitrix24 rotates the refresh token on every refresh, so the pair the config holds is
+/// only the first; each new pair is saved in the state database as soon as it is issued).
+async fn bitrix24_client(
+    store: &Store,
+    name: &str,
+    b: &crate::config::Bitrix24Config,
+    limits: ClientLimits,
+    timeouts: dealbridge_sdk::http::Timeouts,
+) -> anyhow::Result<Bitrix24Client> {
+    use crate::config::Bitrix24Auth;
+    use dealbridge_bitrix24::{OAuthConfig, OAuthTokens};
+    match &b.auth {
+        Bitrix24Auth::Webhook(url) => Ok(Bitrix24Client::new(url.expose(), limits, timeouts)?),
+        Bitrix24Auth::OAuth {
+            portal_url,
+            client_id,
+            client_secret,
+            access_token,
+            refresh_token,
+            token_url,
+        } => {
+            let saved = store
+                .cursor(&oauth_cursor(name))
+                .await?
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+                .and_then(|v| {
+                    Some(OAuthTokens {
+                        access_token: v["access_token"].as_str()?.to_string(),
+                        refresh_token: v["refresh_token"].as_str()?.to_string(),
+                    })
+                });
+            let tokens = saved.unwrap_or_else(|| OAuthTokens {
+                access_token: access_token.expose().to_string(),
+                refresh_token: refresh_token.expose().to_string(),
+            });
+            let saver = store.clone();
+            let key = oauth_cursor(name);
+            let listener: dealbridge_bitrix24::TokenListener = Arc::new(move |t: &OAuthTokens| {
+                let value = serde_json::json!({
+                    "access_token": t.access_token,
+                    "refresh_token": t.refresh_token,
+                })
+                .to_string();
+                let (store, key) = (saver.clone(), key.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = store.set_cursor(&key, &value).await {
+                        tracing::error!(error = %e, "cannot save the refreshed Bitrix24 tokens; the next start uses the older pair");
+                    }
+                });
+            });
+            Ok(Bitrix24Client::new_oauth(
+                portal_url.as_str(),
+                OAuthConfig {
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.expose().to_string(),
+                    token_url: token_url.to_string(),
+                },
+                tokens,
+                limits,
+                timeouts,
+            )?
+            .with_token_listener(listener))
+        }
+    }
 }

@@ -64,6 +64,8 @@ impl StatusReport {
             .cursors()
             .await?
             .into_iter()
+            // OAuth token pairs live in the same table; they are secrets, never shown.
+            .filter(|(name, _, _)| !name.starts_with("oauth:"))
             .map(|(name, value, at)| CursorRow {
                 name,
                 value,

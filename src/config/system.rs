@@ -58,7 +58,13 @@ impl SystemKind {
     pub fn secret_fields(self) -> &'static [&'static str] {
         match self {
             SystemKind::WooCommerce => &["consumer_key", "consumer_secret", "webhook_secret"],
-            SystemKind::Bitrix24 => &["webhook_url", "application_token"],
+            SystemKind::Bitrix24 => &[
+                "webhook_url",
+                "application_token",
+                "client_secret",
+                "access_token",
+                "refresh_token",
+            ],
             SystemKind::AmoCrm => &["token", "webhook_token"],
             SystemKind::Shopify => &["access_token", "webhook_secret"],
         }
@@ -80,6 +86,12 @@ impl SystemKind {
             SystemKind::Bitrix24 => &[
                 "kind",
                 "webhook_url",
+                "portal_url",
+                "client_id",
+                "client_secret",
+                "access_token",
+                "refresh_token",
+                "oauth_token_url",
                 "application_token",
                 "paid_amount_field",
                 "paid_date_field",
@@ -190,9 +202,8 @@ pub struct WooCommerceConfig {
 /// `kind = "bitrix24"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bitrix24Config {
-    /// Incoming webhook URL `https://<portal>/rest/<user>/<token>/`, always ending in `/`.
-    /// A secret: the token in its path is the credential.
-    pub webhook_url: Secret,
+    /// How dealbridge authenticates: an incoming webhook or a local app's OAuth tokens.
+    pub auth: Bitrix24Auth,
     /// `application_token`: the token Bitrix24 sends with its outbound events
     /// (`auth[application_token]`); events to `/webhooks/<name>` without it are refused. Optional:
     /// without it outbound events are not accepted and deal changes are found by polling.
@@ -203,6 +214,32 @@ pub struct Bitrix24Config {
     pub paid_date_field: Option<String>,
     /// Request budget and timeouts.
     pub limits: SystemLimits,
+}
+
+/// Bitrix24 authentication: `webhook_url`, or `portal_url` + the OAuth keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bitrix24Auth {
+    /// `webhook_url`: incoming webhook `https://<portal>/rest/<user>/<token>/`, always ending in
+    /// `/`. A secret: the token in its path is the credential.
+    Webhook(Secret),
+    /// A local or marketplace app: `portal_url`, `client_id`, `client_secret`, `access_token`,
+    /// `refresh_token` (the tokens rotate on every refresh; dealbridge keeps the newest pair in
+    /// its database, so the config's pair is only the first one), `oauth_token_url` (default
+    /// `https://oauth.bitrix.info/oauth/token/`).
+    OAuth {
+        /// `https://<portal>.bitrix24.ru`.
+        portal_url: Url,
+        /// The app's `client_id`.
+        client_id: String,
+        /// The app's `client_secret`.
+        client_secret: Secret,
+        /// The first access token.
+        access_token: Secret,
+        /// The first refresh token.
+        refresh_token: Secret,
+        /// The token endpoint.
+        token_url: Url,
+    },
 }
 
 /// `kind = "shopify"` (Admin REST API).
@@ -336,18 +373,24 @@ pub(crate) fn read_system(
             }
         }
         SystemKind::Bitrix24 => {
-            let var = system_override_var(name, "webhook_url");
-            let webhook =
-                resolve_secret(ctx, t, "webhook_url", &var, env).and_then(|(secret, origin)| {
-                    match check_webhook_url(secret.expose()) {
-                        Ok(url) => Some(Secret::new(url)),
-                        Err(e) => {
-                            let (span, from) = origin.locate();
-                            ctx.error(span, format!("`webhook_url` in {}{from}: {e}", t.name));
-                            None
-                        }
-                    }
-                });
+            let oauth_keys = ["portal_url", "client_id", "client_secret", "refresh_token"];
+            let auth = if !t.has("webhook_url") && oauth_keys.iter().any(|k| t.has(k)) {
+                read_bitrix24_oauth(ctx, t, name, env)
+            } else {
+                let var = system_override_var(name, "webhook_url");
+                resolve_secret(ctx, t, "webhook_url", &var, env)
+                    .and_then(
+                        |(secret, origin)| match check_webhook_url(secret.expose()) {
+                            Ok(url) => Some(Secret::new(url)),
+                            Err(e) => {
+                                let (span, from) = origin.locate();
+                                ctx.error(span, format!("`webhook_url` in {}{from}: {e}", t.name));
+                                None
+                            }
+                        },
+                    )
+                    .map(Bitrix24Auth::Webhook)
+            };
             let token_var = system_override_var(name, "application_token");
             let application_token = if t.has("application_token") || env.var(&token_var).is_some() {
                 read_secret(ctx, t, name, "application_token", env)
@@ -372,9 +415,9 @@ pub(crate) fn read_system(
             };
             let paid_amount_field = user_field(ctx, "paid_amount_field");
             let paid_date_field = user_field(ctx, "paid_date_field");
-            match (webhook, limits) {
-                (Some(webhook_url), Some(limits)) => Some(SystemConfig::Bitrix24(Bitrix24Config {
-                    webhook_url,
+            match (auth, limits) {
+                (Some(auth), Some(limits)) => Some(SystemConfig::Bitrix24(Bitrix24Config {
+                    auth,
                     application_token,
                     paid_amount_field,
                     paid_date_field,
@@ -499,6 +542,47 @@ fn read_limits(
         rate_limit,
         timeout,
         connect_timeout,
+    })
+}
+
+/// The OAuth keys of a Bitrix24 app (see [`Bitrix24Auth::OAuth`]).
+fn read_bitrix24_oauth(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    name: &str,
+    env: &dyn Env,
+) -> Option<Bitrix24Auth> {
+    let url = |ctx: &mut Ctx<'_>, key: &str, required: bool| -> Option<Url> {
+        let v = if required {
+            t.required_string(ctx, key)?
+        } else {
+            t.string(ctx, key)?
+        };
+        match check_http_url(v.get_ref()) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                ctx.error(v.span(), format!("`{key}` in {}: {e}", t.name));
+                None
+            }
+        }
+    };
+    let portal_url = url(ctx, "portal_url", true);
+    let token_url = if t.has("oauth_token_url") {
+        url(ctx, "oauth_token_url", false)
+    } else {
+        Url::parse("https://oauth.bitrix.info/oauth/token/").ok()
+    };
+    let client_id = t.required_string(ctx, "client_id").map(|s| s.into_inner());
+    let client_secret = read_secret(ctx, t, name, "client_secret", env);
+    let access_token = read_secret(ctx, t, name, "access_token", env);
+    let refresh_token = read_secret(ctx, t, name, "refresh_token", env);
+    Some(Bitrix24Auth::OAuth {
+        portal_url: portal_url?,
+        client_id: client_id?,
+        client_secret: client_secret?,
+        access_token: access_token?,
+        refresh_token: refresh_token?,
+        token_url: token_url?,
     })
 }
 
