@@ -117,12 +117,11 @@ impl App {
                             burst: r.burst,
                         })
                         .unwrap_or_default();
-                    let client =
-                        AmoClient::new(a.base_url.as_str(), a.token.expose(), limits, timeouts)
-                            .with_context(|| {
-                                format!("systems.{name}: cannot build the amoCRM client")
-                            })?
-                            .with_config_name(name.clone());
+                    let client = amo_client(&store, name, a, limits, timeouts)
+                        .await
+                        .with_context(|| {
+                            format!("systems.{name}: cannot build the amoCRM client")
+                        })?;
                     // The pipeline comes with each deal from the flow's mapping; this one is
                     // only the fallback for a deal that names none.
                     let pipeline = config
@@ -414,4 +413,78 @@ async fn bitrix24_client(
             .with_token_listener(listener))
         }
     }
+}
+
+/// Saves each amoCRM token pair in the state database as soon as it is issued.
+struct StoreTokenSink {
+    store: Store,
+    key: String,
+}
+
+#[async_trait::async_trait]
+impl dealbridge_amocrm::TokenSink for StoreTokenSink {
+    async fn persist(
+        &self,
+        tokens: &dealbridge_amocrm::OAuthTokens,
+    ) -> Result<(), dealbridge_sdk::ConnectorError> {
+        let value = serde_json::json!({
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+        })
+        .to_string();
+        self.store.set_cursor(&self.key, &value).await.map_err(|e| {
+            dealbridge_sdk::ConnectorError::new(
+                dealbridge_sdk::ErrorKind::Transient,
+                "store",
+                format!("cannot save the refreshed amoCRM tokens: {e}"),
+            )
+        })
+    }
+}
+
+/// The amoCRM client for `[systems.<name>]`: a long-lived token, or OAuth2 with the newest pair
+/// (amoCRM replaces the refresh token on every refresh; the newest is kept in the database).
+async fn amo_client(
+    store: &Store,
+    name: &str,
+    a: &crate::config::AmoCrmConfig,
+    limits: dealbridge_amocrm::ClientLimits,
+    timeouts: dealbridge_sdk::http::Timeouts,
+) -> anyhow::Result<AmoClient> {
+    let Some(oauth) = &a.oauth else {
+        return Ok(
+            AmoClient::new(a.base_url.as_str(), a.token.expose(), limits, timeouts)?
+                .with_config_name(name.to_string()),
+        );
+    };
+    let saved = store
+        .cursor(&oauth_cursor(name))
+        .await?
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    let saved_str = |k: &str| {
+        saved
+            .as_ref()
+            .and_then(|v| v[k].as_str())
+            .map(str::to_string)
+    };
+    let access = saved_str("access_token").unwrap_or_else(|| a.token.expose().to_string());
+    let refresh =
+        saved_str("refresh_token").unwrap_or_else(|| oauth.refresh_token.expose().to_string());
+    let sink: Arc<dyn dealbridge_amocrm::TokenSink> = Arc::new(StoreTokenSink {
+        store: store.clone(),
+        key: oauth_cursor(name),
+    });
+    Ok(
+        AmoClient::new(a.base_url.as_str(), &access, limits, timeouts)?
+            .with_config_name(name.to_string())
+            .with_oauth(
+                dealbridge_amocrm::OAuthSettings {
+                    client_id: oauth.client_id.clone(),
+                    client_secret: oauth.client_secret.expose().to_string(),
+                    redirect_uri: oauth.redirect_uri.clone(),
+                    refresh_token: refresh,
+                },
+                Some(sink),
+            ),
+    )
 }

@@ -307,3 +307,85 @@ mapping = "mappings/woocommerce-amocrm.toml"
     assert_eq!(crm.handle.notes(lead_id).len(), notes.len());
     app.store.close().await;
 }
+
+/// amoCRM through an integration's OAuth2 keys: the expired access token is refreshed once, the
+/// new pair is saved in the state database, and a restart with the config's spent refresh token
+/// still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amocrm_oauth_tokens_are_refreshed_and_kept() {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    crm.handle
+        .enable_oauth("integration-1", "int-secret", "rt-1");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/woocommerce-amocrm.toml"
+        ),
+        dir.path().join("mappings/woocommerce-amocrm.toml"),
+    )
+    .unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[database]
+url = "sqlite://dealbridge.db"
+[systems.shop]
+kind = "woocommerce"
+base_url = "{}"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+[systems.crm]
+kind = "amocrm"
+base_url = "{}"
+token = "test"
+client_id = "integration-1"
+client_secret = "int-secret"
+redirect_uri = "https://example.com/oauth"
+refresh_token = "rt-1"
+[[flows]]
+name = "orders"
+from = "shop"
+to = "crm"
+entities = ["order"]
+mapping = "mappings/woocommerce-amocrm.toml"
+"#,
+            shop.base_url, crm.base_url
+        ),
+    )
+    .unwrap();
+    create_order(&shop.base_url, &shop.handle.catalog(), false).await;
+    let app = App::load(&config).await.unwrap();
+    crm.handle.expire_access_token();
+    let s = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!((s.created, s.dead), (1, 0), "{s:?}");
+    let rotated = crm.handle.current_refresh_token().unwrap();
+    assert_ne!(rotated, "rt-1");
+    let saved = app
+        .store
+        .cursor(&dealbridge::app::oauth_cursor("crm"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(saved.contains(&rotated), "the new pair is kept");
+    app.store.close().await;
+
+    create_order(&shop.base_url, &shop.handle.catalog(), false).await;
+    let app = App::load(&config).await.unwrap();
+    let s = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(
+        (s.created, s.dead),
+        (1, 0),
+        "after a restart the saved pair is used: {s:?}"
+    );
+    assert_eq!(crm.handle.leads().len(), 2);
+    app.store.close().await;
+}

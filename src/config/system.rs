@@ -65,7 +65,7 @@ impl SystemKind {
                 "access_token",
                 "refresh_token",
             ],
-            SystemKind::AmoCrm => &["token", "webhook_token"],
+            SystemKind::AmoCrm => &["token", "webhook_token", "client_secret", "refresh_token"],
             SystemKind::Shopify => &["access_token", "webhook_secret"],
         }
     }
@@ -115,6 +115,10 @@ impl SystemKind {
                 "base_url",
                 "token",
                 "webhook_token",
+                "client_id",
+                "client_secret",
+                "redirect_uri",
+                "refresh_token",
                 "rate_limit_per_second",
                 "rate_limit_burst",
                 "timeout",
@@ -266,8 +270,25 @@ pub struct AmoCrmConfig {
     /// `/webhooks/<name>/<webhook_token>`; deliveries to any other URL are refused. Optional:
     /// without it webhooks are off and lead changes are found by polling.
     pub webhook_token: Option<Secret>,
+    /// OAuth2 of an integration (`client_id`, `client_secret`, `redirect_uri`, `refresh_token`):
+    /// with it, `token` is the first access token and is refreshed when amoCRM answers 401; each
+    /// new pair is kept in the state database. Without it, `token` is a long-lived token.
+    pub oauth: Option<AmoOAuth>,
     /// Request budget and timeouts.
     pub limits: SystemLimits,
+}
+
+/// amoCRM OAuth2 keys (see [`AmoCrmConfig::oauth`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmoOAuth {
+    /// The integration's ID.
+    pub client_id: String,
+    /// The integration's secret key.
+    pub client_secret: Secret,
+    /// The redirect URI registered for the integration.
+    pub redirect_uri: String,
+    /// The first refresh token.
+    pub refresh_token: Secret,
 }
 
 /// One `[systems.<name>]` table, by kind.
@@ -472,12 +493,45 @@ pub(crate) fn read_system(
             } else {
                 None
             };
-            match (base_url, token, limits) {
-                (Some(base_url), Some(token), Some(limits)) => {
+            let oauth = if [
+                "client_id",
+                "client_secret",
+                "redirect_uri",
+                "refresh_token",
+            ]
+            .iter()
+            .any(|k| t.has(k))
+            {
+                let client_id = t.required_string(ctx, "client_id").map(|s| s.into_inner());
+                let redirect_uri = t
+                    .required_string(ctx, "redirect_uri")
+                    .map(|s| s.into_inner());
+                let client_secret = read_secret(ctx, t, name, "client_secret", env);
+                let refresh_token = read_secret(ctx, t, name, "refresh_token", env);
+                match (client_id, client_secret, redirect_uri, refresh_token) {
+                    (
+                        Some(client_id),
+                        Some(client_secret),
+                        Some(redirect_uri),
+                        Some(refresh_token),
+                    ) => Some(Some(AmoOAuth {
+                        client_id,
+                        client_secret,
+                        redirect_uri,
+                        refresh_token,
+                    })),
+                    _ => None,
+                }
+            } else {
+                Some(None)
+            };
+            match (base_url, token, oauth, limits) {
+                (Some(base_url), Some(token), Some(oauth), Some(limits)) => {
                     Some(SystemConfig::AmoCrm(AmoCrmConfig {
                         base_url,
                         token,
                         webhook_token,
+                        oauth,
                         limits,
                     }))
                 }

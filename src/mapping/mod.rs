@@ -527,6 +527,66 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_order_mapping_checks() {
+        use SystemKind::*;
+        for (file, source, target) in [
+            ("woocommerce-bitrix24.toml", WooCommerce, Bitrix24),
+            ("woocommerce-amocrm.toml", WooCommerce, AmoCrm),
+            ("shopify-bitrix24.toml", Shopify, Bitrix24),
+            ("shopify-amocrm.toml", Shopify, AmoCrm),
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("mappings")
+                .join(file);
+            let m = Mapping::load(&path, source, target).unwrap_or_else(|e| panic!("{file}: {e}"));
+            // Every stage the store → CRM map uses for a final state comes back to a status.
+            assert!(!m.stage_map.is_empty(), "{file} has a [stage_map]");
+            for (stage, status) in &m.stage_map {
+                assert_eq!(m.status_for_stage(stage), Some(status.as_str()), "{file}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stage_shared_by_several_statuses_needs_the_stage_map() {
+        let text = "[deal]\npipeline = 0\n[status_map]\npending = \"NEW\"\nprocessing = \"WORK\"\non-hold = \"WORK\"\ncompleted = \"WON\"\ncancelled = \"LOSE\"\nrefunded = \"LOSE\"\nfailed = \"LOSE\"\n";
+        let m = Mapping::parse(
+            text,
+            Path::new("m.toml"),
+            SystemKind::WooCommerce,
+            SystemKind::Bitrix24,
+        )
+        .unwrap();
+        assert_eq!(m.status_for_stage("WON"), Some("completed"));
+        assert_eq!(m.status_for_stage("WORK"), None, "two statuses share it");
+        assert_eq!(m.status_for_stage("UNKNOWN"), None);
+        let with = format!("{text}[stage_map]\nWORK = \"processing\"\n");
+        let m = Mapping::parse(
+            &with,
+            Path::new("m.toml"),
+            SystemKind::WooCommerce,
+            SystemKind::Bitrix24,
+        )
+        .unwrap();
+        assert_eq!(m.status_for_stage("WORK"), Some("processing"));
+        let bad = format!("{text}[stage_map]\nWORK = \"shipped\"\n");
+        let e = Mapping::parse(
+            &bad,
+            Path::new("m.toml"),
+            SystemKind::WooCommerce,
+            SystemKind::Bitrix24,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(
+                "`shipped` for stage `WORK` in [stage_map] is not a woocommerce order status"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn keys_are_quoted_only_when_needed() {
         assert_eq!(toml_key("on-hold"), "on-hold");
         assert_eq!(toml_key("wc shipped"), "\"wc shipped\"");
