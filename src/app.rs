@@ -340,6 +340,13 @@ fn bitrix24_settings(b: &crate::config::Bitrix24Config) -> dealbridge_bitrix24::
     let mut settings = dealbridge_bitrix24::Bitrix24Settings::new();
     settings.paid_amount_field = b.paid_amount_field.clone();
     settings.paid_date_field = b.paid_date_field.clone();
+    settings.requisite_preset_id = b.requisite_preset_id;
+    if let Some((iblock_id, price_type_id)) = b.catalog_api {
+        settings.catalog_api = dealbridge_bitrix24::CatalogApi::Catalog {
+            iblock_id,
+            price_type_id,
+        };
+    }
     settings
 }
 
@@ -351,7 +358,7 @@ pub fn oauth_cursor(system: &str) -> String {
 /// The Bitrix24 client for `[systems.<name>]`: webhook auth, or OAuth with the newest token
 /// pair (Bitrix24 rotates the refresh token on every refresh, so the pair the config holds is
 /// only the first; each new pair is saved in the state database as soon as it is issued).
-async fn bitrix24_client(
+pub(crate) async fn bitrix24_client(
     store: &Store,
     name: &str,
     b: &crate::config::Bitrix24Config,
@@ -362,14 +369,15 @@ async fn bitrix24_client(
     use dealbridge_bitrix24::{OAuthConfig, OAuthTokens};
     match &b.auth {
         Bitrix24Auth::Webhook(url) => Ok(Bitrix24Client::new(url.expose(), limits, timeouts)?),
-        Bitrix24Auth::OAuth {
-            portal_url,
-            client_id,
-            client_secret,
-            access_token,
-            refresh_token,
-            token_url,
-        } => {
+        Bitrix24Auth::OAuth(oauth) => {
+            let crate::config::Bitrix24OAuth {
+                portal_url,
+                client_id,
+                client_secret,
+                access_token,
+                refresh_token,
+                token_url,
+            } = oauth.as_ref();
             let saved = store
                 .cursor(&oauth_cursor(name))
                 .await?

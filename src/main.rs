@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     let result: anyhow::Result<u8> = runtime.block_on(async {
         match &cli.command {
             Command::Init => cli::check::init(&cli.config),
-            Command::Check => cli::check::check(&cli.config),
+            Command::Check { remote } => cli::check::check(&cli.config, *remote).await,
             Command::Run => cli::run::run(&cli.config).await,
             Command::Sync(args) => cli::sync::sync(&cli.config, args).await,
             Command::Status { json } => cli::status::status(&cli.config, *json).await,

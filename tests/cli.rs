@@ -722,3 +722,31 @@ async fn dry_run_prints_the_plan_and_writes_nothing_then_sync_summarises() {
     let out = world.cli(&["sync", "--dry-run"]);
     assert!(stdout(&out).contains("would write 0"), "{}", stdout(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_remote_names_a_mapped_stage_the_portal_does_not_have() {
+    let world = spawn_world(Tuning::default()).await;
+    let out = world.cli(&["check", "--remote"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("every mapped stage exists"),
+        "{}",
+        stdout(&out)
+    );
+    // A stage that is well-formed but not in the portal's pipeline.
+    world.edit_file(
+        "mappings/woocommerce-bitrix24.toml",
+        "WON = \"completed\"",
+        "WON = \"completed\"\nSHIPPED = \"completed\"",
+    );
+    let out = world.cli(&["check"]);
+    assert_eq!(code(&out), 0, "locally fine: {}", stderr(&out));
+    let out = world.cli(&["check", "--remote"]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("stage `SHIPPED` is not a stage of pipeline 0 in `crm`")
+            && err.contains("WON"),
+        "{err}"
+    );
+}

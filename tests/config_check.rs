@@ -133,7 +133,7 @@ fn the_base_config_loads_with_its_mapping() {
         panic!("crm is not bitrix24");
     };
     assert_eq!(
-        crm.webhook_url.expose(),
+        crm.webhook_url().unwrap().expose(),
         "http://127.0.0.1:9002/rest/1/test/"
     );
     assert_eq!(crm.limits.rate_limit.map(|r| r.per_second), Some(2));
@@ -278,7 +278,7 @@ fn override_variables_win_over_the_file() {
         panic!()
     };
     assert_eq!(
-        crm.webhook_url.expose(),
+        crm.webhook_url().unwrap().expose(),
         "https://portal.example/rest/7/tok/"
     );
     assert_eq!(config.database.backend, DatabaseBackend::Postgres);
@@ -785,4 +785,56 @@ amount = "manual"
     assert_eq!(m.owner(OwnedField::Amount), Owner::Manual);
     assert_eq!(m.owner(OwnedField::Stage), Owner::Crm);
     assert_eq!(m.deal.title.as_str(), "{customer}: order {number}");
+}
+
+#[test]
+fn schedules_are_checked_with_their_lines() {
+    let text = format!(
+        "{CONFIG}\n[schedule.nightly]\ncron = \"0 3 * *\"\ntime_zone = \"Mars/Olympus\"\nflows = [\"ordrs\"]\n"
+    );
+    let s = Setup::new(&text, MAPPING);
+    let errors = s.errors();
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    let all = errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(all.contains("has 4 fields"), "{all}");
+    assert!(all.contains("`time_zone = \"Mars/Olympus\"`"), "{all}");
+    assert!(
+        all.contains("names flow `ordrs`") && all.contains("did you mean `orders`?"),
+        "{all}"
+    );
+    for e in &errors {
+        assert_eq!(e.file, s.config_path());
+    }
+    let good = format!(
+        "{CONFIG}\n[schedule.nightly]\ncron = \"0 3 * * *\"\ntime_zone = \"Europe/Moscow\"\nflows = [\"orders\"]\ncatch_up = true\n"
+    );
+    let config = Setup::new(&good, MAPPING).check().unwrap();
+    assert_eq!(config.schedules.len(), 1);
+    assert!(config.schedules[0].catch_up);
+}
+
+#[test]
+fn bitrix24_catalog_api_and_user_fields_are_checked() {
+    let text = edit(
+        CONFIG,
+        "kind = \"bitrix24\"",
+        "kind = \"bitrix24\"\ncatalog_api = \"catalog\"\npaid_amount_field = \"PAID\"",
+    );
+    let s = Setup::new(&text, MAPPING);
+    let errors = s.errors();
+    let all = errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(errors.len(), 2, "{all}");
+    assert!(all.contains("needs `catalog_iblock_id`"), "{all}");
+    assert!(
+        all.contains("must be a deal user field id like \"UF_CRM_PAID\""),
+        "{all}"
+    );
 }

@@ -33,8 +33,100 @@ pub fn init(path: &Path) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Validates the config and its mappings; prints every mistake as file:line:column.
-pub fn check(path: &Path) -> anyhow::Result<u8> {
+/// Validates the config and its mappings; prints every mistake as file:line:column. With
+/// `remote`, also asks each Bitrix24 portal for its pipelines and stages and names every mapped
+/// stage the portal does not have.
+pub async fn check(path: &Path, remote: bool) -> anyhow::Result<u8> {
+    let code = check_local(path)?;
+    if code != exit::OK || !remote {
+        return Ok(code);
+    }
+    let config = crate::app::load_config(path)?;
+    let problems = remote_stages(&config).await?;
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    if problems.is_empty() {
+        println!("remote: every mapped stage exists in its CRM pipeline");
+        Ok(exit::OK)
+    } else {
+        eprintln!("{} mistake(s) found in the CRM", problems.len());
+        Ok(exit::INVALID_CONFIG)
+    }
+}
+
+/// Mapped Bitrix24 stages the portal does not have, one message each.
+async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<String>> {
+    use crate::config::SystemConfig;
+    use std::collections::BTreeMap;
+    /// Per pipeline: (mapping file, stage it names).
+    type Wanted = BTreeMap<u32, Vec<(String, String)>>;
+    // Per Bitrix24 system.
+    let mut wanted: BTreeMap<&str, Wanted> = BTreeMap::new();
+    for flow in &config.flows {
+        for system in [&flow.to, &flow.from] {
+            if !matches!(config.system(system), Some(SystemConfig::Bitrix24(_))) {
+                continue;
+            }
+            let m = &flow.mapping;
+            let file = m.path.display().to_string();
+            let entry = wanted
+                .entry(system.as_str())
+                .or_default()
+                .entry(m.pipeline())
+                .or_default();
+            for stage in m.status_map.values().chain(m.stage_map.keys()) {
+                entry.push((file.clone(), stage.clone()));
+            }
+        }
+    }
+    let store = crate::app::open_store(&config.path).await?;
+    let mut problems = Vec::new();
+    for (system, pipelines) in wanted {
+        let Some(SystemConfig::Bitrix24(b)) = config.system(system) else {
+            continue;
+        };
+        let limits = dealbridge_bitrix24::ClientLimits::default();
+        let client =
+            crate::app::bitrix24_client(&store, system, b, limits, b.limits.timeouts()).await?;
+        let ids: Vec<u32> = pipelines.keys().copied().collect();
+        let known = client.deal_pipelines(&ids).await.map_err(|e| {
+            anyhow::anyhow!("systems.{system}: cannot read the portal's pipelines: {e}")
+        })?;
+        for (pipeline, stages) in pipelines {
+            if !known.categories.iter().any(|c| c.id == pipeline) && pipeline != 0 {
+                problems.push(format!(
+                    "systems.{system}: pipeline {pipeline} (CATEGORY_ID) does not exist in the portal; pipelines: {}",
+                    known.categories.iter().map(|c| format!("{} ({})", c.id, c.name)).collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            }
+            let in_pipeline: Vec<_> = known
+                .stages
+                .iter()
+                .filter(|s| s.category_id == pipeline)
+                .cloned()
+                .collect();
+            let mut seen = std::collections::BTreeSet::new();
+            for (file, stage) in stages {
+                if !seen.insert((file.clone(), stage.clone())) {
+                    continue;
+                }
+                if !dealbridge_bitrix24::unknown_stages(&[stage.as_str()], &in_pipeline).is_empty()
+                {
+                    problems.push(format!(
+                        "{file}: stage `{stage}` is not a stage of pipeline {pipeline} in `{system}`; its stages: {}",
+                        in_pipeline.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    store.close().await;
+    Ok(problems)
+}
+
+fn check_local(path: &Path) -> anyhow::Result<u8> {
     match check_config(path, &ProcessEnv) {
         Ok(config) => {
             println!("{}: ok", path.display());

@@ -43,7 +43,11 @@ pub enum Command {
     /// Write a commented example config to the config path (refuses to overwrite).
     Init,
     /// Validate the config and its mapping files; names file:line of every mistake.
-    Check,
+    Check {
+        /// Also ask each Bitrix24 portal whether the mapped pipelines and stages exist.
+        #[arg(long)]
+        remote: bool,
+    },
     /// Run continuously: pollers, workers and the HTTP server, until SIGTERM / Ctrl-C.
     Run,
     /// One pass to completion: poll, then run every queued write to done or dead.

@@ -33,6 +33,6 @@ pub use schedule::ScheduleConfig;
 pub use secret::Secret;
 pub use settings::{ServerConfig, SyncConfig};
 pub use system::{
-    AmoCrmConfig, AmoOAuth, Bitrix24Auth, Bitrix24Config, RateLimit, ShopifyConfig, SystemConfig,
-    SystemKind, SystemLimits, WooCommerceConfig,
+    AmoCrmConfig, AmoOAuth, Bitrix24Auth, Bitrix24Config, Bitrix24OAuth, RateLimit, ShopifyConfig,
+    SystemConfig, SystemKind, SystemLimits, WooCommerceConfig,
 };

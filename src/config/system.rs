@@ -93,6 +93,10 @@ impl SystemKind {
                 "refresh_token",
                 "oauth_token_url",
                 "application_token",
+                "catalog_api",
+                "catalog_iblock_id",
+                "catalog_price_type_id",
+                "requisite_preset_id",
                 "paid_amount_field",
                 "paid_date_field",
                 "rate_limit_per_second",
@@ -216,8 +220,24 @@ pub struct Bitrix24Config {
     pub paid_amount_field: Option<String>,
     /// `paid_date_field`: the deal user field (`UF_CRM_…`) that shows the last payment's date.
     pub paid_date_field: Option<String>,
+    /// `catalog_api = "catalog"` with `catalog_iblock_id` and `catalog_price_type_id`: push the
+    /// catalog through `catalog.product.*` + `catalog.price.*` (two commands per product) instead
+    /// of the default, more economical `crm.product.*` (`None`).
+    pub catalog_api: Option<(u32, u32)>,
+    /// `requisite_preset_id`: the requisite preset used to write a new company's INN.
+    pub requisite_preset_id: Option<u32>,
     /// Request budget and timeouts.
     pub limits: SystemLimits,
+}
+
+impl Bitrix24Config {
+    /// The incoming webhook URL, when the portal is reached through one.
+    pub fn webhook_url(&self) -> Option<&Secret> {
+        match &self.auth {
+            Bitrix24Auth::Webhook(url) => Some(url),
+            Bitrix24Auth::OAuth(_) => None,
+        }
+    }
 }
 
 /// Bitrix24 authentication: `webhook_url`, or `portal_url` + the OAuth keys.
@@ -230,20 +250,24 @@ pub enum Bitrix24Auth {
     /// `refresh_token` (the tokens rotate on every refresh; dealbridge keeps the newest pair in
     /// its database, so the config's pair is only the first one), `oauth_token_url` (default
     /// `https://oauth.bitrix.info/oauth/token/`).
-    OAuth {
-        /// `https://<portal>.bitrix24.ru`.
-        portal_url: Url,
-        /// The app's `client_id`.
-        client_id: String,
-        /// The app's `client_secret`.
-        client_secret: Secret,
-        /// The first access token.
-        access_token: Secret,
-        /// The first refresh token.
-        refresh_token: Secret,
-        /// The token endpoint.
-        token_url: Url,
-    },
+    OAuth(Box<Bitrix24OAuth>),
+}
+
+/// The OAuth keys of a Bitrix24 app (see [`Bitrix24Auth::OAuth`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitrix24OAuth {
+    /// `https://<portal>.bitrix24.ru`.
+    pub portal_url: Url,
+    /// The app's `client_id`.
+    pub client_id: String,
+    /// The app's `client_secret`.
+    pub client_secret: Secret,
+    /// The first access token.
+    pub access_token: Secret,
+    /// The first refresh token.
+    pub refresh_token: Secret,
+    /// The token endpoint.
+    pub token_url: Url,
 }
 
 /// `kind = "shopify"` (Admin REST API).
@@ -434,6 +458,31 @@ pub(crate) fn read_system(
                     None
                 }
             };
+            let number = |ctx: &mut Ctx<'_>, key: &str| {
+                t.integer(ctx, key, 1, i64::from(u32::MAX))
+                    .map(|n| *n.get_ref() as u32)
+            };
+            let catalog_api = match t.string(ctx, "catalog_api") {
+                None => None,
+                Some(v) if v.get_ref() == "crm.product" => None,
+                Some(v) if v.get_ref() == "catalog" => {
+                    match (
+                        number(ctx, "catalog_iblock_id"),
+                        number(ctx, "catalog_price_type_id"),
+                    ) {
+                        (Some(i), Some(p)) => Some((i, p)),
+                        _ => {
+                            ctx.error(v.span(), format!("`catalog_api = \"catalog\"` in {} needs `catalog_iblock_id` (the product catalog's information block) and `catalog_price_type_id` (the price type, e.g. 1 for the base price)", t.name));
+                            None
+                        }
+                    }
+                }
+                Some(v) => {
+                    ctx.error(v.span(), format!("`catalog_api` in {} must be \"crm.product\" (default) or \"catalog\", found \"{}\"", t.name, v.get_ref()));
+                    None
+                }
+            };
+            let requisite_preset_id = number(ctx, "requisite_preset_id");
             let paid_amount_field = user_field(ctx, "paid_amount_field");
             let paid_date_field = user_field(ctx, "paid_date_field");
             match (auth, limits) {
@@ -442,6 +491,8 @@ pub(crate) fn read_system(
                     application_token,
                     paid_amount_field,
                     paid_date_field,
+                    catalog_api,
+                    requisite_preset_id,
                     limits,
                 })),
                 _ => None,
@@ -630,14 +681,14 @@ fn read_bitrix24_oauth(
     let client_secret = read_secret(ctx, t, name, "client_secret", env);
     let access_token = read_secret(ctx, t, name, "access_token", env);
     let refresh_token = read_secret(ctx, t, name, "refresh_token", env);
-    Some(Bitrix24Auth::OAuth {
+    Some(Bitrix24Auth::OAuth(Box::new(Bitrix24OAuth {
         portal_url: portal_url?,
         client_id: client_id?,
         client_secret: client_secret?,
         access_token: access_token?,
         refresh_token: refresh_token?,
         token_url: token_url?,
-    })
+    })))
 }
 
 fn read_secret(

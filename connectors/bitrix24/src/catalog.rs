@@ -6,8 +6,13 @@
 //! each filtering `XML_ID` by a list of up to 50 values: 2,500 lookups per HTTP request), then
 //! adds and updates go 50 commands per `batch`. Pushing N new products costs
 //! `ceil(N / 2500) + ceil(N / 50)` requests; bound items (CRM id known) cost no lookup.
+//!
+//! With [`CatalogApi::Catalog`] the push goes to `catalog.product.*` + `catalog.price.*`
+//! instead (see `catalog_api.rs`): about `ceil(N / 2500) + ceil(2N / 50)` requests, so
+//! `crm.product.*` stays the economical mode.
 
 use crate::client::{BatchResult, Bitrix24Client, MAX_BATCH};
+use crate::settings::CatalogApi;
 use crate::wire::value_text;
 use crate::SYSTEM;
 use async_trait::async_trait;
@@ -286,7 +291,10 @@ impl CrmCatalog for Bitrix24Client {
         items: &[CatalogItem],
     ) -> Result<CatalogPushReport, ConnectorError> {
         let mut out: Vec<Option<CatalogPushed>> = vec![None; items.len()];
-        self.push_inner(items, &mut out, true).await?;
+        match self.settings().catalog_api {
+            CatalogApi::CrmProduct => self.push_inner(items, &mut out, true).await?,
+            CatalogApi::Catalog { .. } => self.push_catalog_api(items, &mut out, true).await?,
+        }
         let items = out
             .into_iter()
             .enumerate()

@@ -135,6 +135,8 @@ pub struct Bitrix24Client {
     settings: std::sync::Arc<crate::settings::Bitrix24Settings>,
     /// OAuth-app auth instead of a webhook token in the path.
     oauth: Option<std::sync::Arc<OAuth>>,
+    /// Companies looked up by title (see `companies.rs`), shared by clones.
+    pub(crate) companies: crate::companies::CompanyCache,
 }
 
 /// An OAuth app's credentials (Bitrix24 → Developer resources → application).
@@ -232,6 +234,7 @@ impl Bitrix24Client {
             config_name: "crm".to_string(),
             settings: std::sync::Arc::new(crate::settings::Bitrix24Settings::new()),
             oauth: None,
+            companies: Default::default(),
         })
     }
 
@@ -282,6 +285,7 @@ impl Bitrix24Client {
                 refreshing: tokio::sync::Mutex::new(()),
                 listener: std::sync::Mutex::new(None),
             })),
+            companies: Default::default(),
         })
     }
 

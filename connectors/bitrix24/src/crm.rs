@@ -2,6 +2,7 @@
 //! `ORIGINATOR_ID`/`ORIGIN_ID`, deal and product rows written in one `batch` call.
 
 use crate::client::Bitrix24Client;
+use crate::companies::{company_add, company_of, title_lookup, CompanyLink};
 use crate::wire::{parse_decimal_text, value_text, DealRecord, ProductRowRecord};
 use crate::SYSTEM;
 use async_trait::async_trait;
@@ -142,11 +143,25 @@ impl CrmDeals for Bitrix24Client {
         if let Some(p) = &phone {
             cmds.push(("phone", "crm.contact.list", lookup("PHONE", p)));
         }
+        // The company rides along in the same request, so the deal write can link it (or add
+        // it in its own batch) without a request of its own.
+        let company = company_of(Some(contact)).filter(|t| self.company_unknown(t));
+        if let Some(title) = company {
+            cmds.push(("company", "crm.company.list", title_lookup(title)));
+        }
         if cmds.is_empty() {
             return Ok(None);
         }
         let answer = self.batch(false, &cmds).await?;
+        if let Some(title) = company {
+            if let Ok(rows) = answer.get("company") {
+                self.remember_lookup(title, rows);
+            }
+        }
         for (key, _, _) in &cmds {
+            if *key == "company" {
+                continue;
+            }
             if let Some(id) = lowest_id(answer.get(key)?) {
                 return Ok(Some(id));
             }
@@ -173,6 +188,9 @@ impl CrmDeals for Bitrix24Client {
             f.insert("ORIGINATOR_ID".into(), json!(src.system));
             f.insert("ORIGIN_ID".into(), json!(src.id));
         }
+        if let Some(id) = company_of(Some(contact)).and_then(|t| self.cached_company(t)) {
+            f.insert("COMPANY_ID".into(), json!(id));
+        }
         let r = self
             .call("crm.contact.add", json!({ "fields": f, "params": quiet() }))
             .await?;
@@ -198,11 +216,13 @@ impl CrmDeals for Bitrix24Client {
         deal: &Deal,
         contact_id: Option<&str>,
     ) -> Result<String, ConnectorError> {
-        let mut cmds = vec![(
+        let link = self.company_link(deal.contact.as_ref()).await?;
+        let mut cmds = company_cmds(&link);
+        cmds.push((
             "deal",
             "crm.deal.add",
-            json!({ "fields": deal_fields(deal, contact_id, true), "params": quiet() }),
-        )];
+            json!({ "fields": with_company(deal_fields(deal, contact_id, true), &link), "params": quiet() }),
+        ));
         // An empty `rows` list vanishes in a query string; a new deal has no rows anyway.
         if !deal.lines.is_empty() {
             cmds.push((
@@ -211,9 +231,11 @@ impl CrmDeals for Bitrix24Client {
                 json!({ "id": "$result[deal]", "rows": rows(deal) }),
             ));
         }
+        cmds.extend(contact_link_cmd(&link, contact_id));
         let answer = self.batch(true, &cmds).await?;
+        self.note_company(&link, &answer);
         let id = new_id("crm.deal.add", answer.get("deal")?)?;
-        if cmds.len() > 1 {
+        if cmds.iter().any(|(k, _, _)| *k == "rows") {
             if let Err(mut e) = answer.get("rows") {
                 // The deal exists now: the job's retry finds it by origin and updates it.
                 e.message = format!(
@@ -237,19 +259,21 @@ impl CrmDeals for Bitrix24Client {
         deal: &Deal,
         contact_id: Option<&str>,
     ) -> Result<(), ConnectorError> {
-        let cmds = [
-            (
-                "deal",
-                "crm.deal.update",
-                json!({
-                    "id": id,
-                    "fields": deal_fields(deal, contact_id, false),
-                    "params": quiet(),
-                }),
-            ),
-            ("rows", "crm.deal.productrows.get", json!({ "id": id })),
-        ];
+        let link = self.company_link(deal.contact.as_ref()).await?;
+        let mut cmds = company_cmds(&link);
+        cmds.push((
+            "deal",
+            "crm.deal.update",
+            json!({
+                "id": id,
+                "fields": with_company(deal_fields(deal, contact_id, false), &link),
+                "params": quiet(),
+            }),
+        ));
+        cmds.push(("rows", "crm.deal.productrows.get", json!({ "id": id })));
+        cmds.extend(contact_link_cmd(&link, contact_id));
         let answer = self.batch(true, &cmds).await?;
+        self.note_company(&link, &answer);
         answer.get("deal")?;
         let current: Vec<ProductRowRecord> = serde_json::from_value(answer.get("rows")?.clone())
             .map_err(|e| protocol("crm.deal.productrows.get", e))?;
@@ -263,6 +287,61 @@ impl CrmDeals for Bitrix24Client {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The command that goes before the deal write: a new company the deal refers to.
+fn company_cmds(link: &CompanyLink) -> Vec<(&'static str, &'static str, Value)> {
+    match link {
+        CompanyLink::Create(title) => vec![("company", "crm.company.add", company_add(title))],
+        _ => Vec::new(),
+    }
+}
+
+/// The command that goes last: linking the contact to a company the batch created (the
+/// contact was created before the company existed). Last, so that with `halt` its failure
+/// cannot stop the deal write; its outcome is only logged.
+fn contact_link_cmd(
+    link: &CompanyLink,
+    contact_id: Option<&str>,
+) -> Option<(&'static str, &'static str, Value)> {
+    match (link, contact_id) {
+        (CompanyLink::Create(_), Some(c)) => Some((
+            "contact_company",
+            "crm.contact.update",
+            json!({ "id": c, "fields": { "COMPANY_ID": "$result[company]" }, "params": quiet() }),
+        )),
+        _ => None,
+    }
+}
+
+/// The deal fields with `COMPANY_ID` set when the contact has a company.
+fn with_company(mut fields: Value, link: &CompanyLink) -> Value {
+    let id = match link {
+        CompanyLink::None => return fields,
+        CompanyLink::Known(id) => id.as_str(),
+        CompanyLink::Create(_) => "$result[company]",
+    };
+    if let Value::Object(f) = &mut fields {
+        f.insert("COMPANY_ID".into(), json!(id));
+    }
+    fields
+}
+
+impl Bitrix24Client {
+    /// Remembers the id of a company the deal's batch created.
+    fn note_company(&self, link: &CompanyLink, answer: &crate::client::BatchResult) {
+        if let CompanyLink::Create(title) = link {
+            if let Ok(id) = answer
+                .get("company")
+                .and_then(|v| new_id("crm.company.add", v))
+            {
+                self.remember_company(title, Some(id));
+            }
+            if let Some(e) = answer.error("contact_company") {
+                tracing::warn!(error = %e, "bitrix24: the contact was not linked to its new company");
+            }
+        }
     }
 }
 

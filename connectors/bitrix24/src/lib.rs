@@ -3,7 +3,9 @@
 //! emulator of the REST methods the engine uses ([`emulator`]).
 
 pub mod catalog;
+mod catalog_api;
 pub mod client;
+mod companies;
 mod crm;
 pub mod emulator;
 mod errors;
@@ -22,7 +24,7 @@ pub use client::{
 pub use events::{parse_event, verify_application_token, DealEvent, EventError};
 pub use pipelines::{unknown_stages, DealCategory, DealPipelines, Stage};
 pub use reader::DEAL_PAGE_SIZE;
-pub use settings::{Bitrix24Settings, PaidAmountFormat};
+pub use settings::{Bitrix24Settings, CatalogApi, PaidAmountFormat};
 
 /// The system name in [`dealbridge_sdk::error::ConnectorError::system`].
 pub const SYSTEM: &str = "bitrix24";

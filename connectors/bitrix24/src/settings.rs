@@ -30,6 +30,33 @@ pub struct Bitrix24Settings {
     /// re-sync recognises it). Default `true` via [`Bitrix24Settings::new`]; `Default` gives
     /// `false` only for struct-update syntax, prefer `new()`.
     pub payment_comments: bool,
+    /// Requisite preset (`PRESET_ID`, from `crm.requisite.preset.list`; on Russian portals
+    /// usually 1 = "Организация") used to store a new company's INN as a requisite (`RQ_INN`).
+    /// `None`: INN is used to find companies but not written.
+    pub requisite_preset_id: Option<u32>,
+    /// Which product API the catalog push uses. Default: `crm.product.*`.
+    pub catalog_api: CatalogApi,
+}
+
+/// Which Bitrix24 product API the catalog push writes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CatalogApi {
+    /// `crm.product.*`: name, price and currency in one record, one command per product.
+    /// The economical mode: N new products cost `⌈N/2500⌉ + ⌈N/50⌉` requests.
+    #[default]
+    CrmProduct,
+    /// `catalog.product.*` + `catalog.price.*` (the current trade-catalog API): the product
+    /// and its price are separate records, so a product with a price costs two commands
+    /// (`catalog.product.add` + `catalog.price.add` in the same `batch`, the price referring to
+    /// the product through `$result[...]`). N new products cost about `⌈N/2500⌉ + ⌈2N/50⌉`
+    /// requests; updates also read the current price ids first (`⌈N/2500⌉` more).
+    Catalog {
+        /// The product catalog's information block (`iblockId`, from `catalog.catalog.list`).
+        iblock_id: u32,
+        /// The price type to write (`catalogGroupId`, from `catalog.priceType.list`; the base
+        /// price is usually 1).
+        price_type_id: u32,
+    },
 }
 
 impl Bitrix24Settings {

@@ -77,7 +77,10 @@ async fn category_list_alone_and_errors() {
     assert_eq!(cats[0].id, 0);
     // Another entity type: NOT_FOUND like the vendor example.
     let e = c
-        .call("crm.category.list", serde_json::json!({"entityTypeId": 1234}))
+        .call(
+            "crm.category.list",
+            serde_json::json!({"entityTypeId": 1234}),
+        )
         .await
         .unwrap_err();
     assert!(e.message.contains("Смарт-процесс"), "{}", e.message);
@@ -104,7 +107,10 @@ async fn category_list_matches_vendor_shape() {
             .clone()
     };
     for default in [true, false] {
-        common::assert_same_shape(&pick(&ours.result["categories"], default), &pick(theirs, default));
+        common::assert_same_shape(
+            &pick(&ours.result["categories"], default),
+            &pick(theirs, default),
+        );
     }
     assert!(ours.total.is_some());
     emu.shutdown().await;

@@ -77,7 +77,10 @@ pub fn assert_same_shape(ours: &serde_json::Value, theirs: &serde_json::Value) {
     ok_sorted.sort();
     let mut tk_sorted = tk.clone();
     tk_sorted.sort();
-    assert_eq!(ok_sorted, tk_sorted, "field names differ from the vendor example");
+    assert_eq!(
+        ok_sorted, tk_sorted,
+        "field names differ from the vendor example"
+    );
     for k in tk {
         let (a, b) = (&o[k], &t[k]);
         if a.is_null() || b.is_null() {

@@ -1,0 +1,442 @@
+//! The catalog push in [`CatalogApi::Catalog`] mode: `catalog.product.*` for the product and
+//! `catalog.price.*` for its price of one price type.
+//!
+//! Cost (requests), for N products of which U are updates:
+//! - lookups of unbound products by `xmlId`: `⌈N_unbound / 2500⌉` (50 `catalog.product.list`
+//!   commands per `batch`, each filtering 50 `xmlId`s);
+//! - current price ids of the products to update: `⌈U / 2500⌉` (`catalog.price.list`, same
+//!   packing). Updates go through `catalog.price.update` by price id rather than
+//!   `catalog.price.modify`, because `modify` replaces the product's whole price collection and
+//!   would delete the prices of other price types (docs: "the price whose identifier was not
+//!   provided will be deleted");
+//! - writes: two commands per product with a price (product + price in the same `batch`, the
+//!   price of a new product referring to it as `$result[a<i>][element][id]`), one without:
+//!   `⌈2N / 50⌉`.
+//!
+//! So N new products cost `⌈N/2500⌉ + ⌈2N/50⌉` requests (1000 → 41), about twice
+//! [`CatalogApi::CrmProduct`]'s `⌈N/2500⌉ + ⌈N/50⌉` (1000 → 21): `crm.product.*` is the
+//! economical mode; use this one when the portal's catalog must be the trade catalog (warehouse,
+//! several price types).
+//!
+//! UNCONFIRMED against a live portal: `catalog.price.add/update` answer shapes (not in the docs;
+//! only the product's id is read from `catalog.product.add`, whose shape is documented), the
+//! "not found" wording of `catalog.product.update` (rebinding matches "not found" and
+//! "not exist"), and `catalog.price.list` taking an array `productId` as IN.
+
+use crate::catalog::product_xml_id;
+use crate::client::{BatchResult, Bitrix24Client, MAX_BATCH};
+use crate::settings::CatalogApi;
+use crate::wire::value_text;
+use crate::SYSTEM;
+use dealbridge_sdk::error::{ConnectorError, ErrorKind};
+use dealbridge_sdk::model::{CatalogItem, CatalogPushed};
+use dealbridge_sdk::money::round_money;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// Values per IN filter; one list page holds 50 rows.
+const LOOKUP_VALUES: usize = 50;
+
+/// One product to write.
+struct Write {
+    index: usize,
+    /// The product id, for an update.
+    id: Option<String>,
+    action: &'static str,
+}
+
+fn protocol(method: &str, what: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Protocol,
+        SYSTEM,
+        format!("{method}: unexpected answer shape: {what}"),
+    )
+}
+
+/// Rows of a catalog list answer (`{"products": [...]}`, `{"prices": [...]}`).
+fn rows<'a>(result: &'a Value, key: &str) -> &'a [Value] {
+    result
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+}
+
+fn id_text(v: &Value, field: &str) -> Option<(u64, String)> {
+    let t = v.get(field).and_then(value_text)?;
+    t.parse::<u64>().ok().map(|n| (n, t))
+}
+
+impl Bitrix24Client {
+    /// `catalog.product.*` fields we own.
+    fn catalog_fields(&self, item: &CatalogItem, iblock_id: u32) -> Value {
+        let mut f = Map::new();
+        f.insert("iblockId".into(), json!(iblock_id));
+        f.insert("name".into(), json!(item.name));
+        f.insert("xmlId".into(), json!(product_xml_id(item)));
+        f.insert("active".into(), json!(if item.active { "Y" } else { "N" }));
+        if let Some(d) = &item.description {
+            f.insert("detailText".into(), json!(d));
+            f.insert("detailTextType".into(), json!("text"));
+        }
+        if let Some(unit) = &item.unit {
+            if let Some(m) = self.settings().measures.get(unit.trim()) {
+                f.insert("measure".into(), json!(m));
+            }
+        }
+        if let Some(s) = &self.settings().product_section_id {
+            f.insert("iblockSectionId".into(), json!(s));
+        }
+        Value::Object(f)
+    }
+
+    /// Every page of a catalog list method whose rows sit under `key`.
+    async fn catalog_list_all(
+        &self,
+        method: &str,
+        params: Value,
+        key: &str,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let mut params = params.as_object().cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        let mut start = 0u64;
+        loop {
+            params.insert("start".into(), json!(start));
+            let r = self.call(method, Value::Object(params.clone())).await?;
+            out.extend(rows(&r.result, key).iter().cloned());
+            match r.next {
+                Some(n) if n > start => start = n,
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Runs IN-filtered list commands, 50 values each and 50 commands per request, and returns
+    /// every row (following pages when a command matched more than a page).
+    async fn catalog_lookup(
+        &self,
+        method: &str,
+        key: &str,
+        values: &[String],
+        params: impl Fn(&[String]) -> Value,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let mut out = Vec::new();
+        for request in values.chunks(LOOKUP_VALUES * MAX_BATCH) {
+            let cmds: Vec<(String, &str, Value)> = request
+                .chunks(LOOKUP_VALUES)
+                .enumerate()
+                .map(|(i, v)| (format!("l{i}"), method, params(v)))
+                .collect();
+            let answer = self.batch(false, &cmds).await?;
+            for (k, _, p) in &cmds {
+                if answer.nexts.contains_key(k) {
+                    out.extend(self.catalog_list_all(method, p.clone(), key).await?);
+                } else {
+                    out.extend(rows(answer.get(k)?, key).iter().cloned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finds trade-catalog products by `xmlId` in information block `iblock_id`, 2,500 values
+    /// per request. Returns `xmlId` → lowest product id.
+    pub async fn find_catalog_products_by_xml_id(
+        &self,
+        iblock_id: u32,
+        xml_ids: &[String],
+    ) -> Result<HashMap<String, String>, ConnectorError> {
+        let found = self
+            .catalog_lookup("catalog.product.list", "products", xml_ids, |v| {
+                json!({
+                    "select": ["id", "iblockId", "xmlId"],
+                    "filter": { "iblockId": iblock_id, "xmlId": v },
+                    "order": { "id": "asc" },
+                })
+            })
+            .await?;
+        let mut out: HashMap<String, (u64, String)> = HashMap::new();
+        for r in found {
+            let (Some((n, id)), Some(xml)) =
+                (id_text(&r, "id"), r.get("xmlId").and_then(value_text))
+            else {
+                continue;
+            };
+            let e = out.entry(xml).or_insert((n, id.clone()));
+            if n < e.0 {
+                *e = (n, id);
+            }
+        }
+        Ok(out.into_iter().map(|(k, (_, id))| (k, id)).collect())
+    }
+
+    /// The price ids of `product_ids` for price type `price_type_id` (product id → price id).
+    pub async fn catalog_price_ids(
+        &self,
+        product_ids: &[String],
+        price_type_id: u32,
+    ) -> Result<HashMap<String, String>, ConnectorError> {
+        let found = self
+            .catalog_lookup("catalog.price.list", "prices", product_ids, |v| {
+                json!({
+                    "select": ["id", "productId", "catalogGroupId"],
+                    "filter": { "productId": v, "catalogGroupId": price_type_id },
+                    "order": { "id": "asc" },
+                })
+            })
+            .await?;
+        let mut out = HashMap::new();
+        for r in found {
+            if let (Some((_, id)), Some((_, product))) =
+                (id_text(&r, "id"), id_text(&r, "productId"))
+            {
+                out.entry(product).or_insert(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The catalog push through `catalog.product.*` + `catalog.price.*`.
+    pub(crate) async fn push_catalog_api(
+        &self,
+        items: &[CatalogItem],
+        out: &mut [Option<CatalogPushed>],
+        allow_rebind: bool,
+    ) -> Result<(), ConnectorError> {
+        let CatalogApi::Catalog {
+            iblock_id,
+            price_type_id,
+        } = self.settings().catalog_api
+        else {
+            return Err(ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                "catalog push: the catalog.* mode needs CatalogApi::Catalog settings",
+            ));
+        };
+        let mut writes: Vec<Write> = Vec::new();
+        let mut first_of: HashMap<String, usize> = HashMap::new();
+        let mut xml_ids = Vec::new();
+        let mut repeats = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if out[i].is_some() {
+                continue;
+            }
+            match item
+                .crm_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                Some(id) => writes.push(Write {
+                    index: i,
+                    id: Some(id.to_string()),
+                    action: "updated",
+                }),
+                None => {
+                    let xml = product_xml_id(item);
+                    match first_of.get(&xml) {
+                        Some(&first) => repeats.push((i, first)),
+                        None => {
+                            first_of.insert(xml.clone(), i);
+                            xml_ids.push(xml);
+                        }
+                    }
+                }
+            }
+        }
+        let found = if xml_ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.find_catalog_products_by_xml_id(iblock_id, &xml_ids)
+                .await?
+        };
+        for xml in &xml_ids {
+            let index = first_of[xml];
+            writes.push(match found.get(xml) {
+                Some(id) => Write {
+                    index,
+                    id: Some(id.clone()),
+                    action: "adopted",
+                },
+                None => Write {
+                    index,
+                    id: None,
+                    action: "created",
+                },
+            });
+        }
+        // Price ids of the products to update, so the price is updated in place.
+        let priced_updates: Vec<String> = writes
+            .iter()
+            .filter(|w| items[w.index].price.is_some())
+            .filter_map(|w| w.id.clone())
+            .collect();
+        let price_ids = if priced_updates.is_empty() {
+            HashMap::new()
+        } else {
+            self.catalog_price_ids(&priced_updates, price_type_id)
+                .await?
+        };
+
+        // Each product's commands, kept together in one batch.
+        let groups: Vec<Vec<(String, &'static str, Value)>> = writes
+            .iter()
+            .map(|w| {
+                let item = &items[w.index];
+                let fields = self.catalog_fields(item, iblock_id);
+                let mut cmds = Vec::new();
+                let product_ref = match &w.id {
+                    Some(id) => {
+                        cmds.push((
+                            format!("u{}", w.index),
+                            "catalog.product.update",
+                            json!({ "id": id, "fields": fields }),
+                        ));
+                        id.clone()
+                    }
+                    None => {
+                        cmds.push((
+                            format!("a{}", w.index),
+                            "catalog.product.add",
+                            json!({ "fields": fields }),
+                        ));
+                        format!("$result[a{}][element][id]", w.index)
+                    }
+                };
+                if let Some(p) = &item.price {
+                    let amount = round_money(p.amount, p.currency.minor_units()).normalize();
+                    let existing = w.id.as_ref().and_then(|id| price_ids.get(id));
+                    cmds.push(match existing {
+                        Some(price_id) => (
+                            format!("p{}", w.index),
+                            "catalog.price.update",
+                            json!({ "id": price_id, "fields": {
+                                "price": amount.to_string(),
+                                "currency": p.currency.as_str(),
+                            }}),
+                        ),
+                        None => (
+                            format!("p{}", w.index),
+                            "catalog.price.add",
+                            json!({ "fields": {
+                                "productId": product_ref,
+                                "catalogGroupId": price_type_id,
+                                "price": amount.to_string(),
+                                "currency": p.currency.as_str(),
+                            }}),
+                        ),
+                    });
+                }
+                cmds
+            })
+            .collect();
+
+        let mut first_error: Option<ConnectorError> = None;
+        let mut lost = Vec::new();
+        let mut start = 0;
+        while start < groups.len() {
+            // As many whole products as fit 50 commands.
+            let mut end = start;
+            let mut n = 0;
+            while end < groups.len() && n + groups[end].len() <= MAX_BATCH {
+                n += groups[end].len();
+                end += 1;
+            }
+            let cmds: Vec<(String, &str, Value)> =
+                groups[start..end].iter().flatten().cloned().collect();
+            let answer: BatchResult = match self.batch(false, &cmds).await {
+                Ok(a) => a,
+                // Earlier requests landed; the retry adopts those products by xmlId.
+                Err(e) => return Err(first_error.unwrap_or(e)),
+            };
+            for (w, group) in writes[start..end].iter().zip(&groups[start..end]) {
+                let item = &items[w.index];
+                let (product_key, _, _) = &group[0];
+                let product = match answer.get(product_key) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let gone = w.action == "updated"
+                            && answer.errors.get(product_key).is_some_and(|a| {
+                                let d = a.error_description.to_ascii_lowercase();
+                                d.contains("not found") || d.contains("not exist")
+                            });
+                        if gone && allow_rebind {
+                            lost.push(w.index);
+                        } else {
+                            let mut e = e;
+                            e.message = format!(
+                                "product {}:{}: {}",
+                                item.origin.system, item.origin.id, e.message
+                            );
+                            first_error.get_or_insert(e);
+                        }
+                        continue;
+                    }
+                };
+                let crm_id = match &w.id {
+                    Some(id) => id.clone(),
+                    None => match product
+                        .pointer("/element/id")
+                        .and_then(value_text)
+                        .filter(|t| t.parse::<u64>().is_ok())
+                    {
+                        Some(id) => id,
+                        None => {
+                            first_error.get_or_insert_with(|| {
+                                protocol(
+                                    "catalog.product.add",
+                                    format!("no element id in {product}"),
+                                )
+                            });
+                            continue;
+                        }
+                    },
+                };
+                if let Some((price_key, method, _)) = group.get(1) {
+                    if let Err(mut e) = answer.get(price_key) {
+                        // The product is there; the retry finds it by xmlId and writes the
+                        // price again.
+                        e.message = format!(
+                            "product {}:{} (id {crm_id}) was written but its price was not ({method}): {}",
+                            item.origin.system, item.origin.id, e.message
+                        );
+                        first_error.get_or_insert(e);
+                        continue;
+                    }
+                }
+                out[w.index] = Some(CatalogPushed {
+                    origin: item.origin.clone(),
+                    crm_id,
+                    action: w.action.to_string(),
+                });
+            }
+            start = end;
+        }
+        for (i, first) in repeats {
+            if let Some(p) = out[first].clone() {
+                out[i] = Some(CatalogPushed {
+                    origin: items[i].origin.clone(),
+                    ..p
+                });
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if !lost.is_empty() {
+            let rebound: Vec<CatalogItem> = items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| {
+                    let mut it = it.clone();
+                    if lost.contains(&i) {
+                        it.crm_id = None;
+                    }
+                    it
+                })
+                .collect();
+            Box::pin(self.push_catalog_api(&rebound, out, false)).await?;
+        }
+        Ok(())
+    }
+}
