@@ -389,3 +389,45 @@ mapping = "mappings/woocommerce-amocrm.toml"
     assert_eq!(crm.handle.leads().len(), 2);
     app.store.close().await;
 }
+
+/// An order made in 1C itself (no order of ours has its number) is kept, not dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_made_in_1c_is_stored() {
+    let w = payments_world().await;
+    let order_id = create_order(&w.shop.base_url, &w.shop.handle.catalog(), false).await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let importer = StoreImporter::new(app.store.clone());
+    let mut order = importer
+        .orders_for_export()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.source.id == order_id.to_string())
+        .unwrap();
+    // Not exported: 1C made an order of its own with another number.
+    order.source.id = "1C-7731".into();
+    order.number = "1C-7731".into();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("from-1c.xml");
+    std::fs::write(&file, answer_from_1c(&order, "ПП-9", order.total)).unwrap();
+    let r = apply_documents_file(&app.store, &file).await.unwrap();
+    assert_eq!((r.matched, r.unmatched), (0, 1));
+    let b = app
+        .store
+        .binding("1c", "order_1c", "1c:1C-7731")
+        .await
+        .unwrap()
+        .expect("stored");
+    let stored: Order = serde_json::from_value(b.snapshot.unwrap()).unwrap();
+    assert_eq!(stored.total, order.total);
+    assert_eq!(stored.lines.len(), order.lines.len());
+    // Sent again: updated in place, still one.
+    apply_documents_file(&app.store, &file).await.unwrap();
+    let counts = app.store.binding_counts().await.unwrap();
+    assert!(
+        counts.contains(&("1c".into(), "order_1c".into(), 1)),
+        "{counts:?}"
+    );
+    app.store.close().await;
+}

@@ -10,7 +10,9 @@
 //! - each payment: binding (`1c`, `payment`, `<entity>/payment/<id>`) with the canonical
 //!   [`Payment`] as snapshot. Upserts: importing the same file twice changes nothing.
 //!
-//! A document that matches no exported order (an order made in 1C itself) is counted and left.
+//! A document that matches no exported order (an order made in 1C itself, or by a manager on the
+//! phone) is stored as binding (`1c`, `order_1c`, `1c:<Ид>`) with the canonical order as its
+//! snapshot, so it can be looked at and later mirrored; re-sending it updates it in place.
 
 use super::exchange::{KIND_ORDER_EXPORT, SYSTEM_1C};
 use crate::sync::ids::KIND_ORDER;
@@ -23,6 +25,9 @@ use serde_json::json;
 
 /// Binding kind of a payment recorded from 1C.
 pub const KIND_PAYMENT: &str = "payment";
+
+/// Binding kind of an order made in 1C itself (no order of ours matches it).
+pub const KIND_ORDER_1C: &str = "order_1c";
 
 /// What happened to one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +69,17 @@ pub async fn apply_document(store: &Store, doc: &Document) -> Result<DocumentOut
         }
     }
     let Some(export) = export else {
+        let order = doc.to_sdk_order(SYSTEM_1C);
+        let snapshot = serde_json::to_value(&order).expect("order encodes");
+        store
+            .save_binding(&NewBinding {
+                system: SYSTEM_1C,
+                kind: KIND_ORDER_1C,
+                entity_id: &format!("{SYSTEM_1C}:{}", doc.id),
+                external_id: &doc.id,
+                snapshot: Some(&snapshot),
+            })
+            .await?;
         return Ok(DocumentOutcome::Unmatched);
     };
     let entity = export.entity_id;
@@ -154,7 +170,7 @@ pub struct DocumentsReport {
     pub matched: u64,
     /// Payments recorded on those orders.
     pub payments: u64,
-    /// Documents that match no exported order (made in 1C itself).
+    /// Documents that match no exported order (made in 1C itself); stored as `order_1c`.
     pub unmatched: u64,
 }
 
