@@ -78,10 +78,14 @@ impl Site {
     }
 
     /// Every regular file under the whole temp dir (uploads and anything that escaped).
+    /// Every uploaded or unpacked file (the persisted sessions in `.sessions` are not uploads).
     fn all_files(&self) -> Vec<PathBuf> {
         fn walk(p: &Path, out: &mut Vec<PathBuf>) {
             for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
                 let path = e.path();
+                if path.file_name().is_some_and(|n| n == ".sessions") {
+                    continue;
+                }
                 if path.is_dir() {
                     walk(&path, out);
                 } else {
@@ -840,4 +844,56 @@ async fn url_with_its_own_question_mark_still_works() {
         .await
         .unwrap();
     assert!(text.starts_with("success\n"), "{text}");
+}
+
+/// dealbridge restarts in the middle of an exchange (after the upload, during the import): 1C's
+/// cookie still works against the new process, the uploaded file is still there, and the import
+/// runs to success; a made-up cookie is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_survives_a_restart_of_dealbridge() {
+    let site = spawn_site(10 * CHUNK).await;
+    let raw = Raw::login(&site, "catalog").await;
+    assert!(raw.get("catalog", "init").await.starts_with("zip="));
+    let body = std::fs::read(fixture("import.xml")).unwrap_or_else(|_| b"<x/>".to_vec());
+    assert!(raw
+        .post("catalog", "file&filename=import.xml", body.clone())
+        .await
+        .starts_with("success"));
+
+    // A new process on the same directory: same settings, fresh memory.
+    let importer = Arc::new(RecordingImporter::default());
+    let state = ExchangeState::new(settings(site.dir.path(), 10 * CHUNK), importer.clone());
+    let app: axum::Router = onec::router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let restarted = Raw {
+        http: raw.http.clone(),
+        url: format!("http://{addr}/1c/exchange"),
+        cookie: raw.cookie.clone(),
+    };
+    let mut answer = restarted.get("catalog", "import&filename=import.xml").await;
+    for _ in 0..100 {
+        if !answer.starts_with("progress") {
+            break;
+        }
+        answer = restarted.get("catalog", "import&filename=import.xml").await;
+    }
+    assert!(answer.starts_with("success"), "{answer}");
+    let imported = importer.imported.lock().unwrap().clone();
+    assert_eq!(imported.len(), 1);
+    assert_eq!(
+        imported[0].2, body,
+        "the file uploaded before the restart was imported"
+    );
+
+    let forged = Raw {
+        http: raw.http.clone(),
+        url: format!("http://{addr}/1c/exchange"),
+        cookie: Some(format!(
+            "{}=0123456789abcdef0123456789abcdef",
+            onec::COOKIE_NAME
+        )),
+    };
+    assert_failure(&forged.get("catalog", "import&filename=import.xml").await);
 }

@@ -102,10 +102,10 @@ impl ExchangeState {
     pub fn new(settings: ExchangeSettings, importer: Arc<dyn ExchangeImporter>) -> Self {
         ExchangeState {
             inner: Arc::new(Inner {
-                settings,
                 importer,
-                sessions: Sessions::default(),
+                sessions: Sessions::persisted(settings.dir.join(".sessions")),
                 jobs: ImportJobs::default(),
+                settings,
             }),
         }
     }
