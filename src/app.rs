@@ -325,6 +325,7 @@ impl App {
             },
             tally: Arc::new(Tally::default()),
             inbox_wake: Arc::new(tokio::sync::Notify::new()),
+            catalog_wake: Arc::new(tokio::sync::Notify::new()),
         };
         Ok(App {
             listen: config.server.listen,

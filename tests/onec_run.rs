@@ -78,7 +78,16 @@ async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
     );
     let mut text = std::fs::read_to_string(&world.config).unwrap();
     text.push_str("\n[exchange_1c]\nlogin = \"site\"\npassword = \"secret-1c\"\n");
+    // The 1C catalog goes on to the CRM on every exchange, not only at night.
+    text.push_str(
+        "\n[[catalog]]\nname = \"products\"\nto = \"crm\"\nmapping = \"mappings/1c-bitrix24.toml\"\n",
+    );
     std::fs::write(&world.config, text).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/1c-bitrix24.toml"),
+        world.dir.path().join("mappings/1c-bitrix24.toml"),
+    )
+    .unwrap();
 
     let shop = WooClient::new(
         &world.shop.base_url,
@@ -151,6 +160,23 @@ async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
     .unwrap();
     let counts = store.catalog_counts("1c").await.unwrap();
     assert_eq!((counts.products, counts.offers), (2, 5), "{counts:?}");
+    // ... and, right after the exchange, in the CRM's catalog with the retail price.
+    let crm = world.crm.handle.clone();
+    wait_until("the catalog in the CRM", Duration::from_secs(10), || {
+        let crm = crm.clone();
+        async move { !crm.products().is_empty() }
+    })
+    .await;
+    assert!(
+        world
+            .crm
+            .handle
+            .products()
+            .iter()
+            .all(|p| p["XML_ID"].as_str().is_some_and(|x| x.starts_with("1c:"))),
+        "{:?}",
+        world.crm.handle.products()
+    );
 
     // Orders out: every synced shop order, until 1C says success.
     let first = run_sale_exchange(&opts, &[])

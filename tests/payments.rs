@@ -431,3 +431,30 @@ async fn an_order_made_in_1c_is_stored() {
     );
     app.store.close().await;
 }
+
+/// `[payment_methods]` renames the store's payment method for 1C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payment_methods_are_named_for_1c_as_the_mapping_says() {
+    let w = payments_world().await;
+    let mut mapping =
+        std::fs::read_to_string(w.dir.path().join("mappings/woocommerce-bitrix24.toml")).unwrap();
+    mapping.push_str("\n[payment_methods]\n\"Bank transfer\" = \"Безналичный расчет\"\n");
+    std::fs::write(
+        w.dir.path().join("mappings/woocommerce-bitrix24.toml"),
+        mapping,
+    )
+    .unwrap();
+    let order_id = create_order(&w.shop.base_url, &w.shop.handle.catalog(), false).await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let importer = StoreImporter::new(app.store.clone()).with_payment_methods(&app.config);
+    let order = importer
+        .orders_for_export()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.source.id == order_id.to_string())
+        .unwrap();
+    assert_eq!(order.payment_method.as_deref(), Some("Безналичный расчет"));
+    app.store.close().await;
+}

@@ -34,7 +34,10 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
         ExchangeState::new(
             settings,
             Arc::new(
-                StoreImporter::new(app.store.clone()).with_export_stages(c.export_stages.clone()),
+                StoreImporter::new(app.store.clone())
+                    .with_export_stages(c.export_stages.clone())
+                    .with_payment_methods(&app.config)
+                    .with_catalog_wake(app.engine.catalog_wake.clone()),
             ),
         )
     });

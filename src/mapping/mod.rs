@@ -84,6 +84,10 @@ pub struct Mapping {
     /// not listed fall back to the inverse of `[status_map]` where exactly one status maps to the
     /// stage (see [`Mapping::status_for_stage`]).
     pub stage_map: BTreeMap<String, String>,
+    /// `[payment_methods]`: the store's payment method (as the order names it) → the name 1C
+    /// (and the deal) should show, e.g. `"bacs" = "Безналичный расчет"`. Unlisted methods pass
+    /// through unchanged.
+    pub payment_methods: BTreeMap<String, String>,
 }
 
 impl Mapping {
@@ -150,6 +154,13 @@ impl Mapping {
         found.next().is_none().then_some(first)
     }
 
+    /// The name `[payment_methods]` gives the store's payment method `method` (itself if none).
+    pub fn payment_method<'a>(&'a self, method: &'a str) -> &'a str {
+        self.payment_methods
+            .get(method)
+            .map_or(method, String::as_str)
+    }
+
     /// The deal title for `order`.
     pub fn deal_title(&self, order: &Order) -> String {
         self.deal.title.render(order)
@@ -179,7 +190,13 @@ fn toml_key(status: &str) -> String {
     }
 }
 
-const TOP_KEYS: &[&str] = &["deal", "status_map", "stage_map", "fields"];
+const TOP_KEYS: &[&str] = &[
+    "deal",
+    "status_map",
+    "stage_map",
+    "fields",
+    "payment_methods",
+];
 const DEAL_KEYS: &[&str] = &["title", "pipeline"];
 
 /// Reads a mapping file, pushing every mistake to `out`. Returns the mapping when it could be
@@ -218,6 +235,27 @@ pub(crate) fn read_mapping(
         Some(t) => read_stage_map(&mut ctx, &t, source, target, pipeline.ok()),
         None => Some(BTreeMap::new()),
     };
+    let payment_methods = match top.table(&mut ctx, "payment_methods", "[payment_methods]", &[]) {
+        Some(t) => {
+            let mut map = BTreeMap::new();
+            for (key, value) in t.entries() {
+                match value.get_ref().as_str() {
+                    Some(v) if !v.trim().is_empty() => {
+                        map.insert(key.get_ref().to_string(), v.to_string());
+                    }
+                    _ => ctx.error(
+                        value.span(),
+                        format!(
+                            "the name for payment method `{}` in [payment_methods] must be a non-empty string, e.g. \"Безналичный расчет\"",
+                            key.get_ref()
+                        ),
+                    ),
+                }
+            }
+            Some(map)
+        }
+        None => Some(BTreeMap::new()),
+    };
     let fields = match top.table(&mut ctx, "fields", "[fields]", OwnedField::NAMES) {
         Some(t) => read_fields(&mut ctx, &t),
         None => Some(FieldOwnership::default()),
@@ -233,6 +271,7 @@ pub(crate) fn read_mapping(
         status_map: status_map?,
         fields: fields?,
         stage_map: stage_map?,
+        payment_methods: payment_methods?,
     })
 }
 

@@ -23,6 +23,10 @@ const EXPORT_BATCH: u32 = 500;
 pub struct StoreImporter {
     store: Store,
     export_stages: Vec<String>,
+    /// Per store system: `[payment_methods]` of its flow's mapping.
+    payment_methods: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Woken after an import that changed the catalog, so `[[catalog]]` pushes run at once.
+    catalog_changed: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl StoreImporter {
@@ -31,7 +35,27 @@ impl StoreImporter {
         StoreImporter {
             store,
             export_stages: Vec::new(),
+            payment_methods: Default::default(),
+            catalog_changed: None,
         }
+    }
+
+    /// Payment methods are written to 1C as the flows' mappings name them (`[payment_methods]`).
+    pub fn with_payment_methods(mut self, config: &crate::config::Config) -> Self {
+        for flow in &config.flows {
+            if !flow.mapping.payment_methods.is_empty() {
+                self.payment_methods
+                    .entry(flow.from.clone())
+                    .or_insert_with(|| flow.mapping.payment_methods.clone());
+            }
+        }
+        self
+    }
+
+    /// Notify `wake` after each import that changed the catalog.
+    pub fn with_catalog_wake(mut self, wake: std::sync::Arc<tokio::sync::Notify>) -> Self {
+        self.catalog_changed = Some(wake);
+        self
     }
 
     /// Offer an order only once its deal is in one of `stages` (`[exchange_1c] export_stages`).
@@ -67,6 +91,11 @@ impl ExchangeImporter for StoreImporter {
         let report = import_files(&self.store, SYSTEM_1C, &files, &|_| {})
             .await
             .map_err(|e| format!("import of {} failed: {e}", path.display()))?;
+        if report.catalog.written() > 0 {
+            if let Some(wake) = &self.catalog_changed {
+                wake.notify_one();
+            }
+        }
         let docs = if report.documents > 0 {
             apply_documents_file(&self.store, path).await?
         } else {
@@ -114,8 +143,17 @@ impl ExchangeImporter for StoreImporter {
             .into_iter()
             .filter_map(|b| b.snapshot)
             .map(|s| {
-                serde_json::from_value::<Order>(s)
-                    .map_err(|e| format!("a stored order cannot be read back: {e}"))
+                let mut order = serde_json::from_value::<Order>(s)
+                    .map_err(|e| format!("a stored order cannot be read back: {e}"))?;
+                if let (Some(methods), Some(m)) = (
+                    self.payment_methods.get(&order.source.system),
+                    order.payment_method.as_mut(),
+                ) {
+                    if let Some(name) = methods.get(m.as_str()) {
+                        *m = name.clone();
+                    }
+                }
+                Ok(order)
             })
             .collect()
     }

@@ -138,6 +138,9 @@ pub struct Engine {
     pub tally: Arc<Tally>,
     /// Woken by the webhook receiver when a delivery lands in the inbox.
     pub inbox_wake: Arc<Notify>,
+    /// Woken by the 1C exchange after an import that changed the catalog: the `[[catalog]]`
+    /// pushes run at once ("on every exchange"), not only on their schedule.
+    pub catalog_wake: Arc<Notify>,
 }
 
 impl Engine {
@@ -237,6 +240,39 @@ impl Engine {
             let stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 job.run(store, stop).await;
+                Ok(())
+            }));
+        }
+        if !self.catalogs.is_empty() {
+            let catalogs = self.catalogs.clone();
+            let store = self.store.clone();
+            let wake = self.catalog_wake.clone();
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = wake.notified() => {}
+                    }
+                    for c in &catalogs {
+                        // One run at a time across processes sharing the database.
+                        let lock = match store.try_lock(&format!("catalog:{}", c.name)).await {
+                            Ok(Some(l)) => l,
+                            Ok(None) => continue,
+                            Err(e) => {
+                                error!(catalog = %c.name, error = %error_chain(&e), "cannot take the catalog lock");
+                                continue;
+                            }
+                        };
+                        match c.run(&store, false).await {
+                            Ok(r) => info!(catalog = %c.name, created = r.crm_created, updated = r.crm_updated, store_updated = r.store_updated, "catalog pushed after a 1C exchange"),
+                            Err(e) => error!(catalog = %c.name, error = %error_chain(&e), "catalog push after a 1C exchange failed; the next run retries"),
+                        }
+                        if let Err(e) = lock.release().await {
+                            error!(error = %error_chain(&e), "cannot release the catalog lock");
+                        }
+                    }
+                }
                 Ok(())
             }));
         }
