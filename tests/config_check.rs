@@ -838,3 +838,51 @@ fn bitrix24_catalog_api_and_user_fields_are_checked() {
         "{all}"
     );
 }
+
+#[test]
+fn catalogs_are_checked_and_two_for_one_system_are_refused() {
+    let one = "\n[[catalog]]\nname = \"products\"\nto = \"crm\"\nmapping = \"mappings/1c.toml\"\n";
+    let s = Setup::new(&format!("{CONFIG}{one}"), MAPPING);
+    std::fs::write(
+        s.dir.path().join("mappings/1c.toml"),
+        "[prices]\nprice_type = \"Розничная\"\n",
+    )
+    .unwrap();
+    let config = s.check().unwrap();
+    assert_eq!(config.catalogs.len(), 1);
+    assert_eq!(config.catalogs[0].mapping.price_type, "Розничная");
+
+    let two = format!(
+        "{CONFIG}{one}{}",
+        one.replace("\"products\"", "\"products-2\"")
+    );
+    let s = Setup::new(&two, MAPPING);
+    std::fs::write(
+        s.dir.path().join("mappings/1c.toml"),
+        "[prices]\nprice_type = \"Розничная\"\n",
+    )
+    .unwrap();
+    let errors = s.errors();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0]
+            .message
+            .contains("both write the products of `crm`"),
+        "{}",
+        errors[0]
+    );
+
+    let bad = format!("{CONFIG}{}", one.replace("to = \"crm\"", "to = \"crn\""));
+    let s = Setup::new(&bad, MAPPING);
+    std::fs::write(
+        s.dir.path().join("mappings/1c.toml"),
+        "[prices]\nprice_type = \"x\"\n",
+    )
+    .unwrap();
+    let errors = s.errors();
+    assert!(
+        errors[0].message.contains("did you mean `crm`?"),
+        "{}",
+        errors[0]
+    );
+}

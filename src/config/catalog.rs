@@ -129,6 +129,19 @@ pub(crate) fn read_catalogs(
         if ctx.out.len() != before {
             continue;
         }
+        if let Some((to, _)) = &to {
+            if let Some(other) = out.iter().find(|c: &&CatalogConfig| &c.to == to) {
+                ctx.error(
+                    t.span.clone(),
+                    format!(
+                        "catalogs `{}` and `{}` both write the products of `{to}` with no single owner of their fields; keep one",
+                        other.name,
+                        name.as_ref().map_or("?", |n| n.get_ref().as_str())
+                    ),
+                );
+                continue;
+            }
+        }
         if let (Some(name), Some((to, kind)), Some(mapping)) = (name, to, mapping) {
             names.push(name.get_ref().clone());
             out.push(CatalogConfig {

@@ -16,10 +16,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use dealbridge_commerceml::{CmlError, CmlReader, ContentKind, Item, ReaderOptions};
+use dealbridge_commerceml::{
+    CmlError, CmlReader, ContentKind, Item, Property, PropertyRef, ReaderOptions,
+};
 use dealbridge_store::{
-    CatalogBatch, CatalogGroup, CatalogKind, CatalogPriceType, CatalogWarehouse,
-    CatalogWriteReport, SeenRun, Store, StoreError,
+    CatalogBatch, CatalogDetails, CatalogGroup, CatalogKind, CatalogPriceType, CatalogProperty,
+    CatalogPropertyValue, CatalogPropertyVariant, CatalogWarehouse, CatalogWriteReport, SeenRun,
+    Store, StoreError,
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -74,7 +77,8 @@ pub struct ImportReport {
     pub files: Vec<FileImport>,
     /// Row counts per kind: inserted / updated / unchanged / deactivated.
     pub catalog: CatalogWriteReport,
-    /// Property definitions seen (not stored: the catalog keeps no property values yet).
+    /// Property definitions seen (stored in `catalog_properties`; written/unchanged counts are in
+    /// `catalog.properties`).
     pub properties: u64,
     /// Unit declarations seen (units are stored by name on products).
     pub units: u64,
@@ -351,9 +355,35 @@ fn parse_file(
                 external_id: w.id,
                 name: w.name,
             }),
-            Item::Product(p) => batch.products.push(super::convert::product(p)),
-            Item::Offer(o) => batch.offers.push(super::convert::offer(o)),
-            Item::Property(_) => stats.properties += 1,
+            Item::Product(p) => {
+                // A changes-only file may leave out what did not change: an empty list there
+                // keeps the stored one; in a full file it means there are none.
+                let full = reader.header().only_changes != Some(true);
+                let part = |empty: bool| !empty || full;
+                batch.product_details.push(CatalogDetails {
+                    external_id: p.id.clone(),
+                    properties: part(p.properties.is_empty())
+                        .then(|| property_values(&p.properties)),
+                    images: part(p.images.is_empty()).then(|| p.images.clone()),
+                });
+                batch.products.push(super::convert::product(p));
+            }
+            Item::Offer(o) => {
+                // Prices-only and rests-only files are full files without properties, so an
+                // offer without any never clears stored ones.
+                if !o.properties.is_empty() {
+                    batch.offer_details.push(CatalogDetails {
+                        external_id: o.id.clone(),
+                        properties: Some(property_values(&o.properties)),
+                        images: None,
+                    });
+                }
+                batch.offers.push(super::convert::offer(o));
+            }
+            Item::Property(p) => {
+                stats.properties += 1;
+                batch.properties.push(property(p));
+            }
             Item::Unit(_) => stats.units += 1,
             Item::Document(d) => {
                 stats.documents += 1;
@@ -375,6 +405,37 @@ fn parse_file(
     stats.only_changes = h.only_changes;
     stats.unknown_elements = reader.unknown_elements();
     Ok(stats)
+}
+
+/// Property values as stored: one entry per value, in file order; a property sent without a
+/// value (`<Значение/>`, 1C's "not set") has none.
+fn property_values(refs: &[PropertyRef]) -> Vec<CatalogPropertyValue> {
+    refs.iter()
+        .flat_map(|r| {
+            r.values.iter().map(|v| CatalogPropertyValue {
+                id: r.id.clone(),
+                value: v.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A classifier property definition as stored.
+fn property(p: Property) -> CatalogProperty {
+    CatalogProperty {
+        external_id: p.id,
+        name: p.name,
+        kind: p.value_type,
+        variants: p
+            .values
+            .into_iter()
+            .map(|v| CatalogPropertyVariant {
+                id: v.id,
+                value: v.value,
+            })
+            .collect(),
+        deleted: p.deleted,
+    }
 }
 
 /// Counts bytes as they are read, for progress.
