@@ -458,3 +458,80 @@ async fn payment_methods_are_named_for_1c_as_the_mapping_says() {
     assert_eq!(order.payment_method.as_deref(), Some("Безналичный расчет"));
     app.store.close().await;
 }
+
+/// A Shopify order paid at checkout: its sale transaction shows on the deal, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopify_transaction_shows_on_the_deal() {
+    use dealbridge_bitrix24::emulator as b24;
+    use dealbridge_shopify::emulator as shopify;
+    use dealbridge_shopify::ShopifyClient;
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = shopify::spawn(shopify::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let crm = b24::spawn(b24::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/shopify-bitrix24.toml"
+        ),
+        dir.path().join("mappings/shopify-bitrix24.toml"),
+    )
+    .unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[database]
+url = "sqlite://dealbridge.db"
+[systems.shop]
+kind = "shopify"
+base_url = "{}"
+access_token = "shpat_test"
+[systems.crm]
+kind = "bitrix24"
+webhook_url = "{}"
+paid_amount_field = "UF_CRM_PAID"
+[[flows]]
+name = "orders"
+from = "shop"
+to = "crm"
+entities = ["order", "payment"]
+mapping = "mappings/shopify-bitrix24.toml"
+"#,
+            shop.base_url, crm.webhook_url
+        ),
+    )
+    .unwrap();
+    let client = ShopifyClient::new(&shop.base_url, "shpat_test", Timeouts::default()).unwrap();
+    let order = client
+        .create_order(&json!({
+            "email": "anna@example.com",
+            "line_items": [{"title": "Tea", "price": "12.50", "quantity": 2}],
+            "financial_status": "paid"
+        }))
+        .await
+        .unwrap();
+    let app = App::load(&config).await.unwrap();
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(pass.dead, 0, "{pass:?}");
+    let deals = crm.handle.deals();
+    assert_eq!(deals.len(), 1);
+    let deal = &deals[0];
+    let id = deal["ID"].to_string().trim_matches('"').to_string();
+    assert_eq!(decimal(&deal["UF_CRM_PAID"]), order.total_price, "{deal}");
+    let comments: Vec<_> = crm
+        .handle
+        .comments()
+        .into_iter()
+        .filter(|c| c["ENTITY_ID"].to_string().trim_matches('"') == id)
+        .collect();
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let again = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(again.written, 0, "{again:?}");
+    app.store.close().await;
+}
