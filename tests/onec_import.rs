@@ -210,6 +210,158 @@ async fn changes_only_never_deactivates_and_full_file_does() {
     assert_eq!(s.catalog_counts("1c").await.unwrap().active_products, 3);
 }
 
+/// `xml` with `f` applied to the first `<Товар>…</Товар>` only.
+fn edit_first_product(xml: &str, f: impl Fn(&str) -> String) -> String {
+    let start = xml.find("<Товар>").expect("a product");
+    let end = start + xml[start..].find("</Товар>").expect("its end");
+    format!("{}{}{}", &xml[..start], f(&xml[start..end]), &xml[end..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn property_values_images_and_definitions_are_stored_and_updated() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let files = fixture("bigperson-2.08");
+    let r = import(&s, &files).await;
+    // 3 definitions in import.xml, 1 (the offers' colour) in offers.xml.
+    assert_eq!(r.properties, 4);
+    assert_eq!(r.catalog.properties.inserted, 4);
+    assert_eq!(s.catalog_counts("1c").await.unwrap().properties, 4);
+
+    // Product 1 sends three values; the string and number ones are empty (`<Значение/>`, not
+    // set) and the reference one is a variant id, read back as the variant's text.
+    let p1 = "ffce323d-c133-11e8-8111-0050569b2b72";
+    let cls = "17b2dc73-a9d0-11e8-8101-0050569b1daf";
+    assert_eq!(
+        s.catalog_product_properties("1c", p1).await.unwrap(),
+        vec![(
+            "test catalog property".to_string(),
+            "test1 catalog property".to_string()
+        )]
+    );
+    let raw = s
+        .catalog_property_values("1c", CatalogKind::Product, p1)
+        .await
+        .unwrap();
+    assert_eq!(raw.len(), 1);
+    assert_eq!(
+        (raw[0].id.as_str(), raw[0].value.as_str()),
+        (cls, "4076a1e1-c58f-11e8-8111-0050569b2b72")
+    );
+    assert!(s.catalog_product_images("1c", p1).await.unwrap().is_empty());
+    // The variant offer's colour, defined in offers.xml's own classifier.
+    assert_eq!(
+        s.catalog_offer_properties("1c", &format!("{p1}#8a4e5ea9-d129-11e8-8112-0050569b2b72"))
+            .await
+            .unwrap(),
+        vec![("Цвет".to_string(), "Бежевый".to_string())]
+    );
+    let defs = s.catalog_properties("1c").await.unwrap();
+    let d = defs.iter().find(|d| d.external_id == cls).unwrap();
+    assert_eq!(d.name, "test catalog property");
+    assert_eq!(d.kind.as_deref(), Some("Справочник"));
+    assert_eq!(d.variants.len(), 2);
+
+    // Re-import: nothing written.
+    let again = import(&s, &files).await;
+    assert_eq!(again.catalog.written(), 0, "{again:?}");
+    assert_eq!(again.catalog.properties.unchanged, 4);
+
+    // Product 1 changes its variant and gains two pictures (one with 1C's backslashes).
+    let original = std::fs::read_to_string(&files[0]).unwrap();
+    let changed = edit_first_product(&original, |p| {
+        p.replace(
+            "4076a1e1-c58f-11e8-8111-0050569b2b72</Значение>",
+            "4076a1e4-c58f-11e8-8111-0050569b2b72</Значение>",
+        )
+        .replace(
+            "<Описание/>",
+            "<Описание/><Картинка>import_files/ab/abcd.jpg</Картинка>\
+             <Картинка>import_files\\cd\\cdef.png</Картинка>",
+        )
+    });
+    let changed_path = dir.path().join("import.xml");
+    std::fs::write(&changed_path, &changed).unwrap();
+    let r = import(&s, std::slice::from_ref(&changed_path)).await;
+    assert_eq!(
+        r.catalog.products,
+        UpsertCounts {
+            updated: 1,
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(r.catalog.written(), 1, "{r:?}");
+    assert_eq!(
+        s.catalog_product_properties("1c", p1).await.unwrap(),
+        vec![(
+            "test catalog property".to_string(),
+            "test2 catalog property".to_string()
+        )]
+    );
+    assert_eq!(
+        s.catalog_product_images("1c", p1).await.unwrap(),
+        vec![
+            "import_files/ab/abcd.jpg".to_string(),
+            "import_files/cd/cdef.png".to_string()
+        ]
+    );
+    let r = import(&s, std::slice::from_ref(&changed_path)).await;
+    assert_eq!(r.catalog.written(), 0, "{r:?}");
+
+    // A changes-only file that lists product 1 without values or pictures keeps them.
+    let changes_only = edit_first_product(
+        &changed.replace(
+            "СодержитТолькоИзменения=\"false\"",
+            "СодержитТолькоИзменения=\"true\"",
+        ),
+        |p| {
+            let a = p.find("<ЗначенияСвойств>").unwrap();
+            let b = p.find("</ЗначенияСвойств>").unwrap() + "</ЗначенияСвойств>".len();
+            let p = format!("{}{}", &p[..a], &p[b..]);
+            let a = p.find("<Картинка>").unwrap();
+            let b = p.rfind("</Картинка>").unwrap() + "</Картинка>".len();
+            format!("{}{}", &p[..a], &p[b..])
+        },
+    );
+    assert!(!changes_only[..changes_only.find("</Товар>").unwrap()].contains("ЗначенияСвойств"));
+    let changes_path = dir.path().join("changes.xml");
+    std::fs::write(&changes_path, changes_only).unwrap();
+    let r = import(&s, &[changes_path]).await;
+    assert_eq!(r.files[0].only_changes, Some(true));
+    assert_eq!(r.catalog.written(), 0, "{r:?}");
+    assert_eq!(s.catalog_product_images("1c", p1).await.unwrap().len(), 2);
+    assert_eq!(
+        s.catalog_product_properties("1c", p1).await.unwrap()[0].1,
+        "test2 catalog property"
+    );
+
+    // The original full file again: the variant is back and the pictures are gone.
+    let r = import(&s, &files[..1]).await;
+    assert_eq!(r.catalog.products.updated, 1, "{r:?}");
+    assert!(s.catalog_product_images("1c", p1).await.unwrap().is_empty());
+    assert_eq!(
+        s.catalog_product_properties("1c", p1).await.unwrap()[0].1,
+        "test1 catalog property"
+    );
+
+    // A 2.03 classifier (`СвойствоНоменклатуры`, no `ТипЗначений`) with plain-text values.
+    import(&s, &fixture("gillbeits-2.03")).await;
+    let id = "c84caed5-d7eb-11e1-95c6-00259037962c#792ddcc1-eb8e-11e1-bd18-002590800f44";
+    let named: Vec<(String, String)> = [
+        ("Бренд", "Agio"),
+        ("Высота", "0"),
+        ("Длина", "0"),
+        ("Тип веса", "1"),
+        ("Ширина", "0"),
+    ]
+    .iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(s.catalog_product_properties("1c", id).await.unwrap(), named);
+    s.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,6 @@
-//! The catalog imported from 1C: groups, price types, warehouses, products, offers (variants
-//! included), prices per type and stock per warehouse.
+//! The catalog imported from 1C: groups, price types, warehouses, property definitions,
+//! products, offers (variants included), prices per type, stock per warehouse, and the property
+//! values and images of products and offers.
 //!
 //! Writes come in batches ([`CatalogBatch`]), one transaction each, with multi-row statements: a
 //! 100,000-product catalog must not cost 100,000 round trips. Every row carries the SHA-256 of its
@@ -7,7 +8,7 @@
 //! files changes nothing. New products and offers get their binding (`kind` `product`/`offer`,
 //! entity id `<system>:<external id>`) in the same transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
@@ -18,7 +19,7 @@ use crate::snapshot::snapshot_hash;
 use crate::store::Store;
 
 /// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bind
-/// parameters for the widest statement (17 columns, offers).
+/// parameters for the widest statement (19 columns, offers).
 const ROWS_PER_STATEMENT: usize = 400;
 
 /// A product group (category).
@@ -71,6 +72,57 @@ pub struct CatalogProduct {
     pub barcodes: Vec<String>,
     /// Marked deleted in the source (kept, but inactive).
     pub deleted: bool,
+}
+
+/// One value of a reference-book property (`ВариантыЗначений/Справочник`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogPropertyVariant {
+    /// `ИдЗначения`: what a product's property value refers to.
+    pub id: String,
+    /// `Значение`: the text it stands for.
+    pub value: String,
+}
+
+/// A property definition of the classifier (`Классификатор/Свойства/Свойство`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogProperty {
+    /// Id in the source system.
+    pub external_id: String,
+    /// Name (`Наименование`).
+    pub name: String,
+    /// Value type as written (`Строка`, `Число`, `Справочник`, …), if the source says.
+    pub kind: Option<String>,
+    /// Allowed values of a reference-book property, empty for other kinds.
+    pub variants: Vec<CatalogPropertyVariant>,
+    /// Marked deleted in the source (kept: stored values may still refer to it).
+    pub deleted: bool,
+}
+
+/// One property value of a product or offer, as the source sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogPropertyValue {
+    /// Property id.
+    pub id: String,
+    /// The value as written: a text, a number, or the id of a reference-book variant
+    /// ([`CatalogPropertyVariant::id`]). A multi-valued property has one entry per value.
+    pub value: String,
+}
+
+/// Property values and images of one product or offer of the same batch (matched by
+/// `external_id`; details of an id the batch does not write are ignored). They ride beside the
+/// row rather than on it so every existing way of building a [`CatalogProduct`] keeps working.
+///
+/// A part that is `None` is not carried by the file and the stored one is kept (a changes-only
+/// or prices-only file); `Some(vec![])` says there are none and clears what is stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogDetails {
+    /// The product's or offer's id.
+    pub external_id: String,
+    /// Property values, in the order the source sent them.
+    pub properties: Option<Vec<CatalogPropertyValue>>,
+    /// Image paths relative to the exchange directory (`import_files/ab/abcd.jpg`); products
+    /// only (ignored on offers).
+    pub images: Option<Vec<String>>,
 }
 
 /// One price of an offer.
@@ -133,14 +185,22 @@ pub struct CatalogBatch {
     pub products: Vec<CatalogProduct>,
     /// Offers.
     pub offers: Vec<CatalogOffer>,
+    /// Property definitions.
+    pub properties: Vec<CatalogProperty>,
+    /// Property values and images of products of this batch.
+    pub product_details: Vec<CatalogDetails>,
+    /// Property values of offers of this batch.
+    pub offer_details: Vec<CatalogDetails>,
 }
 
 impl CatalogBatch {
-    /// Number of entries of every kind together.
+    /// Number of rows of every kind together (details ride on their product/offer row and do
+    /// not count).
     pub fn len(&self) -> usize {
         self.groups.len()
             + self.price_types.len()
             + self.warehouses.len()
+            + self.properties.len()
             + self.products.len()
             + self.offers.len()
     }
@@ -188,9 +248,11 @@ pub struct CatalogWriteReport {
     pub price_types: UpsertCounts,
     /// Warehouses.
     pub warehouses: UpsertCounts,
-    /// Products.
+    /// Property definitions.
+    pub properties: UpsertCounts,
+    /// Products (a change of property values or images counts as an update).
     pub products: UpsertCounts,
-    /// Offers (their own fields).
+    /// Offers (their own fields and property values).
     pub offers: UpsertCounts,
     /// Price rows.
     pub prices: UpsertCounts,
@@ -204,6 +266,7 @@ impl CatalogWriteReport {
         self.groups.add(&o.groups);
         self.price_types.add(&o.price_types);
         self.warehouses.add(&o.warehouses);
+        self.properties.add(&o.properties);
         self.products.add(&o.products);
         self.offers.add(&o.offers);
         self.prices.add(&o.prices);
@@ -216,6 +279,7 @@ impl CatalogWriteReport {
             self.groups,
             self.price_types,
             self.warehouses,
+            self.properties,
             self.products,
             self.offers,
             self.prices,
@@ -284,6 +348,8 @@ pub struct CatalogCounts {
     pub price_types: i64,
     /// Warehouses.
     pub warehouses: i64,
+    /// Property definitions.
+    pub properties: i64,
     /// Products, active or not.
     pub products: i64,
     /// Active products.
@@ -408,6 +474,59 @@ impl PartColumns {
     }
 }
 
+/// A product's or offer's property values or images as written: JSON array and hash, both
+/// `None` when the file does not carry the part (the stored one is then kept by a COALESCE).
+#[derive(Default)]
+struct DetailPart {
+    json: Option<String>,
+    hash: Option<String>,
+    /// The file says there are none.
+    empty: bool,
+}
+
+impl DetailPart {
+    fn new<T: Serialize>(part: Option<&Vec<T>>) -> Self {
+        match part {
+            None => DetailPart::default(),
+            Some(items) => DetailPart {
+                json: Some(serde_json::to_string(items).unwrap_or_else(|_| "[]".into())),
+                hash: Some(hash_of(items)),
+                empty: items.is_empty(),
+            },
+        }
+    }
+
+    /// Whether writing this part would leave the stored one (of hash `stored`) as it is. "None"
+    /// and "never given" are the same, so rows imported before the part was stored, or without
+    /// any, are not rewritten just to record an empty list.
+    fn same_as(&self, stored: Option<&String>) -> bool {
+        match &self.hash {
+            None => true,
+            Some(h) => stored == Some(h) || (self.empty && stored.is_none()),
+        }
+    }
+}
+
+/// An offer's prices, stock and property values as written.
+type OfferParts = (PartColumns, PartColumns, DetailPart);
+
+/// The variants of a property as its stored JSON object (`{ИдЗначения: Значение}`).
+fn variants_json(v: &[CatalogPropertyVariant]) -> String {
+    let map: BTreeMap<&str, &str> = v
+        .iter()
+        .map(|v| (v.id.as_str(), v.value.as_str()))
+        .collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+}
+
+/// Details by id, the last one per id winning (as for the rows themselves).
+fn details_by_id(details: &[CatalogDetails]) -> HashMap<&str, &CatalogDetails> {
+    details
+        .iter()
+        .map(|d| (d.external_id.as_str(), d))
+        .collect()
+}
+
 /// Runs `$sql_for(rows)` with binds from `$bind(q, row)` over `$items` in chunks, on `$conn`.
 macro_rules! exec_chunks {
     ($conn:expr, $pg:expr, $items:expr, $cols:expr, $sql_for:expr, $op:expr, |$q:ident, $r:ident| $bind:expr) => {{
@@ -440,6 +559,9 @@ impl Store {
         let warehouses = dedupe_last(&batch.warehouses, |g| &g.external_id);
         let products = dedupe_last(&batch.products, |g| &g.external_id);
         let offers = dedupe_last(&batch.offers, |g| &g.external_id);
+        let properties = dedupe_last(&batch.properties, |g| &g.external_id);
+        let product_details = details_by_id(&batch.product_details);
+        let offer_details = details_by_id(&batch.offer_details);
         let op = |what: &str| format!("writing a batch of 1C catalog {what} for system {system}");
         let pg = self.db.backend() == Backend::Postgres;
 
@@ -482,29 +604,59 @@ impl Store {
                 "name = excluded.name, content_hash = excluded.content_hash, updated_at = excluded.updated_at",
                 |q, p| q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.name.as_str())
                     .bind(p.hash.as_str()).bind(now));
+            simple_table!(properties, "catalog_properties", report.properties,
+                "system, external_id, name, kind, variants, deleted, content_hash, updated_at",
+                "name = excluded.name, kind = excluded.kind, variants = excluded.variants, deleted = excluded.deleted, content_hash = excluded.content_hash, updated_at = excluded.updated_at",
+                |q, p| q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.name.as_str())
+                    .bind(p.row.kind.as_deref()).bind(variants_json(&p.row.variants)).bind(p.row.deleted as i64)
+                    .bind(p.hash.as_str()).bind(now));
 
-            // --- products ---------------------------------------------------------------------
+            // --- products, with their property values and images --------------------------------
             let ids: Vec<&str> = products.iter().map(|p| p.external_id.as_str()).collect();
-            let old = CatalogConn::existing_hashes(&mut *tx, "catalog_products", system, &ids, true).await?;
+            let old = CatalogConn::existing_product_hashes(&mut *tx, system, &ids).await?;
             let mut todo = Vec::new();
+            let mut details: Vec<(DetailPart, DetailPart)> = Vec::new();
             for p in &products {
+                // The core hash is the row's alone, so rows without details keep the hash they
+                // had before details were stored; details have hashes of their own.
                 let h = hash_of(*p);
-                match old.get(p.external_id.as_str()) {
+                let d = product_details.get(p.external_id.as_str());
+                let props = DetailPart::new(d.and_then(|d| d.properties.as_ref()));
+                let images = DetailPart::new(d.and_then(|d| d.images.as_ref()));
+                let new = match old.get(p.external_id.as_str()) {
                     // An inactive row listed again is reactivated, so it counts as changed.
-                    Some((oh, active)) if *oh == h && *active != p.deleted => report.products.unchanged += 1,
-                    Some(_) => { report.products.updated += 1; todo.push(Planned { row: *p, hash: h, new: false }) }
-                    None => { report.products.inserted += 1; todo.push(Planned { row: *p, hash: h, new: true }) }
-                }
+                    Some(o) if o.hash == h && o.active != p.deleted
+                        && props.same_as(o.properties_hash.as_ref()) && images.same_as(o.images_hash.as_ref()) => {
+                        report.products.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => { report.products.updated += 1; false }
+                    None => { report.products.inserted += 1; true }
+                };
+                todo.push(Planned { row: *p, hash: h, new });
+                details.push((props, images));
             }
-            exec_chunks!(tx, pg, todo, 11,
-                |v: String| format!("INSERT INTO catalog_products (system, external_id, sku, name, group_ids, unit, barcodes, deleted, active, content_hash, updated_at) VALUES {v} \
+            let rows: Vec<(&Planned<CatalogProduct>, &(DetailPart, DetailPart))> = todo.iter().zip(details.iter()).collect();
+            // A part this file does not carry is bound as NULL and kept by the COALESCE below.
+            exec_chunks!(tx, pg, rows, 15,
+                |v: String| format!("INSERT INTO catalog_products (system, external_id, sku, name, group_ids, unit, barcodes, deleted, active, content_hash, \
+                    properties, properties_hash, images, images_hash, updated_at) VALUES {v} \
                     ON CONFLICT (system, external_id) DO UPDATE SET sku = excluded.sku, name = excluded.name, group_ids = excluded.group_ids, \
                     unit = excluded.unit, barcodes = excluded.barcodes, deleted = excluded.deleted, active = excluded.active, \
-                    content_hash = excluded.content_hash, updated_at = excluded.updated_at"),
-                op("products"), |q, p| q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.sku.as_deref())
-                    .bind(p.row.name.as_str()).bind(json_list(&p.row.group_ids)).bind(p.row.unit.as_deref())
-                    .bind(json_list(&p.row.barcodes)).bind(p.row.deleted as i64).bind((!p.row.deleted) as i64)
-                    .bind(p.hash.as_str()).bind(now));
+                    content_hash = excluded.content_hash, \
+                    properties = COALESCE(excluded.properties, catalog_products.properties), \
+                    properties_hash = COALESCE(excluded.properties_hash, catalog_products.properties_hash), \
+                    images = COALESCE(excluded.images, catalog_products.images), \
+                    images_hash = COALESCE(excluded.images_hash, catalog_products.images_hash), updated_at = excluded.updated_at"),
+                op("products"), |q, r| {
+                    let (p, (pr, im)) = r;
+                    q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.sku.as_deref())
+                        .bind(p.row.name.as_str()).bind(json_list(&p.row.group_ids)).bind(p.row.unit.as_deref())
+                        .bind(json_list(&p.row.barcodes)).bind(p.row.deleted as i64).bind((!p.row.deleted) as i64)
+                        .bind(p.hash.as_str())
+                        .bind(pr.json.as_deref()).bind(pr.hash.as_deref()).bind(im.json.as_deref()).bind(im.hash.as_deref())
+                        .bind(now)
+                });
             let new_products: Vec<&str> = todo.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
             CatalogConn::insert_bindings(&mut *tx, system, "product", &new_products, now).await?;
             if let Some(SeenRun { run, products: true, .. }) = seen {
@@ -515,10 +667,12 @@ impl Store {
             let ids: Vec<&str> = offers.iter().map(|p| p.external_id.as_str()).collect();
             let old = CatalogConn::existing_offer_hashes(&mut *tx, system, &ids).await?;
             let mut core: Vec<Planned<CatalogOffer>> = Vec::new();
-            let mut parts: Vec<(PartColumns, PartColumns)> = Vec::new();
+            let mut parts: Vec<OfferParts> = Vec::new();
             for o in &offers {
                 let h = hash_of(*o);
                 let prev = old.get(o.external_id.as_str());
+                let props = DetailPart::new(offer_details.get(o.external_id.as_str()).and_then(|d| d.properties.as_ref()));
+                let props_same = props.same_as(prev.and_then(|p| p.properties_hash.as_ref()));
                 let ph = o.prices.as_ref().map(hash_of);
                 let sh = o.stock.as_ref().map(hash_of);
                 let core_same = matches!(prev, Some(p) if p.hash == h && p.active != o.deleted);
@@ -535,12 +689,12 @@ impl Store {
                 else if had_stock { report.stock.updated += n_stock }
                 else { report.stock.inserted += n_stock }
                 let new = match prev {
-                    Some(_) if core_same && prices_same && stock_same => {
+                    Some(_) if core_same && prices_same && stock_same && props_same => {
                         report.offers.unchanged += 1;
                         continue;
                     }
                     Some(_) => {
-                        if core_same { report.offers.unchanged += 1 } else { report.offers.updated += 1 }
+                        if core_same && props_same { report.offers.unchanged += 1 } else { report.offers.updated += 1 }
                         false
                     }
                     None => { report.offers.inserted += 1; true }
@@ -549,28 +703,32 @@ impl Store {
                 parts.push((
                     PartColumns::new(o.prices.as_ref(), ph, |p: &CatalogPrice| p.price_type_id.as_str()),
                     PartColumns::new(o.stock.as_ref(), sh, |s: &CatalogStock| s.warehouse_id.as_str()),
+                    props,
                 ));
                 core.push(Planned { row: *o, hash: h, new });
             }
-            let rows: Vec<(&Planned<CatalogOffer>, &(PartColumns, PartColumns))> = core.iter().zip(parts.iter()).collect();
-            exec_chunks!(tx, pg, rows, 17,
+            let rows: Vec<(&Planned<CatalogOffer>, &OfferParts)> = core.iter().zip(parts.iter()).collect();
+            exec_chunks!(tx, pg, rows, 19,
                 |v: String| format!("INSERT INTO catalog_offers (system, external_id, product_id, characteristic_id, sku, name, barcodes, deleted, active, content_hash, \
-                    prices, price_count, prices_hash, stock, stock_count, stock_hash, updated_at) VALUES {v} \
+                    prices, price_count, prices_hash, stock, stock_count, stock_hash, properties, properties_hash, updated_at) VALUES {v} \
                     ON CONFLICT (system, external_id) DO UPDATE SET product_id = excluded.product_id, characteristic_id = excluded.characteristic_id, \
                     sku = excluded.sku, name = excluded.name, barcodes = excluded.barcodes, deleted = excluded.deleted, active = excluded.active, \
                     content_hash = excluded.content_hash, \
                     prices = COALESCE(excluded.prices, catalog_offers.prices), price_count = COALESCE(excluded.price_count, catalog_offers.price_count), \
                     prices_hash = COALESCE(excluded.prices_hash, catalog_offers.prices_hash), \
                     stock = COALESCE(excluded.stock, catalog_offers.stock), stock_count = COALESCE(excluded.stock_count, catalog_offers.stock_count), \
-                    stock_hash = COALESCE(excluded.stock_hash, catalog_offers.stock_hash), updated_at = excluded.updated_at"),
+                    stock_hash = COALESCE(excluded.stock_hash, catalog_offers.stock_hash), \
+                    properties = COALESCE(excluded.properties, catalog_offers.properties), \
+                    properties_hash = COALESCE(excluded.properties_hash, catalog_offers.properties_hash), updated_at = excluded.updated_at"),
                 op("offers"), |q, r| {
-                    let (p, (pp, sp)) = r;
+                    let (p, (pp, sp, pr)) = r;
                     q.bind(system).bind(p.row.external_id.as_str()).bind(p.row.product_id.as_str())
                         .bind(p.row.characteristic_id.as_deref()).bind(p.row.sku.as_deref()).bind(p.row.name.as_deref())
                         .bind(json_list(&p.row.barcodes)).bind(p.row.deleted as i64).bind((!p.row.deleted) as i64)
                         .bind(p.hash.as_str())
                         .bind(pp.json.as_deref()).bind(pp.count).bind(pp.hash.as_deref())
                         .bind(sp.json.as_deref()).bind(sp.count).bind(sp.hash.as_deref())
+                        .bind(pr.json.as_deref()).bind(pr.hash.as_deref())
                         .bind(now)
                 });
             let new_offers: Vec<&str> = core.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
@@ -624,6 +782,7 @@ impl Store {
             (SELECT COUNT(*) FROM catalog_groups WHERE system = $1) AS groups, \
             (SELECT COUNT(*) FROM catalog_price_types WHERE system = $1) AS price_types, \
             (SELECT COUNT(*) FROM catalog_warehouses WHERE system = $1) AS warehouses, \
+            (SELECT COUNT(*) FROM catalog_properties WHERE system = $1) AS properties, \
             (SELECT COUNT(*) FROM catalog_products WHERE system = $1) AS products, \
             (SELECT COUNT(*) FROM catalog_products WHERE system = $1 AND active = 1) AS active_products, \
             (SELECT COUNT(*) FROM catalog_offers WHERE system = $1) AS offers, \
@@ -637,6 +796,7 @@ impl Store {
                 groups: r.i64("groups")?,
                 price_types: r.i64("price_types")?,
                 warehouses: r.i64("warehouses")?,
+                properties: r.i64("properties")?,
                 products: r.i64("products")?,
                 active_products: r.i64("active_products")?,
                 offers: r.i64("offers")?,
@@ -732,6 +892,15 @@ struct OfferState {
     active: bool,
     prices_hash: Option<String>,
     stock_hash: Option<String>,
+    properties_hash: Option<String>,
+}
+
+/// Stored hash state of a product.
+struct ProductState {
+    hash: String,
+    active: bool,
+    properties_hash: Option<String>,
+    images_hash: Option<String>,
 }
 
 /// `$start, $start+1, …` for an `IN (…)` list of `n` values.
@@ -781,7 +950,7 @@ macro_rules! backend_helpers {
                 let mut out = HashMap::with_capacity(ids.len());
                 for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                     let sql = format!(
-                        "SELECT external_id, content_hash, active, prices_hash, stock_hash FROM catalog_offers WHERE system = $1 AND external_id IN ({})",
+                        "SELECT external_id, content_hash, active, prices_hash, stock_hash, properties_hash FROM catalog_offers WHERE system = $1 AND external_id IN ({})",
                         in_list(2, chunk.len())
                     );
                     let mut q = sqlx::query(AssertSqlSafe(positional(sql, $pg))).bind(system);
@@ -794,6 +963,34 @@ macro_rules! backend_helpers {
                             active: r.i64("active")? != 0,
                             prices_hash: r.opt_text("prices_hash")?,
                             stock_hash: r.opt_text("stock_hash")?,
+                            properties_hash: r.opt_text("properties_hash")?,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn existing_product_hashes(
+                &mut self,
+                system: &str,
+                ids: &[&str],
+            ) -> Result<HashMap<String, ProductState>, StoreError> {
+                let mut out = HashMap::with_capacity(ids.len());
+                for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "SELECT external_id, content_hash, active, properties_hash, images_hash FROM catalog_products WHERE system = $1 AND external_id IN ({})",
+                        in_list(2, chunk.len())
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(positional(sql, $pg))).bind(system);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    for r in q.fetch_all(&mut *self).await.map_err(StoreError::db("reading stored hashes of catalog_products"))? {
+                        out.insert(r.text("external_id")?, ProductState {
+                            hash: r.text("content_hash")?,
+                            active: r.i64("active")? != 0,
+                            properties_hash: r.opt_text("properties_hash")?,
+                            images_hash: r.opt_text("images_hash")?,
                         });
                     }
                 }
@@ -866,6 +1063,11 @@ trait CatalogConn {
         system: &str,
         ids: &[&str],
     ) -> Result<HashMap<String, OfferState>, StoreError>;
+    async fn existing_product_hashes(
+        &mut self,
+        system: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, ProductState>, StoreError>;
     async fn insert_bindings(
         &mut self,
         system: &str,
@@ -926,6 +1128,18 @@ const ENTRIES_SQL: &str = "SELECT * FROM ( \
     AND NOT EXISTS (SELECT 1 FROM catalog_offers o WHERE o.system = p.system AND o.external_id = p.external_id) \
     AND NOT EXISTS (SELECT 1 FROM catalog_offers o WHERE o.system = p.system AND o.product_id = p.external_id) \
 ) e ORDER BY external_id LIMIT $3";
+
+/// A stored `catalog_properties.variants` object.
+fn decode_variants(
+    json: &str,
+    id: &str,
+    system: &str,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+        what: format!("catalog_properties.variants of 1C property {id} of system {system}"),
+        detail: e.to_string(),
+    })
+}
 
 fn decode_part<T: serde::de::DeserializeOwned>(
     json: Option<String>,
@@ -1013,6 +1227,170 @@ impl Store {
                 }))
                 .collect()
         })
+    }
+
+    /// The property definitions of `system`'s classifier, by id, with their variants (by
+    /// variant id).
+    pub async fn catalog_properties(
+        &self,
+        system: &str,
+    ) -> Result<Vec<CatalogProperty>, StoreError> {
+        let sql = "SELECT external_id, name, kind, variants, deleted FROM catalog_properties WHERE system = $1 ORDER BY external_id";
+        let rows: Vec<(CatalogProperty, String)> = on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(system).fetch_all(pool).await
+                .map_err(StoreError::db(format!("listing 1C property definitions of system {system}")))?
+                .iter()
+                .map(|r| Ok((CatalogProperty {
+                    external_id: r.text("external_id")?,
+                    name: r.text("name")?,
+                    kind: r.opt_text("kind")?,
+                    variants: Vec::new(),
+                    deleted: r.i64("deleted")? != 0,
+                }, r.text("variants")?)))
+                .collect::<Result<_, StoreError>>()?
+        });
+        rows.into_iter()
+            .map(|(mut p, json)| {
+                p.variants = decode_variants(&json, &p.external_id, system)?
+                    .into_iter()
+                    .map(|(id, value)| CatalogPropertyVariant { id, value })
+                    .collect();
+                Ok(p)
+            })
+            .collect()
+    }
+
+    /// The property values of one product as (name, value) pairs in the order 1C sent them,
+    /// empty when the product or its values are absent. The name is the property's
+    /// `Наименование` when its definition is stored, else its id; the value of a reference-book
+    /// property is the variant's text when the variant is known, else the value as sent (a
+    /// text, a number, or an unknown variant id). A multi-valued property gives one pair per
+    /// value.
+    pub async fn catalog_product_properties(
+        &self,
+        system: &str,
+        external_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let raw = self
+            .catalog_property_values(system, CatalogKind::Product, external_id)
+            .await?;
+        self.resolve_properties(system, raw).await
+    }
+
+    /// [`Store::catalog_product_properties`] for an offer (a variant's `ЗначенияСвойств` in
+    /// `offers.xml`).
+    pub async fn catalog_offer_properties(
+        &self,
+        system: &str,
+        external_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let raw = self
+            .catalog_property_values(system, CatalogKind::Offer, external_id)
+            .await?;
+        self.resolve_properties(system, raw).await
+    }
+
+    /// The property values of one product or offer exactly as stored (ids, values as sent),
+    /// empty when the row or its values are absent.
+    pub async fn catalog_property_values(
+        &self,
+        system: &str,
+        kind: CatalogKind,
+        external_id: &str,
+    ) -> Result<Vec<CatalogPropertyValue>, StoreError> {
+        self.row_json(system, kind, external_id, "properties").await
+    }
+
+    /// The image paths of one product (`import_files/ab/abcd.jpg`, relative to the 1C exchange
+    /// directory), in the order 1C sent them; empty when the product or its images are absent.
+    pub async fn catalog_product_images(
+        &self,
+        system: &str,
+        external_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        self.row_json(system, CatalogKind::Product, external_id, "images")
+            .await
+    }
+
+    /// Names property ids and resolves variant ids through the stored definitions.
+    async fn resolve_properties(
+        &self,
+        system: &str,
+        raw: Vec<CatalogPropertyValue>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if raw.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids: Vec<&str> = raw.iter().map(|v| v.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut defs: HashMap<String, (String, BTreeMap<String, String>)> = HashMap::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT external_id, name, variants FROM catalog_properties WHERE system = $1 AND external_id IN ({})",
+                in_list(2, chunk.len())
+            );
+            let rows: Vec<(String, String, String)> = on_db!(&self.db, pool => {
+                let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(system);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(pool).await
+                    .map_err(StoreError::db(format!("reading 1C property definitions of system {system}")))?
+                    .iter()
+                    .map(|r| Ok((r.text("external_id")?, r.text("name")?, r.text("variants")?)))
+                    .collect::<Result<_, StoreError>>()?
+            });
+            for (id, name, variants) in rows {
+                let variants = decode_variants(&variants, &id, system)?;
+                defs.insert(id, (name, variants));
+            }
+        }
+        Ok(raw
+            .into_iter()
+            .map(|v| match defs.get(&v.id) {
+                Some((name, variants)) => {
+                    let name = if name.trim().is_empty() {
+                        v.id.clone()
+                    } else {
+                        name.clone()
+                    };
+                    let value = variants.get(&v.value).cloned().unwrap_or(v.value);
+                    (name, value)
+                }
+                None => (v.id, v.value),
+            })
+            .collect())
+    }
+
+    /// Reads and decodes a JSON array column (`properties`/`images`) of one product or offer;
+    /// empty when the row or the column is absent.
+    async fn row_json<T: serde::de::DeserializeOwned>(
+        &self,
+        system: &str,
+        kind: CatalogKind,
+        external_id: &str,
+        column: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let table = kind.table();
+        let sql = format!("SELECT {column} FROM {table} WHERE system = $1 AND external_id = $2");
+        let json: Option<String> = on_db!(&self.db, pool => {
+            match sqlx::query(AssertSqlSafe(sql)).bind(system).bind(external_id).fetch_optional(pool).await
+                .map_err(StoreError::db(format!("reading {column} of 1C {} {external_id} of system {system}", kind.as_str())))? {
+                Some(r) => r.opt_text(column)?,
+                None => None,
+            }
+        });
+        match json {
+            None => Ok(Vec::new()),
+            Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
+                what: format!(
+                    "{table}.{column} of 1C {} {external_id} of system {system}",
+                    kind.as_str()
+                ),
+                detail: e.to_string(),
+            }),
+        }
     }
 
     /// The bindings of (`system`, `kind`) for these entity ids, as entity id → (external id,

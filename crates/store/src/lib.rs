@@ -35,8 +35,9 @@ mod store;
 
 pub use bindings::{Binding, NewBinding};
 pub use catalog::{
-    CatalogBatch, CatalogCounts, CatalogGroup, CatalogKind, CatalogOffer, CatalogPrice,
-    CatalogPriceType, CatalogProduct, CatalogStock, CatalogWarehouse, CatalogWriteReport, SeenRun,
+    CatalogBatch, CatalogCounts, CatalogDetails, CatalogGroup, CatalogKind, CatalogOffer,
+    CatalogPrice, CatalogPriceType, CatalogProduct, CatalogProperty, CatalogPropertyValue,
+    CatalogPropertyVariant, CatalogStock, CatalogWarehouse, CatalogWriteReport, SeenRun,
     StoredCatalogRow, UpsertCounts,
 };
 pub use clock::{Clock, ManualClock, SystemClock};

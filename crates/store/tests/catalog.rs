@@ -1,12 +1,14 @@
 //! The 1C catalog tables: batched upserts, unchanged rows skipped, bindings, seen-list
-//! deactivation, partial offers (prices-only / stock-only), on SQLite and PostgreSQL.
+//! deactivation, partial offers (prices-only / stock-only), property definitions, property
+//! values and images, on SQLite and PostgreSQL.
 
 mod common;
 
 use common::TestDb;
 use dealbridge_store::{
-    CatalogBatch, CatalogGroup, CatalogKind, CatalogOffer, CatalogPrice, CatalogPriceType,
-    CatalogProduct, CatalogStock, CatalogWarehouse, SeenRun, UpsertCounts,
+    CatalogBatch, CatalogDetails, CatalogGroup, CatalogKind, CatalogOffer, CatalogPrice,
+    CatalogPriceType, CatalogProduct, CatalogProperty, CatalogPropertyValue,
+    CatalogPropertyVariant, CatalogStock, CatalogWarehouse, SeenRun, UpsertCounts,
 };
 use std::time::Duration;
 
@@ -17,6 +19,8 @@ both_backends!(
     partial_offers_keep_the_other_part,
     entries_page_offers_and_offerless_products,
     catalog_bindings_bulk_read_and_take_over,
+    properties_and_images_stored_resolved_and_skipped_when_unchanged,
+    details_absent_from_a_file_are_kept_and_empty_ones_clear,
 );
 
 fn product(id: &str, name: &str) -> CatalogProduct {
@@ -90,6 +94,7 @@ fn batch() -> CatalogBatch {
         }],
         products: vec![product("p1", "Стол"), product("p2", "Стул")],
         offers: vec![offer("p1", "100.00", "3"), offer("p2#c1", "7.25", "0.5")],
+        ..Default::default()
     }
 }
 
@@ -372,6 +377,340 @@ async fn catalog_bindings_bulk_read_and_take_over(db: TestDb) {
     // Other systems and kinds are apart.
     assert!(s
         .catalog_bindings("crm", "product_price", &["1c:b"])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn pv(id: &str, value: &str) -> CatalogPropertyValue {
+    CatalogPropertyValue {
+        id: id.into(),
+        value: value.into(),
+    }
+}
+
+fn pair(name: &str, value: &str) -> (String, String) {
+    (name.into(), value.into())
+}
+
+/// Two definitions (a reference-book colour, a number) and the details of p1 and offer p2#c1.
+fn detailed_batch(weight: &str) -> CatalogBatch {
+    let mut b = batch();
+    b.properties = vec![
+        CatalogProperty {
+            external_id: "color".into(),
+            name: "Цвет".into(),
+            kind: Some("Справочник".into()),
+            variants: vec![
+                CatalogPropertyVariant {
+                    id: "v-red".into(),
+                    value: "Красный".into(),
+                },
+                CatalogPropertyVariant {
+                    id: "v-blue".into(),
+                    value: "Синий".into(),
+                },
+            ],
+            deleted: false,
+        },
+        CatalogProperty {
+            external_id: "weight".into(),
+            name: "Вес".into(),
+            kind: Some("Число".into()),
+            variants: vec![],
+            deleted: false,
+        },
+    ];
+    b.product_details = vec![CatalogDetails {
+        external_id: "p1".into(),
+        properties: Some(vec![
+            pv("color", "v-red"),
+            pv("weight", weight),
+            // No definition stored: read back by id, value as sent.
+            pv("undefined", "v-x"),
+            pv("color", "v-blue"),
+        ]),
+        images: Some(vec![
+            "import_files/ab/abcd.jpg".into(),
+            "import_files/cd/cdef.png".into(),
+        ]),
+    }];
+    b.offer_details = vec![CatalogDetails {
+        external_id: "p2#c1".into(),
+        properties: Some(vec![pv("color", "v-blue")]),
+        images: None,
+    }];
+    b
+}
+
+async fn properties_and_images_stored_resolved_and_skipped_when_unchanged(db: TestDb) {
+    let s = &db.store;
+    let r = s
+        .write_catalog_batch("1c", None, &detailed_batch("1.5"))
+        .await
+        .unwrap();
+    assert_eq!(r.properties, ins(2));
+    assert_eq!(r.products, ins(2));
+    assert_eq!(r.offers, ins(2));
+    assert_eq!(s.catalog_counts("1c").await.unwrap().properties, 2);
+
+    assert_eq!(
+        s.catalog_product_properties("1c", "p1").await.unwrap(),
+        vec![
+            pair("Цвет", "Красный"),
+            pair("Вес", "1.5"),
+            pair("undefined", "v-x"),
+            pair("Цвет", "Синий"),
+        ]
+    );
+    assert_eq!(
+        s.catalog_property_values("1c", CatalogKind::Product, "p1")
+            .await
+            .unwrap()[0],
+        pv("color", "v-red")
+    );
+    assert_eq!(
+        s.catalog_product_images("1c", "p1").await.unwrap(),
+        vec![
+            "import_files/ab/abcd.jpg".to_string(),
+            "import_files/cd/cdef.png".to_string()
+        ]
+    );
+    assert_eq!(
+        s.catalog_offer_properties("1c", "p2#c1").await.unwrap(),
+        vec![pair("Цвет", "Синий")]
+    );
+    // Nothing stored, or no such row: empty, not an error.
+    assert!(s
+        .catalog_product_properties("1c", "p2")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .catalog_product_images("1c", "p2")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .catalog_product_images("1c", "nope")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .catalog_offer_properties("1c", "p1")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .catalog_product_properties("other", "p1")
+        .await
+        .unwrap()
+        .is_empty());
+
+    let defs = s.catalog_properties("1c").await.unwrap();
+    assert_eq!(defs.len(), 2);
+    assert_eq!(defs[0].external_id, "color");
+    assert_eq!(defs[0].kind.as_deref(), Some("Справочник"));
+    // Variants come back by variant id.
+    assert_eq!(
+        defs[0].variants,
+        vec![
+            CatalogPropertyVariant {
+                id: "v-blue".into(),
+                value: "Синий".into()
+            },
+            CatalogPropertyVariant {
+                id: "v-red".into(),
+                value: "Красный".into()
+            },
+        ]
+    );
+    assert!(defs[1].variants.is_empty());
+
+    // The same batch again writes nothing.
+    let before = s
+        .catalog_row("1c", CatalogKind::Product, "p1")
+        .await
+        .unwrap()
+        .unwrap();
+    db.clock.advance(Duration::from_secs(5));
+    let r = s
+        .write_catalog_batch("1c", None, &detailed_batch("1.5"))
+        .await
+        .unwrap();
+    assert_eq!(r.written(), 0, "{r:?}");
+    assert_eq!(r.properties, same(2));
+    assert_eq!(r.products, same(2));
+
+    // A changed value rewrites that product only; a changed variant text rewrites the definition.
+    let mut b = detailed_batch("2");
+    b.properties[0].variants[0].value = "Алый".into();
+    let r = s.write_catalog_batch("1c", None, &b).await.unwrap();
+    assert_eq!(
+        r.products,
+        UpsertCounts {
+            updated: 1,
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        r.properties,
+        UpsertCounts {
+            updated: 1,
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(r.offers, same(2));
+    assert_eq!(r.written(), 2, "{r:?}");
+    let after = s
+        .catalog_row("1c", CatalogKind::Product, "p1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.updated_at > before.updated_at);
+    assert_eq!(
+        s.catalog_product_properties("1c", "p1").await.unwrap()[..2],
+        [pair("Цвет", "Алый"), pair("Вес", "2")]
+    );
+
+    // A changed image list or offer value is a change too.
+    let mut b = detailed_batch("2");
+    b.properties[0].variants[0].value = "Алый".into();
+    b.product_details[0].images = Some(vec!["import_files/ab/abcd.jpg".into()]);
+    b.offer_details[0].properties = Some(vec![pv("color", "v-red")]);
+    let r = s.write_catalog_batch("1c", None, &b).await.unwrap();
+    assert_eq!(
+        r.products,
+        UpsertCounts {
+            updated: 1,
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        r.offers,
+        UpsertCounts {
+            updated: 1,
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(r.prices, same(4));
+    assert_eq!(
+        s.catalog_product_images("1c", "p1").await.unwrap(),
+        vec!["import_files/ab/abcd.jpg".to_string()]
+    );
+    assert_eq!(
+        s.catalog_offer_properties("1c", "p2#c1").await.unwrap(),
+        vec![pair("Цвет", "Алый")]
+    );
+}
+
+async fn details_absent_from_a_file_are_kept_and_empty_ones_clear(db: TestDb) {
+    let s = &db.store;
+    s.write_catalog_batch("1c", None, &detailed_batch("1.5"))
+        .await
+        .unwrap();
+    let props = s.catalog_product_properties("1c", "p1").await.unwrap();
+    assert_eq!(props.len(), 4);
+
+    // A file that does not carry details (changes-only import, prices-only offers): nothing
+    // written, nothing lost.
+    let r = s.write_catalog_batch("1c", None, &batch()).await.unwrap();
+    assert_eq!(r.written(), 0, "{r:?}");
+    let mut o = offer("p2#c1", "8", "0.5");
+    o.stock = None;
+    let r = s
+        .write_catalog_batch(
+            "1c",
+            None,
+            &CatalogBatch {
+                offers: vec![o],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.prices.updated, 2);
+    assert_eq!(
+        s.catalog_offer_properties("1c", "p2#c1").await.unwrap(),
+        vec![pair("Цвет", "Синий")],
+        "kept by a prices-only write"
+    );
+    // A product row rewritten for another reason keeps its details too.
+    let mut b = batch();
+    b.products[0].name = "Стол большой".into();
+    let r = s.write_catalog_batch("1c", None, &b).await.unwrap();
+    assert_eq!(
+        r.products,
+        UpsertCounts {
+            updated: 1,
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        s.catalog_product_properties("1c", "p1").await.unwrap(),
+        props
+    );
+    assert_eq!(s.catalog_product_images("1c", "p1").await.unwrap().len(), 2);
+
+    // "None" said for a row that never had any (p2): the same, nothing written.
+    let mut b = batch();
+    b.products[0].name = "Стол большой".into();
+    b.product_details = vec![CatalogDetails {
+        external_id: "p2".into(),
+        properties: Some(vec![]),
+        images: Some(vec![]),
+    }];
+    let r = s.write_catalog_batch("1c", None, &b).await.unwrap();
+    assert_eq!(r.written(), 0, "{r:?}");
+
+    // "None" said for p1 (a full file without them): cleared.
+    b.product_details[0].external_id = "p1".into();
+    let r = s.write_catalog_batch("1c", None, &b).await.unwrap();
+    assert_eq!(
+        r.products,
+        UpsertCounts {
+            updated: 1,
+            unchanged: 1,
+            ..Default::default()
+        }
+    );
+    assert!(s
+        .catalog_product_properties("1c", "p1")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .catalog_product_images("1c", "p1")
+        .await
+        .unwrap()
+        .is_empty());
+    // And saying it again is unchanged.
+    let r = s.write_catalog_batch("1c", None, &b).await.unwrap();
+    assert_eq!(r.written(), 0, "{r:?}");
+    // Details for an id the batch does not write are ignored.
+    let r = s
+        .write_catalog_batch(
+            "1c",
+            None,
+            &CatalogBatch {
+                product_details: vec![CatalogDetails {
+                    external_id: "p1".into(),
+                    properties: Some(vec![pv("weight", "3")]),
+                    images: None,
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.written(), 0);
+    assert!(s
+        .catalog_product_properties("1c", "p1")
         .await
         .unwrap()
         .is_empty());
