@@ -3,7 +3,7 @@
 //! confirms them.
 
 use super::documents::{apply_documents_file, DocumentsReport};
-use super::import::import_files;
+use super::import::{import_files, ImportRun};
 use crate::server::onec::ExchangeImporter;
 use crate::sync::ids::KIND_ORDER;
 use async_trait::async_trait;
@@ -18,6 +18,9 @@ pub const SYSTEM_1C: &str = "1c";
 pub const KIND_ORDER_EXPORT: &str = "order_export";
 /// Most orders offered in one `mode=query` answer; the rest follow in the next exchange.
 const EXPORT_BATCH: u32 = 500;
+/// Cursor holding the catalog exchange's [`ImportRun`] between `init` and `deactivate`, so a
+/// restart of dealbridge in between continues the same run.
+const CATALOG_RUN_CURSOR: &str = "onec:catalog_run";
 
 /// [`ExchangeImporter`] over the engine's store.
 pub struct StoreImporter {
@@ -27,6 +30,8 @@ pub struct StoreImporter {
     payment_methods: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     /// Woken after an import that changed the catalog, so `[[catalog]]` pushes run at once.
     catalog_changed: Option<std::sync::Arc<tokio::sync::Notify>>,
+    /// One catalog exchange at a time touches the run.
+    run_lock: tokio::sync::Mutex<()>,
 }
 
 impl StoreImporter {
@@ -37,7 +42,27 @@ impl StoreImporter {
             export_stages: Vec::new(),
             payment_methods: Default::default(),
             catalog_changed: None,
+            run_lock: tokio::sync::Mutex::new(()),
         }
+    }
+
+    async fn saved_run(&self) -> Result<Option<ImportRun>, String> {
+        let text = self
+            .store
+            .cursor(CATALOG_RUN_CURSOR)
+            .await
+            .map_err(|e| format!("cannot read the exchange's import run: {e}"))?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    async fn save_run(&self, run: Option<&ImportRun>) -> Result<(), String> {
+        let text = run.map_or_else(String::new, |r| {
+            serde_json::to_string(r).expect("run encodes")
+        });
+        self.store
+            .set_cursor(CATALOG_RUN_CURSOR, &text)
+            .await
+            .map_err(|e| format!("cannot save the exchange's import run: {e}"))
     }
 
     /// Payment methods are written to 1C as the flows' mappings name them (`[payment_methods]`).
@@ -86,11 +111,83 @@ impl StoreImporter {
 
 #[async_trait]
 impl ExchangeImporter for StoreImporter {
+    async fn begin_exchange(
+        &self,
+        exchange_type: &str,
+        version: Option<&str>,
+    ) -> Result<(), String> {
+        if exchange_type != "catalog" {
+            return Ok(());
+        }
+        let _held = self.run_lock.lock().await;
+        // An exchange that never reached `deactivate` leaves its scratch list: drop it.
+        if let Some(old) = self.saved_run().await? {
+            old.abandon(&self.store)
+                .await
+                .map_err(|e| format!("cannot drop the previous exchange's import run: {e}"))?;
+        }
+        // Old 1C modules send no version and never ask to deactivate: each full file then
+        // deactivates what it does not list, as they expect.
+        let run = match version {
+            Some(_) => Some(
+                ImportRun::begin(&self.store, SYSTEM_1C)
+                    .await
+                    .map_err(|e| format!("cannot start the import run: {e}"))?,
+            ),
+            None => None,
+        };
+        self.save_run(run.as_ref()).await
+    }
+
+    async fn finish_exchange(&self, exchange_type: &str) -> Result<String, String> {
+        if exchange_type != "catalog" {
+            return Ok("nothing to deactivate".to_string());
+        }
+        let _held = self.run_lock.lock().await;
+        let Some(run) = self.saved_run().await? else {
+            return Ok("nothing to deactivate".to_string());
+        };
+        let (products, offers) = run
+            .finish(&self.store, SYSTEM_1C)
+            .await
+            .map_err(|e| format!("deactivation failed: {e}"))?;
+        self.save_run(None).await?;
+        if products + offers > 0 {
+            if let Some(wake) = &self.catalog_changed {
+                wake.notify_one();
+            }
+        }
+        info!(
+            products,
+            offers, "1C exchange: deactivated what its full files did not list"
+        );
+        Ok(format!("deactivated {products} products, {offers} offers"))
+    }
+
     async fn import_file(&self, exchange_type: &str, path: &Path) -> Result<String, String> {
         let files = [PathBuf::from(path)];
-        let report = import_files(&self.store, SYSTEM_1C, &files, &|_| {})
-            .await
-            .map_err(|e| format!("import of {} failed: {e}", path.display()))?;
+        // Held for the whole import: files of one exchange join its run one after another.
+        let _held = self.run_lock.lock().await;
+        let run = if exchange_type == "catalog" {
+            self.saved_run().await?
+        } else {
+            None
+        };
+        let report = match run {
+            // New protocol: the file joins the exchange's run; deactivation waits for
+            // `mode=deactivate`.
+            Some(mut run) => {
+                let report = run
+                    .import(&self.store, SYSTEM_1C, &files, &|_| {})
+                    .await
+                    .map_err(|e| format!("import of {} failed: {e}", path.display()))?;
+                self.save_run(Some(&run)).await?;
+                report
+            }
+            None => import_files(&self.store, SYSTEM_1C, &files, &|_| {})
+                .await
+                .map_err(|e| format!("import of {} failed: {e}", path.display()))?,
+        };
         if report.catalog.written() > 0 {
             if let Some(wake) = &self.catalog_changed {
                 wake.notify_one();

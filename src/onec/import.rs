@@ -153,16 +153,136 @@ pub async fn import_files_with(
     batch_rows: usize,
     progress: &(dyn Fn(ImportProgress) + Send + Sync),
 ) -> Result<ImportReport, ImportError> {
-    let run = format!("import-{}", uuid::Uuid::new_v4().simple());
-    let result = run_import(store, system, files, batch_rows.max(1), &run, progress).await;
-    // The seen-list is scratch: drop it whatever happened.
-    let forget = store.forget_import_run(&run).await;
-    let report = result?;
-    forget.map_err(|source| ImportError::Store {
-        file: "run".into(),
-        source,
-    })?;
+    let mut run = ImportRun::begin(store, system).await?;
+    let result = run
+        .import_with(store, system, files, batch_rows, progress)
+        .await;
+    // Deactivation (for full files) and the scratch seen-list's removal, whatever happened; an
+    // error of the import itself wins.
+    let finished = match &result {
+        Ok(_) => run.finish(store, system).await.map(Some),
+        Err(_) => run.abandon(store).await.map(|_| None),
+    };
+    let mut report = result?;
+    if let Some((products, offers)) = finished? {
+        report.catalog.products.deactivated += products;
+        report.catalog.offers.deactivated += offers;
+    }
     Ok(report)
+}
+
+/// An import of one or more files whose deactivation waits until [`ImportRun::finish`]: a full
+/// catalog 1C splits into several files (`import0_1.xml`, `import0_2.xml`, …) deactivates only
+/// what *none* of them listed. The run's id names the scratch list of ids seen, kept in the
+/// database, so a run can span requests (the 1C exchange imports file by file and deactivates
+/// at `mode=deactivate`) and survive a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ImportRun {
+    /// The run id (scratch list key).
+    pub id: String,
+    /// Product ids are recorded (there were products before the run).
+    pub track_products: bool,
+    /// Offer ids are recorded.
+    pub track_offers: bool,
+    /// A full catalog file was imported in this run.
+    pub full_products: bool,
+    /// A full offers file was imported in this run.
+    pub full_offers: bool,
+}
+
+impl ImportRun {
+    /// Starts a run. A kind with no rows before the run can have nothing to deactivate (every
+    /// row at the end came from this run), so its ids are not recorded: on a first import that
+    /// saves a scratch row per product and offer.
+    pub async fn begin(store: &Store, system: &str) -> Result<ImportRun, ImportError> {
+        let before = store
+            .catalog_counts(system)
+            .await
+            .map_err(|source| ImportError::Store {
+                file: "run".into(),
+                source,
+            })?;
+        Ok(ImportRun {
+            id: format!("import-{}", uuid::Uuid::new_v4().simple()),
+            track_products: before.products > 0,
+            track_offers: before.offers > 0,
+            full_products: false,
+            full_offers: false,
+        })
+    }
+
+    /// Imports `files` into this run (no deactivation yet).
+    pub async fn import(
+        &mut self,
+        store: &Store,
+        system: &str,
+        files: &[PathBuf],
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<ImportReport, ImportError> {
+        self.import_with(store, system, files, BATCH_ROWS, progress)
+            .await
+    }
+
+    async fn import_with(
+        &mut self,
+        store: &Store,
+        system: &str,
+        files: &[PathBuf],
+        batch_rows: usize,
+        progress: &(dyn Fn(ImportProgress) + Send + Sync),
+    ) -> Result<ImportReport, ImportError> {
+        let track = SeenRun {
+            run: &self.id,
+            products: self.track_products,
+            offers: self.track_offers,
+        };
+        let (report, full_products, full_offers) =
+            run_import(store, system, files, batch_rows.max(1), &track, progress).await?;
+        self.full_products |= full_products;
+        self.full_offers |= full_offers;
+        Ok(report)
+    }
+
+    /// Deactivates what no full file of the run listed; returns (products, offers) deactivated
+    /// and drops the scratch list.
+    pub async fn finish(&self, store: &Store, system: &str) -> Result<(u64, u64), ImportError> {
+        let mut out = (0, 0);
+        for (full, kind) in [
+            (
+                self.full_products && self.track_products,
+                CatalogKind::Product,
+            ),
+            (self.full_offers && self.track_offers, CatalogKind::Offer),
+        ] {
+            if !full {
+                continue;
+            }
+            let n = store
+                .deactivate_unseen(system, &self.id, kind)
+                .await
+                .map_err(|source| ImportError::Store {
+                    file: "run".into(),
+                    source,
+                })?;
+            match kind {
+                CatalogKind::Product => out.0 += n,
+                CatalogKind::Offer => out.1 += n,
+            }
+        }
+        self.abandon(store).await?;
+        Ok(out)
+    }
+
+    /// Drops the scratch list without deactivating anything.
+    pub async fn abandon(&self, store: &Store) -> Result<(), ImportError> {
+        store
+            .forget_import_run(&self.id)
+            .await
+            .map_err(|source| ImportError::Store {
+                file: "run".into(),
+                source,
+            })
+    }
 }
 
 async fn run_import(
@@ -170,30 +290,15 @@ async fn run_import(
     system: &str,
     files: &[PathBuf],
     batch_rows: usize,
-    run: &str,
+    track: &SeenRun<'_>,
     progress: &(dyn Fn(ImportProgress) + Send + Sync),
-) -> Result<ImportReport, ImportError> {
+) -> Result<(ImportReport, bool, bool), ImportError> {
     let mut report = ImportReport {
         system: system.to_string(),
         ..ImportReport::default()
     };
     let mut full_products = false;
     let mut full_offers = false;
-    // A kind with no rows before the run can have nothing to deactivate (every row at the end
-    // came from this run), so its ids are not recorded: on a first import that saves a scratch
-    // row per product and offer.
-    let before = store
-        .catalog_counts(system)
-        .await
-        .map_err(|source| ImportError::Store {
-            file: "run".into(),
-            source,
-        })?;
-    let track = SeenRun {
-        run,
-        products: before.products > 0,
-        offers: before.offers > 0,
-    };
     for (index, path) in files.iter().enumerate() {
         let label = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|source| ImportError::Open {
@@ -228,7 +333,7 @@ async fn run_import(
         let mut write_error = None;
         while let Some(parsed) = rx.recv().await {
             match store
-                .write_catalog_batch(system, parsed.full.then_some(track), &parsed.batch)
+                .write_catalog_batch(system, parsed.full.then_some(*track), &parsed.batch)
                 .await
             {
                 Ok(r) => report.catalog.add(&r),
@@ -273,25 +378,6 @@ async fn run_import(
         });
         report_progress(true);
     }
-    for (full, kind) in [
-        (full_products && track.products, CatalogKind::Product),
-        (full_offers && track.offers, CatalogKind::Offer),
-    ] {
-        if !full {
-            continue;
-        }
-        let n = store
-            .deactivate_unseen(system, run, kind)
-            .await
-            .map_err(|source| ImportError::Store {
-                file: "run".into(),
-                source,
-            })?;
-        match kind {
-            CatalogKind::Product => report.catalog.products.deactivated += n,
-            CatalogKind::Offer => report.catalog.offers.deactivated += n,
-        }
-    }
     if report.documents > 0 {
         report.notes.push(format!(
             "{} document(s) with {} payment(s) were read but not stored: this import writes the \
@@ -299,7 +385,7 @@ async fn run_import(
             report.documents, report.payments
         ));
     }
-    Ok(report)
+    Ok((report, full_products, full_offers))
 }
 
 /// A batch from the parser, with whether the file is (so far) a full one.

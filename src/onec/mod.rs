@@ -12,5 +12,5 @@ pub mod import;
 
 pub use import::{
     import_files, import_files_with, FileImport, ImportError, ImportProgress, ImportReport,
-    BATCH_ROWS,
+    ImportRun, BATCH_ROWS,
 };

@@ -20,4 +20,21 @@ pub trait ExchangeImporter: Send + Sync {
     /// Marks orders exported; called only when 1C confirms with `mode=success`.
     /// `ids` are the orders' `source.id`.
     async fn mark_exported(&self, ids: &[String]) -> Result<(), String>;
+
+    /// A new exchange of `exchange_type` starts (`mode=init`). `version` is what 1C sent: new 1C
+    /// modules send one and end the exchange with `mode=deactivate` / `mode=complete`, so a full
+    /// catalog split over several files is deactivated once, at the end.
+    async fn begin_exchange(
+        &self,
+        _exchange_type: &str,
+        _version: Option<&str>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// 1C asks to deactivate what the exchange's full files did not list (`mode=deactivate`), or
+    /// the exchange ends (`mode=complete`). Idempotent: the second call finds nothing to do.
+    async fn finish_exchange(&self, _exchange_type: &str) -> Result<String, String> {
+        Ok("nothing to deactivate".to_string())
+    }
 }

@@ -183,13 +183,21 @@ async fn dispatch(
     };
     let filename = params.get("filename").map(String::as_str);
     match (kind, mode) {
-        (_, "init") => init(s, &cookie, kind, params.get("version").cloned()),
+        (_, "init") => {
+            let version = params.get("version").cloned();
+            if let Err(reason) = s.importer.begin_exchange(kind, version.as_deref()).await {
+                return Answer::failure(format!("cannot start the exchange: {reason}"));
+            }
+            init(s, &cookie, kind, version)
+        }
         (_, "file") => file(s, &cookie, kind, filename, body).await,
         (_, "import") => import(s, kind, filename).await,
         ("sale", "query") => query(s, &cookie).await,
         ("sale", "success") => confirm(s, &cookie).await,
-        (_, "deactivate") => Answer::success("deactivate: nothing to do"),
-        (_, "complete") => Answer::success("exchange complete"),
+        (_, "deactivate") | (_, "complete") => match s.importer.finish_exchange(kind).await {
+            Ok(summary) => Answer::Success(vec![format!("{mode}: done"), summary]),
+            Err(reason) => Answer::failure(format!("{mode} failed: {reason}")),
+        },
         // Bitrix answers the status / payment system / delivery directory 1C reads to fill its
         // matching tables (`Справочник`); see dealbridge_commerceml::writer::write_info.
         (_, "info") => Answer::Xml(
