@@ -453,7 +453,7 @@ impl dealbridge_amocrm::TokenSink for StoreTokenSink {
 
 /// The amoCRM client for `[systems.<name>]`: a long-lived token, or OAuth2 with the newest pair
 /// (amoCRM replaces the refresh token on every refresh; the newest is kept in the database).
-async fn amo_client(
+pub(crate) async fn amo_client(
     store: &Store,
     name: &str,
     a: &crate::config::AmoCrmConfig,

@@ -750,3 +750,55 @@ async fn check_remote_names_a_mapped_stage_the_portal_does_not_have() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_remote_names_an_amocrm_status_the_pipeline_lacks() {
+    use dealbridge_amocrm::emulator as amo;
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    let mapping = dir.path().join("mappings/woocommerce-amocrm.toml");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/woocommerce-amocrm.toml"
+        ),
+        &mapping,
+    )
+    .unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.shop]\nkind = \"woocommerce\"\nbase_url = \"http://127.0.0.1:9\"\nconsumer_key = \"k\"\nconsumer_secret = \"s\"\n[systems.crm]\nkind = \"amocrm\"\nbase_url = \"{}\"\ntoken = \"test\"\n[[flows]]\nname = \"orders\"\nfrom = \"shop\"\nto = \"crm\"\nentities = [\"order\"]\nmapping = \"mappings/woocommerce-amocrm.toml\"\n",
+            crm.base_url
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        dealbridge()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["check", "--remote"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(&mapping).unwrap();
+    std::fs::write(
+        &mapping,
+        text.replace("[stage_map]", "[stage_map]\n\"999\" = \"completed\""),
+    )
+    .unwrap();
+    let out = run(&["check", "--remote"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("status `999` is not a status of pipeline 3177727 in `crm`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -34,8 +34,8 @@ pub fn init(path: &Path) -> anyhow::Result<u8> {
 }
 
 /// Validates the config and its mappings; prints every mistake as file:line:column. With
-/// `remote`, also asks each Bitrix24 portal for its pipelines and stages and names every mapped
-/// stage the portal does not have.
+/// `remote`, also asks each CRM (Bitrix24 portal, amoCRM account) for its pipelines and stages
+/// and names every mapped stage it does not have.
 pub async fn check(path: &Path, remote: bool) -> anyhow::Result<u8> {
     let code = check_local(path)?;
     if code != exit::OK || !remote {
@@ -117,6 +117,57 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
                     problems.push(format!(
                         "{file}: stage `{stage}` is not a stage of pipeline {pipeline} in `{system}`; its stages: {}",
                         in_pipeline.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    // amoCRM: the statuses of each mapped pipeline.
+    let mut amo: BTreeMap<&str, BTreeMap<u32, Vec<(String, String)>>> = BTreeMap::new();
+    for flow in &config.flows {
+        for system in [&flow.to, &flow.from] {
+            if !matches!(config.system(system), Some(SystemConfig::AmoCrm(_))) {
+                continue;
+            }
+            let m = &flow.mapping;
+            let file = m.path.display().to_string();
+            let entry = amo
+                .entry(system.as_str())
+                .or_default()
+                .entry(m.pipeline())
+                .or_default();
+            for stage in m.status_map.values().chain(m.stage_map.keys()) {
+                entry.push((file.clone(), stage.clone()));
+            }
+        }
+    }
+    for (system, pipelines) in amo {
+        let Some(SystemConfig::AmoCrm(a)) = config.system(system) else {
+            continue;
+        };
+        let client = crate::app::amo_client(
+            &store,
+            system,
+            a,
+            dealbridge_amocrm::ClientLimits::default(),
+            a.limits.timeouts(),
+        )
+        .await?;
+        for (pipeline, stages) in pipelines {
+            let statuses = client.statuses(u64::from(pipeline)).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "systems.{system}: cannot read the statuses of pipeline {pipeline}: {e}"
+                )
+            })?;
+            let mut seen = std::collections::BTreeSet::new();
+            for (file, stage) in stages {
+                if !seen.insert((file.clone(), stage.clone())) {
+                    continue;
+                }
+                if !statuses.iter().any(|s| s.id.to_string() == stage) {
+                    problems.push(format!(
+                        "{file}: status `{stage}` is not a status of pipeline {pipeline} in `{system}`; its statuses: {}",
+                        statuses.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
                     ));
                 }
             }
