@@ -55,23 +55,24 @@ pub async fn check(path: &Path, remote: bool) -> anyhow::Result<u8> {
     }
 }
 
-/// Mapped Bitrix24 stages the portal does not have, one message each.
-async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<String>> {
-    use crate::config::SystemConfig;
-    use std::collections::BTreeMap;
-    /// Per pipeline: (mapping file, stage it names).
-    type Wanted = BTreeMap<u32, Vec<(String, String)>>;
-    // Per Bitrix24 system.
-    let mut wanted: BTreeMap<&str, Wanted> = BTreeMap::new();
+/// Per pipeline: (mapping file, stage id it names).
+type Wanted = std::collections::BTreeMap<u32, Vec<(String, String)>>;
+
+/// The stages each mapping names, per system of `kind` and pipeline.
+fn mapped_stages(
+    config: &crate::config::Config,
+    kind: crate::config::SystemKind,
+) -> std::collections::BTreeMap<String, Wanted> {
+    let mut wanted: std::collections::BTreeMap<String, Wanted> = Default::default();
     for flow in &config.flows {
         for system in [&flow.to, &flow.from] {
-            if !matches!(config.system(system), Some(SystemConfig::Bitrix24(_))) {
+            if config.system(system).map(|s| s.kind()) != Some(kind) {
                 continue;
             }
             let m = &flow.mapping;
             let file = m.path.display().to_string();
             let entry = wanted
-                .entry(system.as_str())
+                .entry(system.clone())
                 .or_default()
                 .entry(m.pipeline())
                 .or_default();
@@ -80,9 +81,17 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
             }
         }
     }
+    wanted
+}
+
+/// Mapped CRM stages the CRM does not have, one message each.
+async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<String>> {
+    use crate::config::SystemConfig;
+    let wanted = mapped_stages(config, crate::config::SystemKind::Bitrix24);
     let store = crate::app::open_store(&config.path).await?;
     let mut problems = Vec::new();
-    for (system, pipelines) in wanted {
+    for (system, pipelines) in &wanted {
+        let system = system.as_str();
         let Some(SystemConfig::Bitrix24(b)) = config.system(system) else {
             continue;
         };
@@ -93,7 +102,7 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
         let known = client.deal_pipelines(&ids).await.map_err(|e| {
             anyhow::anyhow!("systems.{system}: cannot read the portal's pipelines: {e}")
         })?;
-        for (pipeline, stages) in pipelines {
+        for (&pipeline, stages) in pipelines {
             if !known.categories.iter().any(|c| c.id == pipeline) && pipeline != 0 {
                 problems.push(format!(
                     "systems.{system}: pipeline {pipeline} (CATEGORY_ID) does not exist in the portal; pipelines: {}",
@@ -123,25 +132,9 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
         }
     }
     // amoCRM: the statuses of each mapped pipeline.
-    let mut amo: BTreeMap<&str, BTreeMap<u32, Vec<(String, String)>>> = BTreeMap::new();
-    for flow in &config.flows {
-        for system in [&flow.to, &flow.from] {
-            if !matches!(config.system(system), Some(SystemConfig::AmoCrm(_))) {
-                continue;
-            }
-            let m = &flow.mapping;
-            let file = m.path.display().to_string();
-            let entry = amo
-                .entry(system.as_str())
-                .or_default()
-                .entry(m.pipeline())
-                .or_default();
-            for stage in m.status_map.values().chain(m.stage_map.keys()) {
-                entry.push((file.clone(), stage.clone()));
-            }
-        }
-    }
-    for (system, pipelines) in amo {
+    let amo = mapped_stages(config, crate::config::SystemKind::AmoCrm);
+    for (system, pipelines) in &amo {
+        let system = system.as_str();
         let Some(SystemConfig::AmoCrm(a)) = config.system(system) else {
             continue;
         };
@@ -153,7 +146,7 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
             a.limits.timeouts(),
         )
         .await?;
-        for (pipeline, stages) in pipelines {
+        for (&pipeline, stages) in pipelines {
             let statuses = client.statuses(u64::from(pipeline)).await.map_err(|e| {
                 anyhow::anyhow!(
                     "systems.{system}: cannot read the statuses of pipeline {pipeline}: {e}"
@@ -164,7 +157,7 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
                 if !seen.insert((file.clone(), stage.clone())) {
                     continue;
                 }
-                if !statuses.iter().any(|s| s.id.to_string() == stage) {
+                if !statuses.iter().any(|s| s.id.to_string() == *stage) {
                     problems.push(format!(
                         "{file}: status `{stage}` is not a status of pipeline {pipeline} in `{system}`; its statuses: {}",
                         statuses.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
