@@ -534,9 +534,16 @@ async fn emulate_woocommerce_serves_seeded_orders_to_the_right_keys_only() {
         per_page: 100,
         ..Default::default()
     };
-    wait_until("the WooCommerce emulator to answer", WAIT, || async {
-        good.list_orders(&q).await.is_ok()
-    })
+    // The emulator listens before it seeds: wait for the seeded orders, not just an answer.
+    wait_until(
+        "the WooCommerce emulator to serve its seeded orders",
+        WAIT,
+        || async {
+            good.list_orders(&q)
+                .await
+                .is_ok_and(|(o, _, _)| o.len() == 3)
+        },
+    )
     .await;
     emu.assert_running();
     let (orders, total, _) = good.list_orders(&q).await.unwrap();
