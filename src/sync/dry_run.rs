@@ -4,10 +4,10 @@
 use super::engine::Engine;
 use super::ids::{entity_id, KIND_DEAL, KIND_ORDER};
 use super::merge::{lines_value, same_compared_fields};
+use super::poll::poll_since;
 use super::SyncError;
-use chrono::{DateTime, Utc};
 use dealbridge_sdk::model::Deal;
-use dealbridge_store::{snapshot_hash, Store};
+use dealbridge_store::snapshot_hash;
 use serde::Serialize;
 
 /// One thing the pass would do.
@@ -34,22 +34,6 @@ pub struct DryRun {
     pub read: u64,
     /// Records that need nothing.
     pub unchanged: u64,
-}
-
-async fn since(
-    store: &Store,
-    cursor: &str,
-    full: bool,
-    overlap: std::time::Duration,
-) -> Result<Option<DateTime<Utc>>, SyncError> {
-    if full {
-        return Ok(None);
-    }
-    Ok(store
-        .cursor(cursor)
-        .await?
-        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
-        .map(|c| c.with_timezone(&Utc) - overlap))
 }
 
 /// Which compared fields differ between two deals, as `field: old → new`.
@@ -89,7 +73,7 @@ impl Engine {
             let Some(target) = self.executor.flows.get(&flow.name) else {
                 continue;
             };
-            let since = since(&self.store, &flow.cursor_name(), full, flow.overlap).await?;
+            let since = poll_since(&self.store, &flow.cursor_name(), full, flow.overlap).await?;
             let mut page = 1;
             loop {
                 let listing = flow
@@ -188,7 +172,7 @@ impl Engine {
             .iter()
             .filter(|p| only.is_none_or(|n| n == p.name || n == p.forward))
         {
-            let since = since(&self.store, &pull.cursor_name(), full, pull.overlap).await?;
+            let since = poll_since(&self.store, &pull.cursor_name(), full, pull.overlap).await?;
             let mut page = 1;
             loop {
                 let listing = pull

@@ -61,15 +61,7 @@ impl OrderFlow {
     /// queueing only what differs from the last synced snapshot).
     pub async fn poll(&self, store: &Store, full: bool) -> Result<PollReport, SyncError> {
         let cursor_name = self.cursor_name();
-        let since = if full {
-            None
-        } else {
-            store
-                .cursor(&cursor_name)
-                .await?
-                .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
-                .map(|c| c.with_timezone(&Utc) - self.overlap)
-        };
+        let since = poll_since(store, &cursor_name, full, self.overlap).await?;
         let mut report = PollReport::default();
         let mut newest: Option<DateTime<Utc>> = None;
         let mut page = 1;
@@ -98,17 +90,7 @@ impl OrderFlow {
                 _ => break,
             }
         }
-        if let Some(newest) = newest {
-            let old = store.cursor(&cursor_name).await?;
-            let old = old
-                .as_deref()
-                .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-                .map(|c| c.with_timezone(&Utc));
-            // Never move backwards: a --full pass over old data must not rewind the cursor.
-            if old.is_none_or(|o| newest > o) {
-                store.set_cursor(&cursor_name, &newest.to_rfc3339()).await?;
-            }
-        }
+        advance_cursor(store, &cursor_name, newest).await?;
         info!(
             flow = %self.name,
             pages = report.pages,
@@ -182,6 +164,45 @@ impl OrderFlow {
             Enqueued::Coalesced(_) => Queued::Coalesced,
         })
     }
+}
+
+/// Where a pass starts reading: the cursor minus `overlap`, or everything (`None`) for a full
+/// pass or a first one.
+pub async fn poll_since(
+    store: &Store,
+    cursor_name: &str,
+    full: bool,
+    overlap: Duration,
+) -> Result<Option<DateTime<Utc>>, SyncError> {
+    if full {
+        return Ok(None);
+    }
+    Ok(store
+        .cursor(cursor_name)
+        .await?
+        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+        .map(|c| c.with_timezone(&Utc) - overlap))
+}
+
+/// Moves the cursor to `newest` after a whole pass, never backwards: a `--full` pass over old
+/// data must not rewind it.
+pub async fn advance_cursor(
+    store: &Store,
+    cursor_name: &str,
+    newest: Option<DateTime<Utc>>,
+) -> Result<(), SyncError> {
+    let Some(newest) = newest else {
+        return Ok(());
+    };
+    let old = store
+        .cursor(cursor_name)
+        .await?
+        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+        .map(|c| c.with_timezone(&Utc));
+    if old.is_none_or(|o| newest > o) {
+        store.set_cursor(cursor_name, &newest.to_rfc3339()).await?;
+    }
+    Ok(())
 }
 
 /// What [`OrderFlow::queue_order`] did.

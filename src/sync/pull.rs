@@ -8,7 +8,7 @@
 use super::ids::{coalesce_key, entity_id, KIND_DEAL, KIND_ORDER};
 use super::job::{DealPull, JOB_DEAL_PULL};
 use super::merge::same_compared_fields;
-use super::poll::PollReport;
+use super::poll::{advance_cursor, poll_since, PollReport};
 use super::SyncError;
 use chrono::{DateTime, Utc};
 use dealbridge_sdk::model::{CrmDealState, Deal};
@@ -60,15 +60,7 @@ impl DealPullFlow {
     /// One pass over the CRM's changed deals; the cursor moves after the whole pass is queued.
     pub async fn poll(&self, store: &Store, full: bool) -> Result<PollReport, SyncError> {
         let cursor_name = self.cursor_name();
-        let since = if full {
-            None
-        } else {
-            store
-                .cursor(&cursor_name)
-                .await?
-                .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
-                .map(|c| c.with_timezone(&Utc) - self.overlap)
-        };
+        let since = poll_since(store, &cursor_name, full, self.overlap).await?;
         let mut report = PollReport::default();
         let mut newest: Option<DateTime<Utc>> = None;
         let mut page = 1;
@@ -96,16 +88,7 @@ impl DealPullFlow {
                 _ => break,
             }
         }
-        if let Some(newest) = newest {
-            let old = store
-                .cursor(&cursor_name)
-                .await?
-                .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
-                .map(|c| c.with_timezone(&Utc));
-            if old.is_none_or(|o| newest > o) {
-                store.set_cursor(&cursor_name, &newest.to_rfc3339()).await?;
-            }
-        }
+        advance_cursor(store, &cursor_name, newest).await?;
         info!(flow = %self.name, pages = report.pages, seen = report.seen, queued = report.queued,
               coalesced = report.coalesced, unchanged = report.unchanged, "deal poll pass done");
         Ok(report)
