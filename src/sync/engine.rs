@@ -304,13 +304,20 @@ impl Engine {
             let stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
-                    if let Err(e) = process_inbox(&store, &flows, &pulls).await {
-                        error!(error = %error_chain(&e), "inbox pass failed");
-                    }
+                    // Deliveries left waiting (a source failing, a record not ready yet) are
+                    // tried again after a second; otherwise every five.
+                    let pause = match process_inbox(&store, &flows, &pulls).await {
+                        Ok(r) if r.deferred > 0 => Duration::from_secs(1),
+                        Ok(_) => Duration::from_secs(5),
+                        Err(e) => {
+                            error!(error = %error_chain(&e), "inbox pass failed");
+                            Duration::from_secs(5)
+                        }
+                    };
                     tokio::select! {
                         _ = stop.cancelled() => break,
                         _ = wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        _ = tokio::time::sleep(pause) => {}
                     }
                 }
                 Ok(())

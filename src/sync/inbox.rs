@@ -2,15 +2,18 @@
 //!
 //! A delivery is a hint, not the truth: it may be stale, repeated, or arrive after a newer one.
 //! So the processor takes only the resource id from it and re-reads the resource from the
-//! source, then queues exactly as a poll would (unchanged → nothing; changed → one coalesced
-//! write). Repeats and reordering therefore cannot duplicate a deal or roll it back.
+//! source (the order from the store, the deal from the CRM), then queues exactly as a poll would
+//! (unchanged → nothing; changed → one coalesced write). Repeats and reordering therefore cannot
+//! duplicate a deal or roll it back, which is also why deliveries can be handled concurrently:
+//! deliveries about one resource share one re-read, different resources are independent.
 
 use super::poll::OrderFlow;
 use super::pull::DealPullFlow;
 use super::SyncError;
-use dealbridge_store::Store;
+use dealbridge_store::{InboxItem, Store};
 use serde::Serialize;
 use std::sync::Arc;
+use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 /// What one inbox pass did.
@@ -27,6 +30,25 @@ pub struct InboxReport {
 /// Most deliveries handled per pass.
 const PASS_LIMIT: u32 = 200;
 
+/// Resources re-read at the same time (each a remote read; the connectors' rate limiters still
+/// pace them per account).
+const CONCURRENCY: usize = 16;
+
+/// How handling one resource ended.
+enum Handled {
+    /// Done (or nothing to do); `orders` re-read.
+    Done { orders: u64 },
+    /// The source could not be read now; the deliveries stay for the next pass.
+    Deferred,
+    /// The resource is not ready yet (a deal whose creating job has not saved its binding):
+    /// the deliveries stay, the rest of the pass goes on.
+    Later,
+}
+
+/// How long a delivery may wait for its resource to become ready before it is dropped (polling
+/// catches the change then).
+const LATER_FOR: chrono::Duration = chrono::Duration::minutes(10);
+
 /// Handles waiting deliveries for the given flows.
 pub async fn process_inbox(
     store: &Store,
@@ -34,64 +56,59 @@ pub async fn process_inbox(
     pulls: &[Arc<DealPullFlow>],
 ) -> Result<InboxReport, SyncError> {
     let mut report = InboxReport::default();
+    // Group by (source, resource id), in arrival order: one re-read serves every delivery of a
+    // resource in this pass.
+    let mut groups: Vec<((String, String), Vec<InboxItem>)> = Vec::new();
     for item in store.inbox_unprocessed(PASS_LIMIT).await? {
-        if pulls.iter().any(|p| p.crm_system == item.source) {
-            // A CRM event: re-read the deal, queue a merge like the deal poll would.
-            match process_crm_event(store, pulls, &item).await? {
-                true => {
-                    store.inbox_mark_processed(item.id).await?;
-                    report.processed += 1;
-                    continue;
-                }
-                false => {
-                    report.deferred += 1;
-                    break;
-                }
-            }
+        let key = (
+            item.source.clone(),
+            resource_id(&item).unwrap_or_else(|| format!("#{}", item.id)),
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((key, vec![item])),
         }
-        let flows: Vec<_> = flows
-            .iter()
-            .filter(|f| f.source_system == item.source)
-            .collect();
-        let resource_id = serde_json::from_str::<serde_json::Value>(&item.payload)
-            .ok()
-            .and_then(|v| match &v["id"] {
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                serde_json::Value::String(s) => Some(s.clone()),
-                _ => None,
-            });
-        let is_order = item.kind.starts_with("order") || item.kind.starts_with("orders/");
-        if flows.is_empty() || !is_order || resource_id.is_none() {
-            debug!(source = %item.source, kind = %item.kind, "delivery needs nothing from any flow");
-            store.inbox_mark_processed(item.id).await?;
-            report.processed += 1;
-            continue;
+    }
+    for chunk in groups.chunks(CONCURRENCY) {
+        let mut set = JoinSet::new();
+        for (index, (_, items)) in chunk.iter().enumerate() {
+            let (store, flows, pulls) = (store.clone(), flows.to_vec(), pulls.to_vec());
+            let item = items[0].clone();
+            set.spawn(async move { (index, handle(&store, &flows, &pulls, &item).await) });
         }
-        let id = resource_id.expect("checked");
         let mut deferred = false;
-        for flow in flows {
-            match flow.source.order(&id).await {
-                Ok(Some(order)) => {
-                    flow.queue_order(store, &order).await?;
-                    report.orders += 1;
+        while let Some(joined) = set.join_next().await {
+            let (index, outcome) = joined.expect("inbox task panicked");
+            let items = &chunk[index].1;
+            match outcome? {
+                Handled::Done { orders } => {
+                    for item in items {
+                        store.inbox_mark_processed(item.id).await?;
+                    }
+                    report.processed += items.len() as u64;
+                    report.orders += orders;
                 }
-                Ok(None) => debug!(flow = %flow.name, order = %id, "order gone at the source"),
-                Err(e) if e.should_retry() => {
-                    warn!(flow = %flow.name, order = %id, error = %e, "cannot re-read the order; will try again");
+                Handled::Deferred => {
+                    report.deferred += items.len() as u64;
                     deferred = true;
                 }
-                Err(e) => {
-                    warn!(flow = %flow.name, order = %id, error = %e, "cannot re-read the order; polling will catch it")
+                Handled::Later => {
+                    for item in items {
+                        if chrono::Utc::now() - item.received_at > LATER_FOR {
+                            warn!(source = %item.source, id = item.id, "delivery waited too long for its record; dropped (polling will catch the change)");
+                            store.inbox_mark_processed(item.id).await?;
+                            report.processed += 1;
+                        } else {
+                            report.deferred += 1;
+                        }
+                    }
                 }
             }
         }
         if deferred {
-            report.deferred += 1;
-            // Keep order: later deliveries wait for this one's next pass.
+            // The source is failing: leave the rest for the next pass instead of hammering it.
             break;
         }
-        store.inbox_mark_processed(item.id).await?;
-        report.processed += 1;
     }
     if report.processed > 0 {
         info!(
@@ -103,32 +120,92 @@ pub async fn process_inbox(
     Ok(report)
 }
 
-/// Handles one CRM event; false when the deal could not be read now (try again later).
+/// The id of the resource a delivery is about (`{"id": …}` in every stored body).
+fn resource_id(item: &InboxItem) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(&item.payload)
+        .ok()
+        .and_then(|v| match &v["id"] {
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+}
+
+/// Re-reads the resource of one delivery and queues what changed.
+async fn handle(
+    store: &Store,
+    flows: &[Arc<OrderFlow>],
+    pulls: &[Arc<DealPullFlow>],
+    item: &InboxItem,
+) -> Result<Handled, SyncError> {
+    if pulls.iter().any(|p| p.crm_system == item.source) {
+        // A CRM event: re-read the deal, queue a merge like the deal poll would.
+        return process_crm_event(store, pulls, item).await;
+    }
+    let flows: Vec<_> = flows
+        .iter()
+        .filter(|f| f.source_system == item.source)
+        .collect();
+    let is_order = item.kind.starts_with("order") || item.kind.starts_with("orders/");
+    let id = match resource_id(item) {
+        Some(id) if !flows.is_empty() && is_order => id,
+        _ => {
+            debug!(source = %item.source, kind = %item.kind, "delivery needs nothing from any flow");
+            return Ok(Handled::Done { orders: 0 });
+        }
+    };
+    let mut orders = 0;
+    for flow in flows {
+        match flow.source.order(&id).await {
+            Ok(Some(order)) => {
+                flow.queue_order(store, &order).await?;
+                orders += 1;
+            }
+            Ok(None) => debug!(flow = %flow.name, order = %id, "order gone at the source"),
+            Err(e) if e.should_retry() => {
+                warn!(flow = %flow.name, order = %id, error = %e, "cannot re-read the order; will try again");
+                return Ok(Handled::Deferred);
+            }
+            Err(e) => {
+                warn!(flow = %flow.name, order = %id, error = %e, "cannot re-read the order; polling will catch it")
+            }
+        }
+    }
+    Ok(Handled::Done { orders })
+}
+
+/// Handles one CRM event.
 async fn process_crm_event(
     store: &Store,
     pulls: &[Arc<DealPullFlow>],
-    item: &dealbridge_store::InboxItem,
-) -> Result<bool, SyncError> {
-    let id = serde_json::from_str::<serde_json::Value>(&item.payload)
-        .ok()
-        .and_then(|v| v["id"].as_str().map(str::to_string));
-    let Some(id) = id else {
-        return Ok(true);
+    item: &InboxItem,
+) -> Result<Handled, SyncError> {
+    let Some(id) = resource_id(item) else {
+        return Ok(Handled::Done { orders: 0 });
     };
+    let mut orders = 0;
+    let mut later = false;
     for pull in pulls.iter().filter(|p| p.crm_system == item.source) {
         match pull.reader.deal(&id).await {
             Ok(Some(state)) => {
-                pull.queue_deal(store, &state).await?;
+                if pull.queue_deal(store, &state).await? == super::pull::Pulled::Unbound {
+                    later = true;
+                }
+                orders += 1;
             }
             Ok(None) => debug!(flow = %pull.name, deal = %id, "deal gone in the CRM"),
             Err(e) if e.should_retry() => {
                 warn!(flow = %pull.name, deal = %id, error = %e, "cannot re-read the deal; will try again");
-                return Ok(false);
+                return Ok(Handled::Deferred);
             }
             Err(e) => {
                 warn!(flow = %pull.name, deal = %id, error = %e, "cannot re-read the deal; polling will catch it")
             }
         }
     }
-    Ok(true)
+    Ok(if later {
+        Handled::Later
+    } else {
+        Handled::Done { orders }
+    })
 }

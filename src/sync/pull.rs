@@ -47,8 +47,11 @@ pub enum Pulled {
     Coalesced,
     /// Equal to what we last wrote or saw (our own write echoing back, or no compared change).
     Unchanged,
-    /// Not a deal of this store's orders, or not bound yet.
+    /// Not a deal of this store's orders.
     NotOurs,
+    /// A deal of this store's orders whose binding is not saved yet (the store → CRM job that
+    /// created it is finishing): try again shortly rather than drop the change.
+    Unbound,
 }
 
 impl DealPullFlow {
@@ -80,7 +83,8 @@ impl DealPullFlow {
                 match self.queue_deal(store, state).await? {
                     Pulled::Queued => report.queued += 1,
                     Pulled::Coalesced => report.coalesced += 1,
-                    Pulled::Unchanged | Pulled::NotOurs => report.unchanged += 1,
+                    // An unbound deal is seen again by the next pass (the overlap window).
+                    Pulled::Unchanged | Pulled::NotOurs | Pulled::Unbound => report.unchanged += 1,
                 }
             }
             match listing.next_page {
@@ -107,7 +111,7 @@ impl DealPullFlow {
         let entity = entity_id(origin);
         let Some(bound) = store.binding(&self.crm_system, KIND_DEAL, &entity).await? else {
             // Not bound yet: the store → CRM job that creates it is still on its way.
-            return Ok(Pulled::NotOurs);
+            return Ok(Pulled::Unbound);
         };
         if bound.external_id != state.id {
             debug!(flow = %self.name, deal = %state.id, bound = %bound.external_id, "a second deal claims the same order; ignored");
