@@ -436,14 +436,11 @@ async fn an_order_made_in_1c_is_stored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payment_methods_are_named_for_1c_as_the_mapping_says() {
     let w = payments_world().await;
-    let mut mapping =
-        std::fs::read_to_string(w.dir.path().join("mappings/woocommerce-bitrix24.toml")).unwrap();
-    mapping.push_str("\n[payment_methods]\n\"Bank transfer\" = \"Безналичный расчет\"\n");
-    std::fs::write(
-        w.dir.path().join("mappings/woocommerce-bitrix24.toml"),
-        mapping,
-    )
-    .unwrap();
+    w.edit_file(
+        "mappings/woocommerce-bitrix24.toml",
+        "[payment_methods]",
+        "[payment_methods]\n\"Bank transfer\" = \"Безналичный расчет\"",
+    );
     let order_id = create_order(&w.shop.base_url, &w.shop.handle.catalog(), false).await;
     let app = App::load(&w.config).await.unwrap();
     app.engine.sync_once(None, false).await.unwrap();
