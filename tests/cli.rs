@@ -610,9 +610,12 @@ fn sandbox_once_makes_the_deals_and_a_second_sync_writes_nothing() {
         .unwrap();
     let text = stdout(&out);
     assert_eq!(code(&out), 0, "stdout: {text}\nstderr: {}", stderr(&out));
-    assert!(text.contains("5 deal(s) written"), "{text}");
+    assert!(text.contains("5 deal(s) created"), "{text}");
     assert!(text.contains("deals in the CRM: 5"), "{text}");
     assert!(text.contains("second sync: 0 written"), "{text}");
+    // Both directions: a manager's WON reaches the shop, and does not come back.
+    assert!(text.contains("is now `completed`"), "{text}");
+    assert!(text.contains("next sync: 0 written"), "{text}");
     assert!(dir.path().join("dealbridge.toml").is_file());
     let out = run_check(&dir.path().join("dealbridge.toml"));
     assert_eq!(

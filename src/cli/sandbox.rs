@@ -80,9 +80,10 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     let app = App::load(&config_path).await?;
     let summary = app.engine.sync_once(None, false).await?;
     println!(
-        "first sync: {} order(s) read, {} deal(s) written, {} retried, {} dead",
+        "first sync: {} order(s) read, {} deal(s) created, {} payment(s) shown on deals, {} retried, {} dead",
         summary.polls.iter().map(|(_, p)| p.seen).sum::<u64>(),
-        summary.written,
+        summary.created,
+        summary.updated,
         summary.retried,
         summary.dead
     );
@@ -93,6 +94,7 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
         again.written,
         again.polls.iter().map(|(_, p)| p.unchanged).sum::<u64>()
     );
+    show_two_way(&app, &shop.handle, &crm.handle).await?;
 
     if !args.once {
         println!();
@@ -187,6 +189,46 @@ fn print_deals(crm: &b24::EmulatorHandle) {
     }
 }
 
+/// Both directions: a manager wins an open deal in the CRM emulator; the next pass writes the
+/// shop's order, and our write coming back changes nothing.
+async fn show_two_way(
+    app: &App,
+    shop: &woo::EmulatorHandle,
+    crm: &b24::EmulatorHandle,
+) -> anyhow::Result<()> {
+    let open = crm
+        .deals()
+        .into_iter()
+        .find(|d| !matches!(d["STAGE_ID"].as_str(), Some("WON" | "LOSE")));
+    let Some(deal) = open else {
+        return Ok(());
+    };
+    let (Some(id), Some(order)) = (
+        deal["ID"].as_str().and_then(|i| i.parse::<u64>().ok()),
+        deal["ORIGIN_ID"]
+            .as_str()
+            .and_then(|i| i.parse::<u64>().ok()),
+    ) else {
+        return Ok(());
+    };
+    crm.manager_update_deal(id, serde_json::json!({"STAGE_ID": "WON"}));
+    let back = app.engine.sync_once(None, false).await?;
+    let status = shop
+        .get_order_json(order)
+        .and_then(|o| o["status"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    println!(
+        "a manager moved deal {id} to WON in the CRM: the shop's order {order} is now `{status}` ({} write(s), conflicts {})",
+        back.written, back.conflicts
+    );
+    let echo = app.engine.sync_once(None, false).await?;
+    println!(
+        "next sync: {} written — our own write coming back changes nothing",
+        echo.written
+    );
+    Ok(())
+}
+
 fn sandbox_config(shop_url: &str, webhook_url: &str, listen: SocketAddr) -> String {
     format!(
         r#"# Written by `dealbridge sandbox`: both systems are local emulators.
@@ -212,6 +254,14 @@ rate_limit_burst = 50
 name = "orders"
 from = "shop"
 to = "crm"
+entities = ["order", "payment"]
+mapping = "mappings/woocommerce-bitrix24.toml"
+
+# The other direction: a manager's stage or row change in the CRM reaches the shop's order.
+[[flows]]
+name = "deals-back"
+from = "crm"
+to = "shop"
 entities = ["order"]
 mapping = "mappings/woocommerce-bitrix24.toml"
 "#
