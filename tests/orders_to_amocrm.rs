@@ -1,15 +1,16 @@
 //! The same engine, another CRM: WooCommerce orders become amoCRM leads exactly once, through the
 //! same flow code; only the connector and the mapping file differ from the Bitrix24 path.
 
+mod common;
+
+use common::{spawn_amo_world, AmoTuning};
 use dealbridge::app::App;
 use dealbridge_amocrm::emulator as amo;
 use dealbridge_sdk::fault::FaultConfig;
 use dealbridge_sdk::http::Timeouts;
-use dealbridge_woocommerce::emulator as woo;
 use dealbridge_woocommerce::{NewOrder, WooClient};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -33,56 +34,13 @@ fn lead_for(leads: &[Value], order_id: u64) -> Vec<&Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_become_amocrm_leads_exactly_once_despite_faults() {
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
-    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/mappings/woocommerce-amocrm.toml"
-        ),
-        dir.path().join("mappings/woocommerce-amocrm.toml"),
-    )
-    .unwrap();
-    let config = dir.path().join("dealbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[database]
-url = "sqlite://dealbridge.db"
-[sync]
-backoff_base = "50ms"
-backoff_max = "1s"
-max_attempts = 40
-lease = "5s"
-[systems.shop]
-kind = "woocommerce"
-base_url = "{}"
-consumer_key = "ck_test"
-consumer_secret = "cs_test"
-[systems.crm]
-kind = "amocrm"
-base_url = "{}"
-token = "test"
-timeout = "1s"
-[[flows]]
-name = "orders"
-from = "shop"
-to = "crm"
-entities = ["order"]
-mapping = "mappings/woocommerce-amocrm.toml"
-"#,
-            shop.base_url, crm.base_url
-        ),
-    )
-    .unwrap();
-
+    let w = spawn_amo_world(AmoTuning {
+        top: "[sync]\nbackoff_base = \"50ms\"\nbackoff_max = \"1s\"\nmax_attempts = 40\nlease = \"5s\"",
+        crm: "timeout = \"1s\"",
+        ..Default::default()
+    })
+    .await;
+    let (shop, crm, config) = (&w.shop, &w.crm, &w.config);
     let client = WooClient::new(&shop.base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
     let statuses = ["pending", "processing", "completed", "on-hold"];
     let mut orders = Vec::new();
@@ -108,7 +66,7 @@ mapping = "mappings/woocommerce-amocrm.toml"
         hang: Duration::from_millis(1500),
         ..Default::default()
     });
-    let app = App::load(&config).await.unwrap();
+    let app = App::load(config).await.unwrap();
     let summary = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(summary.dead, 0, "{summary:?}");
     crm.handle.faults().set(FaultConfig::default());

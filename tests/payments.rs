@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{spawn_world, Tuning, World};
+use common::{spawn_amo_world, spawn_world, AmoTuning, Tuning, World};
 use dealbridge::app::App;
 use dealbridge::onec::documents::apply_documents_file;
 use dealbridge::onec::exchange::StoreImporter;
 use dealbridge::server::onec::ExchangeImporter;
-use dealbridge_amocrm::emulator as amo;
 use dealbridge_commerceml::writer::{write_orders, OrderExport, WriterOptions};
 use dealbridge_sdk::http::Timeouts;
 use dealbridge_sdk::model::Order;
@@ -240,51 +239,14 @@ async fn a_payment_captured_by_the_store_shows_on_the_deal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_round_trip_lands_on_amocrm() {
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
-    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/mappings/woocommerce-amocrm.toml"
-        ),
-        dir.path().join("mappings/woocommerce-amocrm.toml"),
-    )
-    .unwrap();
-    let config = dir.path().join("dealbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[database]
-url = "sqlite://dealbridge.db"
-[systems.shop]
-kind = "woocommerce"
-base_url = "{}"
-consumer_key = "ck_test"
-consumer_secret = "cs_test"
-[systems.crm]
-kind = "amocrm"
-base_url = "{}"
-token = "test"
-[[flows]]
-name = "orders"
-from = "shop"
-to = "crm"
-entities = ["order", "payment"]
-mapping = "mappings/woocommerce-amocrm.toml"
-"#,
-            shop.base_url, crm.base_url
-        ),
-    )
-    .unwrap();
+    let w = spawn_amo_world(AmoTuning {
+        entities: "[\"order\", \"payment\"]",
+        ..Default::default()
+    })
+    .await;
+    let (shop, crm, config) = (&w.shop, &w.crm, &w.config);
     let order_id = create_order(&shop.base_url, &shop.handle.catalog(), true).await;
-    let app = App::load(&config).await.unwrap();
+    let app = App::load(config).await.unwrap();
     let pass = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(pass.dead, 0, "{pass:?}");
     let leads = crm.handle.leads();
@@ -313,57 +275,16 @@ mapping = "mappings/woocommerce-amocrm.toml"
 /// still works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amocrm_oauth_tokens_are_refreshed_and_kept() {
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
-    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
+    let w = spawn_amo_world(AmoTuning {
+        crm: "client_id = \"integration-1\"\nclient_secret = \"int-secret\"\nredirect_uri = \"https://example.com/oauth\"\nrefresh_token = \"rt-1\"",
+        ..Default::default()
+    })
+    .await;
+    let (shop, crm, config) = (&w.shop, &w.crm, &w.config);
     crm.handle
         .enable_oauth("integration-1", "int-secret", "rt-1");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/mappings/woocommerce-amocrm.toml"
-        ),
-        dir.path().join("mappings/woocommerce-amocrm.toml"),
-    )
-    .unwrap();
-    let config = dir.path().join("dealbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[database]
-url = "sqlite://dealbridge.db"
-[systems.shop]
-kind = "woocommerce"
-base_url = "{}"
-consumer_key = "ck_test"
-consumer_secret = "cs_test"
-[systems.crm]
-kind = "amocrm"
-base_url = "{}"
-token = "test"
-client_id = "integration-1"
-client_secret = "int-secret"
-redirect_uri = "https://example.com/oauth"
-refresh_token = "rt-1"
-[[flows]]
-name = "orders"
-from = "shop"
-to = "crm"
-entities = ["order"]
-mapping = "mappings/woocommerce-amocrm.toml"
-"#,
-            shop.base_url, crm.base_url
-        ),
-    )
-    .unwrap();
     create_order(&shop.base_url, &shop.handle.catalog(), false).await;
-    let app = App::load(&config).await.unwrap();
+    let app = App::load(config).await.unwrap();
     crm.handle.expire_access_token();
     let s = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!((s.created, s.dead), (1, 0), "{s:?}");
@@ -379,7 +300,7 @@ mapping = "mappings/woocommerce-amocrm.toml"
     app.store.close().await;
 
     create_order(&shop.base_url, &shop.handle.catalog(), false).await;
-    let app = App::load(&config).await.unwrap();
+    let app = App::load(config).await.unwrap();
     let s = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(
         (s.created, s.dead),

@@ -419,64 +419,17 @@ async fn a_bitrix24_event_brings_the_managers_change_to_the_store_within_seconds
 async fn an_amocrm_webhook_with_the_url_token_brings_a_stage_change_to_the_store() {
     use common::{dealbridge, free_port, wait_until, ChildGuard};
     use dealbridge_amocrm::emulator as amo;
-    use dealbridge_woocommerce::emulator as woo;
-    use std::net::SocketAddr;
     use std::time::Duration;
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
-    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/mappings/woocommerce-amocrm.toml"
-        ),
-        dir.path().join("mappings/woocommerce-amocrm.toml"),
-    )
-    .unwrap();
     let port = free_port();
-    let config = dir.path().join("dealbridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[database]
-url = "sqlite://dealbridge.db"
-[server]
-listen = "127.0.0.1:{port}"
-[sync]
-poll_interval = "1h"
-[systems.shop]
-kind = "woocommerce"
-base_url = "{}"
-consumer_key = "ck_test"
-consumer_secret = "cs_test"
-[systems.crm]
-kind = "amocrm"
-base_url = "{}"
-token = "test"
-webhook_token = "hook-secret-1"
-[[flows]]
-name = "orders"
-from = "shop"
-to = "crm"
-entities = ["order"]
-mapping = "mappings/woocommerce-amocrm.toml"
-[[flows]]
-name = "leads-back"
-from = "crm"
-to = "shop"
-entities = ["order"]
-mapping = "mappings/woocommerce-amocrm.toml"
-"#,
-            shop.base_url, crm.base_url
-        ),
-    )
-    .unwrap();
+    let top = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[sync]\npoll_interval = \"1h\"");
+    let w = common::spawn_amo_world(common::AmoTuning {
+        top: &top,
+        crm: "webhook_token = \"hook-secret-1\"",
+        tail: common::AMO_REVERSE_FLOW,
+        ..Default::default()
+    })
+    .await;
+    let (shop, crm, config) = (&w.shop, &w.crm, &w.config);
     let client = WooClient::new(&shop.base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
     let simple: Vec<_> = shop
         .handle
@@ -493,7 +446,7 @@ mapping = "mappings/woocommerce-amocrm.toml"
     .unwrap();
     let order = client.create_order(&order).await.unwrap().id;
     let mut cmd = dealbridge();
-    cmd.arg("--config").arg(&config).arg("run");
+    cmd.arg("--config").arg(config).arg("run");
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let _engine = ChildGuard::spawn(cmd, "dealbridge run");

@@ -259,3 +259,73 @@ impl World {
         })
     }
 }
+
+/// A WooCommerce emulator and an amoCRM emulator with a config between them (the amoCRM twin of
+/// [`spawn_world`]).
+pub struct AmoWorld {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub shop: woo::RunningEmulator,
+    pub crm: dealbridge_amocrm::emulator::RunningEmulator,
+}
+
+/// What an [`AmoWorld`]'s config adds to the defaults.
+#[derive(Default, Clone)]
+pub struct AmoTuning<'a> {
+    /// Lines for the top of the file (`[server]`, `[sync]` sections).
+    pub top: &'a str,
+    /// Extra lines in `[systems.crm]`.
+    pub crm: &'a str,
+    /// The order flow's entities (default `["order"]`).
+    pub entities: &'a str,
+    /// Text appended at the end (more flows).
+    pub tail: &'a str,
+}
+
+/// The flow from the CRM back to the shop, for two-way tests.
+pub const AMO_REVERSE_FLOW: &str = "[[flows]]\nname = \"leads-back\"\nfrom = \"crm\"\nto = \"shop\"\nentities = [\"order\"]\nmapping = \"mappings/woocommerce-amocrm.toml\"\n";
+
+pub async fn spawn_amo_world(t: AmoTuning<'_>) -> AmoWorld {
+    use dealbridge_amocrm::emulator as amo;
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = woo::spawn(woo::EmulatorConfig::default(), any)
+        .await
+        .expect("woo emulator");
+    let crm = amo::spawn(amo::EmulatorConfig::default(), any)
+        .await
+        .expect("amoCRM emulator");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/woocommerce-amocrm.toml"
+        ),
+        dir.path().join("mappings/woocommerce-amocrm.toml"),
+    )
+    .unwrap();
+    let entities = if t.entities.is_empty() {
+        "[\"order\"]"
+    } else {
+        t.entities
+    };
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://dealbridge.db\"\n{top}\n[systems.shop]\nkind = \"woocommerce\"\nbase_url = \"{shop}\"\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\n[systems.crm]\nkind = \"amocrm\"\nbase_url = \"{crm}\"\ntoken = \"test\"\n{crm_extra}\n[[flows]]\nname = \"orders\"\nfrom = \"shop\"\nto = \"crm\"\nentities = {entities}\nmapping = \"mappings/woocommerce-amocrm.toml\"\n{tail}",
+            top = t.top,
+            shop = shop.base_url,
+            crm = crm.base_url,
+            crm_extra = t.crm,
+            tail = t.tail,
+        ),
+    )
+    .unwrap();
+    AmoWorld {
+        dir,
+        config,
+        shop,
+        crm,
+    }
+}
