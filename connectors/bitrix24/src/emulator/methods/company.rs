@@ -8,8 +8,7 @@
 //! UNCONFIRMED: the portal's wording for a missing `TITLE` (the emulator refuses it).
 
 use super::fields::{int, money, text, yes_no};
-use super::{paginate, select_param, ApiFailure, Ctx, MethodOk, Params};
-use crate::emulator::filter::{matches, parse_filter, project, sort};
+use super::{ApiFailure, Ctx, MethodOk, Params};
 use crate::emulator::state::{now_iso, Portal, Record};
 use crate::wire::value_text;
 use serde_json::{json, Map, Value};
@@ -123,21 +122,7 @@ pub(super) fn get(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFai
 }
 
 pub(super) fn list(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
-    let conds = parse_filter(params.get("filter"))?;
-    let mut rows: Vec<Record> = ctx
-        .portal
-        .companies
-        .values()
-        .filter(|r| matches(r, &conds, &[]))
-        .cloned()
-        .collect();
-    sort(&mut rows, params.get("order"))?;
-    let select = select_param(params);
-    let rows = rows
-        .iter()
-        .map(|r| Value::Object(project(r, select.as_ref(), &is_standard)))
-        .collect();
-    Ok(paginate(rows, params))
+    super::list_records(ctx.portal.companies.values(), params, &[], &is_standard)
 }
 
 pub(super) fn update(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
@@ -207,19 +192,5 @@ pub(super) fn requisite_add(ctx: &mut Ctx<'_>, params: &Params) -> Result<Method
 }
 
 pub(super) fn requisite_list(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
-    let conds = parse_filter(params.get("filter"))?;
-    let mut rows: Vec<Record> = ctx
-        .portal
-        .requisites
-        .values()
-        .filter(|r| matches(r, &conds, &[]))
-        .cloned()
-        .collect();
-    sort(&mut rows, params.get("order"))?;
-    let select = select_param(params);
-    let rows = rows
-        .iter()
-        .map(|r| Value::Object(project(r, select.as_ref(), &|_| true)))
-        .collect();
-    Ok(paginate(rows, params))
+    super::list_records(ctx.portal.requisites.values(), params, &[], &|_| true)
 }

@@ -1,8 +1,7 @@
 //! `crm.contact.add/get/list/update`, with the `PHONE`/`EMAIL`/`WEB`/`IM` multi-fields.
 
 use super::fields::{date, int, text, yes_no};
-use super::{paginate, select_param, ApiFailure, Ctx, MethodOk, Params};
-use crate::emulator::filter::{matches, parse_filter, project, sort};
+use super::{ApiFailure, Ctx, MethodOk, Params};
 use crate::emulator::state::{now_iso, Portal, Record};
 use crate::php_query::as_list;
 use crate::wire::value_text;
@@ -202,21 +201,7 @@ pub(super) fn get(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFai
 }
 
 pub(super) fn list(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
-    let conds = parse_filter(params.get("filter"))?;
-    let mut rows: Vec<Record> = ctx
-        .portal
-        .contacts
-        .values()
-        .filter(|r| matches(r, &conds, &MULTI))
-        .cloned()
-        .collect();
-    sort(&mut rows, params.get("order"))?;
-    let select = select_param(params);
-    let rows = rows
-        .iter()
-        .map(|r| Value::Object(project(r, select.as_ref(), &is_standard)))
-        .collect();
-    Ok(paginate(rows, params))
+    super::list_records(ctx.portal.contacts.values(), params, &MULTI, &is_standard)
 }
 
 pub(super) fn update(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {

@@ -208,3 +208,26 @@ pub(crate) fn select_param(params: &Params) -> Option<Value> {
     let v = params.get("select")?;
     as_list(v).map(|l| Value::Array(l.into_iter().cloned().collect()))
 }
+
+/// `crm.<entity>.list`: `filter` (with `multi` fields such as EMAIL/PHONE matched by any value),
+/// `order`, `select`, then one 50-row page: the same for every CRM entity.
+fn list_records<'a>(
+    records: impl Iterator<Item = &'a super::state::Record>,
+    params: &Params,
+    multi: &[&str],
+    default_fields: &dyn Fn(&str) -> bool,
+) -> Result<MethodOk, ApiFailure> {
+    use super::filter::{matches, parse_filter, project, sort};
+    let conds = parse_filter(params.get("filter"))?;
+    let mut rows: Vec<super::state::Record> = records
+        .filter(|r| matches(r, &conds, multi))
+        .cloned()
+        .collect();
+    sort(&mut rows, params.get("order"))?;
+    let select = select_param(params);
+    let rows = rows
+        .iter()
+        .map(|r| Value::Object(project(r, select.as_ref(), default_fields)))
+        .collect();
+    Ok(paginate(rows, params))
+}

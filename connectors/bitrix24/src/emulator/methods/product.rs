@@ -8,8 +8,7 @@
 //! emulator uses the two-decimal form of other money fields.
 
 use super::fields::{int, money, text, yes_no};
-use super::{paginate, select_param, ApiFailure, Ctx, MethodOk, Params};
-use crate::emulator::filter::{matches, parse_filter, project, sort};
+use super::{ApiFailure, Ctx, MethodOk, Params};
 use crate::emulator::state::{now_iso, Record};
 use serde_json::{json, Map, Value};
 
@@ -108,21 +107,7 @@ pub(super) fn get(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFai
 }
 
 pub(super) fn list(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
-    let conds = parse_filter(params.get("filter"))?;
-    let mut rows: Vec<Record> = ctx
-        .portal
-        .products
-        .values()
-        .filter(|r| matches(r, &conds, &[]))
-        .cloned()
-        .collect();
-    sort(&mut rows, params.get("order"))?;
-    let select = select_param(params);
-    let rows = rows
-        .iter()
-        .map(|r| Value::Object(project(r, select.as_ref(), &is_standard)))
-        .collect();
-    Ok(paginate(rows, params))
+    super::list_records(ctx.portal.products.values(), params, &[], &is_standard)
 }
 
 pub(super) fn update(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
