@@ -109,8 +109,10 @@ impl Executor {
                 format!("order {entity}: no deal in `{target}` yet to show its payments on; retried after the deal is written"),
             )));
         };
+        let from_1c = self.payments_from_1c(entity).await?;
+        let paid_in_1c: Decimal = from_1c.iter().map(|p| p.amount.amount).sum();
         let payments = self
-            .gather_payments(flow, entity, &payload.order_id)
+            .gather_payments(flow, from_1c, &payload.order_id)
             .await?;
         let total: Decimal = payments.iter().map(|p| p.amount.amount).sum();
         let writes = crm.sync_payments(&deal.external_id, &payments).await?;
@@ -129,7 +131,7 @@ impl Executor {
             .await?;
         }
         let marked = self
-            .mark_paid_when_1c_paid(flow, entity, &payload.order_id)
+            .mark_paid_when_1c_paid(flow, entity, &payload.order_id, paid_in_1c)
             .await?;
         Ok(if writes > 0 || marked {
             JobOutcome::Written
@@ -144,10 +146,9 @@ impl Executor {
     async fn gather_payments(
         &self,
         flow: &FlowTarget,
-        entity: &str,
+        from_1c: Vec<Payment>,
         order_id: &str,
     ) -> Result<Vec<Payment>, RunError> {
-        let from_1c = self.payments_from_1c(entity).await?;
         if !from_1c.is_empty() {
             return Ok(from_1c);
         }
@@ -170,23 +171,19 @@ impl Executor {
             .collect())
     }
 
-    /// When 1C's payments cover the order's total and the store does not show it paid yet, marks
-    /// it paid in the store (WooCommerce `set_paid`). Returns whether it wrote.
+    /// When 1C's payments (`paid_in_1c` in all) cover the order's total and the store does not
+    /// show it paid yet, marks it paid in the store (WooCommerce `set_paid`). Returns whether it
+    /// wrote.
     async fn mark_paid_when_1c_paid(
         &self,
         flow: &FlowTarget,
         entity: &str,
         order_id: &str,
+        paid_in_1c: Decimal,
     ) -> Result<bool, RunError> {
         let Some(sink) = self.sinks.get(&flow.source_system) else {
             return Ok(false);
         };
-        let paid_in_1c: Decimal = self
-            .payments_from_1c(entity)
-            .await?
-            .iter()
-            .map(|p| p.amount.amount)
-            .sum();
         if paid_in_1c.is_zero() {
             return Ok(false);
         }

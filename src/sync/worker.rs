@@ -65,6 +65,15 @@ pub struct FlowTarget {
     pub two_way: Option<TwoWay>,
 }
 
+impl FlowTarget {
+    /// The deal `order` plans to; a mapping that cannot map it is permanent (dead letter).
+    fn plan(&self, order: &Order) -> Result<Deal, RunError> {
+        self.planner
+            .plan(order)
+            .map_err(|e| RunError::Permanent(e.to_string()))
+    }
+}
+
 /// What the CRM → store direction of a pair needs.
 pub struct TwoWay {
     /// The pair's mapping (reverse stage map, field ownership).
@@ -248,10 +257,7 @@ impl Executor {
     ) -> Result<JobOutcome, RunError> {
         let order = &payload.order;
         let entity = entity_id(&order.source);
-        let deal = flow
-            .planner
-            .plan(order)
-            .map_err(|e| RunError::Permanent(e.to_string()))?;
+        let deal = flow.plan(order)?;
         let deal_snapshot = serde_json::to_value(&deal)
             .map_err(|e| RunError::Permanent(format!("order {entity}: cannot encode deal: {e}")))?;
         let order_snapshot = serde_json::to_value(order).map_err(|e| {
@@ -399,10 +405,7 @@ impl Executor {
         // A store-triggered job whose order plans to exactly the deal we last wrote has nothing
         // to carry: no read of either system.
         if let (Some(hint), None) = (&order, &crm_state) {
-            let planned = flow
-                .planner
-                .plan(hint)
-                .map_err(|e| RunError::Permanent(e.to_string()))?;
+            let planned = flow.plan(hint)?;
             if deal_binding.snapshot_hash.as_deref()
                 == Some(snapshot_hash(&to_json(entity, &planned)?).as_str())
             {
@@ -447,12 +450,7 @@ impl Executor {
                 return Ok(JobOutcome::Unchanged);
             }
         };
-        let plan = |o: &Order| {
-            flow.planner
-                .plan(o)
-                .map_err(|e| RunError::Permanent(e.to_string()))
-        };
-        let store_now = plan(&order_now)?;
+        let store_now = flow.plan(&order_now)?;
         let crm_base: Deal = match deal_binding
             .snapshot
             .as_ref()
@@ -602,7 +600,7 @@ impl Executor {
         };
 
         // The CRM's side: the order as the store now has it, with the merged stage and title.
-        let mut final_deal = plan(&order_after)?;
+        let mut final_deal = flow.plan(&order_after)?;
         final_deal.stage = merged.stage.clone();
         final_deal.title = merged.title.clone();
         if !store_written {

@@ -246,33 +246,48 @@ impl Bitrix24Client {
                 }
             }
         }
-        for (i, first) in repeats {
-            if let Some(p) = out[first].clone() {
-                out[i] = Some(CatalogPushed {
-                    origin: items[i].origin.clone(),
-                    ..p
-                });
-            }
-        }
+        copy_repeats(items, out, &repeats);
         if let Some(e) = first_error {
             return Err(e);
         }
         if !lost_bindings.is_empty() {
-            let rebound: Vec<CatalogItem> = items
-                .iter()
-                .enumerate()
-                .map(|(i, it)| {
-                    let mut it = it.clone();
-                    if lost_bindings.contains(&i) {
-                        it.crm_id = None;
-                    }
-                    it
-                })
-                .collect();
+            let rebound = unbind(items, &lost_bindings);
             Box::pin(self.push_inner(&rebound, out, false)).await?;
         }
         Ok(())
     }
+}
+
+/// Gives each repeated origin `(i, first)` the outcome of its first occurrence (written once).
+pub(crate) fn copy_repeats(
+    items: &[CatalogItem],
+    out: &mut [Option<CatalogPushed>],
+    repeats: &[(usize, usize)],
+) {
+    for &(i, first) in repeats {
+        if let Some(p) = out[first].clone() {
+            out[i] = Some(CatalogPushed {
+                origin: items[i].origin.clone(),
+                ..p
+            });
+        }
+    }
+}
+
+/// `items` with the bindings at `lost` dropped (deleted in the CRM): pushed again, they are
+/// looked up by origin, then adopted or created.
+pub(crate) fn unbind(items: &[CatalogItem], lost: &[usize]) -> Vec<CatalogItem> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let mut it = it.clone();
+            if lost.contains(&i) {
+                it.crm_id = None;
+            }
+            it
+        })
+        .collect()
 }
 
 fn lookup(values: &[String]) -> Value {

@@ -23,7 +23,7 @@
 //! "not found" wording of `catalog.product.update` (rebinding matches "not found" and
 //! "not exist"), and `catalog.price.list` taking an array `productId` as IN.
 
-use crate::catalog::product_xml_id;
+use crate::catalog::{copy_repeats, product_xml_id, unbind};
 use crate::client::{BatchResult, Bitrix24Client, MAX_BATCH};
 use crate::settings::CatalogApi;
 use crate::wire::value_text;
@@ -412,29 +412,12 @@ impl Bitrix24Client {
             }
             start = end;
         }
-        for (i, first) in repeats {
-            if let Some(p) = out[first].clone() {
-                out[i] = Some(CatalogPushed {
-                    origin: items[i].origin.clone(),
-                    ..p
-                });
-            }
-        }
+        copy_repeats(items, out, &repeats);
         if let Some(e) = first_error {
             return Err(e);
         }
         if !lost.is_empty() {
-            let rebound: Vec<CatalogItem> = items
-                .iter()
-                .enumerate()
-                .map(|(i, it)| {
-                    let mut it = it.clone();
-                    if lost.contains(&i) {
-                        it.crm_id = None;
-                    }
-                    it
-                })
-                .collect();
+            let rebound = unbind(items, &lost);
             Box::pin(self.push_catalog_api(&rebound, out, false)).await?;
         }
         Ok(())
