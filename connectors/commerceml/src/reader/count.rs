@@ -5,7 +5,7 @@
 //! item subtree is walked once with a stack of [`Slot`]s saying what every open element is to
 //! the counts, and only the few texts the rules look at are collected (into one reused buffer).
 //!
-//! The rules are the ones of `convert.rs`, restated per element; `tests/count_equivalence.rs`
+//! The rules are the ones of `convert.rs`, restated per element; `tests/it/count_equivalence.rs`
 //! runs both paths over every fixture and generated catalogs and requires identical summaries.
 //! When a rule in `convert.rs` changes, the matching arm here must change with it. The checks
 //! are the same too, in the same order: element bound per item, every attribute parsed and its

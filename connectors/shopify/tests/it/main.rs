@@ -1,0 +1,7 @@
+//! The crate's integration tests, one module a subject, linked into one test binary:
+//! one binary instead of one a file keeps the build's disk use and link time down.
+
+mod client_emulator;
+mod fixtures;
+mod sink;
+mod webhooks;

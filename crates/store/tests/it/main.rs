@@ -1,0 +1,10 @@
+//! The crate's integration tests, one module a subject, linked into one test binary:
+//! one binary instead of one a file keeps the build's disk use and link time down.
+
+#[macro_use]
+mod common;
+
+mod catalog;
+mod lock;
+mod queue;
+mod state;

@@ -1,0 +1,21 @@
+//! The crate's integration tests, one module a subject, linked into one test binary:
+//! one binary instead of one a file keeps the build's disk use and link time down.
+
+mod common;
+
+mod bitrix24_oauth;
+mod catalog_sync;
+mod cli;
+mod config_check;
+mod onec_exchange;
+mod onec_import;
+mod onec_run;
+mod onec_split;
+mod orders_to_amocrm;
+mod orders_to_deals;
+mod payments;
+mod scale_out;
+mod schedule;
+mod shopify_to_bitrix24;
+mod two_way;
+mod webhooks;

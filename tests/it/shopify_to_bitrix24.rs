@@ -1,0 +1,256 @@
+//! Shopify orders become Bitrix24 deals through the same engine: signed webhooks within
+//! seconds, repeats (Shopify retries with the same webhook id) absorbed, polling as the
+//! safety net when webhooks are off.
+
+use crate::common;
+
+use common::{dealbridge, free_port, wait_until, ChildGuard};
+use dealbridge_bitrix24::emulator as b24;
+use dealbridge_sdk::http::Timeouts;
+use dealbridge_shopify::emulator as shopify;
+use dealbridge_shopify::ShopifyClient;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "shpss_test";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_orders_reach_bitrix24_by_webhook_once_and_by_polling() {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = shopify::spawn(shopify::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let crm = b24::spawn(
+        b24::EmulatorConfig {
+            limits: b24::BucketLimits::enterprise(),
+            ..Default::default()
+        },
+        any,
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/shopify-bitrix24.toml"
+        ),
+        dir.path().join("mappings/shopify-bitrix24.toml"),
+    )
+    .unwrap();
+    let port = free_port();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[database]
+url = "sqlite://dealbridge.db"
+[server]
+listen = "127.0.0.1:{port}"
+[sync]
+poll_interval = "1h"
+[systems.shop]
+kind = "shopify"
+base_url = "{}"
+access_token = "shpat_test"
+webhook_secret = "{SECRET}"
+[systems.crm]
+kind = "bitrix24"
+webhook_url = "{}"
+rate_limit_per_second = 50
+rate_limit_burst = 50
+[[flows]]
+name = "orders"
+from = "shop"
+to = "crm"
+entities = ["order"]
+mapping = "mappings/shopify-bitrix24.toml"
+"#,
+            shop.base_url, crm.webhook_url
+        ),
+    )
+    .unwrap();
+    let check = dealbridge()
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let mut cmd = dealbridge();
+    cmd.arg("--config").arg(&config).arg("run");
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut engine = ChildGuard::spawn(cmd, "dealbridge run");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until("the engine's /healthz", Duration::from_secs(20), || {
+        let url = format!("{base}/healthz");
+        async move {
+            reqwest::get(url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+    shop.handle
+        .set_webhook_url(Some(format!("{base}/webhooks/shop")));
+
+    let client = ShopifyClient::new(&shop.base_url, "shpat_test", Timeouts::default()).unwrap();
+    let started = Instant::now();
+    let order = client
+        .create_order(&json!({
+            "email": "anna@example.com",
+            "line_items": [{"title": "Tea", "price": "12.50", "quantity": 2}],
+            "shipping_lines": [{"title": "Standard", "price": "5.00"}],
+            "financial_status": "paid"
+        }))
+        .await
+        .unwrap();
+    let deals = crm.handle.clone();
+    wait_until(
+        "the deal of a Shopify order",
+        Duration::from_secs(2),
+        || {
+            let deals = deals.clone();
+            async move { deals.deal_count() == 1 }
+        },
+    )
+    .await;
+    eprintln!("Shopify order → Bitrix24 deal in {:?}", started.elapsed());
+    let deal = &crm.handle.deals()[0];
+    assert_eq!(deal["ORIGIN_ID"], order.id.to_string().as_str());
+    assert_eq!(deal["STAGE_ID"], "PREPARATION");
+    assert_eq!(deal["CURRENCY_ID"], "USD");
+    assert_eq!(
+        deal["OPPORTUNITY"],
+        order.total_price.round_dp(2).to_string().as_str()
+    );
+
+    // The same delivery three times (as Shopify retries it): stored once, no second deal.
+    let body = serde_json::to_vec(&client.get_order(order.id).await.unwrap()).unwrap();
+    let http = reqwest::Client::new();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let r = http
+            .post(format!("{base}/webhooks/shop"))
+            .header("X-Shopify-Topic", "orders/updated")
+            .header(
+                "X-Shopify-Hmac-Sha256",
+                dealbridge_shopify::webhook::sign(&body, SECRET),
+            )
+            .header("X-Shopify-Shop-Domain", "dealbridge-test.myshopify.com")
+            .header(
+                "X-Shopify-Webhook-Id",
+                "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+            )
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        answers.push(r.text().await.unwrap().trim().to_string());
+    }
+    assert_eq!(answers, ["stored", "already stored", "already stored"]);
+    // A tampered one is refused.
+    let r = http
+        .post(format!("{base}/webhooks/shop"))
+        .header("X-Shopify-Topic", "orders/updated")
+        .header(
+            "X-Shopify-Hmac-Sha256",
+            dealbridge_shopify::webhook::sign(&body, "wrong"),
+        )
+        .header("X-Shopify-Webhook-Id", "another")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(crm.handle.deal_count(), 1);
+
+    // Two deliveries in reverse order: the order is closed (→ WON), then the newer delivery
+    // arrives before the older one. The handler re-reads the order, so the older body cannot
+    // roll the deal back.
+    shop.handle.set_webhook_url(None);
+    let older = body.clone();
+    let closed = client.close_order(order.id).await.unwrap();
+    let newer = serde_json::to_vec(&closed).unwrap();
+    for (id, b) in [("newer-1", &newer), ("older-1", &older)] {
+        let r = http
+            .post(format!("{base}/webhooks/shop"))
+            .header("X-Shopify-Topic", "orders/updated")
+            .header(
+                "X-Shopify-Hmac-Sha256",
+                dealbridge_shopify::webhook::sign(b, SECRET),
+            )
+            .header("X-Shopify-Webhook-Id", id)
+            .body(b.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let deals = crm.handle.clone();
+    wait_until("the deal at WON", Duration::from_secs(5), || {
+        let deals = deals.clone();
+        async move {
+            deals
+                .deals()
+                .first()
+                .is_some_and(|d| d["STAGE_ID"] == "WON")
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(crm.handle.deal_count(), 1);
+    assert_eq!(
+        crm.handle.deals()[0]["STAGE_ID"],
+        "WON",
+        "the older delivery did not roll it back"
+    );
+
+    // Webhooks off: the next order comes by polling (`sync`).
+    shop.handle.set_webhook_url(None);
+    client
+        .create_order(&json!({
+            "email": "boris@example.com",
+            "line_items": [{"title": "Cup", "price": "7.00", "quantity": 1}],
+            "financial_status": "pending"
+        }))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(crm.handle.deal_count(), 1);
+    let out = dealbridge()
+        .arg("--config")
+        .arg(&config)
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(crm.handle.deal_count(), 2);
+    assert!(crm.handle.deals().iter().any(|d| d["STAGE_ID"] == "NEW"));
+
+    let status = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(engine.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(engine
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("engine stops")
+        .success());
+}
