@@ -4,7 +4,7 @@
 //! ```toml
 //! [[catalog]]
 //! name = "products"                       # used by `sync <name>` and `[schedule] flows`
-//! to = "crm"                              # a CRM (Bitrix24, amoCRM) or a WooCommerce store
+//! to = "crm"                              # a CRM (Bitrix24, amoCRM) or a store (WooCommerce, Shopify)
 //! mapping = "mappings/1c-bitrix24.toml"   # [prices] price_type, [stock] warehouses
 //! ```
 
@@ -37,7 +37,7 @@ const KEYS: &[&str] = &["name", "to", "mapping"];
 fn accepts(kind: SystemKind) -> bool {
     matches!(
         kind,
-        SystemKind::Bitrix24 | SystemKind::AmoCrm | SystemKind::WooCommerce
+        SystemKind::Bitrix24 | SystemKind::AmoCrm | SystemKind::WooCommerce | SystemKind::Shopify
     )
 }
 
@@ -90,7 +90,7 @@ pub(crate) fn read_catalogs(
                 ctx.error(
                     to.span(),
                     format!(
-                        "a catalog cannot go to `{}` ({kind}); it goes to a CRM (bitrix24, amocrm) or a WooCommerce store",
+                        "a catalog cannot go to `{}` ({kind}); it goes to a CRM (bitrix24, amocrm) or a store (woocommerce, shopify)",
                         to.get_ref()
                     ),
                 );

@@ -109,6 +109,7 @@ impl SystemKind {
                 "base_url",
                 "access_token",
                 "webhook_secret",
+                "location_id",
                 "rate_limit_per_second",
                 "rate_limit_burst",
                 "timeout",
@@ -279,6 +280,9 @@ pub struct ShopifyConfig {
     pub access_token: Secret,
     /// The app's client secret that signs webhooks (`X-Shopify-Hmac-Sha256`); optional.
     pub webhook_secret: Option<Secret>,
+    /// `location_id`: the location whose stock a `[[catalog]]` sets. Optional when the shop has
+    /// one active location; with several, the push refuses to guess and names them.
+    pub location_id: Option<u64>,
     /// Request budget and timeouts.
     pub limits: SystemLimits,
 }
@@ -515,12 +519,16 @@ pub(crate) fn read_system(
             } else {
                 None
             };
+            let location_id = t
+                .integer(ctx, "location_id", 1, i64::MAX)
+                .map(|n| *n.get_ref() as u64);
             match (base_url, token, limits) {
                 (Some(base_url), Some(access_token), Some(limits)) => {
                     Some(SystemConfig::Shopify(ShopifyConfig {
                         base_url,
                         access_token,
                         webhook_secret,
+                        location_id,
                         limits,
                     }))
                 }

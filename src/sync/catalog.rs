@@ -36,13 +36,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use dealbridge_sdk::model::{CatalogItem, ExternalRef};
 use dealbridge_sdk::money::{parse_decimal, Currency, Money};
+pub use dealbridge_sdk::traits::StorePricePush;
 use dealbridge_sdk::traits::CrmCatalog;
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::{snapshot_hash, JournalEntry, Store, StoreError};
-use dealbridge_woocommerce::{PushReport, SkuUpdate, WooClient};
+use dealbridge_sdk::model::SkuUpdate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -63,25 +63,6 @@ pub const NOT_FOUND_SAMPLE: usize = 100;
 pub const KIND_PRODUCT: &str = "product";
 /// Binding kind of the price/stock last written to the store for a 1C item.
 pub const KIND_PRODUCT_PRICE: &str = "product_price";
-
-/// A store whose prices and stock can be set by SKU, writing only what differs.
-#[async_trait]
-pub trait StorePricePush: Send + Sync {
-    /// Sets regular price and/or stock per SKU; reports updated, unchanged, not found and failed
-    /// SKUs.
-    async fn push_price_and_stock(&self, items: &[SkuUpdate])
-        -> Result<PushReport, ConnectorError>;
-}
-
-#[async_trait]
-impl StorePricePush for WooClient {
-    async fn push_price_and_stock(
-        &self,
-        items: &[SkuUpdate],
-    ) -> Result<PushReport, ConnectorError> {
-        WooClient::push_price_and_stock(self, items).await
-    }
-}
 
 /// One catalog flow: 1C → a CRM catalog and/or a store's prices and stock.
 #[derive(Clone)]

@@ -136,7 +136,7 @@ pub struct Bitrix24Client {
     /// OAuth-app auth instead of a webhook token in the path.
     oauth: Option<std::sync::Arc<OAuth>>,
     /// Companies looked up by title (see `companies.rs`), shared by clones.
-    pub(crate) companies: crate::companies::CompanyCache,
+    pub(crate) companies: std::sync::Arc<std::sync::Mutex<crate::companies::CompanyCache>>,
 }
 
 /// An OAuth app's credentials (Bitrix24 → Developer resources → application).

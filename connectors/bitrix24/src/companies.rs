@@ -9,10 +9,12 @@
 //! contact without e-mail and phone is never looked up… unless it has a company; or the engine
 //! skipped `find_contact`) does the deal write look the company up itself first.
 //!
-//! Titles are matched as the portal's MySQL collation does: trimmed, case-insensitive. The
-//! cache lives as long as the client; a company deleted in the CRM afterwards keeps its id in
-//! the cache until the process restarts (UNCONFIRMED what a portal does with a `COMPANY_ID`
-//! that no longer exists; the emulator stores it).
+//! Titles are matched as the portal's MySQL collation does: trimmed, case-insensitive. An answer
+//! is remembered for [`COMPANY_TTL`] (settable with
+//! [`Bitrix24Client::with_company_ttl`]): a buyer's second order within it costs no lookup, and a
+//! company deleted or renamed in the CRM is looked up afresh once the entry is older, instead of
+//! its old id being written into deals for as long as the process runs (UNCONFIRMED what a portal
+//! does with a `COMPANY_ID` that no longer exists; the emulator stores it).
 
 use crate::client::Bitrix24Client;
 use crate::wire::value_text;
@@ -21,7 +23,8 @@ use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::model::Contact;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+
+use std::time::{Duration, Instant};
 
 /// `ENTITY_TYPE_ID` of companies (requisites belong to an entity by type and id).
 const COMPANY_ENTITY_TYPE: u32 = 4;
@@ -29,8 +32,51 @@ const COMPANY_ENTITY_TYPE: u32 = 4;
 /// Most titles remembered; the cache starts over beyond this (a catalog of buyers, not a leak).
 const CACHE_LIMIT: usize = 10_000;
 
-/// Company title (normalised) → `Some(id)` when found, `None` when looked up and missing.
-pub(crate) type CompanyCache = Arc<Mutex<HashMap<String, Option<String>>>>;
+/// How long a company lookup is trusted.
+pub const COMPANY_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Company title (normalised) → `Some(id)` when found, `None` when looked up and missing, with
+/// the time of the answer; shared by a client's clones.
+#[derive(Debug)]
+pub(crate) struct CompanyCache {
+    entries: HashMap<String, (Option<String>, Instant)>,
+    ttl: Duration,
+}
+
+impl Default for CompanyCache {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            ttl: COMPANY_TTL,
+        }
+    }
+}
+
+impl CompanyCache {
+    /// The answer for `title` if it is younger than the TTL; an older one is dropped.
+    fn get(&mut self, title: &str) -> Option<Option<String>> {
+        let k = key(title);
+        match self.entries.get(&k) {
+            Some((id, at)) if at.elapsed() < self.ttl => Some(id.clone()),
+            Some(_) => {
+                self.entries.remove(&k);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn insert(&mut self, title: &str, id: Option<String>) {
+        if self.entries.len() >= CACHE_LIMIT {
+            self.entries.clear();
+        }
+        self.entries.insert(key(title), (id, Instant::now()));
+    }
+
+    fn remove(&mut self, title: &str) {
+        self.entries.remove(&key(title));
+    }
+}
 
 /// What the deal write should do about the company.
 pub(crate) enum CompanyLink {
@@ -96,17 +142,20 @@ fn new_id(method: &str, v: &Value) -> Result<String, ConnectorError> {
 }
 
 impl Bitrix24Client {
-    fn company_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<String>>> {
+    fn company_cache(&self) -> std::sync::MutexGuard<'_, CompanyCache> {
         self.companies.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Trusts a company lookup for `ttl` instead of [`COMPANY_TTL`] (for this client and its
+    /// clones).
+    pub fn with_company_ttl(self, ttl: Duration) -> Self {
+        self.company_cache().ttl = ttl;
+        self
     }
 
     /// Remembers what a lookup of `title` found (`None`: no such company).
     pub(crate) fn remember_company(&self, title: &str, id: Option<String>) {
-        let mut c = self.company_cache();
-        if c.len() >= CACHE_LIMIT {
-            c.clear();
-        }
-        c.insert(key(title), id);
+        self.company_cache().insert(title, id);
     }
 
     /// Reads a lookup answer (`crm.company.list` rows) into the cache.
@@ -116,12 +165,12 @@ impl Bitrix24Client {
 
     /// The cached id of `title`, if it was found before.
     pub(crate) fn cached_company(&self, title: &str) -> Option<String> {
-        self.company_cache().get(&key(title)).cloned().flatten()
+        self.company_cache().get(title).flatten()
     }
 
     /// Whether `title` still needs a lookup (not in the cache at all).
     pub(crate) fn company_unknown(&self, title: &str) -> bool {
-        !self.company_cache().contains_key(&key(title))
+        self.company_cache().get(title).is_none()
     }
 
     /// Decides the company part of a deal write for `contact`; may look the company up (one
@@ -138,12 +187,12 @@ impl Bitrix24Client {
             self.remember_lookup(title, &r.result);
         }
         let mut cache = self.company_cache();
-        match cache.get(&key(title)).cloned().flatten() {
+        match cache.get(title).flatten() {
             Some(id) => Ok(CompanyLink::Known(id)),
             None => {
                 // Taken: a concurrent write of the same company looks it up afresh instead
                 // of adding it a second time from this stale "missing".
-                cache.remove(&key(title));
+                cache.remove(title);
                 Ok(CompanyLink::Create(title.to_string()))
             }
         }

@@ -21,6 +21,7 @@ pub use client::{
     BatchResult, Bitrix24Client, CallResult, ClientLimits, OAuthConfig, OAuthTokens, TokenListener,
     MAX_BATCH,
 };
+pub use companies::COMPANY_TTL;
 pub use events::{parse_event, verify_application_token, DealEvent, EventError};
 pub use pipelines::{unknown_stages, DealCategory, DealPipelines, Stage};
 pub use reader::DEAL_PAGE_SIZE;

@@ -322,6 +322,31 @@ pub struct CatalogPushed {
     pub action: String,
 }
 
+/// What to set on a store's product or variant with this SKU; `None` leaves a field alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkuUpdate {
+    /// The SKU, exactly as in the store.
+    pub sku: String,
+    /// New regular price.
+    pub regular_price: Option<Decimal>,
+    /// New stock quantity (stores keep integers: truncated toward zero).
+    pub stock_quantity: Option<Decimal>,
+}
+
+/// What a price/stock push did, per SKU.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PushReport {
+    /// SKUs written.
+    pub updated: Vec<String>,
+    /// SKUs found with the wanted values already: not written.
+    pub unchanged: Vec<String>,
+    /// SKUs no product or variant has.
+    pub not_found: Vec<String>,
+    /// SKUs the store refused or that cannot be written (a variable parent product), with the
+    /// reason.
+    pub failed: Vec<(String, String)>,
+}
+
 /// A change the engine wants made to a store order (the CRM / 1C → store direction).
 /// `None` fields are left as they are.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

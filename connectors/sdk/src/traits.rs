@@ -7,7 +7,7 @@
 use crate::error::ConnectorError;
 use crate::model::{
     CatalogItem, CatalogPushReport, Contact, CrmDealState, Deal, ExternalRef, Order, OrderChange,
-    Page, Payment,
+    Page, Payment, PushReport, SkuUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -109,6 +109,15 @@ pub trait CrmCatalog: Send + Sync {
         &self,
         items: &[CatalogItem],
     ) -> Result<CatalogPushReport, ConnectorError>;
+}
+
+/// A store whose prices and stock can be set by SKU, writing only what differs.
+#[async_trait]
+pub trait StorePricePush: Send + Sync {
+    /// Sets regular price and/or stock per SKU; reports updated, unchanged, not found and failed
+    /// SKUs. A SKU given twice takes the last value of each field.
+    async fn push_price_and_stock(&self, items: &[SkuUpdate])
+        -> Result<PushReport, ConnectorError>;
 }
 
 /// A store whose orders the engine writes back to (status, lines, paid).

@@ -13,8 +13,11 @@
 use crate::client::{header_num, WooClient};
 use crate::wire::{ManageStock, WooCustomer, WooProduct};
 use crate::SYSTEM;
+use dealbridge_sdk::model::{PushReport, SkuUpdate};
 use dealbridge_sdk::money::parse_decimal;
+use dealbridge_sdk::traits::StorePricePush;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
+use async_trait::async_trait;
 use reqwest::Method;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -23,31 +26,6 @@ use std::collections::BTreeMap;
 
 /// Most items WooCommerce accepts in one batch request, and most results per page.
 pub const BATCH_MAX: usize = 100;
-
-/// What to set on the product or variation with this SKU; `None` leaves a field alone.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SkuUpdate {
-    /// The SKU, exactly as in WooCommerce.
-    pub sku: String,
-    /// New regular price.
-    pub regular_price: Option<Decimal>,
-    /// New stock quantity (truncated to an integer).
-    pub stock_quantity: Option<Decimal>,
-}
-
-/// What a push did, per SKU.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PushReport {
-    /// SKUs written.
-    pub updated: Vec<String>,
-    /// SKUs found with the wanted values already: not written.
-    pub unchanged: Vec<String>,
-    /// SKUs no product or variation has.
-    pub not_found: Vec<String>,
-    /// SKUs WooCommerce refused (per-item batch errors) or that cannot be written (a variable
-    /// parent product), with the reason.
-    pub failed: Vec<(String, String)>,
-}
 
 /// One page of a listing: the items, the total (`X-WP-Total`) and the page count
 /// (`X-WP-TotalPages`).
@@ -370,5 +348,15 @@ impl WooClient {
             }
         }
         Ok(report)
+    }
+}
+
+#[async_trait]
+impl StorePricePush for WooClient {
+    async fn push_price_and_stock(
+        &self,
+        items: &[SkuUpdate],
+    ) -> Result<PushReport, ConnectorError> {
+        WooClient::push_price_and_stock(self, items).await
     }
 }

@@ -23,7 +23,7 @@ pub mod sink;
 pub mod webhook;
 pub mod wire;
 
-pub use catalog::{PushReport, SkuUpdate};
+pub use dealbridge_sdk::model::{PushReport, SkuUpdate};
 pub use client::{ListOrders, OrderBy, SortOrder, WooClient};
 pub use convert::order_to_canonical;
 pub use wire::{NewOrder, WooOrder};

@@ -280,6 +280,12 @@ impl EmulatorHandle {
             .and_then(|v| v.as_u64())
     }
 
+    /// Deletes company `id` as a manager would in the UI (not counted); `false` if missing.
+    pub fn manager_delete_company(&self, id: &str) -> bool {
+        self.manager("crm.company.delete", json!({ "id": id }))
+            .is_some()
+    }
+
     /// Adds deal pipeline `id` (`crm.category.list` shows it; its stages are the emulator's
     /// stages as `C<id>:<STAGE>`).
     pub fn add_deal_category(&self, id: u64, name: &str, sort: i64) {

@@ -239,3 +239,48 @@ async fn contacts_without_company_cost_what_they_did() {
     assert!(stored["COMPANY_ID"].is_null());
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_company_deleted_in_the_crm_is_looked_up_again_once_the_cache_entry_is_old() {
+    let (emu, c) = common::setup().await;
+    let c = c.with_company_ttl(std::time::Duration::from_millis(300));
+    let contact = buyer(Some("ООО Ромашка"));
+    assert_eq!(c.find_contact(&contact).await.unwrap(), None);
+    let contact_id = c.create_contact(&contact).await.unwrap();
+    c.create_deal(&deal(contact.clone(), "1"), Some(&contact_id))
+        .await
+        .unwrap();
+    let first = emu.handle.companies()[0]["ID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A manager deletes the company in the CRM.
+    assert!(emu.handle.manager_delete_company(&first));
+    assert!(emu.handle.companies().is_empty());
+
+    // Within the TTL the answer is trusted: no lookup (the next order costs no extra request).
+    let d2 = c
+        .create_deal(&deal(contact.clone(), "2"), Some(&contact_id))
+        .await
+        .unwrap();
+    assert_eq!(emu.handle.counters().get("crm.company.list").calls, 1);
+    let stored = emu.handle.deal(d2.parse().unwrap()).unwrap();
+    assert_eq!(stored["COMPANY_ID"], json!(first));
+
+    // Once it is older, the company is looked up, found missing and added again.
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    let d3 = c
+        .create_deal(&deal(contact.clone(), "3"), Some(&contact_id))
+        .await
+        .unwrap();
+    assert_eq!(emu.handle.counters().get("crm.company.list").calls, 2);
+    assert_eq!(emu.handle.counters().get("crm.company.add").calls, 2);
+    let companies = emu.handle.companies();
+    assert_eq!(companies.len(), 1);
+    let second = companies[0]["ID"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    let stored = emu.handle.deal(d3.parse().unwrap()).unwrap();
+    assert_eq!(stored["COMPANY_ID"], json!(second));
+    emu.shutdown().await;
+}

@@ -1,4 +1,4 @@
-//! `crm.company.add/get/list/update` and the two requisite methods the connector uses
+//! `crm.company.add/get/list/update/delete` and the two requisite methods the connector uses
 //! (`crm.requisite.add/list`: a company's INN lives in a requisite, `RQ_INN`, not in the
 //! company).
 //!
@@ -137,6 +137,25 @@ pub(super) fn update(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, Api
         .ok_or_else(|| ApiFailure::method("Company is not found"))?;
     apply(rec, &fields);
     rec.insert("DATE_MODIFY".into(), json!(now_iso()));
+    Ok(MethodOk::of(json!(true)))
+}
+
+/// `crm.company.delete`: removes the company and its requisites (as the portal does); the
+/// deals and contacts that named it keep their `COMPANY_ID` (UNCONFIRMED: the portal may clear
+/// the links).
+pub(super) fn delete(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFailure> {
+    let id = params
+        .id()
+        .ok_or_else(|| ApiFailure::method("ID is not defined or invalid."))?;
+    let portal = &mut *ctx.portal;
+    if portal.companies.remove(&id).is_none() {
+        return Err(ApiFailure::method("Not found"));
+    }
+    let id_text = id.to_string();
+    portal.requisites.retain(|_, r| {
+        !(r.get("ENTITY_TYPE_ID").and_then(value_text).as_deref() == Some("4")
+            && r.get("ENTITY_ID").and_then(value_text).as_deref() == Some(id_text.as_str()))
+    });
     Ok(MethodOk::of(json!(true)))
 }
 

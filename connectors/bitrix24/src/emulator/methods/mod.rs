@@ -142,6 +142,7 @@ pub(crate) fn dispatch(
         "crm.company.get" => company::get,
         "crm.company.list" => company::list,
         "crm.company.update" => company::update,
+        "crm.company.delete" => company::delete,
         "crm.requisite.add" => company::requisite_add,
         "crm.requisite.list" => company::requisite_list,
         "catalog.product.add" => catalog::product_add,
