@@ -102,9 +102,11 @@ impl App {
                             .with_context(|| {
                                 format!("systems.{name}: cannot build the Shopify client")
                             })?
-                            .with_system_name(name.clone());
+                            .with_system_name(name.clone())
+                            .with_location_id(c.location_id);
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
+                    price_push.insert(name.clone(), client.clone());
                     payment_sources.insert(name.clone(), client.clone());
                     sources.insert(name.clone(), client);
                 }

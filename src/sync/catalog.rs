@@ -36,13 +36,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use dealbridge_sdk::model::SkuUpdate;
 use dealbridge_sdk::model::{CatalogItem, ExternalRef};
 use dealbridge_sdk::money::{parse_decimal, Currency, Money};
-pub use dealbridge_sdk::traits::StorePricePush;
 use dealbridge_sdk::traits::CrmCatalog;
+pub use dealbridge_sdk::traits::StorePricePush;
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::{snapshot_hash, JournalEntry, Store, StoreError};
-use dealbridge_sdk::model::SkuUpdate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};

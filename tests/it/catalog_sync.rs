@@ -465,3 +465,119 @@ flows = ["products", "shop-prices"]
     );
     assert_eq!(crm_writes(&crm), 66, "nor to the CRM");
 }
+
+/// Writes the Shopify emulator received (variant PUTs, inventory level sets).
+fn shopify_writes(shop: &dealbridge_shopify::emulator::RunningEmulator) -> u64 {
+    let c = shop.handle.counters();
+    c.get("PUT /variants/{id}").served + c.get("POST /inventory_levels/set.json").served
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopify_store_gets_price_and_stock_and_the_second_night_writes_nothing() {
+    use dealbridge_shopify::emulator::store::{SeedVariant, LOCATION_ID};
+    use dealbridge_shopify::emulator::{spawn as spawn_shopify, EmulatorConfig};
+    use dealbridge_shopify::ShopifyClient;
+    const N: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display()))
+        .await
+        .unwrap();
+    let files = generate(dir.path(), N, false, &retail);
+    import_files(&store, "1c", &files, &|_| {}).await.unwrap();
+
+    // The shop sells every 4th 1C article (one untracked: its stock is off in Shopify) and the
+    // first variant, plus a product 1C does not know.
+    let shop = spawn_shopify(EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let seed = |sku: String, tracked: bool| SeedVariant {
+        sku,
+        price: Decimal::new(1, 0),
+        stock: 0,
+        tracked,
+    };
+    for i in (0..N).step_by(4) {
+        shop.handle
+            .add_product(&format!("Shop {i}"), &[seed(format!("ART-{i}"), i != 12)]);
+    }
+    shop.handle.add_product(
+        "Variant",
+        &[seed("ART-0-V".into(), true), seed("SHOP-ONLY".into(), true)],
+    );
+    let client = ShopifyClient::new(
+        &shop.base_url,
+        "shpat_test",
+        dealbridge_sdk::http::Timeouts {
+            connect: Duration::from_secs(2),
+            request: Duration::from_secs(5),
+        },
+    )
+    .unwrap()
+    .with_system_name("shop");
+    let mapping = CatalogMapping::parse(MAPPING, Path::new("mappings/1c-test.toml")).unwrap();
+    let flow = CatalogFlow::new("catalog", "1c", mapping).with_store("shop", Arc::new(client));
+
+    // --- first night: price (retail) and stock (shop warehouse, i % 5) on every shop SKU ------
+    let in_shop = N.div_ceil(4) + 1;
+    let r = flow.run(&store, false).await.unwrap();
+    assert_eq!(r.store_updated as usize, in_shop, "{r:?}");
+    assert!(r.store_failed.is_empty(), "{r:?}");
+    let h = &shop.handle;
+    let stock = |sku: &str| {
+        let item = h.variant_by_sku(sku).unwrap().inventory_item_id.unwrap();
+        h.inventory_level(item, LOCATION_ID)
+    };
+    let v8 = h.variant_by_sku("ART-8").unwrap();
+    assert_eq!(v8.price, Decimal::new(10850, 2));
+    assert_eq!(stock("ART-8"), Some(3), "8 % 5 at the shop warehouse only");
+    let v12 = h.variant_by_sku("ART-12").unwrap();
+    assert_eq!(
+        v12.inventory_management.as_deref(),
+        Some("shopify"),
+        "tracking turned on"
+    );
+    assert_eq!(stock("ART-12"), Some(2));
+    assert_eq!(
+        h.variant_by_sku("ART-0-V").unwrap().price,
+        Decimal::new(10750, 2)
+    );
+    assert_eq!(stock("ART-0-V"), Some(1));
+    assert_eq!(
+        h.variant_by_sku("SHOP-ONLY").unwrap().price,
+        Decimal::new(1, 0)
+    );
+
+    // --- second night: nothing changed, nothing written ----------------------------------------
+    h.counters().reset();
+    let r2 = flow.run(&store, false).await.unwrap();
+    assert_eq!(r2.store_updated, 0, "{r2:?}");
+    assert_eq!(r2.store_unchanged as usize, in_shop, "{r2:?}");
+    assert_eq!(shopify_writes(&shop), 0, "no Shopify write");
+    // SKUs the shop did not have are asked again (the shop may have added them): one page.
+    assert_eq!(h.counters().get("GET /products.json").served, 1);
+
+    // --- 1C changes one price → exactly one variant PUT ----------------------------------------
+    let changed_dir = tempfile::tempdir().unwrap();
+    let changed = generate(changed_dir.path(), N, true, &|i| {
+        if i == 8 {
+            555
+        } else {
+            retail(i)
+        }
+    });
+    import_files(&store, "1c", &changed[1..], &|_| {})
+        .await
+        .unwrap();
+    h.counters().reset();
+    let r3 = flow.run(&store, false).await.unwrap();
+    assert_eq!(r3.store_updated, 1, "{r3:?}");
+    assert_eq!(h.counters().get("PUT /variants/{id}").served, 1);
+    assert_eq!(shopify_writes(&shop), 1);
+    assert_eq!(
+        h.variant_by_sku("ART-8").unwrap().price,
+        Decimal::new(55550, 2)
+    );
+
+    shop.shutdown().await;
+    store.close().await;
+}

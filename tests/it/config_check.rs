@@ -886,3 +886,36 @@ fn catalogs_are_checked_and_two_for_one_system_are_refused() {
         errors[0]
     );
 }
+
+#[test]
+fn a_catalog_can_go_to_a_shopify_store_at_its_location() {
+    let shopify = "\n[systems.shopify]\nkind = \"shopify\"\nbase_url = \"http://127.0.0.1:9003\"\naccess_token = \"shpat_x\"\nlocation_id = 905684977\n";
+    let catalog =
+        "\n[[catalog]]\nname = \"prices\"\nto = \"shopify\"\nmapping = \"mappings/1c.toml\"\n";
+    let s = Setup::new(&format!("{CONFIG}{shopify}{catalog}"), MAPPING);
+    std::fs::write(
+        s.dir.path().join("mappings/1c.toml"),
+        "[prices]\nprice_type = \"Розничная\"\n",
+    )
+    .unwrap();
+    let config = s.check().unwrap();
+    assert_eq!(config.catalogs[0].kind, SystemKind::Shopify);
+    match &config.systems["shopify"] {
+        SystemConfig::Shopify(c) => assert_eq!(c.location_id, Some(905_684_977)),
+        other => panic!("{other:?}"),
+    }
+
+    let bad = format!(
+        "{CONFIG}{}{catalog}",
+        shopify.replace("905684977", "\"main\"")
+    );
+    let s = Setup::new(&bad, MAPPING);
+    std::fs::write(
+        s.dir.path().join("mappings/1c.toml"),
+        "[prices]\nprice_type = \"Розничная\"\n",
+    )
+    .unwrap();
+    let errors = s.errors();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].message.contains("location_id"), "{}", errors[0]);
+}

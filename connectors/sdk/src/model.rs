@@ -333,6 +333,28 @@ pub struct SkuUpdate {
     pub stock_quantity: Option<Decimal>,
 }
 
+impl SkuUpdate {
+    /// Merges updates per SKU, the last value of each field winning, in SKU order: the same SKU
+    /// may come from two 1C items, and a store is written once per SKU.
+    pub fn merge(items: &[SkuUpdate]) -> std::collections::BTreeMap<String, SkuUpdate> {
+        let mut wanted: std::collections::BTreeMap<String, SkuUpdate> = Default::default();
+        for i in items {
+            let e = wanted.entry(i.sku.clone()).or_insert_with(|| SkuUpdate {
+                sku: i.sku.clone(),
+                regular_price: None,
+                stock_quantity: None,
+            });
+            if i.regular_price.is_some() {
+                e.regular_price = i.regular_price;
+            }
+            if i.stock_quantity.is_some() {
+                e.stock_quantity = i.stock_quantity;
+            }
+        }
+        wanted
+    }
+}
+
 /// What a price/stock push did, per SKU.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PushReport {

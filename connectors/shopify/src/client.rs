@@ -20,7 +20,7 @@ use crate::link;
 use crate::wire::{
     InventoryLevel, InventoryLevelEnvelope, InventoryLevelsEnvelope, OrderEnvelope, OrdersEnvelope,
     ProductsEnvelope, ShopifyOrder, ShopifyProduct, ShopifyVariant, Transaction,
-    TransactionsEnvelope, VariantEnvelope,
+    TransactionsEnvelope,
 };
 use crate::{API_VERSION, SYSTEM};
 use async_trait::async_trait;
@@ -97,6 +97,13 @@ pub struct ShopifyClient {
     bucket: Arc<ClientBucket>,
     last_call_limit: Arc<Mutex<Option<(u32, u32)>>>,
     cursors: Arc<Mutex<CursorMap>>,
+    /// The location stock is pushed to, when configured (`location_id`); see
+    /// [`ShopifyClient::with_location_id`].
+    pub(crate) location_id: Option<u64>,
+    /// The location stock goes to, once resolved (configured and checked, or the shop's only
+    /// active one): resolved at most once per client, because it costs a call and a shop's
+    /// locations change rarely. Shared by clones.
+    pub(crate) stock_location: Arc<tokio::sync::OnceCell<u64>>,
 }
 
 impl ShopifyClient {
@@ -132,6 +139,8 @@ impl ShopifyClient {
             bucket: Arc::new(ClientBucket::new(40, 2.0, true)),
             last_call_limit: Arc::new(Mutex::new(None)),
             cursors: Arc::new(Mutex::new(HashMap::new())),
+            location_id: None,
+            stock_location: Arc::new(tokio::sync::OnceCell::new()),
         })
     }
 
@@ -291,20 +300,14 @@ impl ShopifyClient {
         Ok(env.products)
     }
 
-    /// `PUT variants/{id}.json` setting the price.
+    /// `PUT variants/{id}.json` setting the price; see [`ShopifyClient::update_variant`] to
+    /// turn on stock tracking in the same call.
     pub async fn update_variant_price(
         &self,
         variant_id: u64,
         price: Decimal,
     ) -> Result<ShopifyVariant, ConnectorError> {
-        let body = json!({ "variant": { "id": variant_id, "price": price.to_string() } });
-        let req = self
-            .request(Method::PUT, &format!("variants/{variant_id}.json"))?
-            .json(&body);
-        let (env, _): (VariantEnvelope, _) = self
-            .send(&format!("update price of variant {variant_id}"), req)
-            .await?;
-        Ok(env.variant)
+        self.update_variant(variant_id, Some(price), false).await
     }
 
     /// `GET inventory_levels.json?inventory_item_ids=…&location_ids=…` (at least one list must

@@ -11,11 +11,15 @@
 //! [`API_VERSION`].
 //!
 //! Module map:
-//! - [`wire`]: orders, transactions, customers, products/variants, inventory levels as Shopify
+//! - [`wire`]: orders, transactions, customers, products/variants, inventory levels, locations as Shopify
 //!   sends them (money as decimal strings, `*_set` MoneyBags).
 //! - [`convert`]: Shopify → canonical `Order`, `Payment`, `Contact`, `Product`, with a totals check.
 //! - [`client`]: [`ShopifyClient`]: REST client with cursor paging and a client-side leaky bucket;
 //!   implements [`OrderSource`](dealbridge_sdk::traits::OrderSource).
+//! - [`catalog`]: [`StorePricePush`](dealbridge_sdk::traits::StorePricePush) for
+//!   [`ShopifyClient`]: prices and stock by SKU, writing only what differs; all products
+//!   (cursor paging), locations and the stock location (`location_id` or the only active one).
+//!   Its docs say why variant prices go through REST `PUT`s rather than GraphQL bulk updates.
 //! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`ShopifyClient`] (note,
 //!   close/cancel/open, capture or external sale; line edits refused) and
 //!   [`ShopifyClient::payments_of`].
@@ -27,6 +31,7 @@
 //!   with retries, fault injection and counters.
 
 pub mod bucket;
+pub mod catalog;
 pub mod client;
 pub mod convert;
 pub mod emulator;

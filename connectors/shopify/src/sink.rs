@@ -308,7 +308,7 @@ pub struct CursorPage<T> {
 impl ShopifyClient {
     /// One page of `resource.json`: the first page with `first_query`, later ones with only
     /// `limit` and the cursor, as Shopify requires.
-    async fn cursor_page<E: serde::de::DeserializeOwned, T>(
+    pub(crate) async fn cursor_page<E: serde::de::DeserializeOwned, T>(
         &self,
         resource: &str,
         limit: u32,
@@ -361,38 +361,6 @@ impl ShopifyClient {
         loop {
             let page = self
                 .list_customers_page(crate::client::MAX_LIMIT, cursor.as_deref())
-                .await?;
-            out.extend(page.items);
-            match page.next_page_info {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
-    }
-
-    /// `GET products.json`: one page (`limit` 1–250), by cursor.
-    pub async fn list_products_page(
-        &self,
-        limit: u32,
-        page_info: Option<&str>,
-    ) -> Result<CursorPage<crate::wire::ShopifyProduct>, ConnectorError> {
-        self.cursor_page(
-            "products",
-            limit,
-            page_info,
-            &[],
-            |e: crate::wire::ProductsEnvelope| e.products,
-        )
-        .await
-    }
-
-    /// Every product with its variants, following `Link: rel="next"` (250 per request).
-    pub async fn all_products(&self) -> Result<Vec<crate::wire::ShopifyProduct>, ConnectorError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .list_products_page(crate::client::MAX_LIMIT, cursor.as_deref())
                 .await?;
             out.extend(page.items);
             match page.next_page_info {

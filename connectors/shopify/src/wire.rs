@@ -713,6 +713,63 @@ pub struct InventoryLevel {
     pub updated_at: Option<DateTime<FixedOffset>>,
 }
 
+/// A location: a shop, warehouse or other place stock is kept (`GET locations.json`). The
+/// address fields are as Shopify sends them (mostly nullable); only `id`, `name` and `active`
+/// matter to the connector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Location id.
+    pub id: u64,
+    /// Name shown in the admin.
+    #[serde(default)]
+    pub name: String,
+    /// Street address.
+    #[serde(default)]
+    pub address1: Option<String>,
+    /// Second address line.
+    #[serde(default)]
+    pub address2: Option<String>,
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Postal code.
+    #[serde(default)]
+    pub zip: Option<String>,
+    /// Province or state name.
+    #[serde(default)]
+    pub province: Option<String>,
+    /// Province code.
+    #[serde(default)]
+    pub province_code: Option<String>,
+    /// Country code (`US`).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Country code (`US`).
+    #[serde(default)]
+    pub country_code: Option<String>,
+    /// Country name.
+    #[serde(default)]
+    pub country_name: Option<String>,
+    /// Phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Whether the location is active: only active locations stock and fulfil.
+    #[serde(default)]
+    pub active: bool,
+    /// Whether this is a fulfillment service's location (not the merchant's own).
+    #[serde(default)]
+    pub legacy: bool,
+    /// Created.
+    #[serde(default)]
+    pub created_at: Option<DateTime<FixedOffset>>,
+    /// Last changed.
+    #[serde(default)]
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    /// The GraphQL id (`gid://shopify/Location/…`).
+    #[serde(default)]
+    pub admin_graphql_api_id: Option<String>,
+}
+
 /// A draft order; parsed so operators can inspect it, not converted (a draft is not a sale).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DraftOrder {
@@ -872,6 +929,20 @@ pub struct InventoryLevelEnvelope {
 pub struct InventoryLevelsEnvelope {
     /// The levels.
     pub inventory_levels: Vec<InventoryLevel>,
+}
+
+/// `{"location": …}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocationEnvelope {
+    /// The location.
+    pub location: Location,
+}
+
+/// `{"locations": […]}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocationsEnvelope {
+    /// The locations.
+    pub locations: Vec<Location>,
 }
 
 /// `{"draft_order": …}`.

@@ -13,11 +13,11 @@
 use crate::client::{header_num, WooClient};
 use crate::wire::{ManageStock, WooCustomer, WooProduct};
 use crate::SYSTEM;
+use async_trait::async_trait;
 use dealbridge_sdk::model::{PushReport, SkuUpdate};
 use dealbridge_sdk::money::parse_decimal;
 use dealbridge_sdk::traits::StorePricePush;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
-use async_trait::async_trait;
 use reqwest::Method;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -276,20 +276,7 @@ impl WooClient {
         &self,
         items: &[SkuUpdate],
     ) -> Result<PushReport, ConnectorError> {
-        let mut wanted: BTreeMap<String, SkuUpdate> = BTreeMap::new();
-        for i in items {
-            let e = wanted.entry(i.sku.clone()).or_insert_with(|| SkuUpdate {
-                sku: i.sku.clone(),
-                regular_price: None,
-                stock_quantity: None,
-            });
-            if i.regular_price.is_some() {
-                e.regular_price = i.regular_price;
-            }
-            if i.stock_quantity.is_some() {
-                e.stock_quantity = i.stock_quantity;
-            }
-        }
+        let wanted = SkuUpdate::merge(items);
         let skus: Vec<String> = wanted.keys().cloned().collect();
         let found = self.products_by_sku(&skus).await?;
         let mut report = PushReport::default();

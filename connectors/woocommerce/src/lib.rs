@@ -23,9 +23,9 @@ pub mod sink;
 pub mod webhook;
 pub mod wire;
 
-pub use dealbridge_sdk::model::{PushReport, SkuUpdate};
 pub use client::{ListOrders, OrderBy, SortOrder, WooClient};
 pub use convert::order_to_canonical;
+pub use dealbridge_sdk::model::{PushReport, SkuUpdate};
 pub use wire::{NewOrder, WooOrder};
 
 /// The system tag of every error this crate returns.

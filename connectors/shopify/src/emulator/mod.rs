@@ -1,15 +1,17 @@
 //! An in-process Shopify Admin REST API over real HTTP: orders (cursor paging by `Link`,
-//! `updated_at_min`, create/update/close/cancel), transactions, products, variants and
-//! inventory levels; the access-token check; the leaky bucket with
-//! `X-Shopify-Shop-Api-Call-Limit` on every answer and 429 + `Retry-After: 2.0` when full;
-//! signed webhooks with retries that keep the webhook id; fault injection and counters.
+//! `updated_at_min`, create/update/close/cancel), transactions, products, variants (price and
+//! stock tracking), inventory levels (read, set, connect-on-set) and locations; the
+//! access-token check; the leaky bucket with `X-Shopify-Shop-Api-Call-Limit` on every answer
+//! and 429 + `Retry-After: 2.0` when full; signed webhooks with retries that keep the webhook
+//! id; fault injection and counters.
 //!
 //! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
 //! faults, auth, bucket), `bucket`, `routes` (handlers), `store` (data and order semantics),
 //! [`seed`], [`webhooks`] (delivery with retries).
 //!
-//! **Simplifications.** One location; one flat tax rate; `fields=` is accepted and ignored;
-//! only `rel="next"` links are emitted (no `rel="previous"`); the default sort is `id asc`.
+//! **Simplifications.** One location seeded (tests may add more); one flat tax rate; `fields=`
+//! is accepted and ignored; only `rel="next"` links are emitted (no `rel="previous"`); the
+//! default sort is `id asc`.
 
 mod bucket;
 mod gate;
@@ -205,6 +207,8 @@ pub fn router(state: EmulatorState) -> Router {
             &format!("{r}/inventory_levels/set.json"),
             post(routes::set_inventory_level),
         )
+        .route(&format!("{r}/locations.json"), get(routes::locations))
+        .route(&format!("{r}/locations/{{id}}"), get(routes::get_location))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::no_route)
         .layer(axum::middleware::from_fn_with_state(
@@ -294,6 +298,48 @@ impl EmulatorHandle {
     /// The bucket level now (`used`, `size`).
     pub fn bucket_level(&self) -> (u32, u32) {
         (self.state.bucket.level(), self.state.bucket.size())
+    }
+
+    /// The first variant (by product id) with this SKU, as the REST API renders it.
+    pub fn variant_by_sku(&self, sku: &str) -> Option<crate::wire::ShopifyVariant> {
+        self.state
+            .store
+            .lock()
+            .products
+            .values()
+            .flat_map(|p| p.variants.iter())
+            .find(|v| v.sku.as_deref() == Some(sku))
+            .cloned()
+    }
+
+    /// The stock of an inventory item at a location; `None` when it is not stocked there.
+    pub fn inventory_level(&self, inventory_item_id: u64, location_id: u64) -> Option<i64> {
+        self.state
+            .store
+            .lock()
+            .inventory
+            .get(&(inventory_item_id, location_id))
+            .copied()
+    }
+
+    /// Adds a location (not counted as a client call). Returns its id.
+    pub fn add_location(&self, name: &str, active: bool) -> u64 {
+        self.state.store.lock().add_location(name, active).id
+    }
+
+    /// Adds a product with these variants, stocked at [`store::LOCATION_ID`]. Returns it.
+    pub fn add_product(
+        &self,
+        title: &str,
+        variants: &[store::SeedVariant],
+    ) -> crate::wire::ShopifyProduct {
+        self.state.store.lock().add_product(title, variants)
+    }
+
+    /// Adds `n` one-variant products with SKUs `<prefix>-0001`…, prices and stock from their
+    /// number (see [`seed::seed_catalog`]). Returns the SKUs in order.
+    pub fn seed_catalog(&self, n: usize, sku_prefix: &str) -> Vec<String> {
+        seed::seed_catalog(&mut self.state.store.lock(), n, sku_prefix)
     }
 
     /// Moves the shop clock forward (REST timestamps have 1-second resolution).

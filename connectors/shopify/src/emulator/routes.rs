@@ -1,6 +1,7 @@
 //! The REST handlers: orders (list with cursor paging, get, create, update note/tags, close,
 //! cancel, open), transactions (list, create capture/sale/void), refunds (list), tender
-//! transactions, products and customers (cursor paging), variants and inventory levels.
+//! transactions, products and customers (cursor paging), variants, inventory levels and
+//! locations.
 
 use super::gate::error;
 use super::store::NewOrder;
@@ -602,7 +603,8 @@ pub(crate) async fn get_variant(
     }
 }
 
-/// `PUT variants/{id}.json`: price and compare-at price.
+/// `PUT variants/{id}.json`: price and `inventory_management` (`"shopify"` or null).
+/// `inventory_quantity` is ignored, as Shopify ignores it: stock is set on inventory levels.
 pub(crate) async fn update_variant(
     State(st): State<EmulatorState>,
     Path(seg): Path<String>,
@@ -623,8 +625,16 @@ pub(crate) async fn update_variant(
             .and_then(|s| Decimal::from_str(&s).ok())
         {
             Some(d) if d >= Decimal::ZERO => Some(d),
-            _ => return field_error("price", "expected String to be a Money"),
+            Some(_) => return field_error("price", "must be greater than or equal to 0"),
+            None => return field_error("price", "expected String to be a Money"),
         },
+    };
+    // Outer None: not sent; Some(None): null (tracking off).
+    let management = match v["variant"].get("inventory_management") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(m)) if m == "shopify" => Some(Some(m.clone())),
+        Some(_) => return field_error("inventory_management", "is not included in the list"),
     };
     let mut store = st.store.lock();
     let now = store.now();
@@ -638,6 +648,9 @@ pub(crate) async fn update_variant(
     };
     if let Some(p) = price {
         var.price = p;
+    }
+    if let Some(m) = management {
+        var.inventory_management = m;
     }
     var.updated_at = Some(now);
     Json(json!({ "variant": var })).into_response()
@@ -668,7 +681,11 @@ pub(crate) async fn inventory_levels(
         .map(|((i, l), a)| InventoryLevel {
             inventory_item_id: *i,
             location_id: *l,
-            available: Some(*a),
+            // Shopify reports no quantity for an item whose stock it does not track.
+            available: store
+                .variant_of_item(*i)
+                .is_some_and(|v| v.inventory_management.is_some())
+                .then_some(*a),
             updated_at: None,
         })
         .collect();
@@ -682,7 +699,9 @@ struct SetLevel {
     available: i64,
 }
 
-/// `POST inventory_levels/set.json`.
+/// `POST inventory_levels/set.json`: sets `available` at a location of the shop; an item not
+/// yet stocked there is connected first, as Shopify does. 422 when the item's stock is not
+/// tracked; 404 for an unknown item.
 pub(crate) async fn set_inventory_level(
     State(st): State<EmulatorState>,
     body: axum::body::Bytes,
@@ -694,17 +713,41 @@ pub(crate) async fn set_inventory_level(
         );
     };
     let mut store = st.store.lock();
-    if b.location_id != super::store::LOCATION_ID {
+    if !store.locations.contains_key(&b.location_id) {
         return field_error("location_id", "is not a location of this shop");
     }
-    if !store
-        .inventory
-        .contains_key(&(b.inventory_item_id, b.location_id))
-    {
+    let Some(variant) = store.variant_of_item(b.inventory_item_id) else {
         return not_found();
+    };
+    if variant.inventory_management.is_none() {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "errors": ["Inventory item does not have inventory tracking enabled"] })),
+        )
+            .into_response();
     }
     let level = store.set_inventory(b.inventory_item_id, b.location_id, b.available);
     Json(json!({ "inventory_level": level })).into_response()
+}
+
+/// `GET locations.json`: every location, active or not, by id.
+pub(crate) async fn locations(State(st): State<EmulatorState>) -> Response {
+    let list: Vec<_> = st.store.lock().locations.values().cloned().collect();
+    Json(json!({ "locations": list })).into_response()
+}
+
+/// `GET locations/{id}.json`.
+pub(crate) async fn get_location(
+    State(st): State<EmulatorState>,
+    Path(seg): Path<String>,
+) -> Response {
+    let Some(id) = id_of(&seg) else {
+        return not_found();
+    };
+    match st.store.lock().locations.get(&id) {
+        Some(l) => Json(json!({ "location": l })).into_response(),
+        None => not_found(),
+    }
 }
 
 /// Anything else.

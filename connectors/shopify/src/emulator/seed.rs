@@ -1,6 +1,6 @@
 //! A default catalog and reproducible random orders.
 
-use super::store::{NewCustomer, NewLine, NewOrder, NewShipping, Store};
+use super::store::{NewCustomer, NewLine, NewOrder, NewShipping, SeedVariant, Store};
 use crate::wire::{ProductOption, ShopifyProduct, ShopifyVariant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -93,6 +93,27 @@ pub fn default_catalog() -> Vec<ShopifyProduct> {
             )],
         ),
     ]
+}
+
+/// Adds `n` products of one tracked variant each; the `i`-th (1-based) has SKU
+/// `<prefix>-{i:04}`, price `10.00` plus `i` cents and stock `i % 50`, so tests can predict
+/// them. More than 250 make the product listing span several pages. Returns the SKUs in order.
+pub fn seed_catalog(store: &mut Store, n: usize, prefix: &str) -> Vec<String> {
+    (1..=n)
+        .map(|i| {
+            let sku = format!("{prefix}-{i:04}");
+            store.add_product(
+                &format!("Generated {sku}"),
+                &[SeedVariant {
+                    sku: sku.clone(),
+                    price: Decimal::new(1000 + i as i64, 2),
+                    stock: (i % 50) as i64,
+                    tracked: true,
+                }],
+            );
+            sku
+        })
+        .collect()
 }
 
 const NAMES: [(&str, &str); 5] = [

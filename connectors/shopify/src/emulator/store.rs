@@ -4,11 +4,12 @@
 //!
 //! **Simplifications.** One tax rate for lines and shipping; tax is computed per line on the
 //! undiscounted price (discount codes are fixed amounts taken off the order total); one
-//! location; REST timestamps have 1-second resolution like Shopify's.
+//! location seeded (more can be added, see [`Store::add_location`]); REST timestamps have
+//! 1-second resolution like Shopify's.
 
 use crate::wire::{
-    Customer, DiscountCode, InventoryLevel, LineItem, MoneyAmount, MoneyBag, Refund, ShippingLine,
-    ShopifyOrder, ShopifyProduct, ShopifyVariant, TaxLine, Transaction,
+    Customer, DiscountCode, InventoryLevel, LineItem, Location, MoneyAmount, MoneyBag, Refund,
+    ShippingLine, ShopifyOrder, ShopifyProduct, ShopifyVariant, TaxLine, Transaction,
 };
 use chrono::{DateTime, Duration, FixedOffset, SubsecRound, Utc};
 use dealbridge_sdk::money::round_money;
@@ -18,8 +19,46 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The one location of the emulated shop.
+/// The seeded location of the emulated shop, where the seeded catalog is stocked.
 pub const LOCATION_ID: u64 = 905_684_977;
+
+/// A variant for [`Store::add_product`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedVariant {
+    /// SKU (may repeat another variant's: Shopify does not enforce unique SKUs).
+    pub sku: String,
+    /// Price.
+    pub price: Decimal,
+    /// Stock at [`LOCATION_ID`].
+    pub stock: i64,
+    /// Whether Shopify tracks its stock (`inventory_management: "shopify"`, else null).
+    pub tracked: bool,
+}
+
+/// A location as `GET locations.json` renders it (Shopify's shape; address fields filled like a
+/// US shop's).
+pub fn location(id: u64, name: &str, active: bool) -> Location {
+    let at = DateTime::parse_from_rfc3339("2024-01-02T09:00:55-05:00").ok();
+    Location {
+        id,
+        name: name.to_string(),
+        address1: Some("126 York Street".into()),
+        address2: None,
+        city: Some("Ottawa".into()),
+        zip: Some("K1N 5T5".into()),
+        province: Some("Ontario".into()),
+        province_code: Some("ON".into()),
+        country: Some("CA".into()),
+        country_code: Some("CA".into()),
+        country_name: Some("Canada".into()),
+        phone: None,
+        active,
+        legacy: false,
+        created_at: at,
+        updated_at: at,
+        admin_graphql_api_id: Some(format!("gid://shopify/Location/{id}")),
+    }
+}
 
 /// Shop-wide settings.
 #[derive(Debug, Clone)]
@@ -41,6 +80,7 @@ pub struct Store {
     pub(crate) refunds: BTreeMap<u64, Vec<Refund>>,
     pub(crate) products: BTreeMap<u64, ShopifyProduct>,
     pub(crate) inventory: BTreeMap<(u64, u64), i64>,
+    pub(crate) locations: BTreeMap<u64, Location>,
     next_id: u64,
     clock_offset: Duration,
 }
@@ -170,6 +210,10 @@ impl Store {
             refunds: BTreeMap::new(),
             products,
             inventory,
+            locations: BTreeMap::from([(
+                LOCATION_ID,
+                location(LOCATION_ID, "Main warehouse", true),
+            )]),
             next_id: first_id,
             clock_offset: Duration::zero(),
         }
@@ -675,14 +719,30 @@ impl Store {
         }
     }
 
-    /// Sets the stock of an item at a location.
+    /// The variant of an inventory item.
+    pub fn variant_of_item(&self, item: u64) -> Option<&ShopifyVariant> {
+        self.products
+            .values()
+            .flat_map(|p| p.variants.iter())
+            .find(|v| v.inventory_item_id == Some(item))
+    }
+
+    /// Sets the stock of an item at a location, creating the level when the item was not
+    /// stocked there, and keeps the variant's `inventory_quantity` (the sum over locations) in
+    /// step.
     pub fn set_inventory(&mut self, item: u64, location: u64, available: i64) -> InventoryLevel {
         self.inventory.insert((item, location), available);
+        let total: i64 = self
+            .inventory
+            .iter()
+            .filter(|((i, _), _)| *i == item)
+            .map(|(_, a)| *a)
+            .sum();
         let now = self.now();
         for p in self.products.values_mut() {
             for v in &mut p.variants {
                 if v.inventory_item_id == Some(item) {
-                    v.inventory_quantity = Some(available);
+                    v.inventory_quantity = Some(total);
                     v.updated_at = Some(now);
                 }
             }
@@ -693,5 +753,74 @@ impl Store {
             available: Some(available),
             updated_at: Some(now),
         }
+    }
+
+    /// Adds a location (active or not) and returns it.
+    pub fn add_location(&mut self, name: &str, active: bool) -> Location {
+        let id = self.id();
+        let l = location(id, name, active);
+        self.locations.insert(id, l.clone());
+        l
+    }
+
+    /// Adds a product with these variants (ids from the shop's sequence), each stocked at
+    /// [`LOCATION_ID`], and returns it.
+    pub fn add_product(&mut self, title: &str, variants: &[SeedVariant]) -> ShopifyProduct {
+        let product_id = self.id();
+        let now = self.now();
+        let mut list = Vec::with_capacity(variants.len());
+        for (n, sv) in variants.iter().enumerate() {
+            let id = self.id();
+            let item = self.id();
+            let option = if variants.len() == 1 {
+                "Default Title".to_string()
+            } else {
+                format!("Option {}", n + 1)
+            };
+            list.push(ShopifyVariant {
+                id,
+                product_id: Some(product_id),
+                title: option.clone(),
+                price: sv.price,
+                compare_at_price: None,
+                sku: Some(sv.sku.clone()),
+                barcode: None,
+                position: Some(n as u32 + 1),
+                inventory_item_id: Some(item),
+                inventory_quantity: Some(sv.stock),
+                inventory_management: sv.tracked.then(|| "shopify".to_string()),
+                inventory_policy: Some("deny".into()),
+                option1: Some(option),
+                option2: None,
+                option3: None,
+                taxable: true,
+                requires_shipping: true,
+                grams: Some(0),
+                created_at: Some(now),
+                updated_at: Some(now),
+            });
+            self.inventory.insert((item, LOCATION_ID), sv.stock);
+        }
+        let product = ShopifyProduct {
+            id: product_id,
+            title: title.to_string(),
+            body_html: None,
+            vendor: Some("Dealbridge".into()),
+            product_type: None,
+            handle: Some(title.to_lowercase().replace(' ', "-")),
+            status: Some("active".into()),
+            tags: String::new(),
+            created_at: Some(now),
+            updated_at: Some(now),
+            published_at: Some(now),
+            options: vec![crate::wire::ProductOption {
+                name: "Title".into(),
+                values: list.iter().map(|v| v.title.clone()).collect(),
+            }],
+            variants: list,
+            images: Vec::new(),
+        };
+        self.products.insert(product_id, product.clone());
+        product
     }
 }

@@ -2,29 +2,15 @@
 //! auth, the leaky bucket and 429s, writes, and injected faults.
 
 use dealbridge_sdk::fault::FaultConfig;
-use dealbridge_sdk::http::Timeouts;
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_sdk::ErrorKind;
-use dealbridge_shopify::emulator::{spawn, EmulatorConfig, RunningEmulator};
+use dealbridge_shopify::emulator::{spawn, EmulatorConfig};
 use dealbridge_shopify::{ListOrders, ShopifyClient, API_VERSION};
 use rust_decimal_macros::dec;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-fn timeouts() -> Timeouts {
-    Timeouts {
-        connect: Duration::from_secs(2),
-        request: Duration::from_secs(5),
-    }
-}
-
-async fn start() -> (RunningEmulator, ShopifyClient) {
-    let emu = spawn(EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = ShopifyClient::new(&emu.base_url, "shpat_test", timeouts()).unwrap();
-    (emu, client)
-}
+use crate::common::{start, timeouts};
 
 #[tokio::test]
 async fn pages_through_three_pages_by_cursor() {

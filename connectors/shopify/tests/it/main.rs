@@ -1,6 +1,9 @@
 //! The crate's integration tests, one module a subject, linked into one test binary:
 //! one binary instead of one a file keeps the build's disk use and link time down.
 
+mod common;
+
+mod catalog;
 mod client_emulator;
 mod fixtures;
 mod sink;

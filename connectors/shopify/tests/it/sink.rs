@@ -1,11 +1,10 @@
 //! `OrderSink` and payments against the emulator over loopback: call counts from the
 //! emulator's counters, values as they landed.
 
-use dealbridge_sdk::http::Timeouts;
 use dealbridge_sdk::model::OrderChange;
 use dealbridge_sdk::traits::OrderSink;
 use dealbridge_sdk::ErrorKind;
-use dealbridge_shopify::emulator::{spawn, EmulatorConfig, RunningEmulator};
+use dealbridge_shopify::emulator::RunningEmulator;
 use dealbridge_shopify::sink::LINES_UNSUPPORTED;
 use dealbridge_shopify::ShopifyClient;
 use rust_decimal::Decimal;
@@ -14,20 +13,8 @@ use serde_json::json;
 use std::time::Duration;
 
 async fn start() -> (RunningEmulator, ShopifyClient) {
-    let emu = spawn(EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = ShopifyClient::new(
-        &emu.base_url,
-        "shpat_test",
-        Timeouts {
-            connect: Duration::from_secs(2),
-            request: Duration::from_secs(5),
-        },
-    )
-    .unwrap()
-    .with_system_name("shop");
-    (emu, client)
+    let (emu, client) = crate::common::start().await;
+    (emu, client.with_system_name("shop"))
 }
 
 /// An order of two custom items (10.00 × 2 + 5.50) with the given financial status.
@@ -302,7 +289,7 @@ async fn customers_products_and_tenders_page_by_cursor() {
     );
     assert_eq!(c.all_customers().await.unwrap().len(), expected.len());
 
-    let all = c.all_products().await.unwrap();
+    let all = c.list_all_products().await.unwrap();
     let mut paged = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
