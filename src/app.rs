@@ -3,7 +3,7 @@
 
 use crate::config::{is_store, Entity};
 use crate::config::{Config, SystemConfig};
-use crate::sync::catalog::{CatalogFlow, StorePricePush};
+use crate::sync::catalog::{CatalogFlow, CatalogSource, StorePricePush};
 use crate::sync::engine::{Engine, EngineSettings, Tally};
 use crate::sync::poll::OrderFlow;
 use crate::sync::pull::DealPullFlow;
@@ -76,6 +76,7 @@ impl App {
         let mut payments: BTreeMap<String, Arc<dyn CrmPayments>> = BTreeMap::new();
         let mut crm_catalogs: BTreeMap<String, Arc<dyn CrmCatalog>> = BTreeMap::new();
         let mut price_push: BTreeMap<String, Arc<dyn StorePricePush>> = BTreeMap::new();
+        let mut catalog_sources: BTreeMap<String, Arc<dyn CatalogSource>> = BTreeMap::new();
         for (name, system) in &config.systems {
             let timeouts = system.limits().timeouts();
             match system {
@@ -93,6 +94,7 @@ impl App {
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
                     price_push.insert(name.clone(), client.clone());
+                    catalog_sources.insert(name.clone(), client.clone());
                     payment_sources.insert(name.clone(), client.clone());
                     sources.insert(name.clone(), client);
                 }
@@ -107,6 +109,7 @@ impl App {
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
                     price_push.insert(name.clone(), client.clone());
+                    catalog_sources.insert(name.clone(), client.clone());
                     payment_sources.insert(name.clone(), client.clone());
                     sources.insert(name.clone(), client);
                 }
@@ -260,8 +263,17 @@ impl App {
         }
         let mut catalogs = Vec::new();
         for c in &config.catalogs {
-            let mut flow =
-                CatalogFlow::new(&c.name, crate::onec::exchange::SYSTEM_1C, c.mapping.clone());
+            let mut flow = match &c.from {
+                None => {
+                    CatalogFlow::new(&c.name, crate::onec::exchange::SYSTEM_1C, c.mapping.clone())
+                }
+                Some(shop) => {
+                    let source = catalog_sources.get(shop).with_context(|| {
+                        format!("catalog {}: `{shop}` has no readable catalog", c.name)
+                    })?;
+                    CatalogFlow::from_store(&c.name, shop, source.clone())
+                }
+            };
             if let Some(crm) = crm_catalogs.get(&c.to) {
                 flow = flow.with_crm(&c.to, crm.clone());
             } else if let Some(shop) = price_push.get(&c.to) {

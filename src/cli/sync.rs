@@ -96,8 +96,13 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
             );
         }
         for c in &summary.catalogs {
+            let from = if c.source == crate::onec::exchange::SYSTEM_1C {
+                "1C"
+            } else {
+                c.source.as_str()
+            };
             println!(
-                "catalog {}: {} item(s) from 1C; CRM: {} created, {} updated, {} adopted, {} unchanged; store: {} updated, {} unchanged, {} SKU(s) not in the store, {} refused",
+                "catalog {}: {} item(s) from {from}; CRM: {} created, {} updated, {} adopted, {} unchanged; store: {} updated, {} unchanged, {} SKU(s) not in the store, {} refused",
                 c.flow,
                 c.entries,
                 c.crm_created,

@@ -1,11 +1,17 @@
 //! `[[catalog]]`: the 1C catalog (imported by the exchange or `import-1c`) pushed to a CRM's
-//! product catalog (products with the mapped price) or to a store (price and stock by SKU).
+//! product catalog (products with the mapped price) or to a store (price and stock by SKU); or,
+//! for a shop without 1C, the store's own catalog pushed to a CRM (`from`).
 //!
 //! ```toml
 //! [[catalog]]
 //! name = "products"                       # used by `sync <name>` and `[schedule] flows`
 //! to = "crm"                              # a CRM (Bitrix24, amoCRM) or a store (WooCommerce, Shopify)
 //! mapping = "mappings/1c-bitrix24.toml"   # [prices] price_type, [stock] warehouses
+//!
+//! [[catalog]]
+//! name = "shop-products"
+//! from = "shop"                           # a store: its products and prices → the CRM
+//! to = "crm"                              # a CRM; no mapping (the store has one price)
 //! ```
 
 use std::collections::BTreeMap;
@@ -23,6 +29,8 @@ use crate::mapping::catalog::CatalogMapping;
 pub struct CatalogConfig {
     /// `name`: unique among flows and catalogs.
     pub name: String,
+    /// `from`: the store whose own catalog is read; `None`: the imported 1C catalog.
+    pub from: Option<String>,
     /// `to`: the system written (a key of `[systems]`).
     pub to: String,
     /// Its kind.
@@ -31,7 +39,7 @@ pub struct CatalogConfig {
     pub mapping: CatalogMapping,
 }
 
-const KEYS: &[&str] = &["name", "to", "mapping"];
+const KEYS: &[&str] = &["name", "from", "to", "mapping"];
 
 /// Kinds a catalog can be pushed to.
 fn accepts(kind: SystemKind) -> bool {
@@ -105,7 +113,54 @@ pub(crate) fn read_catalogs(
                 None
             }
         });
-        let mapping = t.required_string(ctx, "mapping").and_then(|m| {
+        let from = t.string(ctx, "from").and_then(|f| match systems.get(f.get_ref()) {
+            Some(Some(SystemKind::WooCommerce | SystemKind::Shopify)) => Some(f),
+            Some(Some(kind)) => {
+                ctx.error(
+                    f.span(),
+                    format!(
+                        "a catalog cannot come from `{}` ({kind}); `from` names a store (woocommerce, shopify) whose own products go to a CRM, and is left out for the 1C catalog",
+                        f.get_ref()
+                    ),
+                );
+                None
+            }
+            Some(None) => None,
+            None => {
+                let known: Vec<&str> = systems.keys().map(String::as_str).collect();
+                ctx.error(
+                    f.span(),
+                    format!("`from = \"{}\"` names no system; defined systems: {}", f.get_ref(), known.join(", ")),
+                );
+                None
+            }
+        });
+        if t.has("from") && from.is_none() {
+            continue;
+        }
+        if let (Some(f), Some((_, kind))) = (&from, &to) {
+            if !matches!(kind, SystemKind::Bitrix24 | SystemKind::AmoCrm) {
+                ctx.error(
+                    f.span(),
+                    format!(
+                        "a store's catalog goes to a CRM (bitrix24, amocrm), not to `{}` ({kind})",
+                        to.as_ref().map_or("?", |(t, _)| t.as_str())
+                    ),
+                );
+                continue;
+            }
+            if let Some(m) = t.string(ctx, "mapping") {
+                ctx.error(
+                    m.span(),
+                    "a store's catalog carries its own prices: `mapping` ([prices] price_type, [stock] warehouses) is for the 1C catalog; leave it out".to_string(),
+                );
+                continue;
+            }
+        }
+        let mapping = if from.is_some() {
+            Some(CatalogMapping::for_store())
+        } else {
+            t.required_string(ctx, "mapping").and_then(|m| {
             let path = base_dir.join(m.get_ref());
             if !path.is_file() {
                 ctx.error(
@@ -125,7 +180,8 @@ pub(crate) fn read_catalogs(
                     None
                 }
             }
-        });
+            })
+        };
         if ctx.out.len() != before {
             continue;
         }
@@ -146,6 +202,7 @@ pub(crate) fn read_catalogs(
             names.push(name.get_ref().clone());
             out.push(CatalogConfig {
                 name: name.into_inner(),
+                from: from.map(Spanned::into_inner),
                 to,
                 kind,
                 mapping,

@@ -47,6 +47,18 @@ const STOCK_KEYS: &[&str] = &["warehouses"];
 const PRODUCT_KEYS: &[&str] = &["include_inactive"];
 
 impl CatalogMapping {
+    /// The mapping of a store's own catalog: no price type or warehouses to choose (the store
+    /// has one price and its own stock), inactive products not pushed unless pushed before.
+    pub fn for_store() -> CatalogMapping {
+        CatalogMapping {
+            path: PathBuf::from("(the store's own catalog)"),
+            price_type: String::new(),
+            currency: Currency::new(DEFAULT_CURRENCY).expect("RUB is a currency code"),
+            warehouses: Vec::new(),
+            include_inactive: false,
+        }
+    }
+
     /// Reads and checks a catalog mapping file.
     pub fn load(path: &Path) -> Result<CatalogMapping, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {

@@ -1,5 +1,14 @@
 //! The nightly catalog: the 1C catalog in the state database (imported by `crate::onec`) →
-//! CRM products with the mapped price, and the store's regular price and stock by SKU.
+//! CRM products with the mapped price, and the store's regular price and stock by SKU; or, for a
+//! shop without 1C, the store's own catalog → CRM products ([`ItemSource::Store`]).
+//!
+//! **A store's own catalog** is read whole at each run through [`CatalogSource`] (every simple
+//! product and every variant, with the regular price in the store's currency), bound as
+//! `(crm system, "product", "<store>:<id>")` and compared with the snapshots exactly like 1C's
+//! items below, so only products whose name, SKU, price or status changed in the shop are written
+//! to the CRM. The read is the cost (⌈products/100⌉ WooCommerce pages plus the variations of each
+//! variable product; ⌈products/250⌉ Shopify pages), which is why it runs on `sync` and on a
+//! schedule rather than after every 1C exchange.
 //!
 //! **What is an item.** One item per sellable entry: every 1C offer (a product or one of its
 //! variants, `Ид#Ид`), plus every product that has no offer at all (pushed to the CRM without a
@@ -40,7 +49,7 @@ use dealbridge_sdk::model::SkuUpdate;
 use dealbridge_sdk::model::{CatalogItem, ExternalRef};
 use dealbridge_sdk::money::{parse_decimal, Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
-pub use dealbridge_sdk::traits::StorePricePush;
+pub use dealbridge_sdk::traits::{CatalogSource, StorePricePush};
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::{snapshot_hash, JournalEntry, Store, StoreError};
 use rust_decimal::Decimal;
@@ -64,13 +73,26 @@ pub const KIND_PRODUCT: &str = "product";
 /// Binding kind of the price/stock last written to the store for a 1C item.
 pub const KIND_PRODUCT_PRICE: &str = "product_price";
 
-/// One catalog flow: 1C → a CRM catalog and/or a store's prices and stock.
+/// Where a catalog flow's items come from.
+#[derive(Clone)]
+pub enum ItemSource {
+    /// The 1C catalog imported into the state database (by the exchange or `import-1c`), read
+    /// in pages.
+    OneC,
+    /// A store's own catalog, read whole from the store at each run (shops without 1C).
+    Store(Arc<dyn CatalogSource>),
+}
+
+/// One catalog flow: 1C → a CRM catalog and/or a store's prices and stock, or a store's catalog
+/// → a CRM catalog.
 #[derive(Clone)]
 pub struct CatalogFlow {
     /// The flow's name (journal, errors).
     pub name: String,
-    /// The system the catalog was imported as (`1c`).
+    /// The system the items come from (`1c`, or the store's system name).
     pub source_system: String,
+    /// How the items are read.
+    pub source: ItemSource,
     /// Price type, currency, warehouses, inactive items.
     pub mapping: CatalogMapping,
     /// The CRM: its system name from the config and its catalog client.
@@ -84,6 +106,8 @@ pub struct CatalogFlow {
 pub struct CatalogReport {
     /// The flow.
     pub flow: String,
+    /// The system the items came from (`1c`, or a store's name).
+    pub source: String,
     /// Whether snapshots were ignored.
     pub full: bool,
     /// Sellable entries read from the 1C catalog.
@@ -156,6 +180,17 @@ pub enum CatalogError {
         /// Known warehouses as `name (id)`.
         known: String,
     },
+    /// Reading the store's own catalog failed; nothing was pushed.
+    #[error("catalog flow `{flow}`: reading the products of `{system}` failed; nothing was pushed and the next run tries again: {source}")]
+    Read {
+        /// The flow.
+        flow: String,
+        /// The store.
+        system: String,
+        /// The connector's error.
+        #[source]
+        source: ConnectorError,
+    },
     /// A push to the CRM or the store failed. Chunks pushed before it are bound; the next run
     /// resumes from there.
     #[error("catalog flow `{flow}`: pushing {count} items to `{system}` failed; items pushed before were saved and the next run retries the rest: {source}")]
@@ -212,9 +247,19 @@ impl CatalogFlow {
         CatalogFlow {
             name: name.to_string(),
             source_system: source_system.to_string(),
+            source: ItemSource::OneC,
             mapping,
             crm: None,
             store: None,
+        }
+    }
+
+    /// Reads the items from store system `system`'s own catalog instead of the imported 1C
+    /// catalog; only a CRM target makes sense then (prices and stock come from the store itself).
+    pub fn from_store(name: &str, system: &str, client: Arc<dyn CatalogSource>) -> Self {
+        CatalogFlow {
+            source: ItemSource::Store(client),
+            ..CatalogFlow::new(name, system, CatalogMapping::for_store())
         }
     }
 
@@ -239,9 +284,117 @@ impl CatalogFlow {
 
     /// Runs the flow once (see the module docs); `full` ignores the saved snapshots.
     pub async fn run(&self, store: &Store, full: bool) -> Result<CatalogReport, CatalogError> {
+        match &self.source {
+            ItemSource::OneC => self.run_onec(store, full).await,
+            ItemSource::Store(client) => self.run_store_source(store, client.as_ref(), full).await,
+        }
+    }
+
+    /// The store → CRM direction: the store's items read whole, compared with their snapshots
+    /// and pushed in chunks like 1C's.
+    async fn run_store_source(
+        &self,
+        store: &Store,
+        client: &dyn CatalogSource,
+        full: bool,
+    ) -> Result<CatalogReport, CatalogError> {
+        let mut report = CatalogReport {
+            flow: self.name.clone(),
+            source: self.source_system.clone(),
+            full,
+            ..Default::default()
+        };
+        let items = client
+            .catalog_items()
+            .await
+            .map_err(|source| CatalogError::Read {
+                flow: self.name.clone(),
+                system: self.source_system.clone(),
+                source,
+            })?;
+        report.entries = items.len() as u64;
+        let mut pending: Vec<PendingCrm> = Vec::new();
+        for chunk in items.chunks(CHUNK) {
+            let entities: Vec<String> = chunk
+                .iter()
+                .map(|i| format!("{}:{}", self.source_system, i.origin.id))
+                .collect();
+            let ids: Vec<&str> = entities.iter().map(String::as_str).collect();
+            let bound = self.bindings(store, &self.crm, KIND_PRODUCT, &ids).await?;
+            for (item, entity) in chunk.iter().zip(entities) {
+                let binding = bound.get(&entity);
+                if !item.active && !self.mapping.include_inactive && binding.is_none() {
+                    report.skipped_inactive += 1;
+                    continue;
+                }
+                self.plan_crm(
+                    item.clone(),
+                    entity,
+                    binding,
+                    full,
+                    &mut pending,
+                    &mut report,
+                );
+            }
+            if pending.len() >= CHUNK {
+                self.flush_crm(store, &mut pending, &mut report).await?;
+            }
+        }
+        self.flush_crm(store, &mut pending, &mut report).await?;
+        Ok(report)
+    }
+
+    /// The bindings of `ids` (entity ids) of `kind` in the target system, if there is a target.
+    async fn bindings<T: ?Sized>(
+        &self,
+        store: &Store,
+        target: &Option<(String, Arc<T>)>,
+        kind: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, (String, Option<String>)>, CatalogError> {
+        match target {
+            Some((sys, _)) => store
+                .catalog_bindings(sys, kind, ids)
+                .await
+                .map_err(self.store_err()),
+            None => Ok(HashMap::new()),
+        }
+    }
+
+    /// Queues `item` for the CRM unless its snapshot equals the bound one (or `full`).
+    fn plan_crm(
+        &self,
+        item: CatalogItem,
+        entity: String,
+        binding: Option<&(String, Option<String>)>,
+        full: bool,
+        pending: &mut Vec<PendingCrm>,
+        report: &mut CatalogReport,
+    ) {
+        // The snapshot leaves the CRM id out: it is identity, not content.
+        let snapshot = serde_json::to_value(&item).unwrap_or(Value::Null);
+        let same = binding.is_some_and(|(_, h)| h.as_deref() == Some(&snapshot_hash(&snapshot)));
+        if same && !full {
+            report.crm_unchanged += 1;
+            return;
+        }
+        let item = CatalogItem {
+            crm_id: binding.map(|(id, _)| id.clone()),
+            ..item
+        };
+        pending.push(PendingCrm {
+            entity,
+            item,
+            snapshot,
+        });
+    }
+
+    /// The 1C direction: entries read from the state database in pages.
+    async fn run_onec(&self, store: &Store, full: bool) -> Result<CatalogReport, CatalogError> {
         let resolved = self.resolve(store).await?;
         let mut report = CatalogReport {
             flow: self.name.clone(),
+            source: self.source_system.clone(),
             full,
             ..Default::default()
         };
@@ -263,20 +416,10 @@ impl CatalogFlow {
                 .map(|e| format!("{}:{}", self.source_system, e.external_id))
                 .collect();
             let ids: Vec<&str> = entities.iter().map(String::as_str).collect();
-            let crm_bound = match &self.crm {
-                Some((sys, _)) => store
-                    .catalog_bindings(sys, KIND_PRODUCT, &ids)
-                    .await
-                    .map_err(self.store_err())?,
-                None => HashMap::new(),
-            };
-            let store_bound = match &self.store {
-                Some((sys, _)) => store
-                    .catalog_bindings(sys, KIND_PRODUCT_PRICE, &ids)
-                    .await
-                    .map_err(self.store_err())?,
-                None => HashMap::new(),
-            };
+            let crm_bound = self.bindings(store, &self.crm, KIND_PRODUCT, &ids).await?;
+            let store_bound = self
+                .bindings(store, &self.store, KIND_PRODUCT_PRICE, &ids)
+                .await?;
             for (e, entity) in page.iter().zip(entities) {
                 let crm_binding = crm_bound.get(&entity);
                 if !e.active && !self.mapping.include_inactive && crm_binding.is_none() {
@@ -306,23 +449,14 @@ impl CatalogFlow {
                         unit: e.unit.clone(),
                         active: e.active,
                     };
-                    // The snapshot leaves the CRM id out: it is identity, not content.
-                    let snapshot = serde_json::to_value(&item).unwrap_or(Value::Null);
-                    let same = crm_binding
-                        .is_some_and(|(_, h)| h.as_deref() == Some(&snapshot_hash(&snapshot)));
-                    if same && !full {
-                        report.crm_unchanged += 1;
-                    } else {
-                        let item = CatalogItem {
-                            crm_id: crm_binding.map(|(id, _)| id.clone()),
-                            ..item
-                        };
-                        crm_pending.push(PendingCrm {
-                            entity: entity.clone(),
-                            item,
-                            snapshot,
-                        });
-                    }
+                    self.plan_crm(
+                        item,
+                        entity.clone(),
+                        crm_binding,
+                        full,
+                        &mut crm_pending,
+                        &mut report,
+                    );
                 }
                 if self.store.is_some() {
                     if !e.active {

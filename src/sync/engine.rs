@@ -5,7 +5,7 @@
 //! shutdown; on shutdown a worker finishes the job it holds (so its lease is released by
 //! completing or failing it) and takes no new one.
 
-use super::catalog::{CatalogFlow, CatalogReport};
+use super::catalog::{CatalogFlow, CatalogReport, ItemSource};
 use super::inbox::{process_inbox, InboxReport};
 use super::poll::{OrderFlow, PollReport};
 use super::pull::DealPullFlow;
@@ -243,8 +243,16 @@ impl Engine {
                 Ok(())
             }));
         }
-        if !self.catalogs.is_empty() {
-            let catalogs = self.catalogs.clone();
+        // Only the 1C catalogs follow an exchange; a store's own catalog runs with `sync` and
+        // on its schedule.
+        let onec_catalogs: Vec<Arc<CatalogFlow>> = self
+            .catalogs
+            .iter()
+            .filter(|c| matches!(c.source, ItemSource::OneC))
+            .cloned()
+            .collect();
+        if !onec_catalogs.is_empty() {
+            let catalogs = onec_catalogs;
             let store = self.store.clone();
             let wake = self.catalog_wake.clone();
             let stop = shutdown.clone();

@@ -3,6 +3,7 @@
 //! emulator (regular price and stock by SKU), over real loopback HTTP. The second night writes
 //! nothing; one price changed in 1C writes exactly that item.
 
+use crate::common;
 use dealbridge::mapping::catalog::CatalogMapping;
 use dealbridge::onec::import_files;
 use dealbridge::sync::catalog::{CatalogFlow, KIND_PRODUCT};
@@ -422,21 +423,7 @@ flows = ["products", "shop-prices"]
         ),
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dealbridge"))
-            .arg("--config")
-            .arg(&config)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "dealbridge {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| common::dealbridge_ok(&config, args);
     let check = run(&["check"]);
     assert!(!check.is_empty());
     run(&[
@@ -579,5 +566,211 @@ async fn a_shopify_store_gets_price_and_stock_and_the_second_night_writes_nothin
     );
 
     shop.shutdown().await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shops_own_catalog_reaches_the_crm_and_only_changes_are_written() {
+    use dealbridge_sdk::model::SkuUpdate;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display()))
+        .await
+        .unwrap();
+    let any = "127.0.0.1:0".parse().unwrap();
+    // No 1C here: the shop's 10 simple products, one variation and one shop-only product.
+    let shop = woo::spawn(
+        woo::EmulatorConfig {
+            catalog: shop_catalog(40),
+            ..Default::default()
+        },
+        any,
+    )
+    .await
+    .unwrap();
+    let crm = b24::spawn(b24::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_secs(5),
+    };
+    let wooc = WooClient::new(&shop.base_url, "ck_test", "cs_test", timeouts)
+        .unwrap()
+        .with_system_name("shop");
+    let b24c = Bitrix24Client::new(
+        &crm.webhook_url,
+        ClientLimits {
+            per_second: 100,
+            burst: 100,
+        },
+        timeouts,
+    )
+    .unwrap();
+    let flow = CatalogFlow::from_store("shop-products", "shop", Arc::new(wooc.clone()))
+        .with_crm("crm", Arc::new(b24c));
+
+    // --- first night: every sellable item becomes a CRM product ------------------------------
+    let r = flow.run(&store, false).await.unwrap();
+    assert_eq!(r.source, "shop");
+    assert_eq!(r.entries, 12, "{r:?}");
+    assert_eq!(r.crm_created, 12, "{r:?}");
+    let products = crm.handle.products();
+    assert_eq!(products.len(), 12);
+    let by_key = |key: &str| {
+        crm.handle
+            .products()
+            .into_iter()
+            .find(|p| p["XML_ID"] == key)
+            .unwrap_or_else(|| panic!("no CRM product {key}"))
+    };
+    let p8 = by_key("shop:1002");
+    assert_eq!(p8["NAME"], "Shop 8");
+    assert_eq!(p8["PRICE"], "1.00");
+    assert_eq!(p8["CURRENCY_ID"], "RUB", "the shop's currency");
+    assert_eq!(by_key("shop:901")["PRICE"], "1.00", "the variation itself");
+    assert!(
+        !products.iter().any(|p| p["XML_ID"] == "shop:900"),
+        "never the variable parent"
+    );
+    assert_eq!(by_key("shop:950")["PRICE"], "5.00");
+
+    // --- second night: nothing changed in the shop, nothing written to the CRM ---------------
+    let before = crm.handle.http_requests();
+    let r2 = flow.run(&store, false).await.unwrap();
+    assert_eq!(r2.crm_unchanged, 12, "{r2:?}");
+    assert_eq!(r2.crm_created + r2.crm_updated + r2.crm_adopted, 0);
+    assert_eq!(
+        crm.handle.http_requests(),
+        before,
+        "no Bitrix24 call at all"
+    );
+
+    // --- the owner changes one price and drafts one product → exactly those two --------------
+    wooc.push_price_and_stock(&[SkuUpdate {
+        sku: "ART-8".into(),
+        regular_price: Some(Decimal::new(999, 2)),
+        stock_quantity: None,
+    }])
+    .await
+    .unwrap();
+    shop.handle.owner_set_product_status(1003, "draft").unwrap();
+    crm.handle.counters().reset();
+    let r3 = flow.run(&store, false).await.unwrap();
+    assert_eq!(r3.crm_updated, 2, "{r3:?}");
+    assert_eq!(r3.crm_unchanged, 10, "{r3:?}");
+    assert_eq!(crm.handle.counters().get("crm.product.update").calls, 2);
+    assert_eq!(crm.handle.counters().get("crm.product.add").calls, 0);
+    assert_eq!(by_key("shop:1002")["PRICE"], "9.99");
+    assert_eq!(
+        by_key("shop:1003")["ACTIVE"],
+        "N",
+        "a draft is deactivated in the CRM"
+    );
+    assert_eq!(crm.handle.products().len(), 12, "no duplicate");
+
+    shop.shutdown().await;
+    crm.shutdown().await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shops_own_catalog_in_the_config_reaches_amocrm_with_sync() {
+    let tail = "[[catalog]]\nname = \"shop-products\"\nfrom = \"shop\"\nto = \"crm\"\n";
+    let w = common::spawn_amo_world(common::AmoTuning {
+        tail,
+        ..Default::default()
+    })
+    .await;
+    let expected = {
+        let wooc = WooClient::new(
+            &w.shop.base_url,
+            "ck_test",
+            "cs_test",
+            Timeouts {
+                connect: Duration::from_secs(2),
+                request: Duration::from_secs(5),
+            },
+        )
+        .unwrap();
+        dealbridge_sdk::traits::CatalogSource::catalog_items(&wooc)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.active)
+            .count()
+    };
+    assert!(expected > 0);
+    let run = |args: &[&str]| common::dealbridge_ok(&w.config, args);
+    let first = run(&["sync", "shop-products"]);
+    assert!(
+        first.contains(&format!(
+            "catalog shop-products: {expected} item(s) from shop; CRM: {expected} created"
+        )),
+        "{first}"
+    );
+    assert_eq!(w.crm.handle.elements().len(), expected);
+    let second = run(&["sync", "shop-products"]);
+    assert!(
+        second.contains(&format!(
+            "CRM: 0 created, 0 updated, 0 adopted, {expected} unchanged"
+        )),
+        "{second}"
+    );
+    assert_eq!(w.crm.handle.elements().len(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shopify_shops_own_catalog_reaches_the_crm_by_variant() {
+    use dealbridge_shopify::emulator::{spawn as spawn_shopify, EmulatorConfig};
+    use dealbridge_shopify::ShopifyClient;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("db").display()))
+        .await
+        .unwrap();
+    let any = "127.0.0.1:0".parse().unwrap();
+    let shop = spawn_shopify(EmulatorConfig::default(), any).await.unwrap();
+    let crm = b24::spawn(b24::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_secs(5),
+    };
+    let client = ShopifyClient::new(&shop.base_url, "shpat_test", timeouts)
+        .unwrap()
+        .with_system_name("shopify");
+    let wanted = dealbridge_sdk::traits::CatalogSource::catalog_items(&client)
+        .await
+        .unwrap();
+    let b24c = Bitrix24Client::new(
+        &crm.webhook_url,
+        ClientLimits {
+            per_second: 100,
+            burst: 100,
+        },
+        timeouts,
+    )
+    .unwrap();
+    let flow = CatalogFlow::from_store("shopify-products", "shopify", Arc::new(client))
+        .with_crm("crm", Arc::new(b24c));
+    let r = flow.run(&store, false).await.unwrap();
+    assert_eq!(r.crm_created as usize, wanted.len(), "{r:?}");
+    let products = crm.handle.products();
+    for item in &wanted {
+        let key = format!("shopify:{}", item.origin.id);
+        let p = products
+            .iter()
+            .find(|p| p["XML_ID"] == key)
+            .unwrap_or_else(|| panic!("no CRM product {key}"));
+        assert_eq!(p["NAME"], item.name.as_str());
+        let price = item.price.as_ref().unwrap();
+        assert_eq!(p["PRICE"], format!("{:.2}", price.amount));
+        assert_eq!(p["CURRENCY_ID"], price.currency.as_str());
+    }
+    let r2 = flow.run(&store, false).await.unwrap();
+    assert_eq!(r2.crm_unchanged as usize, wanted.len(), "{r2:?}");
+    assert_eq!(crm.handle.products().len(), wanted.len());
+    shop.shutdown().await;
+    crm.shutdown().await;
     store.close().await;
 }

@@ -919,3 +919,43 @@ fn a_catalog_can_go_to_a_shopify_store_at_its_location() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(errors[0].message.contains("location_id"), "{}", errors[0]);
 }
+
+#[test]
+fn a_stores_own_catalog_goes_to_a_crm_without_a_mapping() {
+    let catalog = "\n[[catalog]]\nname = \"shop-products\"\nfrom = \"shop\"\nto = \"crm\"\n";
+    let s = Setup::new(&format!("{CONFIG}{catalog}"), MAPPING);
+    let config = s.check().unwrap();
+    assert_eq!(config.catalogs[0].from.as_deref(), Some("shop"));
+    assert_eq!(config.catalogs[0].to, "crm");
+
+    // From a CRM, to a store, or with a 1C mapping: each refused with the reason.
+    for (text, words) in [
+        (
+            catalog.replace("from = \"shop\"", "from = \"crm\""),
+            &["cannot come from `crm`", "a store"][..],
+        ),
+        (
+            format!("{catalog}\n[systems.shop2]\nkind = \"woocommerce\"\nbase_url = \"http://127.0.0.1:9\"\nconsumer_key = \"k\"\nconsumer_secret = \"s\"\n")
+                .replace("to = \"crm\"", "to = \"shop2\""),
+            &["goes to a CRM", "shop2"][..],
+        ),
+        (
+            catalog.replace("to = \"crm\"\n", "to = \"crm\"\nmapping = \"mappings/1c.toml\"\n"),
+            &["carries its own prices", "leave it out"][..],
+        ),
+        (
+            catalog.replace("from = \"shop\"", "from = \"shp\""),
+            &["`from = \"shp\"` names no system"][..],
+        ),
+    ] {
+        let s = Setup::new(&format!("{CONFIG}{text}"), MAPPING);
+        let errors = s.errors();
+        assert_eq!(errors.len(), 1, "{text}: {errors:#?}");
+        // The catalog's own `from` (or `mapping`) line; CONFIG's flow has a `from` too.
+        let key = if text.contains("mapping = ") { "mapping = " } else { "from = " };
+        let line = CONFIG.lines().count()
+            + text.lines().position(|l| l.starts_with(key)).unwrap()
+            + 1;
+        assert_at(&errors[0], &s.config_path(), line, words);
+    }
+}

@@ -111,6 +111,20 @@ pub trait CrmCatalog: Send + Sync {
     ) -> Result<CatalogPushReport, ConnectorError>;
 }
 
+/// A store whose product catalog can be read whole, as the items a CRM catalog holds (the store →
+/// CRM products direction, for shops without 1C).
+#[async_trait]
+pub trait CatalogSource: Send + Sync {
+    /// Every sellable item of the store, in a stable order: each simple product, and each
+    /// variant (WooCommerce variation, Shopify variant) of a product that has variants, never
+    /// the variable parent itself. `origin` is `(system name, id)` with the id the store's order
+    /// lines use for it (WooCommerce: the variation id, else the product id; Shopify: the variant
+    /// id), so a deal row and a CRM product can be matched later; `crm_id` is `None`;
+    /// `price` is the regular price in the store's currency (asked of the store, not assumed);
+    /// `active` is `false` for drafts, archived and trashed products.
+    async fn catalog_items(&self) -> Result<Vec<CatalogItem>, ConnectorError>;
+}
+
 /// A store whose prices and stock can be set by SKU, writing only what differs.
 #[async_trait]
 pub trait StorePricePush: Send + Sync {

@@ -11,8 +11,8 @@
 //! [`API_VERSION`].
 //!
 //! Module map:
-//! - [`wire`]: orders, transactions, customers, products/variants, inventory levels, locations as Shopify
-//!   sends them (money as decimal strings, `*_set` MoneyBags).
+//! - [`wire`]: orders, transactions, customers, products/variants, inventory levels, locations,
+//!   the shop as Shopify sends them (money as decimal strings, `*_set` MoneyBags).
 //! - [`convert`]: Shopify → canonical `Order`, `Payment`, `Contact`, `Product`, with a totals check.
 //! - [`client`]: [`ShopifyClient`]: REST client with cursor paging and a client-side leaky bucket;
 //!   implements [`OrderSource`](dealbridge_sdk::traits::OrderSource).
@@ -20,6 +20,9 @@
 //!   [`ShopifyClient`]: prices and stock by SKU, writing only what differs; all products
 //!   (cursor paging), locations and the stock location (`location_id` or the only active one).
 //!   Its docs say why variant prices go through REST `PUT`s rather than GraphQL bulk updates.
+//! - [`catalog_source`]: [`CatalogSource`](dealbridge_sdk::traits::CatalogSource) for
+//!   [`ShopifyClient`]: the shop's sellable variants as CRM catalog items, priced in the currency
+//!   read from `shop.json` (store → CRM products, for shops without 1C).
 //! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`ShopifyClient`] (note,
 //!   close/cancel/open, capture or external sale; line edits refused) and
 //!   [`ShopifyClient::payments_of`].
@@ -32,6 +35,7 @@
 
 pub mod bucket;
 pub mod catalog;
+pub mod catalog_source;
 pub mod client;
 pub mod convert;
 pub mod emulator;

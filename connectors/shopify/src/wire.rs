@@ -698,6 +698,37 @@ pub struct ShopifyProduct {
     pub images: Vec<Value>,
 }
 
+/// The shop itself (`GET shop.json`): only what the connector reads is typed, the rest of
+/// Shopify's ~60 fields are ignored. `currency` is the shop's own currency, the one every
+/// variant `price` and every `shop_money` amount is in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShopifyShop {
+    /// Shop id.
+    pub id: u64,
+    /// Shop name.
+    #[serde(default)]
+    pub name: String,
+    /// The shop's currency (ISO 4217, `USD`). Optional here so a missing one is reported by
+    /// name rather than as a parse failure of the whole body.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Primary domain.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// `<name>.myshopify.com`.
+    #[serde(default)]
+    pub myshopify_domain: Option<String>,
+    /// Whether prices include tax.
+    #[serde(default)]
+    pub taxes_included: Option<bool>,
+    /// Money format (`${{amount}}`).
+    #[serde(default)]
+    pub money_format: Option<String>,
+    /// IANA time zone (`America/New_York`).
+    #[serde(default)]
+    pub iana_timezone: Option<String>,
+}
+
 /// Stock of one inventory item at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryLevel {
@@ -894,6 +925,13 @@ pub struct CustomersEnvelope {
 pub struct ProductEnvelope {
     /// The product.
     pub product: ShopifyProduct,
+}
+
+/// `{"shop": …}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShopEnvelope {
+    /// The shop.
+    pub shop: ShopifyShop,
 }
 
 /// `{"products": […]}`.

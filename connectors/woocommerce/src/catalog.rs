@@ -44,7 +44,7 @@ fn same_price(current: &str, wanted: Decimal) -> bool {
 }
 
 impl WooClient {
-    async fn page_of<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn page_of<T: serde::de::DeserializeOwned>(
         &self,
         what: &str,
         path: &str,

@@ -7,6 +7,9 @@
 //!   [`OrderSource`](dealbridge_sdk::traits::OrderSource).
 //! - [`catalog`]: products, variations, customers (paging, batch) and
 //!   [`WooClient::push_price_and_stock`] by SKU with minimal calls.
+//! - [`catalog_source`]: [`CatalogSource`](dealbridge_sdk::traits::CatalogSource) for
+//!   [`WooClient`]: the shop's own catalog (simple products and variations) as CRM catalog
+//!   items, priced in the currency the shop reports.
 //! - [`convert`]: WooCommerce order → canonical [`Order`](dealbridge_sdk::model::Order).
 //! - `errors`: HTTP failures → classified [`ConnectorError`](dealbridge_sdk::ConnectorError).
 //! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`WooClient`] (status,
@@ -15,6 +18,7 @@
 //! - [`emulator`]: an in-process WooCommerce over real HTTP, with fault injection and counters.
 
 pub mod catalog;
+pub mod catalog_source;
 pub mod client;
 pub mod convert;
 pub mod emulator;

@@ -603,12 +603,47 @@ pub struct WooProduct {
     /// `instock`, `outofstock`, `onbackorder`.
     #[serde(default)]
     pub stock_status: String,
-    /// Variation ids of a variable product.
+    /// Variation ids of a variable product. WooCommerce lists only enabled and disabled
+    /// (`publish`/`private`) variations here, so a trashed product's list is empty.
     #[serde(default)]
     pub variations: Vec<u64>,
+    /// Attributes: on a product, each with its `options`; on a variation, each with the one
+    /// `option` it takes (an attribute left at "Any …" is absent).
+    #[serde(default)]
+    pub attributes: Vec<ProductAttribute>,
     /// Last modified, GMT.
     #[serde(default)]
     pub date_modified_gmt: Option<NaiveDateTime>,
+}
+
+/// A product attribute (`Color`) as a product (`options`) or a variation (`option`) carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProductAttribute {
+    /// Attribute id; 0 for a custom (product-level) attribute.
+    #[serde(default)]
+    pub id: u64,
+    /// Attribute name (`Color`).
+    #[serde(default)]
+    pub name: String,
+    /// The value a variation takes (`Green`); absent on a product's attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
+    /// The values a product offers (`["Black", "Green"]`); absent on a variation's attribute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+/// The shop's currency, as `GET /data/currencies/current` answers (WooCommerce 3.5+).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WooCurrency {
+    /// ISO 4217 code (`RUB`), WooCommerce > Settings > General > Currency.
+    pub code: String,
+    /// Display name (`Russian ruble`).
+    #[serde(default)]
+    pub name: String,
+    /// Symbol (`&#8381;`, HTML-encoded as WooCommerce sends it).
+    #[serde(default)]
+    pub symbol: String,
 }
 
 /// `manage_stock`: a bool on products; on variations also the string `"parent"` (stock managed

@@ -8,7 +8,7 @@ use dealbridge_bitrix24::emulator as b24;
 use dealbridge_woocommerce::emulator as woo;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -145,6 +145,23 @@ pub fn dealbridge() -> std::process::Command {
     }
     cmd.env("RUST_LOG", "warn");
     cmd
+}
+
+/// Runs `dealbridge --config <config> <args>` (see [`dealbridge`]), asserts it succeeded, and
+/// returns what it printed.
+pub fn dealbridge_ok(config: &Path, args: &[&str]) -> String {
+    let out = dealbridge()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run dealbridge");
+    assert!(
+        out.status.success(),
+        "dealbridge {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A loopback port that was free a moment ago (bound to port 0, then released).

@@ -1,6 +1,7 @@
 //! An in-process Shopify Admin REST API over real HTTP: orders (cursor paging by `Link`,
 //! `updated_at_min`, create/update/close/cancel), transactions, products, variants (price and
-//! stock tracking), inventory levels (read, set, connect-on-set) and locations; the
+//! stock tracking), inventory levels (read, set, connect-on-set), locations and the shop
+//! (`shop.json`, for its currency); the
 //! access-token check; the leaky bucket with `X-Shopify-Shop-Api-Call-Limit` on every answer
 //! and 429 + `Retry-After: 2.0` when full; signed webhooks with retries that keep the webhook
 //! id; fault injection and counters.
@@ -209,6 +210,7 @@ pub fn router(state: EmulatorState) -> Router {
         )
         .route(&format!("{r}/locations.json"), get(routes::locations))
         .route(&format!("{r}/locations/{{id}}"), get(routes::get_location))
+        .route(&format!("{r}/shop.json"), get(routes::shop))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::no_route)
         .layer(axum::middleware::from_fn_with_state(
@@ -334,6 +336,18 @@ impl EmulatorHandle {
         variants: &[store::SeedVariant],
     ) -> crate::wire::ShopifyProduct {
         self.state.store.lock().add_product(title, variants)
+    }
+
+    /// Sets a product's `status` (`active`, `draft`, `archived`) as the shop owner would in the
+    /// admin (not counted as a client call). Returns whether the product exists.
+    pub fn set_product_status(&self, product_id: u64, status: &str) -> bool {
+        match self.state.store.lock().products.get_mut(&product_id) {
+            Some(p) => {
+                p.status = Some(status.to_string());
+                true
+            }
+            None => false,
+        }
     }
 
     /// Adds `n` one-variant products with SKUs `<prefix>-0001`…, prices and stock from their

@@ -1,7 +1,7 @@
 //! The REST handlers: orders (list with cursor paging, get, create, update note/tags, close,
 //! cancel, open), transactions (list, create capture/sale/void), refunds (list), tender
-//! transactions, products and customers (cursor paging), variants, inventory levels and
-//! locations.
+//! transactions, products and customers (cursor paging), variants, inventory levels,
+//! locations and the shop itself.
 
 use super::gate::error;
 use super::store::NewOrder;
@@ -748,6 +748,26 @@ pub(crate) async fn get_location(
         Some(l) => Json(json!({ "location": l })).into_response(),
         None => not_found(),
     }
+}
+
+/// `GET shop.json`: the shop's settings as Shopify renders them (the fields the connector and a
+/// person debugging it read; the id is fixed). The currency is the configured one, so a test can
+/// tell a client that asks the shop from one that assumes `USD`.
+pub(crate) async fn shop(State(st): State<EmulatorState>) -> Response {
+    let settings = st.store.lock().settings.clone();
+    let domain = st.webhooks.shop.clone();
+    let name = domain.split('.').next().unwrap_or(&domain).to_string();
+    let shop = crate::wire::ShopifyShop {
+        id: 548_380_009,
+        name,
+        currency: Some(settings.currency),
+        domain: Some(domain.clone()),
+        myshopify_domain: Some(domain),
+        taxes_included: Some(settings.taxes_included),
+        money_format: Some("{{amount}}".into()),
+        iana_timezone: Some("America/New_York".into()),
+    };
+    Json(json!({ "shop": shop })).into_response()
 }
 
 /// Anything else.

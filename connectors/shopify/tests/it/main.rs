@@ -4,6 +4,7 @@
 mod common;
 
 mod catalog;
+mod catalog_source;
 mod client_emulator;
 mod fixtures;
 mod sink;

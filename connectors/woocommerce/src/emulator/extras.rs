@@ -282,9 +282,127 @@ fn product_json(p: &WooProduct) -> Value {
     v
 }
 
+/// The `status` filter of the product and variation listings: absent or `any` is every status
+/// but `trash` (WordPress leaves statuses excluded from search out of `any`); anything else
+/// must be one of WooCommerce's statuses and matches exactly.
+fn status_filter(pairs: &[(String, String)]) -> Result<Option<String>, WpError> {
+    const STATUSES: [&str; 6] = ["draft", "pending", "private", "publish", "future", "trash"];
+    match pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("any") => Ok(None),
+        Some(s) if STATUSES.contains(&s) => Ok(Some(s.to_string())),
+        Some(_) => Err(WpError::invalid_param(
+            "status",
+            "status is not one of any, future, trash, draft, pending, private, and publish.",
+        )),
+    }
+}
+
+fn status_matches(filter: &Option<String>, status: &str) -> bool {
+    match filter {
+        None => status != "trash",
+        Some(f) => f == status,
+    }
+}
+
+/// Sets a product's or variation's status as the shop owner does in wp-admin (not counted as
+/// a client call). Products take `draft`, `pending`, `private`, `publish`, `future` or
+/// `trash`; variations `publish` (enabled) or `private` (disabled). Trashing a variable
+/// product trashes its variations and empties its `variations` list, as
+/// `WC_Post_Data::trash_post` and the variable data store do; restoring it restores them.
+pub(crate) fn set_product_status(store: &mut Store, id: u64, status: &str) -> Result<(), WpError> {
+    let p = store
+        .products
+        .get(&id)
+        .cloned()
+        .ok_or(invalid_product(404))?;
+    let allowed: &[&str] = if p.parent_id == 0 {
+        &["draft", "pending", "private", "publish", "future", "trash"]
+    } else {
+        &["publish", "private"]
+    };
+    if !allowed.contains(&status) {
+        return Err(WpError::invalid_param(
+            "status",
+            format!("status is not one of {}.", allowed.join(", ")),
+        ));
+    }
+    let now = store.now();
+    let (gmt, _) = store.stamp(now);
+    let children: Vec<u64> = store
+        .products
+        .values()
+        .filter(|v| v.parent_id == id)
+        .map(|v| v.id)
+        .collect();
+    let trashing = status == "trash" && p.status != "trash";
+    let restoring = status != "trash" && p.status == "trash";
+    for c in &children {
+        if trashing {
+            let before = store.products[c].status.clone();
+            store.trash_meta.insert(*c, before);
+        }
+        let restored = if restoring {
+            store.trash_meta.remove(c)
+        } else {
+            None
+        };
+        if let Some(v) = store.products.get_mut(c) {
+            if trashing {
+                v.status = "trash".to_string();
+            } else if let Some(before) = restored {
+                v.status = before;
+            }
+            v.date_modified_gmt = Some(gmt);
+        }
+    }
+    if let Some(stored) = store.products.get_mut(&id) {
+        stored.status = status.to_string();
+        stored.date_modified_gmt = Some(gmt);
+        if trashing {
+            stored.variations.clear();
+        } else if restoring {
+            stored.variations = children;
+        }
+    }
+    Ok(())
+}
+
+/// The shop currency's display name and symbol (symbols HTML-encoded, as WooCommerce sends
+/// them); the code itself for currencies the emulator does not know.
+fn currency_names(code: &str) -> (&str, &str) {
+    match code {
+        "RUB" => ("Russian ruble", "&#8381;"),
+        "USD" => ("United States (US) dollar", "&#36;"),
+        "EUR" => ("Euro", "&euro;"),
+        "KZT" => ("Kazakhstani tenge", "&#8376;"),
+        "BYN" => ("Belarusian ruble", "Br"),
+        other => (other, other),
+    }
+}
+
+/// `GET /data/currencies/current`: `{"code","name","symbol","_links"}`.
+pub(crate) async fn current_currency(State(st): State<EmulatorState>) -> Json<Value> {
+    let code = st.store.lock().settings.currency.clone();
+    let (name, symbol) = currency_names(&code);
+    Json(json!({
+        "code": code,
+        "name": name,
+        "symbol": symbol,
+        "_links": {
+            "self": [{"href": format!("{API_ROOT}/data/currencies/{code}")}],
+            "collection": [{"href": format!("{API_ROOT}/data/currencies/")}],
+        },
+    }))
+}
+
 /// `GET /products`: `sku` (comma-separated; then variations are included too, as WooCommerce
-/// widens the post type when filtering by SKU), `include`, `type`, `orderby` id|date,
-/// `order`, paging.
+/// widens the post type when filtering by SKU), `include`, `type`, `status` (default `any`:
+/// everything but the trash), `orderby` id|date, `order`, paging.
 pub(crate) async fn list_products(
     State(st): State<EmulatorState>,
     RawQuery(raw): RawQuery,
@@ -309,6 +427,7 @@ pub(crate) async fn list_products(
         .filter(|s| !s.is_empty())
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
     let kind = get("type");
+    let status = status_filter(&pairs)?;
     let asc = get("order") == Some("asc");
     let store = st.store.lock();
     let mut items: Vec<&WooProduct> = store
@@ -320,6 +439,7 @@ pub(crate) async fn list_products(
         })
         .filter(|p| include.as_ref().is_none_or(|i| i.contains(&p.id)))
         .filter(|p| kind.is_none_or(|k| p.kind == k))
+        .filter(|p| status_matches(&status, &p.status))
         .collect();
     // Every product is "created" at once in the emulator, so date order is id order.
     if !asc {
@@ -342,7 +462,8 @@ pub(crate) async fn get_product(
     }
 }
 
-/// `GET /products/<id>/variations`, paged, ascending by id when `order=asc`.
+/// `GET /products/<id>/variations`, paged, ascending by id when `order=asc`; `status` as for
+/// products (default `any`, so the variations of a trashed product need `status=trash`).
 pub(crate) async fn list_variations(
     State(st): State<EmulatorState>,
     Path(id): Path<String>,
@@ -352,6 +473,7 @@ pub(crate) async fn list_variations(
     let pairs = query_pairs(raw.as_deref());
     let (page, per_page) = paging(&pairs)?;
     let asc = pairs.iter().any(|(k, v)| k == "order" && v == "asc");
+    let status = status_filter(&pairs)?;
     let store = st.store.lock();
     if !is_product(&store, id) {
         return Err(invalid_product(404));
@@ -359,7 +481,7 @@ pub(crate) async fn list_variations(
     let mut items: Vec<&WooProduct> = store
         .products
         .values()
-        .filter(|p| p.parent_id == id)
+        .filter(|p| p.parent_id == id && status_matches(&status, &p.status))
         .collect();
     if !asc {
         items.reverse();

@@ -1,9 +1,10 @@
 //! A local WooCommerce: the `/wp-json/wc/v3/orders` endpoints (with order notes and refunds),
-//! products and variations (list, price/stock batch updates) and customers (list, get) over
+//! products and variations (list with `status`, price/stock batch updates), customers (list,
+//! get) and the shop currency (`GET /data/currencies/current`) over
 //! real HTTP, with the service's status codes, error bodies, paging headers and
 //! authentication, plus fault injection and per-route call counters. Shop-owner actions that
 //! do not go through the REST API (and are not counted): [`EmulatorHandle::owner_edit`],
-//! [`EmulatorHandle::owner_refund`].
+//! [`EmulatorHandle::owner_refund`], [`EmulatorHandle::owner_set_product_status`].
 //!
 //! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
 //! faults, auth), [`routes`] (handlers), `orders` (write semantics and totals), `query` (list
@@ -208,6 +209,10 @@ pub fn router(state: EmulatorState) -> Router {
             get(extras::list_customers),
         )
         .route(
+            &format!("{API_ROOT}/data/currencies/current"),
+            get(extras::current_currency),
+        )
+        .route(
             &format!("{API_ROOT}/customers/{{id}}"),
             get(extras::get_customer),
         )
@@ -236,7 +241,8 @@ impl EmulatorHandle {
     /// `POST /orders`, `GET /orders/{id}`, `PUT /orders/{id}`, `DELETE /orders/{id}`,
     /// `POST /orders/batch`, `GET|POST /orders/{id}/notes`, `GET|POST /orders/{id}/refunds`,
     /// `GET /products`, `POST /products/batch`, `GET /products/{id}/variations`,
-    /// `POST /products/{id}/variations/batch`, `GET /customers`, `GET /customers/{id}`.
+    /// `POST /products/{id}/variations/batch`, `GET /customers`, `GET /customers/{id}`,
+    /// `GET /data/currencies/current`.
     pub fn counters(&self) -> &CallCounters {
         &self.state.counters
     }
@@ -333,6 +339,14 @@ impl EmulatorHandle {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Sets a product's or variation's status as the shop owner would in wp-admin (not counted
+    /// as a client call): `draft`, `pending`, `private`, `publish`, `future` or `trash` for a
+    /// product, `publish` or `private` (disabled) for a variation. Trashing a variable product
+    /// trashes its variations too, as WooCommerce does.
+    pub fn owner_set_product_status(&self, id: u64, status: &str) -> Result<(), WpError> {
+        extras::set_product_status(&mut self.state.store.lock(), id, status)
     }
 
     /// A product or variation as the API renders it (without `_links`).

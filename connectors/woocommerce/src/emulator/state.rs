@@ -2,7 +2,9 @@
 //!
 //! One mutex guards it all; handlers hold it only for in-memory work, never across an await.
 
-use crate::wire::{ManageStock, OrderNote, WooCustomer, WooOrder, WooProduct, WooRefund};
+use crate::wire::{
+    ManageStock, OrderNote, ProductAttribute, WooCustomer, WooOrder, WooProduct, WooRefund,
+};
 use chrono::{DateTime, Duration as ChronoDuration, FixedOffset, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -77,6 +79,9 @@ pub(crate) struct Store {
     pub notes: BTreeMap<u64, Vec<OrderNote>>,
     /// Refunds by order id, oldest first.
     pub refunds: BTreeMap<u64, Vec<WooRefund>>,
+    /// The status a trashed product or variation had before (WordPress'
+    /// `_wp_trash_meta_status`), restored when it leaves the trash.
+    pub trash_meta: BTreeMap<u64, String>,
     /// Ids of notes and refunds (WordPress comments and posts; any increasing ids do).
     pub next_aux_id: u64,
     pub next_id: u64,
@@ -100,6 +105,7 @@ impl Store {
             customers: BTreeMap::new(),
             notes: BTreeMap::new(),
             refunds: BTreeMap::new(),
+            trash_meta: BTreeMap::new(),
             next_aux_id: first_order_id * 1000,
             next_id: first_order_id,
             // Item and meta ids share WordPress' tables with other data; any increasing ids do.
@@ -189,8 +195,14 @@ impl Store {
     }
 }
 
+/// The name of the one attribute the emulated variable products vary by. The catalog names a
+/// variation `Parent - Value`; the value is the variation's option of this attribute.
+pub const VARIATION_ATTRIBUTE: &str = "Вариант";
+
 /// Simple products for catalog entries without a variation, and a variable parent with its
-/// variations for the others. Every item starts with tracked stock of 10.
+/// variations for the others. Every item starts with tracked stock of 10. A variation named
+/// `Parent - Value` takes option `Value` of [`VARIATION_ATTRIBUTE`]; one whose name has no
+/// ` - ` takes none, as a variation left at "Any …" in WooCommerce.
 fn products_from_catalog(catalog: &[CatalogItem]) -> BTreeMap<u64, WooProduct> {
     let mut out = BTreeMap::new();
     let item = |id: u64, name: &str, kind: &str, parent: u64, sku: &str, price: Option<Decimal>| {
@@ -213,8 +225,15 @@ fn products_from_catalog(catalog: &[CatalogItem]) -> BTreeMap<u64, WooProduct> {
             stock_quantity: (kind != "variable").then_some(10),
             stock_status: "instock".to_string(),
             variations: Vec::new(),
+            attributes: Vec::new(),
             date_modified_gmt: None,
         }
+    };
+    let attribute = |option: Option<String>, options: Vec<String>| ProductAttribute {
+        id: 0,
+        name: VARIATION_ATTRIBUTE.to_string(),
+        option,
+        options,
     };
     for c in catalog {
         if c.variation_id == 0 {
@@ -224,22 +243,33 @@ fn products_from_catalog(catalog: &[CatalogItem]) -> BTreeMap<u64, WooProduct> {
             );
             continue;
         }
-        let parent_name = c.name.split(" - ").next().unwrap_or(&c.name).to_string();
-        out.entry(c.product_id)
-            .or_insert_with(|| item(c.product_id, &parent_name, "variable", 0, "", None))
-            .variations
-            .push(c.variation_id);
-        out.insert(
+        let (parent_name, option) = match c.name.split_once(" - ") {
+            Some((parent, option)) => (parent.to_string(), Some(option.to_string())),
+            None => (c.name.clone(), None),
+        };
+        let parent = out
+            .entry(c.product_id)
+            .or_insert_with(|| item(c.product_id, &parent_name, "variable", 0, "", None));
+        parent.variations.push(c.variation_id);
+        if let Some(o) = &option {
+            match parent.attributes.first_mut() {
+                Some(a) => a.options.push(o.clone()),
+                None => parent.attributes.push(attribute(None, vec![o.clone()])),
+            }
+        }
+        let mut variation = item(
             c.variation_id,
-            item(
-                c.variation_id,
-                &c.name,
-                "variation",
-                c.product_id,
-                &c.sku,
-                Some(c.price),
-            ),
+            &c.name,
+            "variation",
+            c.product_id,
+            &c.sku,
+            Some(c.price),
         );
+        variation.attributes = option
+            .map(|o| attribute(Some(o), Vec::new()))
+            .into_iter()
+            .collect();
+        out.insert(c.variation_id, variation);
     }
     out
 }

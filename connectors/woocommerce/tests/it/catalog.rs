@@ -11,9 +11,12 @@ use serde_json::json;
 use std::time::Duration;
 
 async fn start() -> (RunningEmulator, WooClient) {
-    let emu = spawn(EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    start_with(EmulatorConfig::default()).await
+}
+
+/// An emulated shop set up by `config` on a free loopback port, and a client for it.
+pub(crate) async fn start_with(config: EmulatorConfig) -> (RunningEmulator, WooClient) {
+    let emu = spawn(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let c = WooClient::new(
         &emu.base_url,
         "ck_test",

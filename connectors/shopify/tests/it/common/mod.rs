@@ -15,9 +15,14 @@ pub fn timeouts() -> Timeouts {
 
 /// The default emulator on port 0 and a client (default system name) pointed at it.
 pub async fn start() -> (RunningEmulator, ShopifyClient) {
-    let emu = spawn(EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let client = ShopifyClient::new(&emu.base_url, "shpat_test", timeouts()).unwrap();
+    start_with(EmulatorConfig::default()).await
+}
+
+/// An emulator set up by `config` on port 0 and a client (default system name, the config's
+/// access token) pointed at it.
+pub async fn start_with(config: EmulatorConfig) -> (RunningEmulator, ShopifyClient) {
+    let token = config.access_token.clone();
+    let emu = spawn(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = ShopifyClient::new(&emu.base_url, &token, timeouts()).unwrap();
     (emu, client)
 }
