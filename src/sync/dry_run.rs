@@ -98,7 +98,7 @@ impl Engine {
                         plan.unchanged += 1;
                         continue;
                     }
-                    let deal = match target.planner.plan(order) {
+                    let mut deal = match target.planner.plan(order) {
                         Ok(d) => d,
                         Err(e) => {
                             plan.changes.push(PlannedChange {
@@ -111,6 +111,10 @@ impl Engine {
                             continue;
                         }
                     };
+                    // Linked like the worker links it, or every linked deal would show as
+                    // an update.
+                    super::link::link_rows(&self.store, &flow.target_system, order, &mut deal)
+                        .await?;
                     let deal_json = serde_json::to_value(&deal).map_err(SyncError::Encode)?;
                     let bound = self
                         .store

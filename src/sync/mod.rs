@@ -2,6 +2,7 @@
 //!
 //! - [`ids`]: how canonical entities, coalescing keys and contact keys are spelled.
 //! - [`plan`]: order → deal, pure.
+//! - [`link`]: deal rows linked to the CRM products the catalog pushed.
 //! - [`poll`]: one pass over a source, queueing what changed; moves the cursor after.
 //! - [`pull`]: the CRM → store poll of a two-way pair: changed deals → merge jobs.
 //! - [`reverse`]: deal rows back to order lines.
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod ids;
 pub mod inbox;
 pub mod job;
+pub mod link;
 pub mod merge;
 pub mod payments;
 pub mod plan;

@@ -66,11 +66,17 @@ pub struct FlowTarget {
 }
 
 impl FlowTarget {
-    /// The deal `order` plans to; a mapping that cannot map it is permanent (dead letter).
-    fn plan(&self, order: &Order) -> Result<Deal, RunError> {
-        self.planner
+    /// The deal `order` plans to, its rows linked to the CRM's products
+    /// ([`super::link`]); a mapping that cannot map it is permanent (dead letter).
+    async fn plan(&self, store: &Store, order: &Order) -> Result<Deal, RunError> {
+        let mut deal = self
+            .planner
             .plan(order)
-            .map_err(|e| RunError::Permanent(e.to_string()))
+            .map_err(|e| RunError::Permanent(e.to_string()))?;
+        super::link::link_rows(store, &self.target_system, order, &mut deal)
+            .await
+            .map_err(store_err)?;
+        Ok(deal)
     }
 }
 
@@ -257,7 +263,7 @@ impl Executor {
     ) -> Result<JobOutcome, RunError> {
         let order = &payload.order;
         let entity = entity_id(&order.source);
-        let deal = flow.plan(order)?;
+        let deal = flow.plan(&self.store, order).await?;
         let deal_snapshot = serde_json::to_value(&deal)
             .map_err(|e| RunError::Permanent(format!("order {entity}: cannot encode deal: {e}")))?;
         let order_snapshot = serde_json::to_value(order).map_err(|e| {
@@ -405,7 +411,7 @@ impl Executor {
         // A store-triggered job whose order plans to exactly the deal we last wrote has nothing
         // to carry: no read of either system.
         if let (Some(hint), None) = (&order, &crm_state) {
-            let planned = flow.plan(hint)?;
+            let planned = flow.plan(&self.store, hint).await?;
             if deal_binding.snapshot_hash.as_deref()
                 == Some(snapshot_hash(&to_json(entity, &planned)?).as_str())
             {
@@ -450,7 +456,7 @@ impl Executor {
                 return Ok(JobOutcome::Unchanged);
             }
         };
-        let store_now = flow.plan(&order_now)?;
+        let store_now = flow.plan(&self.store, &order_now).await?;
         let crm_base: Deal = match deal_binding
             .snapshot
             .as_ref()
@@ -464,12 +470,15 @@ impl Executor {
             .binding(source, KIND_ORDER, entity)
             .await
             .map_err(store_err)?;
-        let store_base = order_binding
+        let base_order = order_binding
             .as_ref()
             .and_then(|b| b.snapshot.as_ref())
-            .and_then(|s| serde_json::from_value::<Order>(s.clone()).ok())
-            .and_then(|o| flow.planner.plan(&o).ok())
-            .unwrap_or_else(|| crm_base.clone());
+            .and_then(|s| serde_json::from_value::<Order>(s.clone()).ok());
+        let store_base = match base_order {
+            Some(o) => flow.plan(&self.store, &o).await.ok(),
+            None => None,
+        }
+        .unwrap_or_else(|| crm_base.clone());
 
         // A person must decide first: `manual` holds every write of the pair.
         let open = self
@@ -600,7 +609,7 @@ impl Executor {
         };
 
         // The CRM's side: the order as the store now has it, with the merged stage and title.
-        let mut final_deal = flow.plan(&order_after)?;
+        let mut final_deal = flow.plan(&self.store, &order_after).await?;
         final_deal.stage = merged.stage.clone();
         final_deal.title = merged.title.clone();
         if !store_written {

@@ -369,19 +369,25 @@ async fn wholesale_price_and_all_warehouses_when_mapped_so() {
     w.store.close().await;
 }
 
-/// The same through the config and the real binary: `import-1c`, then `sync` runs both
-/// `[[catalog]]` entries (CRM products, store price and stock); the second `sync` writes nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn catalogs_in_the_config_run_with_sync() {
+/// A generated 1C catalog on disk (`n` products), the Bitrix24 emulator and the WooCommerce
+/// emulator selling part of it, for tests that write a config and run the binary.
+struct ConfigWorld {
+    dir: tempfile::TempDir,
+    files: [PathBuf; 2],
+    crm: b24::RunningEmulator,
+    shop: woo::RunningEmulator,
+}
+
+async fn config_world(n: usize) -> ConfigWorld {
     let dir = tempfile::tempdir().unwrap();
-    let files = generate(dir.path(), 60, false, &retail);
+    let files = generate(dir.path(), n, false, &retail);
     let any = "127.0.0.1:0".parse().unwrap();
     let crm = b24::spawn(b24::EmulatorConfig::default(), any)
         .await
         .unwrap();
     let shop = woo::spawn(
         woo::EmulatorConfig {
-            catalog: shop_catalog(60),
+            catalog: shop_catalog(n),
             ..Default::default()
         },
         any,
@@ -389,6 +395,24 @@ async fn catalogs_in_the_config_run_with_sync() {
     .await
     .unwrap();
     std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    ConfigWorld {
+        dir,
+        files,
+        crm,
+        shop,
+    }
+}
+
+/// The same through the config and the real binary: `import-1c`, then `sync` runs both
+/// `[[catalog]]` entries (CRM products, store price and stock); the second `sync` writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalogs_in_the_config_run_with_sync() {
+    let ConfigWorld {
+        dir,
+        files,
+        crm,
+        shop,
+    } = config_world(60).await;
     std::fs::write(dir.path().join("mappings/1c-crm.toml"), MAPPING).unwrap();
     std::fs::write(dir.path().join("mappings/1c-shop.toml"), MAPPING).unwrap();
     let config = dir.path().join("dealbridge.toml");
@@ -773,4 +797,124 @@ async fn a_shopify_shops_own_catalog_reaches_the_crm_by_variant() {
     shop.shutdown().await;
     crm.shutdown().await;
     store.close().await;
+}
+
+/// The 1C entry id an article of [`generate`] names (`ART-i` or the variant's `ART-i-V`).
+fn entry_of(sku: &str) -> Option<String> {
+    let rest = sku.strip_prefix("ART-")?;
+    Some(match rest.strip_suffix("-V") {
+        Some(i) => {
+            let i: usize = i.parse().ok()?;
+            format!("{}#{}", guid(1, i), guid(2, i))
+        }
+        None => guid(1, rest.parse().ok()?),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deal_rows_name_the_crm_products_the_1c_catalog_pushed() {
+    let ConfigWorld {
+        dir,
+        files,
+        crm,
+        shop,
+    } = config_world(60).await;
+    let orders = shop.handle.seed_orders(6, 7);
+    std::fs::write(dir.path().join("mappings/1c-crm.toml"), MAPPING).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/woocommerce-bitrix24.toml"
+        ),
+        dir.path().join("mappings/woocommerce-bitrix24.toml"),
+    )
+    .unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[database]
+url = "sqlite://state.db"
+[systems.shop]
+kind = "woocommerce"
+base_url = "{}"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+[systems.crm]
+kind = "bitrix24"
+webhook_url = "{}"
+rate_limit_per_second = 50
+rate_limit_burst = 50
+[[flows]]
+name = "orders"
+from = "shop"
+to = "crm"
+entities = ["order"]
+mapping = "mappings/woocommerce-bitrix24.toml"
+[[catalog]]
+name = "products"
+to = "crm"
+mapping = "mappings/1c-crm.toml"
+"#,
+            shop.base_url, crm.webhook_url
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| common::dealbridge_ok(&config, args);
+    run(&[
+        "import-1c",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+    ]);
+    // One pass: the catalog is pushed before the queued deals are written.
+    run(&["sync"]);
+    assert_eq!(crm.handle.deals().len(), orders.len());
+
+    let products = crm.handle.products();
+    let crm_id_of = |entry: &str| {
+        products
+            .iter()
+            .find(|p| p["XML_ID"] == format!("1c:{entry}"))
+            .map(|p| p["ID"].as_str().unwrap().to_string())
+    };
+    let (mut linked, mut text_only) = (0, 0);
+    for deal in crm.handle.deals() {
+        let id: u64 = deal["ID"].as_str().unwrap().parse().unwrap();
+        for row in crm.handle.deal_rows(id) {
+            let name = row["PRODUCT_NAME"].as_str().unwrap().to_string();
+            let sku = name
+                .rsplit_once('(')
+                .and_then(|(_, s)| s.strip_suffix(')'))
+                .map(str::to_string);
+            let want = sku
+                .as_deref()
+                .and_then(entry_of)
+                .and_then(|e| crm_id_of(&e));
+            match want {
+                Some(crm_id) => {
+                    assert_eq!(
+                        row["PRODUCT_ID"].to_string().trim_matches('"'),
+                        crm_id,
+                        "row {name} names the CRM product of its 1C article"
+                    );
+                    linked += 1;
+                }
+                None => {
+                    assert_eq!(
+                        row["PRODUCT_ID"].to_string().trim_matches('"'),
+                        "0",
+                        "row {name} has no 1C product: a text row"
+                    );
+                    text_only += 1;
+                }
+            }
+        }
+    }
+    assert!(linked > 0, "some rows are linked ({text_only} text rows)");
+
+    // Linked rows are what the CRM keeps: the next pass writes nothing.
+    let writes = common::crm_writes(&crm.handle);
+    let again = run(&["sync"]);
+    assert!(again.contains("created 0, updated 0"), "{again}");
+    assert_eq!(common::crm_writes(&crm.handle), writes);
 }

@@ -1423,6 +1423,52 @@ impl Store {
         Ok(out)
     }
 
+    /// The sellable entries of `system`'s catalog (ids as [`Store::catalog_entries_page`] gives
+    /// them) whose article is one of `skus`, as SKU → entry ids. An offer without an article of
+    /// its own has its product's (as the catalog push sends it), so one SKU may name several
+    /// entries (variants sharing their product's article): the caller decides what that means.
+    pub async fn catalog_entries_by_sku(
+        &self,
+        system: &str,
+        skus: &[&str],
+    ) -> Result<HashMap<String, Vec<String>>, StoreError> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in skus.chunks(ROWS_PER_STATEMENT) {
+            let list = in_list(2, chunk.len());
+            // Offers by their own article; offers without one by their product's (the variant
+            // row `P#V` of old schemas, or the parent `P`); offer-less products by theirs.
+            let sql = format!(
+                "SELECT o.sku AS sku, o.external_id AS id FROM catalog_offers o \
+                 WHERE o.system = $1 AND o.sku IN ({list}) \
+                 UNION \
+                 SELECT p.sku, o.external_id FROM catalog_products p \
+                 JOIN catalog_offers o ON o.system = p.system \
+                   AND (o.external_id = p.external_id OR o.product_id = p.external_id) \
+                 WHERE p.system = $1 AND p.sku IN ({list}) AND (o.sku IS NULL OR o.sku = '') \
+                 UNION \
+                 SELECT p.sku, p.external_id FROM catalog_products p \
+                 WHERE p.system = $1 AND p.sku IN ({list}) \
+                 AND NOT EXISTS (SELECT 1 FROM catalog_offers o WHERE o.system = p.system AND o.external_id = p.external_id) \
+                 AND NOT EXISTS (SELECT 1 FROM catalog_offers o WHERE o.system = p.system AND o.product_id = p.external_id)"
+            );
+            on_db!(&self.db, pool => {
+                let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(system);
+                for sku in chunk {
+                    q = q.bind(*sku);
+                }
+                for r in q.fetch_all(pool).await
+                    .map_err(StoreError::db(format!("finding {system} catalog entries by article")))? {
+                    out.entry(r.text("sku")?).or_default().push(r.text("id")?);
+                }
+            });
+        }
+        for ids in out.values_mut() {
+            ids.sort();
+            ids.dedup();
+        }
+        Ok(out)
+    }
+
     /// Saves many bindings of (`system`, `kind`), given as (entity id, external id, snapshot), in
     /// one transaction, each with its snapshot and
     /// hash, stamped with the clock's time. The catalog source is authoritative: an external id

@@ -21,6 +21,7 @@ both_backends!(
     catalog_bindings_bulk_read_and_take_over,
     properties_and_images_stored_resolved_and_skipped_when_unchanged,
     details_absent_from_a_file_are_kept_and_empty_ones_clear,
+    entries_by_sku_follow_the_articles_the_push_sends,
 );
 
 fn product(id: &str, name: &str) -> CatalogProduct {
@@ -711,6 +712,44 @@ async fn details_absent_from_a_file_are_kept_and_empty_ones_clear(db: TestDb) {
     assert_eq!(r.written(), 0);
     assert!(s
         .catalog_product_properties("1c", "p1")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn entries_by_sku_follow_the_articles_the_push_sends(db: TestDb) {
+    let s = &db.store;
+    let mut b = batch();
+    // p1: offer p1 without an article of its own → the product's SKU-p1.
+    // p2: two variant offers without articles → both carry SKU-p2 (ambiguous for the caller).
+    b.offers.push(offer("p2#c2", "8.00", "1"));
+    // p4: a variant with its own article.
+    b.products.push(product("p4", "Полка"));
+    let mut own = offer("p4#c9", "9.00", "1");
+    own.sku = Some("OWN-9".into());
+    b.offers.push(own);
+    // p3: no offer at all → the product itself.
+    b.products.push(product("p3", "Шкаф"));
+    s.write_catalog_batch("1c", None, &b).await.unwrap();
+
+    let found = s
+        .catalog_entries_by_sku(
+            "1c",
+            &["SKU-p1", "SKU-p2", "OWN-9", "SKU-p3", "SKU-p4", "NONE"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(found["SKU-p1"], vec!["p1"]);
+    assert_eq!(found["SKU-p2"], vec!["p2#c1", "p2#c2"]);
+    assert_eq!(found["OWN-9"], vec!["p4#c9"]);
+    assert_eq!(found["SKU-p3"], vec!["p3"]);
+    assert!(
+        !found.contains_key("SKU-p4"),
+        "p4's only offer has an article of its own"
+    );
+    assert!(!found.contains_key("NONE"));
+    assert!(s
+        .catalog_entries_by_sku("other", &["SKU-p1"])
         .await
         .unwrap()
         .is_empty());
