@@ -18,10 +18,11 @@
 
 use std::collections::HashMap;
 
-use dealbridge_sdk::model::{Deal, Order};
+use dealbridge_sdk::model::{CatalogItem, Deal, DealLine, ExternalRef, Order};
 use dealbridge_store::{Store, StoreError};
 
 use super::catalog::KIND_PRODUCT;
+use super::reverse::StoreProduct;
 use crate::onec::exchange::SYSTEM_1C;
 
 /// Sets `product_id` on the rows of `deal` that stand for `order`'s lines (its first
@@ -78,4 +79,43 @@ pub async fn link_rows(
         }
     }
     Ok(())
+}
+
+/// The other way, for rows a manager added in the CRM: the store product of each row's CRM
+/// product (by CRM product id), read from the catalog bindings. A product pushed from
+/// `store_system`'s own catalog gives its store id (and article); one pushed from the 1C catalog
+/// gives its article, by which the store finds its own product. Rows without a bound product
+/// are left out (they become fee lines).
+pub async fn store_products_of_rows(
+    store: &Store,
+    crm_system: &str,
+    store_system: &str,
+    rows: &[DealLine],
+) -> Result<HashMap<String, StoreProduct>, StoreError> {
+    let mut out = HashMap::new();
+    for id in rows.iter().filter_map(|r| r.product_id.as_deref()) {
+        if out.contains_key(id) {
+            continue;
+        }
+        let Some(b) = store
+            .binding_by_external(crm_system, KIND_PRODUCT, id)
+            .await?
+        else {
+            continue;
+        };
+        let pushed: Option<CatalogItem> = b.snapshot.and_then(|s| serde_json::from_value(s).ok());
+        let sku = pushed.and_then(|p| p.sku).filter(|s| !s.trim().is_empty());
+        let item = b
+            .entity_id
+            .strip_prefix(store_system)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(|own| ExternalRef {
+                system: store_system.to_string(),
+                id: own.to_string(),
+            });
+        if item.is_some() || sku.is_some() {
+            out.insert(id.to_string(), StoreProduct { item, sku });
+        }
+    }
+    Ok(out)
 }

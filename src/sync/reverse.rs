@@ -4,17 +4,39 @@
 //! line the manager left alone keeps its product, SKU, tax and price exactly as the store has
 //! them; only its quantity follows the row. A row with no matching line is a new line at the
 //! row's price (tax included, as rows carry gross prices). The shipping row is not a line.
+//!
+//! A new row that names a CRM product the catalog pushed ([`super::link`]) becomes a line of
+//! that product (by its store id, or by the 1C article, which the store resolves), not a fee:
+//! the manager picked it from the catalog, and the store's stock and reports should see it.
 
-use dealbridge_sdk::model::{Deal, DealLine, Order, OrderLine};
+use std::collections::HashMap;
+
+use dealbridge_sdk::model::{Deal, DealLine, ExternalRef, Order, OrderLine};
 use dealbridge_sdk::money::round_money;
 use rust_decimal::Decimal;
 
 /// The name the planner gives the shipping row.
 pub const SHIPPING_ROW: &str = "Shipping";
 
+/// The store product a CRM product stands for: the store's own id when the store's catalog was
+/// pushed, the article when 1C's was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreProduct {
+    /// The store's product or variation.
+    pub item: Option<ExternalRef>,
+    /// Its article.
+    pub sku: Option<String>,
+}
+
 /// The order lines that make `order` carry `rows`. `planned` is the deal planned from `order`
-/// (its first rows correspond to `order.lines`, in order).
-pub fn order_lines_from_rows(rows: &[DealLine], order: &Order, planned: &Deal) -> Vec<OrderLine> {
+/// (its first rows correspond to `order.lines`, in order); `products` are the store products of
+/// the rows' CRM products (by CRM product id), for new rows.
+pub fn order_lines_from_rows(
+    rows: &[DealLine],
+    order: &Order,
+    planned: &Deal,
+    products: &HashMap<String, StoreProduct>,
+) -> Vec<OrderLine> {
     let scale = order.currency.minor_units();
     let mut taken = vec![false; order.lines.len()];
     let mut out = Vec::new();
@@ -43,15 +65,18 @@ pub fn order_lines_from_rows(rows: &[DealLine], order: &Order, planned: &Deal) -
                 }
                 out.push(line);
             }
-            None => out.push(OrderLine {
-                item: None,
-                sku: None,
-                name: row.name.clone(),
-                quantity: row.quantity,
-                unit_price: row.price,
-                total: round_money(row.price * row.quantity, scale),
-                tax: Decimal::ZERO,
-            }),
+            None => {
+                let product = row.product_id.as_ref().and_then(|id| products.get(id));
+                out.push(OrderLine {
+                    item: product.and_then(|p| p.item.clone()),
+                    sku: product.and_then(|p| p.sku.clone()),
+                    name: row.name.clone(),
+                    quantity: row.quantity,
+                    unit_price: row.price,
+                    total: round_money(row.price * row.quantity, scale),
+                    tax: Decimal::ZERO,
+                })
+            }
         }
     }
     out
@@ -125,11 +150,38 @@ mod tests {
             tax_rate: None,
             tax_included: false,
         });
-        let lines = order_lines_from_rows(&rows, &o, &planned);
+        let lines = order_lines_from_rows(&rows, &o, &planned, &HashMap::new());
         assert_eq!(lines.len(), 2, "shipping is not a line");
         assert_eq!(lines[0], o.lines[0]);
         assert_eq!(lines[1].name, "Gift wrap");
         assert_eq!(lines[1].total, dec!(100));
+        assert_eq!(
+            lines[1].item, None,
+            "CRM product 55 stands for no store product"
+        );
+        assert_eq!(lines[1].sku, None);
+
+        // The same row when CRM product 55 is the store's product p9 (store catalog pushed), or
+        // 1C's article B-2 (1C catalog pushed).
+        for product in [
+            StoreProduct {
+                item: Some(ExternalRef {
+                    system: "shop".into(),
+                    id: "p9".into(),
+                }),
+                sku: Some("B-2".into()),
+            },
+            StoreProduct {
+                item: None,
+                sku: Some("B-2".into()),
+            },
+        ] {
+            let products = HashMap::from([("55".to_string(), product.clone())]);
+            let lines = order_lines_from_rows(&rows, &o, &planned, &products);
+            assert_eq!(lines[1].item, product.item);
+            assert_eq!(lines[1].sku.as_deref(), Some("B-2"));
+            assert_eq!(lines[1].total, dec!(100));
+        }
     }
 
     #[test]
@@ -138,12 +190,12 @@ mod tests {
         let planned = plan(&o);
         let mut rows = planned.lines.clone();
         rows[0].quantity = dec!(3);
-        let lines = order_lines_from_rows(&rows, &o, &planned);
+        let lines = order_lines_from_rows(&rows, &o, &planned, &HashMap::new());
         assert_eq!(lines[0].quantity, dec!(3));
         assert_eq!(lines[0].total, dec!(15.00));
         assert_eq!(lines[0].tax, dec!(3.00));
         assert_eq!(lines[0].sku.as_deref(), Some("A-1"));
-        let lines = order_lines_from_rows(&planned.lines[1..], &o, &planned);
+        let lines = order_lines_from_rows(&planned.lines[1..], &o, &planned, &HashMap::new());
         assert!(lines.is_empty());
     }
 }

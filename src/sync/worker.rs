@@ -575,7 +575,16 @@ impl Executor {
             }
         }
         if lines_value(&merged.lines) != lines_value(&store_now.lines) {
-            change.lines = Some(order_lines_from_rows(&merged.lines, &order_now, &store_now));
+            let products =
+                super::link::store_products_of_rows(&self.store, target, source, &merged.lines)
+                    .await
+                    .map_err(store_err)?;
+            change.lines = Some(order_lines_from_rows(
+                &merged.lines,
+                &order_now,
+                &store_now,
+                &products,
+            ));
         }
         let store_written = change != OrderChange::default();
         let order_after = if store_written {

@@ -534,3 +534,79 @@ async fn a_deal_won_in_the_crm_is_offered_to_1c_and_marked_only_after_success() 
     let _ = open;
     app.store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_product_picked_in_the_crm_becomes_a_product_line_not_a_fee() {
+    let w = two_way_world().await;
+    // The shop's own catalog goes to the CRM too, so the manager can pick its products.
+    let mut text = std::fs::read_to_string(&w.config).unwrap();
+    text.push_str("\n[[catalog]]\nname = \"shop-products\"\nfrom = \"shop\"\nto = \"crm\"\n");
+    std::fs::write(&w.config, text).unwrap();
+    let order = create_order(&w, "processing").await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let (deal, _) = deal_of(&w, order);
+
+    // The order's rows name their CRM products (the shop's catalog was pushed first).
+    let rows = w.crm.handle.deal_rows(deal);
+    assert!(
+        rows.iter()
+            .filter(|r| r["PRODUCT_NAME"] != "Shipping")
+            .all(|r| r["PRODUCT_ID"] != json!(0) && r["PRODUCT_ID"] != json!("0")),
+        "linked rows: {rows:?}"
+    );
+
+    // The manager adds a third catalog product from the CRM's catalog, 2 pieces.
+    let third = w
+        .shop
+        .handle
+        .catalog()
+        .into_iter()
+        .filter(|c| c.variation_id == 0)
+        .nth(2)
+        .unwrap();
+    let crm_product = w
+        .crm
+        .handle
+        .products()
+        .into_iter()
+        .find(|p| p["XML_ID"] == format!("shop:{}", third.product_id))
+        .expect("the third product is in the CRM");
+    let mut rows: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({"PRODUCT_ID": r["PRODUCT_ID"], "PRODUCT_NAME": r["PRODUCT_NAME"], "PRICE": r["PRICE"], "QUANTITY": r["QUANTITY"]})
+        })
+        .collect();
+    rows.push(json!({
+        "PRODUCT_ID": crm_product["ID"],
+        "PRODUCT_NAME": crm_product["NAME"],
+        "PRICE": crm_product["PRICE"],
+        "QUANTITY": 2
+    }));
+    assert!(w.crm.handle.manager_set_rows(deal, Value::Array(rows)));
+    reset_counters(&w);
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(pass.dead, 0, "{pass:?}");
+
+    let after = order_json(&w, order);
+    let items = after["line_items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{after}");
+    let added = &items[2];
+    assert_eq!(added["product_id"], json!(third.product_id), "{after}");
+    assert_eq!(added["quantity"], json!(2));
+    assert!(
+        after["fee_lines"].as_array().unwrap().is_empty(),
+        "no fee line: {after}"
+    );
+    assert_eq!(store_writes(&w), 1, "one write to the store");
+    let settled = (store_writes(&w), crm_writes(&w));
+    app.engine.sync_once(None, false).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(
+        (store_writes(&w), crm_writes(&w)),
+        settled,
+        "nothing more to write"
+    );
+    app.store.close().await;
+}
