@@ -89,6 +89,18 @@ fn order_json(w: &World, id: u64) -> Value {
     w.shop.handle.get_order_json(id).unwrap()
 }
 
+/// Two more passes write nothing to either side: the pair has settled, no ping-pong.
+async fn assert_settled(w: &World, app: &App) {
+    let settled = (store_writes(w), crm_writes(w));
+    app.engine.sync_once(None, false).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(
+        (store_writes(w), crm_writes(w)),
+        settled,
+        "nothing more to write"
+    );
+}
+
 fn reset_counters(w: &World) {
     w.shop.handle.counters().reset();
     w.crm.handle.counters().reset();
@@ -222,14 +234,7 @@ async fn a_product_row_added_in_the_crm_becomes_an_order_line() {
             .map(|s| s.parse::<rust_decimal::Decimal>().unwrap()),
         Some(total)
     );
-    let settled = (store_writes(&w), crm_writes(&w));
-    app.engine.sync_once(None, false).await.unwrap();
-    app.engine.sync_once(None, false).await.unwrap();
-    assert_eq!(
-        (store_writes(&w), crm_writes(&w)),
-        settled,
-        "nothing more to write"
-    );
+    assert_settled(&w, &app).await;
     app.store.close().await;
 }
 
@@ -600,13 +605,6 @@ async fn a_catalog_product_picked_in_the_crm_becomes_a_product_line_not_a_fee() 
         "no fee line: {after}"
     );
     assert_eq!(store_writes(&w), 1, "one write to the store");
-    let settled = (store_writes(&w), crm_writes(&w));
-    app.engine.sync_once(None, false).await.unwrap();
-    app.engine.sync_once(None, false).await.unwrap();
-    assert_eq!(
-        (store_writes(&w), crm_writes(&w)),
-        settled,
-        "nothing more to write"
-    );
+    assert_settled(&w, &app).await;
     app.store.close().await;
 }
