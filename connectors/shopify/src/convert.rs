@@ -5,6 +5,17 @@
 //! subtracted. With `false` they are added on top. Either way the order's `total_price` is
 //! taken as Shopify states it, and [`check_totals`] says whether the parts add up.
 //!
+//! **Edited orders.** Shopify keeps an order's as-placed figures (`line_items[].quantity`,
+//! `total_price`, `subtotal_price`, `total_tax`) when the order is edited later and shows the
+//! order as it is now in `line_items[].current_quantity` (REST since 2024-01) and
+//! `current_total_price`, `current_subtotal_price`, `current_total_tax`,
+//! `current_total_discounts` (which "reflect order edits, returns, and refunds"). The canonical
+//! order is the order *now*: those values are used when present (older payloads lack them, then
+//! the as-placed ones are current), and a line whose `current_quantity` is 0 was removed and is
+//! left out. Otherwise an edit written from the CRM would read back as never made and be sent
+//! again forever. A line's placed tax and discount are scaled by current / ordered quantity
+//! (rounded to cents); whether Shopify re-taxes an edited line the same way is UNCONFIRMED.
+//!
 //! **Status.** The canonical status is `cancelled` when `cancelled_at` is set, else `closed`
 //! when `closed_at` is set, else the `financial_status` (`paid`, `authorized`, …), else `open`;
 //! mapping files translate these codes.
@@ -29,6 +40,7 @@ pub fn order_to_canonical(system: &str, o: &ShopifyOrder) -> Result<Order, Conne
     let lines = o
         .line_items
         .iter()
+        .filter(|li| current_quantity(li) != 0)
         .map(|li| line(system, o.taxes_included, li))
         .collect();
     let shipping_total: Decimal = o
@@ -63,10 +75,10 @@ pub fn order_to_canonical(system: &str, o: &ShopifyOrder) -> Result<Order, Conne
         modified_at: utc(o.updated_at),
         customer: order_contact(system, o),
         lines,
-        discount_total: o.total_discounts.unwrap_or_default(),
+        discount_total: order_discounts(o),
         shipping_total,
         tax_total: order_tax(o),
-        total: o.total_price,
+        total: order_total(o),
         // Shopify has no "paid at" on the order; `processed_at` is when payment was processed.
         paid_at: if paid { o.processed_at.map(utc) } else { None },
         payment_method: o
@@ -83,9 +95,9 @@ pub fn order_to_canonical(system: &str, o: &ShopifyOrder) -> Result<Order, Conne
 /// One line: total after the line's discounts, without tax; unit price = total / quantity,
 /// rounded to 4 places only when the division does not come out exact.
 fn line(system: &str, taxes_included: bool, li: &LineItem) -> OrderLine {
-    let quantity = Decimal::from(li.quantity);
-    let gross = li.price * quantity - line_discount(li);
-    let tax = sum_tax(&li.tax_lines);
+    let quantity = Decimal::from(current_quantity(li));
+    let gross = li.price * quantity - scaled(li, line_discount(li));
+    let tax = scaled(li, sum_tax(&li.tax_lines));
     let total = if taxes_included { gross - tax } else { gross };
     let unit_price = if quantity.is_zero() {
         Decimal::ZERO
@@ -109,6 +121,32 @@ fn line(system: &str, taxes_included: bool, li: &LineItem) -> OrderLine {
         total,
         tax,
     }
+}
+
+/// The line's quantity now: `current_quantity` when Shopify sends it, else as ordered.
+pub fn current_quantity(li: &LineItem) -> i64 {
+    li.current_quantity.unwrap_or(li.quantity)
+}
+
+/// An amount placed for the ordered quantity, for the current quantity: unchanged when the
+/// quantity did not change, else pro rata, rounded to cents.
+fn scaled(li: &LineItem, placed: Decimal) -> Decimal {
+    let now = current_quantity(li);
+    if now == li.quantity || li.quantity == 0 {
+        placed
+    } else {
+        round_money(placed * Decimal::from(now) / Decimal::from(li.quantity), 2)
+    }
+}
+
+/// Whether the order was changed after it was placed (an edit, or a removal): some line's
+/// current quantity differs from the ordered one, or the current total differs from the placed
+/// one (lines added by an edit change only the latter).
+pub fn is_edited(o: &ShopifyOrder) -> bool {
+    o.line_items
+        .iter()
+        .any(|li| li.current_quantity.is_some_and(|c| c != li.quantity))
+        || o.current_total_price.is_some_and(|c| c != o.total_price)
 }
 
 /// Discount on a line: the allocations when present (newer versions), else `total_discount`.
@@ -138,28 +176,47 @@ fn sum_tax(lines: &[TaxLine]) -> Decimal {
     lines.iter().map(|t| t.price).sum()
 }
 
-/// `total_tax`, else the order's tax lines.
+/// `current_total_tax`, else `total_tax`, else the order's tax lines.
 fn order_tax(o: &ShopifyOrder) -> Decimal {
-    o.total_tax.unwrap_or_else(|| sum_tax(&o.tax_lines))
+    o.current_total_tax
+        .or(o.total_tax)
+        .unwrap_or_else(|| sum_tax(&o.tax_lines))
 }
 
-/// The parts of an order's total and whether they add up.
+/// `current_total_price`, else `total_price`: what the buyer owes now.
+pub fn order_total(o: &ShopifyOrder) -> Decimal {
+    o.current_total_price.unwrap_or(o.total_price)
+}
+
+/// `current_total_discounts`, else `total_discounts`.
+fn order_discounts(o: &ShopifyOrder) -> Decimal {
+    o.current_total_discounts
+        .or(o.total_discounts)
+        .unwrap_or_default()
+}
+
+/// The parts of an order's total and whether they add up. An edited order is checked as it
+/// is now (current quantities and `current_*` totals).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalsCheck {
-    /// Σ price × quantity over line items, before any discount.
+    /// Σ price × current quantity over line items, before any discount.
     pub lines: Decimal,
     /// Σ shipping line prices, before shipping discounts.
     pub shipping: Decimal,
-    /// The order's tax (`total_tax`).
+    /// The order's tax (`current_total_tax`, else `total_tax`).
     pub tax: Decimal,
-    /// The order's discounts (`total_discounts`).
+    /// The order's discounts (`current_total_discounts`, else `total_discounts`).
     pub discounts: Decimal,
     /// Whether prices include tax (then tax is not added again).
     pub taxes_included: bool,
     /// lines + shipping (+ tax unless included) − discounts.
     pub expected: Decimal,
-    /// `total_price` as Shopify states it.
+    /// `current_total_price` (else `total_price`) as Shopify states it.
     pub total: Decimal,
+    /// Whether the order was edited after it was placed ([`is_edited`]); then the checks of
+    /// as-placed fields (`total_line_items_price`, the order's `tax_lines`) are skipped, since
+    /// they describe the order before the edit.
+    pub edited: bool,
     /// Every inconsistency found, as a sentence; empty when all add up.
     pub discrepancies: Vec<String>,
 }
@@ -174,28 +231,36 @@ impl TotalsCheck {
 /// Checks "sum of lines + shipping + tax − discounts = total" (tax not added when
 /// `taxes_included`), and the cross-checks Shopify's own fields allow: `total_line_items_price`,
 /// `subtotal_price`, the order's tax lines against `total_tax`, and discount codes against
-/// `total_discounts`. Each mismatch is named, never silently corrected.
+/// `total_discounts`. An edited order is checked as it is now: current quantities against
+/// `current_total_price`, `current_subtotal_price`, `current_total_tax` (see [`TotalsCheck`]).
+/// Each mismatch is named, never silently corrected.
 pub fn check_totals(o: &ShopifyOrder) -> TotalsCheck {
     let lines: Decimal = o
         .line_items
         .iter()
-        .map(|li| li.price * Decimal::from(li.quantity))
+        .map(|li| li.price * Decimal::from(current_quantity(li)))
         .sum();
     let shipping: Decimal = o.shipping_lines.iter().map(|s| s.price).sum();
     let tax = order_tax(o);
-    let discounts = o.total_discounts.unwrap_or_default();
+    let discounts = order_discounts(o);
+    let total = order_total(o);
+    let edited = is_edited(o);
     let expected =
         lines + shipping - discounts + if o.taxes_included { Decimal::ZERO } else { tax };
     let mut d = Vec::new();
-    if expected != o.total_price {
+    let total_name = if o.current_total_price.is_some() {
+        "current_total_price"
+    } else {
+        "total_price"
+    };
+    if expected != total {
         d.push(format!(
-            "order {}: lines {lines} + shipping {shipping}{} − discounts {discounts} = {expected}, but total_price is {}",
+            "order {}: lines {lines} + shipping {shipping}{} − discounts {discounts} = {expected}, but {total_name} is {total}",
             o.id,
             if o.taxes_included { format!(" (tax {tax} included)") } else { format!(" + tax {tax}") },
-            o.total_price
         ));
     }
-    if let Some(tli) = o.total_line_items_price {
+    if let Some(tli) = o.total_line_items_price.filter(|_| !edited) {
         if tli != lines {
             d.push(format!(
                 "order {}: total_line_items_price {tli} ≠ Σ line price × quantity {lines}",
@@ -203,34 +268,40 @@ pub fn check_totals(o: &ShopifyOrder) -> TotalsCheck {
             ));
         }
     }
-    if let Some(sub) = o.subtotal_price {
+    let (subtotal, subtotal_name) = match o.current_subtotal_price {
+        Some(c) => (Some(c), "current_subtotal_price"),
+        None => (o.subtotal_price, "subtotal_price"),
+    };
+    if let Some(sub) = subtotal {
         if sub != lines - discounts {
             d.push(format!(
-                "order {}: subtotal_price {sub} ≠ lines {lines} − discounts {discounts}",
+                "order {}: {subtotal_name} {sub} ≠ lines {lines} − discounts {discounts}",
                 o.id
             ));
         }
     }
-    if !o.tax_lines.is_empty() && sum_tax(&o.tax_lines) != tax {
+    if !edited && !o.tax_lines.is_empty() && sum_tax(&o.tax_lines) != tax {
         d.push(format!(
             "order {}: Σ tax_lines {} ≠ total_tax {tax}",
             o.id,
             sum_tax(&o.tax_lines)
         ));
     }
-    if let Some(sub) = o.subtotal_price {
+    if let Some(sub) = subtotal {
         let from_subtotal = sub + shipping + if o.taxes_included { Decimal::ZERO } else { tax };
-        if from_subtotal != o.total_price {
+        if from_subtotal != total {
             d.push(format!(
-                "order {}: subtotal_price {sub} + shipping {shipping} + tax = {from_subtotal}, but total_price is {}",
-                o.id, o.total_price
+                "order {}: {subtotal_name} {sub} + shipping {shipping} + tax = {from_subtotal}, but {total_name} is {total}",
+                o.id
             ));
         }
     }
+    // Discount codes belong to the order as placed.
     let codes: Decimal = o.discount_codes.iter().map(|c| c.amount).sum();
-    if codes != discounts {
+    let placed_discounts = o.total_discounts.unwrap_or_default();
+    if codes != placed_discounts {
         d.push(format!(
-            "order {}: discount_codes add up to {codes} but total_discounts is {discounts}",
+            "order {}: discount_codes add up to {codes} but total_discounts is {placed_discounts}",
             o.id
         ));
     }
@@ -241,7 +312,8 @@ pub fn check_totals(o: &ShopifyOrder) -> TotalsCheck {
         discounts,
         taxes_included: o.taxes_included,
         expected,
-        total: o.total_price,
+        total,
+        edited,
         discrepancies: d,
     }
 }

@@ -176,8 +176,15 @@ pub struct LineItem {
     /// Vendor.
     #[serde(default)]
     pub vendor: Option<String>,
-    /// Quantity ordered.
+    /// Quantity ordered; Shopify keeps it as ordered when the order is edited later.
     pub quantity: i64,
+    /// The quantity now, after order edits and removals (REST since 2024-01; absent in older
+    /// payloads, then `quantity` is current). 0 means the line was removed by an edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_quantity: Option<i64>,
+    /// Units still to fulfil.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfillable_quantity: Option<i64>,
     /// Unit price before discounts; tax-inclusive when the order's `taxes_included`.
     #[serde(with = "money")]
     pub price: Decimal,
@@ -415,6 +422,19 @@ pub struct ShopifyOrder {
     /// Discount total.
     #[serde(with = "money::opt", default)]
     pub total_discounts: Option<Decimal>,
+    /// Grand total now: reflects order edits, returns and refunds (`total_price` stays as
+    /// placed). Absent in old payloads.
+    #[serde(with = "money::opt", default, skip_serializing_if = "Option::is_none")]
+    pub current_total_price: Option<Decimal>,
+    /// Subtotal now (after edits), like `subtotal_price`.
+    #[serde(with = "money::opt", default, skip_serializing_if = "Option::is_none")]
+    pub current_subtotal_price: Option<Decimal>,
+    /// Tax total now (after edits).
+    #[serde(with = "money::opt", default, skip_serializing_if = "Option::is_none")]
+    pub current_total_tax: Option<Decimal>,
+    /// Discount total now (after edits).
+    #[serde(with = "money::opt", default, skip_serializing_if = "Option::is_none")]
+    pub current_total_discounts: Option<Decimal>,
     /// Grand total as a MoneyBag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_price_set: Option<MoneyBag>,

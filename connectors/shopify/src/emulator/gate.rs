@@ -1,6 +1,7 @@
 //! What happens to every request before the route's logic: counting, latency, injected
-//! faults, authentication, then the leaky bucket, in that order. Every answer to an
-//! authenticated call carries `X-Shopify-Shop-Api-Call-Limit`.
+//! faults, authentication, then the REST leaky bucket, in that order. Every answer to an
+//! authenticated REST call carries `X-Shopify-Shop-Api-Call-Limit`; GraphQL calls skip the
+//! REST bucket (they have their own, see `graphql`).
 
 use super::server::ConnKill;
 use super::EmulatorState;
@@ -59,15 +60,24 @@ pub(crate) async fn gate(State(st): State<EmulatorState>, req: Request, next: Ne
     if token != Some(st.access_token.as_str()) {
         return error(StatusCode::UNAUTHORIZED, INVALID_TOKEN);
     }
-    let level = match st.bucket.take() {
-        Ok(level) => level,
-        Err(level) => return throttled(&st, level),
+    // GraphQL has its own calculated-cost bucket (see `graphql`), not the REST one.
+    let rest = !key.ends_with("/graphql.json");
+    let level = if rest {
+        match st.bucket.take() {
+            Ok(level) => Some(level),
+            Err(level) => return throttled(&st, level),
+        }
+    } else {
+        None
     };
     st.counters.served(&key);
     let mut response = next.run(req).await;
     if outcome == FaultOutcome::DropAfterWrite {
         return drop_connection(kill).await;
     }
+    let Some(level) = level else {
+        return response;
+    };
     if let Ok(v) = HeaderValue::from_str(&st.bucket.header(level)) {
         response
             .headers_mut()

@@ -4,18 +4,25 @@
 //! (`shop.json`, for its currency); the
 //! access-token check; the leaky bucket with `X-Shopify-Shop-Api-Call-Limit` on every answer
 //! and 429 + `Retry-After: 2.0` when full; signed webhooks with retries that keep the webhook
-//! id; fault injection and counters.
+//! id; fault injection and counters. GraphQL (`graphql.json`) serves the order-editing
+//! mutations (`orderEditBegin`, `orderEditSetQuantity`, `orderEditAddVariant`,
+//! `orderEditAddCustomItem`, `orderEditCommit`) with Shopify's calculated-cost bucket; a
+//! commit shows in the REST order as `current_quantity` and `current_*` totals and fires
+//! `orders/updated`.
 //!
 //! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
-//! faults, auth, bucket), `bucket`, `routes` (handlers), `store` (data and order semantics),
-//! [`seed`], [`webhooks`] (delivery with retries).
+//! faults, auth, REST bucket), `bucket`, `routes` (REST handlers), `graphql` (the GraphQL
+//! endpoint and its cost bucket), [`edit`] (order-edit sessions), `store` (data and order
+//! semantics), [`seed`], [`webhooks`] (delivery with retries).
 //!
 //! **Simplifications.** One location seeded (tests may add more); one flat tax rate; `fields=`
 //! is accepted and ignored; only `rel="next"` links are emitted (no `rel="previous"`); the
 //! default sort is `id asc`.
 
 mod bucket;
+pub mod edit;
 mod gate;
+mod graphql;
 mod routes;
 pub mod seed;
 mod server;
@@ -101,6 +108,7 @@ pub struct EmulatorState {
     pub(crate) api_root: String,
     pub(crate) bucket: ServerBucket,
     pub(crate) webhooks: WebhookSender,
+    pub(crate) graphql_cost: graphql::CostBucket,
 }
 
 impl EmulatorState {
@@ -139,6 +147,7 @@ impl EmulatorState {
                 log: Arc::new(Mutex::new(Vec::new())),
                 http,
             },
+            graphql_cost: graphql::CostBucket::new(),
         }
     }
 
@@ -211,6 +220,7 @@ pub fn router(state: EmulatorState) -> Router {
         .route(&format!("{r}/locations.json"), get(routes::locations))
         .route(&format!("{r}/locations/{{id}}"), get(routes::get_location))
         .route(&format!("{r}/shop.json"), get(routes::shop))
+        .route(&format!("{r}/graphql.json"), post(graphql::graphql))
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::no_route)
         .layer(axum::middleware::from_fn_with_state(
@@ -233,7 +243,8 @@ impl EmulatorHandle {
     }
 
     /// Per-route counters keyed `METHOD /path` under the API root (`GET /orders.json`,
-    /// `PUT /orders/{id}`, `POST /inventory_levels/set.json`, …).
+    /// `PUT /orders/{id}`, `POST /inventory_levels/set.json`, `POST /graphql.json`, …), and
+    /// per GraphQL root field as `graphql <field>` (`graphql orderEditCommit`).
     pub fn counters(&self) -> &CallCounters {
         &self.state.counters
     }
@@ -295,6 +306,28 @@ impl EmulatorHandle {
             .get(&order_id)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Order-edit sessions begun on an order (committed or not).
+    pub fn edit_sessions(&self, order_id: u64) -> Vec<edit::CalculatedOrder> {
+        self.state
+            .store
+            .lock()
+            .edits
+            .values()
+            .filter(|c| c.order_id == order_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The GraphQL cost bucket's points available now (of 1000).
+    pub fn graphql_available(&self) -> f64 {
+        self.state.graphql_cost.available()
+    }
+
+    /// Sets the GraphQL points available now; below 10 the next mutation is `THROTTLED`.
+    pub fn set_graphql_available(&self, points: f64) {
+        self.state.graphql_cost.set(points);
     }
 
     /// The bucket level now (`used`, `size`).

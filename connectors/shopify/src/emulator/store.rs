@@ -81,6 +81,8 @@ pub struct Store {
     pub(crate) products: BTreeMap<u64, ShopifyProduct>,
     pub(crate) inventory: BTreeMap<(u64, u64), i64>,
     pub(crate) locations: BTreeMap<u64, Location>,
+    /// Order-edit sessions by calculated order id (see [`super::edit`]).
+    pub(crate) edits: BTreeMap<u64, super::edit::CalculatedOrder>,
     next_id: u64,
     clock_offset: Duration,
 }
@@ -179,7 +181,7 @@ pub struct NewOrder {
     pub source_name: Option<String>,
 }
 
-fn bag(amount: Decimal, currency: &str) -> Option<MoneyBag> {
+pub(crate) fn bag(amount: Decimal, currency: &str) -> Option<MoneyBag> {
     let m = MoneyAmount {
         amount,
         currency_code: currency.to_string(),
@@ -214,6 +216,7 @@ impl Store {
                 LOCATION_ID,
                 location(LOCATION_ID, "Main warehouse", true),
             )]),
+            edits: BTreeMap::new(),
             next_id: first_id,
             clock_offset: Duration::zero(),
         }
@@ -231,12 +234,12 @@ impl Store {
         self.clock_offset += by;
     }
 
-    fn id(&mut self) -> u64 {
+    pub(crate) fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
 
-    fn tax_of(&self, gross: Decimal) -> Decimal {
+    pub(crate) fn tax_of(&self, gross: Decimal) -> Decimal {
         let rate = self.settings.tax_rate;
         if rate.is_zero() {
             return Decimal::ZERO;
@@ -248,7 +251,7 @@ impl Store {
         }
     }
 
-    fn tax_lines(&self, tax: Decimal) -> Vec<TaxLine> {
+    pub(crate) fn tax_lines(&self, tax: Decimal) -> Vec<TaxLine> {
         if tax.is_zero() {
             return Vec::new();
         }
@@ -260,7 +263,7 @@ impl Store {
         }]
     }
 
-    fn find_variant(&self, id: u64) -> Option<&ShopifyVariant> {
+    pub(crate) fn find_variant(&self, id: u64) -> Option<&ShopifyVariant> {
         self.products
             .values()
             .flat_map(|p| p.variants.iter())
@@ -324,6 +327,8 @@ impl Store {
                 sku,
                 vendor: None,
                 quantity: nl.quantity,
+                current_quantity: Some(nl.quantity),
+                fulfillable_quantity: Some(nl.quantity),
                 price,
                 price_set: bag(price, &cur),
                 total_discount: Some(Decimal::ZERO),
@@ -402,6 +407,10 @@ impl Store {
             total_line_items_price: None,
             total_tax: None,
             total_discounts: None,
+            current_total_price: None,
+            current_subtotal_price: None,
+            current_total_tax: None,
+            current_total_discounts: None,
             total_price_set: None,
             subtotal_price_set: None,
             total_tax_set: None,
@@ -461,6 +470,45 @@ impl Store {
         o.total_discounts_set = bag(discounts, &cur);
         o.total_shipping_price_set = bag(shipping, &cur);
         o.total_price_set = bag(total, &cur);
+        // A new order is its own current state.
+        o.current_total_price = Some(total);
+        o.current_subtotal_price = Some(lines - discounts);
+        o.current_total_tax = Some(tax);
+        o.current_total_discounts = Some(discounts);
+    }
+
+    /// The `current_*` totals from the lines as they are now (`current_quantity`), as Shopify
+    /// recomputes them after an order edit; the as-placed totals are left alone. The tax of a
+    /// line whose quantity changed is its placed tax scaled by current / ordered quantity,
+    /// rounded to cents: the same rule [`crate::convert`] reads lines by (how Shopify itself
+    /// re-taxes an edited line is UNCONFIRMED).
+    pub(crate) fn recompute_current_totals(&self, o: &mut ShopifyOrder) {
+        let mut lines = Decimal::ZERO;
+        let mut tax = Decimal::ZERO;
+        for l in &o.line_items {
+            let q = l.current_quantity.unwrap_or(l.quantity);
+            lines += l.price * Decimal::from(q);
+            let placed: Decimal = l.tax_lines.iter().map(|t| t.price).sum();
+            tax += if q == l.quantity || l.quantity == 0 {
+                placed
+            } else {
+                round_money(placed * Decimal::from(q) / Decimal::from(l.quantity), 2)
+            };
+        }
+        let shipping: Decimal = o.shipping_lines.iter().map(|s| s.price).sum();
+        tax += o
+            .shipping_lines
+            .iter()
+            .flat_map(|s| s.tax_lines.iter())
+            .map(|t| t.price)
+            .sum::<Decimal>();
+        let discounts = o.total_discounts.unwrap_or_default();
+        o.current_subtotal_price = Some(lines - discounts);
+        o.current_total_tax = Some(tax);
+        o.current_total_discounts = Some(discounts);
+        o.current_total_price = Some(
+            lines + shipping - discounts + if o.taxes_included { Decimal::ZERO } else { tax },
+        );
     }
 
     fn record_payment(&mut self, o: &ShopifyOrder) {
@@ -663,7 +711,7 @@ impl Store {
 
     /// Sets the order's financial status from its successful transactions and marks it
     /// changed.
-    fn settle(&mut self, order_id: u64) {
+    pub(crate) fn settle(&mut self, order_id: u64) {
         let txs = self
             .transactions
             .get(&order_id)
@@ -696,7 +744,7 @@ impl Store {
             "refunded"
         } else if refunded > Decimal::ZERO {
             "partially_refunded"
-        } else if paid >= o.total_price && paid > Decimal::ZERO {
+        } else if paid >= o.current_total_price.unwrap_or(o.total_price) && paid > Decimal::ZERO {
             "paid"
         } else if paid > Decimal::ZERO {
             "partially_paid"
