@@ -35,14 +35,16 @@ pub fn init(path: &Path) -> anyhow::Result<u8> {
 
 /// Validates the config and its mappings; prints every mistake as file:line:column. With
 /// `remote`, also asks each CRM (Bitrix24 portal, amoCRM account) for its pipelines and stages
-/// and names every mapped stage it does not have.
+/// and names every mapped stage it does not have, and each Shopify store a catalog writes for
+/// the location its stock goes to.
 pub async fn check(path: &Path, remote: bool) -> anyhow::Result<u8> {
     let code = check_local(path)?;
     if code != exit::OK || !remote {
         return Ok(code);
     }
     let config = crate::app::load_config(path)?;
-    let problems = remote_stages(&config).await?;
+    let mut problems = remote_stages(&config).await?;
+    problems.extend(remote_locations(&config).await);
     for p in &problems {
         eprintln!("{p}");
     }
@@ -170,6 +172,39 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
     Ok(problems)
 }
 
+/// For each catalog that sets a Shopify store's stock: the location it will write, or why none
+/// can be chosen (several active locations and no `location_id`, or one that is not there).
+async fn remote_locations(config: &crate::config::Config) -> Vec<String> {
+    use crate::config::SystemConfig;
+    let mut problems = Vec::new();
+    for c in config.catalogs.iter().filter(|c| c.from.is_none()) {
+        let Some(SystemConfig::Shopify(shop)) = config.system(&c.to) else {
+            continue;
+        };
+        let client = match dealbridge_shopify::ShopifyClient::new(
+            shop.base_url.as_str(),
+            shop.access_token.expose(),
+            shop.limits.timeouts(),
+        ) {
+            Ok(client) => client
+                .with_system_name(c.to.clone())
+                .with_location_id(shop.location_id),
+            Err(e) => {
+                problems.push(format!("systems.{}: {e}", c.to));
+                continue;
+            }
+        };
+        match client.stock_location().await {
+            Ok(id) => println!(
+                "remote: catalog {} sets the stock of location {id} in `{}`",
+                c.name, c.to
+            ),
+            Err(e) => problems.push(format!("catalog {}: {e}", c.name)),
+        }
+    }
+    problems
+}
+
 fn check_local(path: &Path) -> anyhow::Result<u8> {
     match check_config(path, &ProcessEnv) {
         Ok(config) => {
@@ -191,6 +226,20 @@ fn check_local(path: &Path) -> anyhow::Result<u8> {
                         .join(", "),
                     flow.mapping.path.display()
                 );
+            }
+            for c in &config.catalogs {
+                match &c.from {
+                    Some(shop) => println!(
+                        "  catalog {}: {shop} -> {} (the store's own products)",
+                        c.name, c.to
+                    ),
+                    None => println!(
+                        "  catalog {}: 1C -> {}, mapping {}",
+                        c.name,
+                        c.to,
+                        c.mapping.path.display()
+                    ),
+                }
             }
             Ok(exit::OK)
         }

@@ -812,3 +812,74 @@ async fn check_remote_names_an_amocrm_status_the_pipeline_lacks() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_remote_names_the_shopify_location_a_catalog_writes() {
+    use dealbridge_shopify::emulator as shopify;
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = shopify::spawn(shopify::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/1c-shop.toml"),
+        "[prices]\nprice_type = \"Розничная\"\n",
+    )
+    .unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    let write = |extra: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[database]\nurl = \"sqlite://state.db\"\n[systems.shop]\nkind = \"shopify\"\nbase_url = \"{}\"\naccess_token = \"shpat_test\"\n{extra}\n[[catalog]]\nname = \"prices\"\nto = \"shop\"\nmapping = \"mappings/1c-shop.toml\"\n",
+                shop.base_url
+            ),
+        )
+        .unwrap()
+    };
+    let run = |args: &[&str]| {
+        dealbridge()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    write("");
+    let out = run(&["check"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("catalog prices: 1C -> shop, mapping"),
+        "{}",
+        stdout(&out)
+    );
+    // One active location: that one.
+    let out = run(&["check", "--remote"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "catalog prices sets the stock of location {} in `shop`",
+            shopify::store::LOCATION_ID
+        )),
+        "{}",
+        stdout(&out)
+    );
+    // A second store opens: the check refuses to guess and says what to set.
+    let second = shop.handle.add_location("Second store", true);
+    let out = run(&["check", "--remote"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("2 active locations") && err.contains("location_id"),
+        "{err}"
+    );
+    write(&format!("location_id = {second}"));
+    let out = run(&["check", "--remote"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("stock of location {second}")),
+        "{}",
+        stdout(&out)
+    );
+}
