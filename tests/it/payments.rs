@@ -382,7 +382,6 @@ async fn payment_methods_are_named_for_1c_as_the_mapping_says() {
 async fn a_shopify_transaction_shows_on_the_deal() {
     use dealbridge_bitrix24::emulator as b24;
     use dealbridge_shopify::emulator as shopify;
-    use dealbridge_shopify::ShopifyClient;
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let shop = shopify::spawn(shopify::EmulatorConfig::default(), any)
         .await
@@ -425,15 +424,13 @@ mapping = "mappings/shopify-bitrix24.toml"
         ),
     )
     .unwrap();
-    let client = ShopifyClient::new(&shop.base_url, "shpat_test", Timeouts::default()).unwrap();
-    let order = client
-        .create_order(&json!({
-            "email": "anna@example.com",
-            "line_items": [{"title": "Tea", "price": "12.50", "quantity": 2}],
+    let order = common::shopify_tea_order(
+        &shop.base_url,
+        json!({
             "financial_status": "paid"
-        }))
-        .await
-        .unwrap();
+        }),
+    )
+    .await;
     let app = App::load(&config).await.unwrap();
     let pass = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(pass.dead, 0, "{pass:?}");

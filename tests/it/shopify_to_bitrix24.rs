@@ -15,8 +15,13 @@ use std::time::{Duration, Instant};
 
 const SECRET: &str = "shpss_test";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shopify_orders_reach_bitrix24_by_webhook_once_and_by_polling() {
+/// The Shopify and Bitrix24 (Enterprise limits) emulators on free ports, and a directory with
+/// the shipped Shopify → Bitrix24 mapping for a config.
+async fn world() -> (
+    shopify::RunningEmulator,
+    b24::RunningEmulator,
+    tempfile::TempDir,
+) {
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let shop = shopify::spawn(shopify::EmulatorConfig::default(), any)
         .await
@@ -40,6 +45,12 @@ async fn shopify_orders_reach_bitrix24_by_webhook_once_and_by_polling() {
         dir.path().join("mappings/shopify-bitrix24.toml"),
     )
     .unwrap();
+    (shop, crm, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_orders_reach_bitrix24_by_webhook_once_and_by_polling() {
+    let (shop, crm, dir) = world().await;
     let port = free_port();
     let config = dir.path().join("dealbridge.toml");
     std::fs::write(
@@ -104,15 +115,14 @@ mapping = "mappings/shopify-bitrix24.toml"
 
     let client = ShopifyClient::new(&shop.base_url, "shpat_test", Timeouts::default()).unwrap();
     let started = Instant::now();
-    let order = client
-        .create_order(&json!({
-            "email": "anna@example.com",
-            "line_items": [{"title": "Tea", "price": "12.50", "quantity": 2}],
+    let order = common::shopify_tea_order(
+        &shop.base_url,
+        json!({
             "shipping_lines": [{"title": "Standard", "price": "5.00"}],
             "financial_status": "paid"
-        }))
-        .await
-        .unwrap();
+        }),
+    )
+    .await;
     let deals = crm.handle.clone();
     wait_until(
         "the deal of a Shopify order",
@@ -253,4 +263,103 @@ mapping = "mappings/shopify-bitrix24.toml"
         .await
         .expect("engine stops")
         .success());
+}
+
+/// Two-way with Shopify: a manager's row edit reaches the order through Shopify's order editing
+/// (the only way its lines change), the edited order is read by its `current_*` quantities and
+/// totals, and nothing comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managers_row_edit_reaches_the_shopify_order_once() {
+    use dealbridge::app::App;
+    use rust_decimal::Decimal;
+    use serde_json::Value;
+    let (shop, crm, dir) = world().await;
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://dealbridge.db\"\n[systems.shop]\nkind = \"shopify\"\nbase_url = \"{}\"\naccess_token = \"shpat_test\"\n[systems.crm]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\nrate_limit_per_second = 50\nrate_limit_burst = 50\n[[flows]]\nname = \"orders\"\nfrom = \"shop\"\nto = \"crm\"\nentities = [\"order\"]\nmapping = \"mappings/shopify-bitrix24.toml\"\n[[flows]]\nname = \"deals-back\"\nfrom = \"crm\"\nto = \"shop\"\nentities = [\"order\"]\nmapping = \"mappings/shopify-bitrix24.toml\"\n",
+            shop.base_url, crm.webhook_url
+        ),
+    )
+    .unwrap();
+    let order = common::shopify_tea_order(
+        &shop.base_url,
+        json!({
+            "financial_status": "pending"
+        }),
+    )
+    .await;
+    let app = App::load(&config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(crm.handle.deal_count(), 1);
+    let deal: u64 = crm.handle.deals()[0]["ID"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // The manager makes it 3 teas and adds gift wrap.
+    let mut rows: Vec<Value> = crm
+        .handle
+        .deal_rows(deal)
+        .into_iter()
+        .map(|r| json!({"PRODUCT_NAME": r["PRODUCT_NAME"], "PRICE": r["PRICE"], "QUANTITY": 3}))
+        .collect();
+    rows.push(json!({"PRODUCT_NAME": "Gift wrap", "PRICE": "5.00", "QUANTITY": 1}));
+    assert!(crm.handle.manager_set_rows(deal, Value::Array(rows)));
+    shop.handle.counters().reset();
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(pass.dead, 0, "{pass:?}");
+
+    let edited = shop.handle.order(order.id).unwrap();
+    let tea = &edited.line_items[0];
+    assert_eq!(tea.current_quantity, Some(3), "{edited:?}");
+    let wrap = edited
+        .line_items
+        .iter()
+        .find(|l| l.title == "Gift wrap")
+        .expect("the custom item");
+    assert_eq!(wrap.price, Decimal::new(500, 2));
+    // 3 × 12.50 + 5.00 (the custom item is untaxed) + the tea's tax as Shopify computes it.
+    let total = edited.current_total_price.unwrap();
+    assert_eq!(
+        total,
+        Decimal::new(4250, 2) + edited.current_total_tax.unwrap(),
+        "{edited:?}"
+    );
+    let c = shop.handle.counters();
+    assert_eq!(c.get("graphql orderEditBegin").served, 1);
+    assert_eq!(c.get("graphql orderEditCommit").served, 1);
+    // The deal's amount follows the edited total.
+    assert_eq!(
+        crm.handle.deal(deal).unwrap()["OPPORTUNITY"]
+            .as_str()
+            .map(|s| s.parse::<Decimal>().unwrap()),
+        Some(total)
+    );
+
+    // Settled: the edit is read back as made, so nothing is written again either way.
+    let graphql = |c: &dealbridge_sdk::fault::CallCounters| {
+        c.snapshot()
+            .iter()
+            .filter(|(k, _)| k.starts_with("graphql "))
+            .map(|(_, v)| v.served)
+            .sum::<u64>()
+    };
+    let before = (
+        graphql(shop.handle.counters()),
+        common::crm_writes(&crm.handle),
+    );
+    app.engine.sync_once(None, false).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(
+        (
+            graphql(shop.handle.counters()),
+            common::crm_writes(&crm.handle)
+        ),
+        before,
+        "no ping-pong"
+    );
+    app.store.close().await;
 }

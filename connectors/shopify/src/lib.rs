@@ -1,7 +1,8 @@
 //! Shopify connector: Admin REST client, conversion to the canonical model, webhook
 //! verification, and a faithful local emulator.
 //!
-//! **Why REST, not GraphQL.** The two things this connector does most, delta polling of orders
+//! **Why REST, not GraphQL** (except for order line edits, which only GraphQL order editing
+//! can make: [`order_edit`]). The two things this connector does most, delta polling of orders
 //! (`updated_at_min` + `Link` cursor paging) and webhook intake (whose bodies *are* the REST
 //! resource JSON), are REST-shaped: one REST call returns whole orders with lines, taxes and
 //! customer, and the webhook body parses with the same wire types. GraphQL would need
@@ -13,7 +14,8 @@
 //! Module map:
 //! - [`wire`]: orders, transactions, customers, products/variants, inventory levels, locations,
 //!   the shop as Shopify sends them (money as decimal strings, `*_set` MoneyBags).
-//! - [`convert`]: Shopify → canonical `Order`, `Payment`, `Contact`, `Product`, with a totals check.
+//! - [`convert`]: Shopify → canonical `Order`, `Payment`, `Contact`, `Product`, with a totals
+//!   check; an edited order is read as it is now (`current_quantity`, `current_*` totals).
 //! - [`client`]: [`ShopifyClient`]: REST client with cursor paging and a client-side leaky bucket;
 //!   implements [`OrderSource`](dealbridge_sdk::traits::OrderSource).
 //! - [`catalog`]: [`StorePricePush`](dealbridge_sdk::traits::StorePricePush) for
@@ -23,15 +25,21 @@
 //! - [`catalog_source`]: [`CatalogSource`](dealbridge_sdk::traits::CatalogSource) for
 //!   [`ShopifyClient`]: the shop's sellable variants as CRM catalog items, priced in the currency
 //!   read from `shop.json` (store → CRM products, for shops without 1C).
-//! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`ShopifyClient`] (note,
-//!   close/cancel/open, capture or external sale; line edits refused) and
+//! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`ShopifyClient`] (line
+//!   edits, note, close/cancel/open, capture or external sale) and
 //!   [`ShopifyClient::payments_of`].
+//! - [`order_edit`]: line edits through GraphQL order editing (`orderEditBegin`,
+//!   `orderEditSetQuantity`, `orderEditAddVariant`, `orderEditAddCustomItem`,
+//!   `orderEditCommit`): the wanted lines matched to the order's, one session per edit, none
+//!   when nothing differs.
+//! - [`graphql`]: [`ShopifyClient::graphql`]: `POST graphql.json` with variables; `THROTTLED`,
+//!   top-level errors and `userErrors` classified.
 //! - [`bucket`]: the client's view of Shopify's leaky bucket (`X-Shopify-Shop-Api-Call-Limit`).
 //! - [`link`]: `Link` header parsing (`rel="next"` → `page_info`).
 //! - [`webhook`]: HMAC verification of deliveries and their headers.
 //! - `errors`: HTTP failures → classified [`ConnectorError`](dealbridge_sdk::ConnectorError).
 //! - [`emulator`]: an in-process Shopify over real HTTP with the bucket, 429s, signed webhooks
-//!   with retries, fault injection and counters.
+//!   with retries, fault injection and counters, and the GraphQL order-editing mutations.
 
 pub mod bucket;
 pub mod catalog;
@@ -40,7 +48,9 @@ pub mod client;
 pub mod convert;
 pub mod emulator;
 mod errors;
+pub mod graphql;
 pub mod link;
+pub mod order_edit;
 pub mod sink;
 pub mod webhook;
 pub mod wire;

@@ -11,26 +11,29 @@
 //!   (`parent_id`); a `pending` (manual payment) order gets a `sale` transaction with
 //!   `source: external` for the outstanding amount, Shopify's REST way of importing a payment
 //!   received outside Shopify. A `paid` / refunded order is left alone.
-//! - **lines**: refused with [`ErrorKind::Invalid`] unless they already match the order: order
-//!   lines can only be edited through the GraphQL order-editing API (`orderEditBegin` …
-//!   `orderEditCommit`), which dealbridge does not implement yet.
+//! - **lines**: the wanted list is matched to the order's lines and the difference is written
+//!   through GraphQL order editing, one session (`orderEditBegin`, one mutation per changed
+//!   line, `orderEditCommit`), see [`crate::order_edit`]; lines that already match cost no call.
+//!   The edit goes first, after the status is validated: a refused edit (Shopify's
+//!   `userErrors` → [`ErrorKind::Invalid`]) is never committed and nothing else is written.
+//!   The order is then read again, so the note, payment and status steps see the edited order
+//!   and the answer shows it (`current_quantity`, `current_*` totals; see [`crate::convert`]).
+//!
+//! Payment is computed against the order's current total (`current_total_price`), so an edit
+//! that raised the total of a paid order (`partially_paid`, nothing left to capture) gets an
+//! external `sale` for the difference.
 
 use crate::client::ShopifyClient;
-use crate::convert::{order_to_canonical, transaction_to_payment};
+use crate::convert::{order_to_canonical, order_total, transaction_to_payment};
 use crate::wire::{OrderEnvelope, ShopifyOrder, Transaction, TransactionEnvelope};
 use crate::SYSTEM;
 use async_trait::async_trait;
-use dealbridge_sdk::model::{Order, OrderChange, OrderLine, Payment};
-use dealbridge_sdk::money::round_money;
+use dealbridge_sdk::model::{Order, OrderChange, Payment};
 use dealbridge_sdk::traits::OrderSink;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::json;
-
-/// The message of the error returned for line changes.
-pub const LINES_UNSUPPORTED: &str =
-    "Shopify order lines can only be edited through the GraphQL order-editing API; not supported by dealbridge yet";
 
 fn invalid(order_id: u64, why: &str) -> ConnectorError {
     ConnectorError::new(
@@ -48,46 +51,6 @@ fn parse_id(id: &str) -> Result<u64, ConnectorError> {
             format!("order `{id}`: Shopify REST order ids are integers; the binding is wrong"),
         )
     })
-}
-
-/// Whether the wanted lines are the order's lines already (same items, quantities and totals,
-/// in any order).
-fn same_lines(current: &[OrderLine], wanted: &[OrderLine]) -> bool {
-    if current.len() != wanted.len() {
-        return false;
-    }
-    let key = |l: &OrderLine| {
-        (
-            l.item.as_ref().map(|r| r.id.clone()),
-            l.sku.clone().filter(|s| !s.trim().is_empty()),
-            l.quantity.normalize(),
-            round_money(l.total, 2).normalize(),
-        )
-    };
-    let mut a: Vec<_> = current.iter().map(key).collect();
-    let mut b: Vec<_> = wanted
-        .iter()
-        .map(|w| {
-            // A wanted line without its item but with the order line's SKU means the same.
-            let mut k = key(w);
-            if k.0.is_none() {
-                k.0 = current
-                    .iter()
-                    .find(|c| c.sku.is_some() && c.sku == w.sku)
-                    .and_then(|c| c.item.as_ref().map(|r| r.id.clone()));
-            }
-            if k.1.is_none() {
-                k.1 = current
-                    .iter()
-                    .find(|c| c.item.is_some() && c.item == w.item)
-                    .and_then(|c| c.sku.clone());
-            }
-            k
-        })
-        .collect();
-    a.sort();
-    b.sort();
-    a == b
 }
 
 impl ShopifyClient {
@@ -125,7 +88,7 @@ impl ShopifyClient {
         let id = order.id;
         match order.financial_status.as_deref() {
             Some("paid" | "partially_refunded" | "refunded") => Ok(0),
-            Some("authorized" | "partially_paid") => {
+            Some(status @ ("authorized" | "partially_paid")) => {
                 let txs = self.list_transactions(id).await?;
                 let ok = |t: &&Transaction| t.status.as_deref().is_none_or(|s| s == "success");
                 let captured: Vec<u64> = txs
@@ -139,6 +102,10 @@ impl ShopifyClient {
                     .filter(ok)
                     .filter(|t| t.kind == "authorization" && !captured.contains(&t.id))
                     .collect();
+                if open.is_empty() && status == "partially_paid" {
+                    // Paid before an edit raised the total: record the difference.
+                    return self.record_external_sale(order).await;
+                }
                 if open.is_empty() {
                     return Err(invalid(
                         id,
@@ -159,38 +126,43 @@ impl ShopifyClient {
                 }
                 Ok(open.len() as u32)
             }
-            Some("pending") | None => {
-                let txs = self.list_transactions(id).await?;
-                let paid: Decimal = txs
-                    .iter()
-                    .filter(|t| t.status.as_deref().is_none_or(|s| s == "success"))
-                    .map(|t| match t.kind.as_str() {
-                        "sale" | "capture" => t.amount,
-                        "refund" => -t.amount,
-                        _ => Decimal::ZERO,
-                    })
-                    .sum();
-                let outstanding = order.total_price - paid;
-                if outstanding <= Decimal::ZERO {
-                    return Ok(0);
-                }
-                self.create_transaction(
-                    id,
-                    &json!({
-                        "kind": "sale",
-                        "source": "external",
-                        "amount": outstanding.to_string(),
-                        "currency": order.currency,
-                    }),
-                )
-                .await?;
-                Ok(1)
-            }
+            Some("pending") | None => self.record_external_sale(order).await,
             Some(other) => Err(invalid(
                 id,
                 &format!("an order whose financial status is `{other}` cannot be marked paid"),
             )),
         }
+    }
+
+    /// A `sale` with `source: external` for what the order's current total still lacks;
+    /// returns 1, or 0 when nothing is outstanding.
+    async fn record_external_sale(&self, order: &ShopifyOrder) -> Result<u32, ConnectorError> {
+        let id = order.id;
+        let txs = self.list_transactions(id).await?;
+        let paid: Decimal = txs
+            .iter()
+            .filter(|t| t.status.as_deref().is_none_or(|s| s == "success"))
+            .map(|t| match t.kind.as_str() {
+                "sale" | "capture" => t.amount,
+                "refund" => -t.amount,
+                _ => Decimal::ZERO,
+            })
+            .sum();
+        let outstanding = order_total(order) - paid;
+        if outstanding <= Decimal::ZERO {
+            return Ok(0);
+        }
+        self.create_transaction(
+            id,
+            &json!({
+                "kind": "sale",
+                "source": "external",
+                "amount": outstanding.to_string(),
+                "currency": order.currency,
+            }),
+        )
+        .await?;
+        Ok(1)
     }
 
     /// The payments of an order as canonical [`Payment`]s: its successful `sale` and `capture`
@@ -218,17 +190,13 @@ impl ShopifyClient {
 
 #[async_trait]
 impl OrderSink for ShopifyClient {
-    /// Reads the order, then writes only what differs (see the module docs). Line changes are
-    /// refused before anything is written, so a change is never half applied.
+    /// Reads the order, then writes only what differs (see the module docs): the status is
+    /// validated first, then the lines are edited (one GraphQL session, none when they match),
+    /// then note, payment and status. A refused line edit writes nothing at all.
     async fn update_order(&self, id: &str, change: &OrderChange) -> Result<Order, ConnectorError> {
         let numeric = parse_id(id)?;
         let mut order = self.get_order(numeric).await?;
         let current = order_to_canonical(self.system_name(), &order)?;
-        if let Some(lines) = &change.lines {
-            if !same_lines(&current.lines, lines) {
-                return Err(invalid(numeric, LINES_UNSUPPORTED));
-            }
-        }
         enum Step {
             Close,
             Cancel,
@@ -252,6 +220,11 @@ impl OrderSink for ShopifyClient {
                 ))
             }
         };
+        if let Some(lines) = &change.lines {
+            if self.edit_order_lines(&order, lines).await? {
+                order = self.get_order(numeric).await?;
+            }
+        }
         // True when a transaction was created and `order` no longer shows its financial status.
         let mut stale = false;
         if let Some(note) = change

@@ -147,6 +147,28 @@ pub fn dealbridge() -> std::process::Command {
     cmd
 }
 
+/// Places a Shopify order for 2 × Tea at 12.50 (`extra` adds or overrides fields, e.g.
+/// `financial_status`, `shipping_lines`) in the Shopify emulator at `base_url`.
+pub async fn shopify_tea_order(
+    base_url: &str,
+    extra: serde_json::Value,
+) -> dealbridge_shopify::wire::ShopifyOrder {
+    let client = dealbridge_shopify::ShopifyClient::new(
+        base_url,
+        "shpat_test",
+        dealbridge_sdk::http::Timeouts::default(),
+    )
+    .unwrap();
+    let mut body = serde_json::json!({
+        "email": "anna@example.com",
+        "line_items": [{"title": "Tea", "price": "12.50", "quantity": 2}],
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    client.create_order(&body).await.unwrap()
+}
+
 /// Runs `dealbridge --config <config> <args>` (see [`dealbridge`]), asserts it succeeded, and
 /// returns what it printed.
 pub fn dealbridge_ok(config: &Path, args: &[&str]) -> String {

@@ -506,9 +506,8 @@ impl Store {
         o.current_subtotal_price = Some(lines - discounts);
         o.current_total_tax = Some(tax);
         o.current_total_discounts = Some(discounts);
-        o.current_total_price = Some(
-            lines + shipping - discounts + if o.taxes_included { Decimal::ZERO } else { tax },
-        );
+        o.current_total_price =
+            Some(lines + shipping - discounts + if o.taxes_included { Decimal::ZERO } else { tax });
     }
 
     fn record_payment(&mut self, o: &ShopifyOrder) {

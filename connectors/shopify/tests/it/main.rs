@@ -6,6 +6,7 @@ mod common;
 mod catalog;
 mod catalog_source;
 mod client_emulator;
+mod edit;
 mod fixtures;
 mod sink;
 mod webhooks;

@@ -5,7 +5,6 @@ use dealbridge_sdk::model::OrderChange;
 use dealbridge_sdk::traits::OrderSink;
 use dealbridge_sdk::ErrorKind;
 use dealbridge_shopify::emulator::RunningEmulator;
-use dealbridge_shopify::sink::LINES_UNSUPPORTED;
 use dealbridge_shopify::ShopifyClient;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -185,7 +184,7 @@ async fn paid_on_a_manual_order_records_an_external_sale() {
 }
 
 #[tokio::test]
-async fn line_changes_are_refused_before_anything_is_written() {
+async fn line_changes_go_first_and_a_refused_one_writes_nothing() {
     let (emu, c) = start().await;
     let id = order(&c, "paid").await;
     let current = OrderSink::update_order(&c, &id.to_string(), &change())
@@ -193,8 +192,9 @@ async fn line_changes_are_refused_before_anything_is_written() {
         .unwrap();
     emu.handle.counters().reset();
 
+    // A fractional quantity is refused before anything is written.
     let mut lines = current.lines.clone();
-    lines[0].quantity = Decimal::from(5);
+    lines[0].quantity = Decimal::new(25, 1);
     let ch = OrderChange {
         lines: Some(lines),
         note: Some("x".into()),
@@ -204,18 +204,46 @@ async fn line_changes_are_refused_before_anything_is_written() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Invalid);
-    assert!(e.message.contains(LINES_UNSUPPORTED), "{}", e.message);
+    assert!(e.message.contains("whole numbers"), "{}", e.message);
     assert_eq!(emu.handle.counters().get("PUT /orders/{id}").calls, 0);
+    assert_eq!(emu.handle.counters().get("POST /graphql.json").calls, 0);
     assert_eq!(emu.handle.order(id).unwrap().note, None);
 
-    // The lines the order already has are not a change.
-    let same = OrderChange {
-        lines: Some(current.lines.clone()),
+    // A whole one is edited, then the note is written on the edited order.
+    let mut lines = current.lines.clone();
+    lines[0].quantity = Decimal::from(5);
+    let ch = OrderChange {
+        lines: Some(lines),
+        note: Some("x".into()),
         ..change()
     };
-    OrderSink::update_order(&c, &id.to_string(), &same)
+    let got = OrderSink::update_order(&c, &id.to_string(), &ch)
         .await
         .unwrap();
+    assert_eq!(got.lines[0].quantity, Decimal::from(5));
+    assert_eq!(got.total, dec!(58.83), "50.00 + 5.50 + tax 3.00 + 0.33");
+    assert_eq!(got.note.as_deref(), Some("x"));
+    assert_eq!(
+        emu.handle.order(id).unwrap().financial_status.as_deref(),
+        Some("partially_paid"),
+        "the edit raised the total of a paid order"
+    );
+
+    // Marking it paid records the difference as an external sale.
+    let paid = OrderSink::update_order(
+        &c,
+        &id.to_string(),
+        &OrderChange {
+            paid: Some(true),
+            ..change()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(paid.status, "paid");
+    let txs = emu.handle.transactions(id);
+    assert_eq!(txs.last().unwrap().kind, "sale");
+    assert_eq!(txs.iter().map(|t| t.amount).sum::<Decimal>(), dec!(58.83));
     emu.shutdown().await;
 }
 
