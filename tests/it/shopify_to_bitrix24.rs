@@ -265,7 +265,8 @@ mapping = "mappings/shopify-bitrix24.toml"
         .success());
 }
 
-/// Two-way with Shopify: a manager's row edit reaches the order through Shopify's order editing
+/// Two-way with Shopify: a manager's row edits (a quantity, a free-text row, a product picked
+/// from the CRM catalog the shop pushed) reach the order through Shopify's order editing
 /// (the only way its lines change), the edited order is read by its `current_*` quantities and
 /// totals, and nothing comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,7 +279,7 @@ async fn a_managers_row_edit_reaches_the_shopify_order_once() {
     std::fs::write(
         &config,
         format!(
-            "[database]\nurl = \"sqlite://dealbridge.db\"\n[systems.shop]\nkind = \"shopify\"\nbase_url = \"{}\"\naccess_token = \"shpat_test\"\n[systems.crm]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\nrate_limit_per_second = 50\nrate_limit_burst = 50\n[[flows]]\nname = \"orders\"\nfrom = \"shop\"\nto = \"crm\"\nentities = [\"order\"]\nmapping = \"mappings/shopify-bitrix24.toml\"\n[[flows]]\nname = \"deals-back\"\nfrom = \"crm\"\nto = \"shop\"\nentities = [\"order\"]\nmapping = \"mappings/shopify-bitrix24.toml\"\n",
+            "[database]\nurl = \"sqlite://dealbridge.db\"\n[systems.shop]\nkind = \"shopify\"\nbase_url = \"{}\"\naccess_token = \"shpat_test\"\n[systems.crm]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\nrate_limit_per_second = 50\nrate_limit_burst = 50\n[[flows]]\nname = \"orders\"\nfrom = \"shop\"\nto = \"crm\"\nentities = [\"order\"]\nmapping = \"mappings/shopify-bitrix24.toml\"\n[[flows]]\nname = \"deals-back\"\nfrom = \"crm\"\nto = \"shop\"\nentities = [\"order\"]\nmapping = \"mappings/shopify-bitrix24.toml\"\n[[catalog]]\nname = \"shop-products\"\nfrom = \"shop\"\nto = \"crm\"\n",
             shop.base_url, crm.webhook_url
         ),
     )
@@ -299,7 +300,8 @@ async fn a_managers_row_edit_reaches_the_shopify_order_once() {
         .parse()
         .unwrap();
 
-    // The manager makes it 3 teas and adds gift wrap.
+    // The manager makes it 3 teas, adds gift wrap (free text) and one of the shop's products
+    // from the CRM's catalog (the shop's catalog was pushed there).
     let mut rows: Vec<Value> = crm
         .handle
         .deal_rows(deal)
@@ -307,6 +309,19 @@ async fn a_managers_row_edit_reaches_the_shopify_order_once() {
         .map(|r| json!({"PRODUCT_NAME": r["PRODUCT_NAME"], "PRICE": r["PRICE"], "QUANTITY": 3}))
         .collect();
     rows.push(json!({"PRODUCT_NAME": "Gift wrap", "PRICE": "5.00", "QUANTITY": 1}));
+    let variant = shop.handle.variant_by_sku("HB-250").unwrap();
+    let picked = crm
+        .handle
+        .products()
+        .into_iter()
+        .find(|p| p["XML_ID"] == format!("shop:{}", variant.id))
+        .expect("the shop's variant is a CRM product");
+    rows.push(json!({
+        "PRODUCT_ID": picked["ID"],
+        "PRODUCT_NAME": picked["NAME"],
+        "PRICE": picked["PRICE"],
+        "QUANTITY": 1
+    }));
     assert!(crm.handle.manager_set_rows(deal, Value::Array(rows)));
     shop.handle.counters().reset();
     let pass = app.engine.sync_once(None, false).await.unwrap();
@@ -321,15 +336,22 @@ async fn a_managers_row_edit_reaches_the_shopify_order_once() {
         .find(|l| l.title == "Gift wrap")
         .expect("the custom item");
     assert_eq!(wrap.price, Decimal::new(500, 2));
-    // 3 × 12.50 + 5.00 (the custom item is untaxed) + the tea's tax as Shopify computes it.
+    let added = edited
+        .line_items
+        .iter()
+        .find(|l| l.variant_id == Some(variant.id))
+        .expect("the picked product is a line of its variant, not a custom item");
+    assert_eq!(added.current_quantity.or(Some(added.quantity)), Some(1));
+    // 3 × 12.50 + 5.00 (the custom item is untaxed) + the variant + tax as Shopify computes it.
     let total = edited.current_total_price.unwrap();
     assert_eq!(
         total,
-        Decimal::new(4250, 2) + edited.current_total_tax.unwrap(),
+        Decimal::new(4250, 2) + variant.price + edited.current_total_tax.unwrap(),
         "{edited:?}"
     );
     let c = shop.handle.counters();
     assert_eq!(c.get("graphql orderEditBegin").served, 1);
+    assert_eq!(c.get("graphql orderEditAddVariant").served, 1);
     assert_eq!(c.get("graphql orderEditCommit").served, 1);
     // The deal's amount follows the edited total.
     assert_eq!(
