@@ -566,7 +566,7 @@ impl Store {
         let pg = self.db.backend() == Backend::Postgres;
 
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await.map_err(StoreError::db(op("rows (begin)")))?;
+            let mut tx = pool.begin_with(self.db.begin_write()).await.map_err(StoreError::db(op("rows (begin)")))?;
 
             // --- simple reference tables: groups, price types, warehouses -------------------
             macro_rules! simple_table {
@@ -1492,7 +1492,7 @@ impl Store {
                       external_id = excluded.external_id, snapshot = excluded.snapshot, \
                       snapshot_hash = excluded.snapshot_hash, synced_at = excluded.synced_at";
         on_db!(&self.db, pool => {
-            let mut tx = pool.begin().await.map_err(StoreError::db(op()))?;
+            let mut tx = pool.begin_with(self.db.begin_write()).await.map_err(StoreError::db(op()))?;
             for (entity_id, external_id, snapshot) in rows {
                 sqlx::query(take_over).bind(system).bind(kind).bind(*external_id).bind(*entity_id)
                     .execute(&mut *tx).await.map_err(StoreError::db(op()))?;

@@ -79,6 +79,19 @@ impl Db {
         }
     }
 
+    /// The statement that opens a transaction which will write. SQLite's plain `BEGIN` is
+    /// deferred: a transaction that reads first (the catalog batch reads the stored hashes) and
+    /// then writes cannot upgrade once another connection has committed since its read, and fails
+    /// at once with "database is locked" instead of waiting `busy_timeout` (seen: a 1C import
+    /// while the catalog push woken by the previous file saved its bindings). `BEGIN IMMEDIATE`
+    /// takes the write lock up front and waits for it like any other write.
+    pub(crate) fn begin_write(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "BEGIN IMMEDIATE",
+            Db::Postgres(_) => "BEGIN",
+        }
+    }
+
     /// Opens the database named by `url` and applies the embedded migrations.
     pub(crate) async fn connect(url: &str) -> Result<Db, StoreError> {
         let db = if url.starts_with("sqlite:") {

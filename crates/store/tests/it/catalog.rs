@@ -22,6 +22,7 @@ both_backends!(
     properties_and_images_stored_resolved_and_skipped_when_unchanged,
     details_absent_from_a_file_are_kept_and_empty_ones_clear,
     entries_by_sku_follow_the_articles_the_push_sends,
+    a_catalog_batch_and_binding_writes_at_the_same_time_both_land,
 );
 
 fn product(id: &str, name: &str) -> CatalogProduct {
@@ -753,4 +754,44 @@ async fn entries_by_sku_follow_the_articles_the_push_sends(db: TestDb) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// The 1C import and the catalog push write at the same time in `dealbridge run` (the push is
+/// woken by the previous file of the exchange). On SQLite a batch that reads the stored hashes
+/// and then writes must not fail with "database is locked" because the other connection
+/// committed in between: it waits for the write lock instead.
+async fn a_catalog_batch_and_binding_writes_at_the_same_time_both_land(db: TestDb) {
+    let s = db.store.clone();
+    s.write_catalog_batch("1c", None, &batch()).await.unwrap();
+    let pusher = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for i in 0..300 {
+                let snapshot = serde_json::json!({ "n": i });
+                let entity = format!("1c:item-{i}");
+                let external = i.to_string();
+                s.save_catalog_bindings("crm", "product", &[(&entity, &external, &snapshot)])
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    for i in 0..60 {
+        let mut b = batch();
+        b.price_types[0].name = format!("Розничная {i}");
+        b.products[0].name = format!("Стол {i}");
+        s.write_catalog_batch("1c", None, &b)
+            .await
+            .unwrap_or_else(|e| panic!("batch {i}: {e}"));
+    }
+    pusher.await.unwrap();
+    let bound = s
+        .catalog_bindings("crm", "product", &["1c:item-0", "1c:item-299"])
+        .await
+        .unwrap();
+    assert_eq!(bound.len(), 2);
+    assert_eq!(
+        s.catalog_price_types("1c").await.unwrap()[0].name,
+        "Розничная 59"
+    );
 }
