@@ -151,8 +151,17 @@ impl Engine {
         only: Option<&str>,
         full: bool,
     ) -> Result<SyncSummary, SyncError> {
+        // Every waiting delivery, not just one pass's worth.
+        let mut inbox = InboxReport::default();
+        loop {
+            let pass = process_inbox(&self.store, &self.flows, &self.pulls).await?;
+            inbox.add(&pass);
+            if !pass.more {
+                break;
+            }
+        }
         let mut summary = SyncSummary {
-            inbox: process_inbox(&self.store, &self.flows, &self.pulls).await?,
+            inbox,
             ..SyncSummary::default()
         };
         for flow in self
@@ -315,6 +324,9 @@ impl Engine {
                     // Deliveries left waiting (a source failing, a record not ready yet) are
                     // tried again after a second; otherwise every five.
                     let pause = match process_inbox(&store, &flows, &pulls).await {
+                        // A backlog (a flood of deliveries, or a restart after one): keep
+                        // going instead of taking 200 deliveries every five seconds.
+                        Ok(r) if r.more => Duration::ZERO,
                         Ok(r) if r.deferred > 0 => Duration::from_secs(1),
                         Ok(_) => Duration::from_secs(5),
                         Err(e) => {

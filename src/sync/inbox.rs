@@ -25,6 +25,20 @@ pub struct InboxReport {
     pub orders: u64,
     /// Deliveries left for the next pass because the source could not be read.
     pub deferred: u64,
+    /// The pass stopped at its limit with nothing deferred: more deliveries are probably
+    /// waiting, and the next pass should start at once rather than after the idle pause.
+    #[serde(skip)]
+    pub more: bool,
+}
+
+impl InboxReport {
+    /// Adds another pass's counts (for a caller that runs passes until the inbox is empty).
+    pub fn add(&mut self, other: &InboxReport) {
+        self.processed += other.processed;
+        self.orders += other.orders;
+        self.deferred += other.deferred;
+        self.more = other.more;
+    }
 }
 
 /// Most deliveries handled per pass.
@@ -59,7 +73,9 @@ pub async fn process_inbox(
     // Group by (source, resource id), in arrival order: one re-read serves every delivery of a
     // resource in this pass.
     let mut groups: Vec<((String, String), Vec<InboxItem>)> = Vec::new();
-    for item in store.inbox_unprocessed(PASS_LIMIT).await? {
+    let items = store.inbox_unprocessed(PASS_LIMIT).await?;
+    let full = items.len() >= PASS_LIMIT as usize;
+    for item in items {
         let key = (
             item.source.clone(),
             resource_id(&item).unwrap_or_else(|| format!("#{}", item.id)),
@@ -110,6 +126,7 @@ pub async fn process_inbox(
             break;
         }
     }
+    report.more = full && report.deferred == 0;
     if report.processed > 0 {
         info!(
             processed = report.processed,

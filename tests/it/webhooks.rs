@@ -196,3 +196,33 @@ async fn webhooks_make_deals_within_seconds_once_and_with_the_newest_data() {
 fn sign(body: &[u8]) -> String {
     dealbridge_woocommerce::webhook::sign(SECRET, body)
 }
+
+/// A backlog of deliveries (a flood, or a restart after one) is worked off whole: `sync` does
+/// not stop after one pass's worth (200), and every order's deal is made once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_deliveries_is_handled_whole_in_one_sync() {
+    use dealbridge::app::App;
+    let w = spawn_world(Tuning::default()).await;
+    let orders = w.shop.handle.seed_orders(5, 11);
+    let app = App::load(&w.config).await.unwrap();
+    // 450 deliveries about the 5 orders, as WooCommerce would have sent them while we were down.
+    for n in 0..450 {
+        let id = orders[n % orders.len()];
+        assert!(app
+            .store
+            .inbox_put(
+                "shop",
+                &format!("delivery-{n}"),
+                "order.updated",
+                &json!({ "id": id }).to_string()
+            )
+            .await
+            .unwrap());
+    }
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(pass.inbox.processed, 450, "{pass:?}");
+    assert!(app.store.inbox_unprocessed(1_000).await.unwrap().is_empty());
+    let (deals, origins) = w.deal_origins();
+    assert_eq!((deals, origins.len()), (5, 5), "one deal per order");
+    app.store.close().await;
+}
