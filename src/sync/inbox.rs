@@ -25,7 +25,7 @@ pub struct InboxReport {
     pub orders: u64,
     /// Deliveries left for the next pass because the source could not be read.
     pub deferred: u64,
-    /// The pass stopped at its limit with nothing deferred: more deliveries are probably
+    /// The pass stopped at its limit and no source was failing: more deliveries are probably
     /// waiting, and the next pass should start at once rather than after the idle pause.
     #[serde(skip)]
     pub more: bool,
@@ -63,6 +63,12 @@ enum Handled {
 /// catches the change then).
 const LATER_FOR: chrono::Duration = chrono::Duration::minutes(10);
 
+/// How long a delivery waiting for its record is set aside between tries: half its age, within
+/// these bounds (a binding normally lands within a second; an unbound deal is tried about 15
+/// times in [`LATER_FOR`]).
+const LATER_RETRY_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+const LATER_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Handles waiting deliveries for the given flows.
 pub async fn process_inbox(
     store: &Store,
@@ -85,6 +91,7 @@ pub async fn process_inbox(
             None => groups.push((key, vec![item])),
         }
     }
+    let mut failing = false;
     for chunk in groups.chunks(CONCURRENCY) {
         let mut set = JoinSet::new();
         for (index, (_, items)) in chunk.iter().enumerate() {
@@ -115,6 +122,15 @@ pub async fn process_inbox(
                             store.inbox_mark_processed(item.id).await?;
                             report.processed += 1;
                         } else {
+                            // Set aside, so that many such deliveries cannot fill every pass
+                            // and hold up the others behind them; the longer one has waited,
+                            // the longer until its next try (a deal a manager made in the CRM
+                            // is never bound, and each try reads it from the CRM again).
+                            let age = (chrono::Utc::now() - item.received_at)
+                                .to_std()
+                                .unwrap_or_default();
+                            let wait = (age / 2).clamp(LATER_RETRY_MIN, LATER_RETRY_MAX);
+                            store.inbox_retry_later(item.id, wait).await?;
                             report.deferred += 1;
                         }
                     }
@@ -123,10 +139,13 @@ pub async fn process_inbox(
         }
         if deferred {
             // The source is failing: leave the rest for the next pass instead of hammering it.
+            failing = true;
             break;
         }
     }
-    report.more = full && report.deferred == 0;
+    // Deliveries set aside to wait for their record do not stop the next pass (it skips them);
+    // a failing source does.
+    report.more = full && !failing;
     if report.processed > 0 {
         info!(
             processed = report.processed,

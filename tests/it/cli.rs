@@ -403,7 +403,7 @@ async fn status_json_counts_jobs_bindings_and_names_the_cursor() {
 async fn run_serves_status_follows_new_orders_and_stops_cleanly_on_sigterm() {
     let world = spawn_world(Tuning {
         sync: "poll_interval = \"200ms\"",
-        crm: "",
+        ..Tuning::default()
     })
     .await;
     let orders = create_orders(&world.shop.base_url, 6, 3).await;

@@ -67,7 +67,7 @@ fn documents(xml: &[u8]) -> usize {
 async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
     let world = spawn_world(Tuning {
         sync: "poll_interval = \"200ms\"",
-        crm: "",
+        ..Tuning::default()
     })
     .await;
     let port = common::free_port();

@@ -173,6 +173,7 @@ async fn thirty_percent_failing_crm_still_ends_with_fifty_deals_and_no_duplicate
     let world = spawn_world(Tuning {
         sync: "backoff_base = \"50ms\"\nbackoff_max = \"1s\"\nmax_attempts = 30\nlease = \"5s\"",
         crm: "timeout = \"500ms\"",
+        ..Tuning::default()
     })
     .await;
     create_orders(&world.shop.base_url, 50).await;
@@ -231,6 +232,7 @@ async fn engine_killed_five_times_mid_sync_still_makes_exactly_fifty_deals() {
     let world = spawn_world(Tuning {
         sync: "lease = \"1s\"\nbackoff_base = \"50ms\"\nbackoff_max = \"500ms\"\nmax_attempts = 50",
         crm: "",
+        ..Tuning::default()
     })
     .await;
     create_orders(&world.shop.base_url, 50).await;

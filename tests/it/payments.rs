@@ -23,6 +23,7 @@ async fn payments_world() -> World {
     let w = spawn_world(Tuning {
         sync: "",
         crm: "paid_amount_field = \"UF_CRM_PAID\"\npaid_date_field = \"UF_CRM_PAID_AT\"",
+        ..Tuning::default()
     })
     .await;
     w.edit_file(

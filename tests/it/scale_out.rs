@@ -41,6 +41,7 @@ async fn two_engines_on_postgres_share_the_queue_without_duplicates() {
     let world = spawn_world(Tuning {
         sync: "poll_interval = \"300ms\"\nworkers = 2\nlease = \"5s\"\nbackoff_base = \"50ms\"\nbackoff_max = \"500ms\"\nmax_attempts = 30",
         crm: "",
+        ..Tuning::default()
     })
     .await;
     world.edit_file("dealbridge.toml", "sqlite://dealbridge.db", url.as_str());

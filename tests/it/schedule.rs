@@ -29,6 +29,7 @@ async fn two_engines_run_each_fire_time_once() {
     let w = spawn_world(Tuning {
         sync: "poll_interval = \"1h\"",
         crm: "",
+        ..Tuning::default()
     })
     .await;
     let mut text = std::fs::read_to_string(&w.config).unwrap();
@@ -80,6 +81,7 @@ async fn a_run_missed_while_down_is_caught_up_once_at_start() {
     let w = spawn_world(Tuning {
         sync: "poll_interval = \"1h\"",
         crm: "",
+        ..Tuning::default()
     })
     .await;
     let mut text = std::fs::read_to_string(&w.config).unwrap();

@@ -22,7 +22,11 @@ mapping = "mappings/woocommerce-bitrix24.toml"
 "#;
 
 async fn two_way_world() -> World {
-    let w = spawn_world(Tuning::default()).await;
+    two_way_world_with(Tuning::default()).await
+}
+
+async fn two_way_world_with(tuning: Tuning) -> World {
+    let w = spawn_world(tuning).await;
     let mut text = std::fs::read_to_string(&w.config).unwrap();
     text.push_str(REVERSE_FLOW);
     std::fs::write(&w.config, text).unwrap();
@@ -359,6 +363,7 @@ async fn a_bitrix24_event_brings_the_managers_change_to_the_store_within_seconds
     let w = spawn_world(Tuning {
         sync: "poll_interval = \"1h\"",
         crm: "application_token = \"app-token-1\"",
+        ..Tuning::default()
     })
     .await;
     let mut text = std::fs::read_to_string(&w.config).unwrap();
@@ -606,5 +611,71 @@ async fn a_catalog_product_picked_in_the_crm_becomes_a_product_line_not_a_fee() 
     );
     assert_eq!(store_writes(&w), 1, "one write to the store");
     assert_settled(&w, &app).await;
+    app.store.close().await;
+}
+
+/// A crowd of CRM events about deals that carry the shop's origin but have no binding (left by
+/// an earlier connector that used the same keys, or imported from another portal: they wait for
+/// a binding that never comes) does not hold up the shop's deliveries behind them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crm_events_waiting_for_a_binding_do_not_hold_up_the_shops_deliveries() {
+    // A portal whose budget the 210 re-reads do not exhaust (that is not what this is about).
+    let w = two_way_world_with(Tuning {
+        crm_limits: Some(dealbridge_bitrix24::emulator::BucketLimits {
+            capacity: 10_000,
+            drain_per_second: 100.0,
+        }),
+        ..Tuning::default()
+    })
+    .await;
+    let order = create_order(&w, "processing").await;
+    let app = App::load(&w.config).await.unwrap();
+    // More than one pass holds (200).
+    for n in 0..210 {
+        let deal = w
+            .crm
+            .handle
+            .manager_call(
+                "crm.deal.add",
+                json!({"fields": {
+                    "TITLE": format!("Imported {n}"),
+                    "STAGE_ID": "NEW",
+                    "ORIGINATOR_ID": "shop",
+                    "ORIGIN_ID": (90_000 + n).to_string()
+                }}),
+            )
+            .and_then(|v| v.as_u64())
+            .unwrap();
+        app.store
+            .inbox_put(
+                "crm",
+                &format!("event-{n}"),
+                "oncrmdealadd",
+                &json!({ "id": deal.to_string() }).to_string(),
+            )
+            .await
+            .unwrap();
+    }
+    // The shop's delivery arrives after them.
+    app.store
+        .inbox_put(
+            "shop",
+            "delivery-1",
+            "order.created",
+            &json!({ "id": order }).to_string(),
+        )
+        .await
+        .unwrap();
+    let pass = app.engine.sync_once(None, false).await.unwrap();
+    assert!(
+        pass.inbox.deferred >= 210,
+        "each waiting event tried at least once: {pass:?}"
+    );
+    let waiting = app.store.inbox_unprocessed(1_000).await.unwrap();
+    assert!(
+        waiting.iter().all(|i| i.source == "crm"),
+        "the shop's delivery was handled: {waiting:?}"
+    );
+    deal_of(&w, order);
     app.store.close().await;
 }

@@ -28,6 +28,7 @@ async fn webhooks_make_deals_within_seconds_once_and_with_the_newest_data() {
     let world = spawn_world(Tuning {
         sync: "poll_interval = \"1h\"",
         crm: "",
+        ..Tuning::default()
     })
     .await;
     let port = common::free_port();

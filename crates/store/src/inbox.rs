@@ -63,15 +63,34 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Unprocessed inputs, oldest first, at most `limit`.
+    /// Unprocessed inputs, oldest first, at most `limit`; those set aside with
+    /// [`Store::inbox_retry_later`] only once their time has come.
     pub async fn inbox_unprocessed(&self, limit: u32) -> Result<Vec<InboxItem>, StoreError> {
-        let sql =
-            format!("SELECT {COLS} FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1");
+        let sql = format!(
+            "SELECT {COLS} FROM inbox WHERE processed_at IS NULL \
+             AND (retry_at IS NULL OR retry_at <= $2) ORDER BY id LIMIT $1"
+        );
+        let now = ms(self.clock.now());
         on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(i64::from(limit)).fetch_all(pool).await
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(i64::from(limit)).bind(now).fetch_all(pool).await
                 .map_err(StoreError::db("listing unprocessed inbox items"))?
                 .iter().map(from_row).collect()
         })
+    }
+
+    /// Sets an unprocessed input aside until `after` from now: the passes before then skip it.
+    pub async fn inbox_retry_later(
+        &self,
+        id: i64,
+        after: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let at = ms(self.clock.now()) + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2);
+        let sql = "UPDATE inbox SET retry_at = $2 WHERE id = $1 AND processed_at IS NULL";
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(id).bind(at).execute(pool).await
+                .map_err(StoreError::db(format!("setting inbox item {id} aside")))?;
+        });
+        Ok(())
     }
 
     /// One input by id.

@@ -20,11 +20,13 @@ pub struct World {
     pub crm: b24::RunningEmulator,
 }
 
-/// Extra lines for the config's `[sync]` and `[systems.crm]` sections.
+/// Extra lines for the config's `[sync]` and `[systems.crm]` sections, and the Bitrix24
+/// emulator's request bucket (`None`: an Enterprise portal's).
 #[derive(Default, Clone)]
 pub struct Tuning {
     pub sync: &'static str,
     pub crm: &'static str,
+    pub crm_limits: Option<b24::BucketLimits>,
 }
 
 pub async fn spawn_world(tuning: Tuning) -> World {
@@ -34,7 +36,9 @@ pub async fn spawn_world(tuning: Tuning) -> World {
         .expect("woo emulator");
     let crm = b24::spawn(
         b24::EmulatorConfig {
-            limits: b24::BucketLimits::enterprise(),
+            limits: tuning
+                .crm_limits
+                .unwrap_or_else(b24::BucketLimits::enterprise),
             ..Default::default()
         },
         any,

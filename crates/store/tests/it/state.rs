@@ -20,6 +20,7 @@ both_backends!(
     journal_records_per_entity,
     conflicts_log_and_resolve,
     bindings_under_a_prefix,
+    inbox_items_set_aside_come_back_when_their_time_comes,
 );
 
 async fn bindings_under_a_prefix(db: TestDb) {
@@ -469,4 +470,47 @@ async fn postgres_connection_errors_hide_the_password() {
     let msg = err.to_string();
     assert!(!msg.contains("secret"), "{msg}");
     assert!(msg.contains("127.0.0.1:1"), "{msg}");
+}
+
+async fn inbox_items_set_aside_come_back_when_their_time_comes(db: TestDb) {
+    let s = &db.store;
+    for n in 1..=3 {
+        s.inbox_put("crm", &format!("event-{n}"), "deal.updated", "{}")
+            .await
+            .unwrap();
+    }
+    let items = s.inbox_unprocessed(10).await.unwrap();
+    // The first two wait for their deal's binding: set aside for 2 s.
+    s.inbox_retry_later(items[0].id, Duration::from_secs(2))
+        .await
+        .unwrap();
+    s.inbox_retry_later(items[1].id, Duration::from_secs(2))
+        .await
+        .unwrap();
+    let now: Vec<i64> = s
+        .inbox_unprocessed(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        now,
+        vec![items[2].id],
+        "the others are not held up behind them"
+    );
+    // With a limit of 1 the waiting ones still do not take the only place.
+    assert_eq!(s.inbox_unprocessed(1).await.unwrap()[0].id, items[2].id);
+    db.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        s.inbox_unprocessed(10).await.unwrap().len(),
+        3,
+        "their time has come"
+    );
+    // Processed items are never listed again, set aside or not.
+    s.inbox_mark_processed(items[0].id).await.unwrap();
+    s.inbox_retry_later(items[0].id, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(s.inbox_unprocessed(10).await.unwrap().len(), 2);
 }
