@@ -324,11 +324,9 @@ impl Engine {
                     // Deliveries left waiting (a source failing, a record not ready yet) are
                     // tried again after a second; otherwise every five.
                     let pause = match process_inbox(&store, &flows, &pulls).await {
-                        // A backlog (a flood of deliveries, or a restart after one): keep
-                        // going instead of taking 200 deliveries every five seconds.
-                        Ok(r) if r.more => Duration::ZERO,
-                        Ok(r) if r.deferred > 0 => Duration::from_secs(1),
-                        Ok(_) => Duration::from_secs(5),
+                        // A backlog (a flood of deliveries, or a restart after one) goes on at
+                        // once; deliveries set aside are tried when they are due.
+                        Ok(r) => r.pause(Duration::from_secs(5)),
                         Err(e) => {
                             error!(error = %error_chain(&e), "inbox pass failed");
                             Duration::from_secs(5)

@@ -29,6 +29,13 @@ pub struct InboxReport {
     /// waiting, and the next pass should start at once rather than after the idle pause.
     #[serde(skip)]
     pub more: bool,
+    /// A source could not be read: the pass stopped early.
+    #[serde(skip)]
+    pub failing: bool,
+    /// How long until the earliest delivery set aside to wait for its record is due (zero if it
+    /// is due now); `None` when none waits.
+    #[serde(skip)]
+    pub next_retry: Option<std::time::Duration>,
 }
 
 impl InboxReport {
@@ -38,6 +45,27 @@ impl InboxReport {
         self.orders += other.orders;
         self.deferred += other.deferred;
         self.more = other.more;
+        self.failing = other.failing;
+        self.next_retry = other.next_retry;
+    }
+
+    /// How long the engine should wait before the next pass when nothing wakes it: none when
+    /// more is waiting, a second when a source failed, until the next set-aside delivery is due,
+    /// else `idle`.
+    pub fn pause(&self, idle: std::time::Duration) -> std::time::Duration {
+        use std::time::Duration;
+        if self.more {
+            return Duration::ZERO;
+        }
+        let mut pause = if self.failing {
+            Duration::from_secs(1)
+        } else {
+            idle
+        };
+        if let Some(due) = self.next_retry {
+            pause = pause.min(due.max(Duration::from_millis(20)));
+        }
+        pause
     }
 }
 
@@ -146,6 +174,11 @@ pub async fn process_inbox(
     // Deliveries set aside to wait for their record do not stop the next pass (it skips them);
     // a failing source does.
     report.more = full && !failing;
+    report.failing = failing;
+    report.next_retry = store
+        .inbox_next_retry()
+        .await?
+        .map(|due| (due - store.now()).to_std().unwrap_or_default());
     if report.processed > 0 {
         info!(
             processed = report.processed,
@@ -244,4 +277,45 @@ async fn process_crm_event(
     } else {
         Handled::Done { orders }
     })
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::InboxReport;
+    use std::time::Duration;
+
+    const IDLE: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn the_next_pass_comes_when_there_is_something_to_do() {
+        let r = |more, failing, next_retry| InboxReport {
+            more,
+            failing,
+            next_retry,
+            ..InboxReport::default()
+        };
+        assert_eq!(
+            r(true, false, None).pause(IDLE),
+            Duration::ZERO,
+            "a backlog"
+        );
+        assert_eq!(r(false, false, None).pause(IDLE), IDLE, "nothing waits");
+        assert_eq!(
+            r(false, true, None).pause(IDLE),
+            Duration::from_secs(1),
+            "a source failed"
+        );
+        // A delivery set aside is tried when due, not a whole idle pause later …
+        let due = Duration::from_millis(700);
+        assert_eq!(r(false, false, Some(due)).pause(IDLE), due);
+        // … nor in a busy loop when it is due already.
+        assert_eq!(
+            r(false, false, Some(Duration::ZERO)).pause(IDLE),
+            Duration::from_millis(20)
+        );
+        assert_eq!(
+            r(false, false, Some(Duration::from_secs(60))).pause(IDLE),
+            IDLE
+        );
+    }
 }

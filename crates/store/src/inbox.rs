@@ -93,6 +93,17 @@ impl Store {
         Ok(())
     }
 
+    /// When the earliest unprocessed input set aside with [`Store::inbox_retry_later`] is due,
+    /// if any is.
+    pub async fn inbox_next_retry(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let sql = "SELECT MIN(retry_at) AS due FROM inbox WHERE processed_at IS NULL AND retry_at IS NOT NULL";
+        let due: Option<i64> = on_db!(&self.db, pool => {
+            sqlx::query_scalar(sql).fetch_one(pool).await
+                .map_err(StoreError::db("reading when the next set-aside inbox item is due"))?
+        });
+        Ok(due.and_then(DateTime::from_timestamp_millis))
+    }
+
     /// One input by id.
     pub async fn inbox_get(&self, id: i64) -> Result<Option<InboxItem>, StoreError> {
         let sql = format!("SELECT {COLS} FROM inbox WHERE id = $1");
