@@ -1,7 +1,14 @@
-//! [`CrmPayments`] for Bitrix24 portals without `crm.item.payment.*` in use: the paid amount
-//! and the latest payment date go to configured deal user fields, and each payment gets one
-//! timeline comment carrying its source id (`[dealbridge:payment=<system>:<id>]`), so a re-sync
-//! recognises it and writes nothing.
+//! [`CrmPayments`] for Bitrix24: the paid amount and the latest payment date go to configured
+//! deal user fields, and each payment gets one timeline comment carrying its source id
+//! (`[dealbridge:payment=<system>:<id>]`), so a re-sync recognises it and writes nothing.
+//!
+//! Why not `crm.item.payment.*`: `crm.item.payment.add` takes only the deal (`entityTypeId`,
+//! `entityId`); a payment's sum is the sum of the deal's product rows attached to it
+//! (`crm.item.payment.product.add`). A payment of an arbitrary amount, such as 1C's partial
+//! payment of 150.00 on a 1,000.00 order, or a refund, cannot be recorded as what it is there;
+//! splitting rows to make the sums come out would put invented rows in the deal. The fields and
+//! comments carry every payment exactly (reference: `crm.item.payment.*` in
+//! `shared/reference/store-and-crm-apis.md`).
 //!
 //! Requests: 1 `batch` reads the deal and its timeline comments; 1 more `batch` writes only
 //! what is missing (the fields if they differ, a comment per new payment). An unchanged
