@@ -87,6 +87,31 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
         summary.retried,
         summary.dead
     );
+    for c in &summary.catalogs {
+        let rows: Vec<serde_json::Value> = crm
+            .handle
+            .deals()
+            .iter()
+            .filter_map(|d| d["ID"].as_str().and_then(|i| i.parse::<u64>().ok()))
+            .flat_map(|id| crm.handle.deal_rows(id))
+            .collect();
+        let linked = rows
+            .iter()
+            .filter(|r| {
+                let id = &r["PRODUCT_ID"];
+                id.as_u64()
+                    .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
+                    .unwrap_or(0)
+                    > 0
+            })
+            .count();
+        println!(
+            "catalog {}: {} product(s) of the shop created in the CRM; {linked} of {} deal row(s) name one (the others are shipping and fees)",
+            c.flow,
+            c.crm_created,
+            rows.len()
+        );
+    }
     print_deals(&crm.handle);
     let again = app.engine.sync_once(None, false).await?;
     println!(
@@ -264,6 +289,12 @@ from = "crm"
 to = "shop"
 entities = ["order"]
 mapping = "mappings/woocommerce-bitrix24.toml"
+
+# The shop's own products and prices in the CRM's catalog (no 1C here); deal rows name them.
+[[catalog]]
+name = "shop-products"
+from = "shop"
+to = "crm"
 "#
     )
 }

@@ -618,6 +618,10 @@ fn sandbox_once_makes_the_deals_and_a_second_sync_writes_nothing() {
     assert_eq!(code(&out), 0, "stdout: {text}\nstderr: {}", stderr(&out));
     assert!(text.contains("5 deal(s) created"), "{text}");
     assert!(text.contains("deals in the CRM: 5"), "{text}");
+    assert!(
+        text.contains("catalog shop-products: 10 product(s) of the shop created in the CRM"),
+        "{text}"
+    );
     assert!(text.contains("second sync: 0 written"), "{text}");
     // Both directions: a manager's WON reaches the shop, and does not come back.
     assert!(text.contains("is now `completed`"), "{text}");
