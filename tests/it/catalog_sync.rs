@@ -477,10 +477,14 @@ flows = ["products", "shop-prices"]
     assert_eq!(crm_writes(&crm), 66, "nor to the CRM");
 }
 
-/// Writes the Shopify emulator received (variant PUTs, inventory level sets).
+/// Writes the Shopify emulator received: GraphQL bulk price and stock mutations, and the REST
+/// writes a push must no longer use.
 fn shopify_writes(shop: &dealbridge_shopify::emulator::RunningEmulator) -> u64 {
     let c = shop.handle.counters();
-    c.get("PUT /variants/{id}").served + c.get("POST /inventory_levels/set.json").served
+    c.get("graphql productVariantsBulkUpdate").served
+        + c.get("graphql inventorySetQuantities").served
+        + c.get("PUT /variants/{id}").served
+        + c.get("POST /inventory_levels/set.json").served
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -533,6 +537,23 @@ async fn a_shopify_store_gets_price_and_stock_and_the_second_night_writes_nothin
     let r = flow.run(&store, false).await.unwrap();
     assert_eq!(r.store_updated as usize, in_shop, "{r:?}");
     assert!(r.store_failed.is_empty(), "{r:?}");
+    // One bulk price write per product (the variant shares its product with a shop-only SKU)
+    // and one stock write for all levels, instead of two REST calls per SKU.
+    let products = N.div_ceil(4) + 1;
+    assert_eq!(
+        (
+            shop.handle
+                .counters()
+                .get("graphql productVariantsBulkUpdate")
+                .served,
+            shop.handle
+                .counters()
+                .get("graphql inventorySetQuantities")
+                .served
+        ),
+        (products as u64, 1)
+    );
+    assert_eq!(shopify_writes(&shop), products as u64 + 1, "no REST write");
     let h = &shop.handle;
     let stock = |sku: &str| {
         let item = h.variant_by_sku(sku).unwrap().inventory_item_id.unwrap();
@@ -582,7 +603,11 @@ async fn a_shopify_store_gets_price_and_stock_and_the_second_night_writes_nothin
     h.counters().reset();
     let r3 = flow.run(&store, false).await.unwrap();
     assert_eq!(r3.store_updated, 1, "{r3:?}");
-    assert_eq!(h.counters().get("PUT /variants/{id}").served, 1);
+    assert_eq!(
+        h.counters().get("graphql productVariantsBulkUpdate").served,
+        1,
+        "one price write"
+    );
     assert_eq!(shopify_writes(&shop), 1);
     assert_eq!(
         h.variant_by_sku("ART-8").unwrap().price,

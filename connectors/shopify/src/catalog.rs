@@ -1,40 +1,60 @@
 //! Pushing 1C's prices and stock to Shopify by SKU, writing only what differs; the product,
-//! location and variant calls that takes.
+//! location, variant and GraphQL calls that takes.
 //!
 //! **Push.** [`ShopifyClient::push_price_and_stock`] reads the whole catalog once
-//! ([`ShopifyClient::list_all_products`], 250 products a page, cursor paging by `Link`), maps
-//! each SKU to its variant, reads the current stock of the variants whose stock is to be set
-//! (`GET inventory_levels.json`, 50 inventory items a call at the one stock location), compares,
-//! and writes only the differences:
-//! - price: `PUT variants/{id}.json` with `price` (compared as decimals, so `12.5` equals
-//!   `"12.50"`);
-//! - stock: `POST inventory_levels/set.json` at the stock location. Shopify keeps whole units,
-//!   so a quantity is **truncated toward zero** (`3.7` → 3, `-2.5` → -2); negative quantities are
-//!   kept, because Shopify allows a negative `available` (oversold). An inventory item not yet
-//!   stocked at that location is connected by `set` itself. A variant whose stock Shopify does
-//!   not track (`inventory_management: null`) gets `inventory_management: "shopify"` in the same
-//!   variant `PUT` as its price, and then its level is always set: an untracked item's level has
-//!   no `available` to compare with, and Shopify refuses `set` until tracking is on.
+//! ([`ShopifyClient::list_all_products`], REST, 250 products a page, cursor paging by `Link`),
+//! maps each SKU to its variant, reads the current stock of the variants whose stock is to be
+//! set (REST `GET inventory_levels.json`, 50 inventory items a call at the one stock location),
+//! compares, and writes only the differences through GraphQL bulk mutations
+//! ([`ShopifyClient::graphql`]):
+//! - price: `productVariantsBulkUpdate(productId, variants: [{id, price}])`, **one call per
+//!   product** with every changed variant of that product in it (prices compared as decimals,
+//!   so `12.5` equals `"12.50"`). A variant whose stock Shopify does not track gets
+//!   `inventoryItem: {tracked: true}` in the same entry, and then its level is always set: an
+//!   untracked item's level has no `available` to compare with, and Shopify refuses to set it
+//!   until tracking is on.
+//! - stock: `inventorySetQuantities(input: {name: "available", reason: "correction",
+//!   ignoreCompareQuantity: true, quantities: [{inventoryItemId, locationId, quantity}]})`,
+//!   up to [`STOCK_SET_MAX`] levels a call, after the price calls. Shopify keeps whole units,
+//!   so a quantity is **truncated toward zero** (`3.7` → 3, `-2.5` → -2); negative quantities
+//!   are kept, because Shopify allows a negative `available` (oversold). An item not yet
+//!   stocked at the location is connected by the set. The compare-and-set check is skipped
+//!   because 1C is the source of truth and the quantity was just compared.
 //!
 //! Calls for `S` SKUs in a shop of `P` products: ⌈P/250⌉ product pages + ⌈S/50⌉ level reads +
-//! one `PUT` per variant whose price differs (or whose tracking is off) + one `set` per variant
-//! whose stock differs; a push where nothing differs writes nothing. Pacing is the client's
-//! leaky bucket ([`crate::bucket`]).
+//! one `productVariantsBulkUpdate` per product with a variant whose price (or tracking)
+//! differs + ⌈(variants whose stock differs)/250⌉ `inventorySetQuantities`; a push where
+//! nothing differs writes nothing. Example, 1,000 changed variants (price and stock) in 200
+//! products: 200 + 4 = 204 writes, where REST took 1,000 `PUT variants/{id}.json` + 1,000
+//! `POST inventory_levels/set.json` = 2,000 (about 17 minutes at 2 requests/s, now under two).
+//! Pacing is the client's leaky bucket ([`crate::bucket`]), shared by REST and GraphQL.
 //!
-//! **Why REST.** REST has no batch endpoint for variant prices: each changed price is its own
-//! `PUT variants/{id}.json`. GraphQL's `productVariantsBulkUpdate` sets every variant of one
-//! product in one call, so a push changing `V` variants spread over `Q` products would take
-//! `Q` price writes instead of `V` (a shop of sizes/colours, 5 variants a product, 1 call instead
-//! of 5). It is not used because this client and its emulator speak REST (orders, webhooks and
-//! paging are REST-shaped, see the crate docs); a GraphQL write path would need its own client,
-//! cost model and emulator.
+//! **Why REST still reads.** The reads stay REST (`products.json` paging, `inventory_levels`),
+//! as the rest of the crate; only the writes moved to GraphQL, where REST has no batch
+//! endpoint (each changed price was its own `PUT`, each level its own `set`).
+//!
+//! **Confirmed in Shopify's GraphQL Admin reference:** `productVariantsBulkUpdate` updates
+//! several variants of one product; `ProductVariantsBulkInput` has `id`, `price` (Money) and
+//! `inventoryItem` (`InventoryItemInput`); the payload has `productVariants` and `userErrors
+//! {field, message, code}`; `inventorySetQuantities` takes `name` (`available` or `on_hand`),
+//! `reason`, `ignoreCompareQuantity` and `quantities` (`inventoryItemId`, `locationId`,
+//! `quantity`); its payload has `inventoryAdjustmentGroup` and `userErrors`. From 2026-04
+//! `ignoreCompareQuantity` gives way to a per-quantity `changeFromQuantity: null`; the pinned
+//! version ([`crate::API_VERSION`]) predates that. **UNCONFIRMED:** `InventoryItemInput.tracked`
+//! on Shopify (seen in a Shopify-compatible API's reference); the maximum number of
+//! `quantities` per call (250 assumed); whether a call with userErrors applies its other
+//! entries (see [`ShopifyClient`]'s `bulk_write`: the push is correct either way); the exact
+//! field paths of userErrors (`["variants", "<i>", …]`, `["input", "quantities", "<i>", …]`
+//! assumed, an error without an index fails the whole call).
 //!
 //! **Per-SKU outcomes.** A SKU no variant has is `not_found`. A SKU on two or more variants is
-//! `failed` naming every variant id: guessing which one 1C means would set the wrong one. A 422
-//! (Shopify refused the value, e.g. a negative price) or a 404 (the variant was deleted since the
-//! listing) fails that SKU with Shopify's message and the push goes on. Transport errors, 429s,
-//! 5xx and auth failures end the push with the error: the engine retries the run, and the
-//! comparison skips whatever was already written.
+//! `failed` naming every variant id: guessing which one 1C means would set the wrong one. A
+//! userError pointing at one entry of a bulk call (a negative price, a variant or inventory
+//! item deleted since the listing, an untracked item) fails that SKU with Shopify's message;
+//! the call is sent again without the refused entries, so the other SKUs of it are written
+//! (a SKU whose price or tracking was refused gets no stock write). Transport errors,
+//! throttling, 5xx, `ACCESS_DENIED` and auth failures end the push with the error: the engine
+//! retries the run, and the comparison skips whatever was already written.
 //!
 //! **Stock location.** Stock lives per location. [`ShopifyClient::with_location_id`] names it
 //! (checked once with `GET locations/{id}.json`); without it, the shop's active locations are
@@ -42,6 +62,7 @@
 //! `location_id` fails the push with an error listing them, rather than guessing.
 
 use crate::client::{ShopifyClient, MAX_LIMIT};
+use crate::graphql::UserError;
 use crate::sink::CursorPage;
 use crate::wire::{
     Location, LocationEnvelope, LocationsEnvelope, ProductsEnvelope, ShopifyProduct,
@@ -55,9 +76,15 @@ use dealbridge_sdk::{ConnectorError, ErrorKind};
 use reqwest::Method;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+/// Most quantities sent in one `inventorySetQuantities` call. UNCONFIRMED: Shopify's
+/// reference for `InventorySetQuantitiesInput.quantities` (checked for 2025-04 … 2026-07) states
+/// no maximum; 250 is the usual Admin API input-list limit and what this client assumes.
+pub const STOCK_SET_MAX: usize = 250;
 
 /// Most inventory item ids Shopify accepts in one `GET inventory_levels.json`. With one
 /// location that is also at most 50 levels, Shopify's default page size, so one read needs no
@@ -84,6 +111,65 @@ impl Target<'_> {
     }
 }
 
+/// A variant whose price, tracking or stock differs, and what became of its writes.
+struct Change<'a> {
+    sku: &'a str,
+    variant: &'a ShopifyVariant,
+    new_price: Option<Decimal>,
+    turn_tracking_on: bool,
+    new_stock: Option<i64>,
+    /// Why the SKU failed, once a write of it was refused.
+    failed: Option<String>,
+    /// What was written so far (`price`, `stock tracking`), for messages.
+    written: Vec<&'static str>,
+}
+
+/// `productVariantsBulkUpdate`: every changed variant of one product in one call.
+const VARIANTS_BULK_UPDATE: &str =
+    "mutation PushVariantPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id price }
+    userErrors { field message code }
+  }
+}";
+
+/// `inventorySetQuantities`: absolute `available` quantities at a location.
+const INVENTORY_SET: &str = "mutation PushStock($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { reason }
+    userErrors { field message code }
+  }
+}";
+
+/// A mutation payload as the push reads it: only its `userErrors`.
+#[derive(Debug, Deserialize)]
+struct MutationPayload {
+    #[serde(default, rename = "userErrors")]
+    user_errors: Vec<UserError>,
+}
+
+/// `gid://shopify/<kind>/<id>`.
+fn gid(kind: &str, id: u64) -> String {
+    format!("gid://shopify/{kind}/{id}")
+}
+
+/// The entry of the input list `list` a userError's `field` path points at: the index after
+/// the list's name (`["variants", "1", "price"]` → 1, `["input", "quantities", "0",
+/// "quantity"]` → 0).
+fn entry_index(field: &[String], list: &str) -> Option<usize> {
+    let at = field.iter().position(|f| f == list)?;
+    field.get(at + 1)?.parse().ok()
+}
+
+/// A userError as text: `field.path: message`.
+fn describe_error(e: &UserError) -> String {
+    if e.field.is_empty() {
+        e.message.clone()
+    } else {
+        format!("{}: {}", e.field.join("."), e.message)
+    }
+}
+
 /// A price as Shopify writes it: two decimals (prices are rounded to them in [`merge`]).
 fn price_text(d: Decimal) -> String {
     format!("{d:.2}")
@@ -99,12 +185,6 @@ fn describe(locations: &[&Location]) -> String {
         .map(|l| format!("{} \"{}\"", l.id, l.name))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Whether a write failure belongs to one SKU (the value was refused, the variant is gone)
-/// rather than to the whole push (network, throttling, Shopify down, credentials).
-fn fails_only_this_sku(e: &ConnectorError) -> bool {
-    matches!(e.kind, ErrorKind::Invalid | ErrorKind::NotFound)
 }
 
 /// Merges updates per SKU (last value per field) and rounds prices to Shopify's two decimals,
@@ -284,6 +364,93 @@ impl ShopifyClient {
         Ok(env.variant)
     }
 
+    /// Sends one bulk mutation (`query`, root field `field`) for `inputs`, the entries of the
+    /// list argument `list`, built into variables by `variables`; returns each entry's outcome
+    /// (`Err` with Shopify's userError text).
+    ///
+    /// Whether Shopify applies the other entries of a call that has userErrors is UNCONFIRMED
+    /// (`productVariantsBulkUpdate` is documented as one operation per product; its
+    /// `allowPartialUpdates` default is not relied on). So a call with userErrors is taken as
+    /// applying nothing: the entries the errors point at (by index in their field path) fail
+    /// with their message, and the rest is sent again without them. That is right either way,
+    /// because every entry is an absolute value: writing one twice changes nothing. A userError
+    /// that names no entry fails every entry still pending. Each retry drops at least one
+    /// entry, so a call of `n` entries is sent at most `n` times (once when nothing is refused).
+    async fn bulk_write(
+        &self,
+        what: &str,
+        query: &str,
+        field: &str,
+        list: &str,
+        inputs: Vec<Value>,
+        variables: impl Fn(Vec<Value>) -> Value,
+    ) -> Result<Vec<Result<(), String>>, ConnectorError> {
+        let mut outcomes: Vec<Option<Result<(), String>>> = vec![None; inputs.len()];
+        let mut pending: Vec<usize> = (0..inputs.len()).collect();
+        while !pending.is_empty() {
+            let sent: Vec<Value> = pending.iter().map(|&i| inputs[i].clone()).collect();
+            let answer = self
+                .graphql::<HashMap<String, Option<MutationPayload>>>(
+                    &format!("{what}: {field}"),
+                    query,
+                    variables(sent),
+                )
+                .await?;
+            let Some(Some(payload)) = answer.data.get(field) else {
+                return Err(ConnectorError::new(
+                    ErrorKind::Protocol,
+                    SYSTEM,
+                    format!("{what}: {field} answered without its payload; check that the shop URL points at a Shopify store and the API version {} is served", crate::API_VERSION),
+                ));
+            };
+            if payload.user_errors.is_empty() {
+                for &i in &pending {
+                    outcomes[i] = Some(Ok(()));
+                }
+                break;
+            }
+            let mut refused: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            let mut general: Vec<String> = Vec::new();
+            for e in &payload.user_errors {
+                match entry_index(&e.field, list).filter(|&k| k < pending.len()) {
+                    // The path past the entry's index (`price`): the index is the call's,
+                    // meaningless to the reader.
+                    Some(k) => refused
+                        .entry(k)
+                        .or_default()
+                        .push(describe_error(&UserError {
+                            field: e
+                                .field
+                                .iter()
+                                .skip_while(|f| *f != list)
+                                .skip(2)
+                                .cloned()
+                                .collect(),
+                            ..e.clone()
+                        })),
+                    None => general.push(describe_error(e)),
+                }
+            }
+            if refused.is_empty() {
+                let why = general.join("; ");
+                for &i in &pending {
+                    outcomes[i] = Some(Err(why.clone()));
+                }
+                break;
+            }
+            for (k, why) in &refused {
+                outcomes[pending[*k]] = Some(Err(why.join("; ")));
+            }
+            pending = pending
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !refused.contains_key(k))
+                .map(|(_, &i)| i)
+                .collect();
+        }
+        Ok(outcomes.into_iter().map(|o| o.unwrap_or(Ok(()))).collect())
+    }
+
     /// Sets regular prices and/or stock by SKU, writing only what differs (see the module docs
     /// for the calls, the stock location, truncation and the per-SKU outcomes). A SKU given
     /// twice takes the last value of each field.
@@ -305,10 +472,15 @@ impl ShopifyClient {
         };
         let products = self.list_all_products().await?;
         let mut by_sku: HashMap<&str, Vec<&ShopifyVariant>> = HashMap::new();
-        for v in products.iter().flat_map(|p| p.variants.iter()) {
-            if let Some(sku) = v.sku.as_deref() {
-                if wanted.contains_key(sku) {
-                    by_sku.entry(sku).or_default().push(v);
+        // Variant id → its product's id (the bulk price write is per product).
+        let mut product_of: HashMap<u64, u64> = HashMap::new();
+        for p in &products {
+            for v in &p.variants {
+                if let Some(sku) = v.sku.as_deref() {
+                    if wanted.contains_key(sku) {
+                        by_sku.entry(sku).or_default().push(v);
+                        product_of.insert(v.id, p.id);
+                    }
                 }
             }
         }
@@ -387,12 +559,14 @@ impl ShopifyClient {
             }
         }
 
+        // What differs, per SKU (in SKU order, as `targets` is).
+        let mut changes: Vec<Change> = Vec::new();
         for t in targets {
             let v = t.variant;
             let new_price = t.price.filter(|p| *p != v.price);
             let turn_tracking_on = t.stock.is_some() && !t.tracked();
             // A missing level (item not stocked at this location) differs from any quantity:
-            // `set` connects it.
+            // setting it connects it.
             let current = v
                 .inventory_item_id
                 .and_then(|item| levels.get(&item).copied().flatten());
@@ -401,46 +575,146 @@ impl ShopifyClient {
                 report.unchanged.push(t.sku.to_string());
                 continue;
             }
-            let mut written = Vec::new();
-            if new_price.is_some() || turn_tracking_on {
-                match self.update_variant(v.id, new_price, turn_tracking_on).await {
-                    Ok(_) => {
-                        if new_price.is_some() {
-                            written.push("price");
+            changes.push(Change {
+                sku: t.sku,
+                variant: v,
+                new_price,
+                turn_tracking_on,
+                new_stock,
+                failed: None,
+                written: Vec::new(),
+            });
+        }
+
+        // Prices and tracking: one `productVariantsBulkUpdate` per product, all its changed
+        // variants in it.
+        let mut by_product: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            if c.new_price.is_some() || c.turn_tracking_on {
+                let product = product_of
+                    .get(&c.variant.id)
+                    .copied()
+                    .or(c.variant.product_id)
+                    .unwrap_or(0);
+                by_product.entry(product).or_default().push(i);
+            }
+        }
+        for (product, idx) in by_product {
+            let inputs: Vec<Value> = idx
+                .iter()
+                .map(|&i| {
+                    let c = &changes[i];
+                    let mut input = Map::new();
+                    input.insert("id".into(), json!(gid("ProductVariant", c.variant.id)));
+                    if let Some(p) = c.new_price {
+                        input.insert("price".into(), json!(price_text(p)));
+                    }
+                    if c.turn_tracking_on {
+                        input.insert("inventoryItem".into(), json!({"tracked": true}));
+                    }
+                    Value::Object(input)
+                })
+                .collect();
+            let outcomes = self
+                .bulk_write(
+                    &format!("update prices of product {product}"),
+                    VARIANTS_BULK_UPDATE,
+                    "productVariantsBulkUpdate",
+                    "variants",
+                    inputs,
+                    |list| json!({"productId": gid("Product", product), "variants": list}),
+                )
+                .await?;
+            for (&i, outcome) in idx.iter().zip(outcomes) {
+                let c = &mut changes[i];
+                match outcome {
+                    Ok(()) => {
+                        if c.new_price.is_some() {
+                            c.written.push("price");
                         }
-                        if turn_tracking_on {
-                            written.push("stock tracking");
+                        if c.turn_tracking_on {
+                            c.written.push("stock tracking");
                         }
                     }
-                    Err(e) if fails_only_this_sku(&e) => {
-                        report.failed.push((t.sku.to_string(), e.message));
-                        continue;
+                    Err(why) => {
+                        c.failed = Some(format!(
+                            "variant {} (SKU {}): Shopify refused the price/tracking update ({why}); nothing written for this SKU: check the value in 1C",
+                            c.variant.id, c.sku
+                        ));
                     }
-                    Err(e) => return Err(e),
                 }
             }
-            if let (Some(q), Some(item), Some(loc)) = (new_stock, v.inventory_item_id, location) {
-                match self.set_inventory_level(item, loc, q).await {
-                    Ok(_) => {}
-                    Err(e) if fails_only_this_sku(&e) => {
-                        let also = if written.is_empty() {
+        }
+
+        // Stock: `inventorySetQuantities`, up to STOCK_SET_MAX levels a call. A SKU whose
+        // price or tracking was refused is not stocked (tracking may still be off).
+        if let Some(loc) = location {
+            let idx: Vec<usize> = changes
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    c.failed.is_none()
+                        && c.new_stock.is_some()
+                        && c.variant.inventory_item_id.is_some()
+                })
+                .map(|(i, _)| i)
+                .collect();
+            for chunk in idx.chunks(STOCK_SET_MAX) {
+                let inputs: Vec<Value> = chunk
+                    .iter()
+                    .map(|&i| {
+                        let c = &changes[i];
+                        json!({
+                            "inventoryItemId": gid("InventoryItem", c.variant.inventory_item_id.unwrap_or(0)),
+                            "locationId": gid("Location", loc),
+                            "quantity": c.new_stock.unwrap_or(0),
+                        })
+                    })
+                    .collect();
+                let outcomes = self
+                    .bulk_write(
+                        &format!("set stock of {} items at location {loc}", chunk.len()),
+                        INVENTORY_SET,
+                        "inventorySetQuantities",
+                        "quantities",
+                        inputs,
+                        |list| {
+                            json!({"input": {
+                                "name": "available",
+                                "reason": "correction",
+                                "ignoreCompareQuantity": true,
+                                "quantities": list,
+                            }})
+                        },
+                    )
+                    .await?;
+                for (&i, outcome) in chunk.iter().zip(outcomes) {
+                    let c = &mut changes[i];
+                    if let Err(why) = outcome {
+                        let also = if c.written.is_empty() {
                             String::new()
                         } else {
                             format!(
                                 " ({} of variant {} already written)",
-                                written.join(" and "),
-                                v.id
+                                c.written.join(" and "),
+                                c.variant.id
                             )
                         };
-                        report
-                            .failed
-                            .push((t.sku.to_string(), format!("{}{also}", e.message)));
-                        continue;
+                        c.failed = Some(format!(
+                            "variant {} (SKU {}): Shopify refused the stock {} at location {loc} ({why}){also}",
+                            c.variant.id,
+                            c.sku,
+                            c.new_stock.unwrap_or(0)
+                        ));
                     }
-                    Err(e) => return Err(e),
                 }
             }
-            report.updated.push(t.sku.to_string());
+        }
+        for c in changes {
+            match c.failed {
+                Some(why) => report.failed.push((c.sku.to_string(), why)),
+                None => report.updated.push(c.sku.to_string()),
+            }
         }
         tracing::debug!(
             system = self.system_name(),
@@ -475,6 +749,24 @@ mod tests {
             regular_price: price,
             stock_quantity: stock,
         }
+    }
+
+    #[test]
+    fn user_error_paths_point_at_the_entry() {
+        let f = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            entry_index(&f(&["variants", "1", "price"]), "variants"),
+            Some(1)
+        );
+        assert_eq!(
+            entry_index(&f(&["input", "quantities", "0", "quantity"]), "quantities"),
+            Some(0)
+        );
+        assert_eq!(
+            entry_index(&f(&["input", "quantities"]), "quantities"),
+            None
+        );
+        assert_eq!(entry_index(&f(&["productId"]), "variants"), None);
     }
 
     #[test]

@@ -79,6 +79,9 @@ impl QueryCost {
 /// read from a list or a single string.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct UserError {
+    /// Shopify's error code (`INVALID`, …), when the payload selects it.
+    #[serde(default)]
+    pub code: Option<String>,
     /// Path of the offending argument, if any.
     #[serde(default, deserialize_with = "field_path")]
     pub field: Vec<String>,
@@ -185,7 +188,7 @@ fn top_level_error(what: &str, errors: &Value, cost: Option<&QueryCost>) -> Conn
         return ConnectorError::new(
             ErrorKind::Auth,
             SYSTEM,
-            format!("{what}: access denied ({message}); give the shop's custom app the access scope this needs (order edits: write_order_edits)"),
+            format!("{what}: access denied ({message}); give the shop's custom app the access scope this needs (order edits: write_order_edits; price/stock push: write_products, write_inventory)"),
         );
     }
     if has("INTERNAL_SERVER_ERROR") {

@@ -2,7 +2,8 @@
 //! verification, and a faithful local emulator.
 //!
 //! **Why REST, not GraphQL** (except for order line edits, which only GraphQL order editing
-//! can make: [`order_edit`]). The two things this connector does most, delta polling of orders
+//! can make: [`order_edit`], and the price/stock writes of [`catalog`], which GraphQL bulk
+//! mutations batch per product and 250 levels a call). The two things this connector does most, delta polling of orders
 //! (`updated_at_min` + `Link` cursor paging) and webhook intake (whose bodies *are* the REST
 //! resource JSON), are REST-shaped: one REST call returns whole orders with lines, taxes and
 //! customer, and the webhook body parses with the same wire types. GraphQL would need
@@ -20,8 +21,9 @@
 //!   implements [`OrderSource`](dealbridge_sdk::traits::OrderSource).
 //! - [`catalog`]: [`StorePricePush`](dealbridge_sdk::traits::StorePricePush) for
 //!   [`ShopifyClient`]: prices and stock by SKU, writing only what differs; all products
-//!   (cursor paging), locations and the stock location (`location_id` or the only active one).
-//!   Its docs say why variant prices go through REST `PUT`s rather than GraphQL bulk updates.
+//!   (cursor paging), locations and the stock location (`location_id` or the only active one)
+//!   read by REST; prices written with one GraphQL `productVariantsBulkUpdate` per product and
+//!   stock with `inventorySetQuantities` (up to 250 levels a call). Its docs give the call counts.
 //! - [`catalog_source`]: [`CatalogSource`](dealbridge_sdk::traits::CatalogSource) for
 //!   [`ShopifyClient`]: the shop's sellable variants as CRM catalog items, priced in the currency
 //!   read from `shop.json` (store → CRM products, for shops without 1C).
@@ -39,7 +41,8 @@
 //! - [`webhook`]: HMAC verification of deliveries and their headers.
 //! - `errors`: HTTP failures → classified [`ConnectorError`](dealbridge_sdk::ConnectorError).
 //! - [`emulator`]: an in-process Shopify over real HTTP with the bucket, 429s, signed webhooks
-//!   with retries, fault injection and counters, and the GraphQL order-editing mutations.
+//!   with retries, fault injection and counters, and the GraphQL order-editing, variant bulk
+//!   update and inventory set mutations.
 
 pub mod bucket;
 pub mod catalog;

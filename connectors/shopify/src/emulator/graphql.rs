@@ -1,5 +1,6 @@
-//! `POST /admin/api/<v>/graphql.json`: the order-editing mutations, recognised by their root
-//! field and fed from `variables`.
+//! `POST /admin/api/<v>/graphql.json`: the order-editing mutations and the catalog writes
+//! (`productVariantsBulkUpdate`, `inventorySetQuantities`, all or nothing per call),
+//! recognised by their root field and fed from `variables`.
 //!
 //! The emulator does not parse GraphQL: it takes the root field (the first field inside the
 //! operation's outer braces, after an alias if any) and reads every argument from `variables`,
@@ -11,7 +12,8 @@
 //!
 //! **Cost.** A calculated-cost bucket like Shopify's (1000 points, restoring 50/s, the
 //! standard figures in Shopify's throttle examples); each mutation requests 10 points (the
-//! documented default for a mutation). When the bucket holds less than that the answer is
+//! documented default for a mutation), `productVariantsBulkUpdate` one more per variant
+//! (UNCONFIRMED, see `cost_of`). When the bucket holds less than that the answer is
 //! `{"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}` with the
 //! throttle status, HTTP 200 (Shopify's HTTP status for a throttled GraphQL call is
 //! UNCONFIRMED: community reports say 200 with this body). GraphQL calls do not use the REST
@@ -188,20 +190,23 @@ pub(crate) async fn graphql(State(st): State<EmulatorState>, body: axum::body::B
         return top_error("syntax error: no operation found", "PARSE_ERROR");
     };
     st.counters.call(&format!("graphql {field}"));
-    const KNOWN: [&str; 5] = [
+    const KNOWN: [&str; 7] = [
         "orderEditBegin",
         "orderEditAddVariant",
         "orderEditSetQuantity",
         "orderEditAddCustomItem",
         "orderEditCommit",
+        "productVariantsBulkUpdate",
+        "inventorySetQuantities",
     ];
     if !KNOWN.contains(&field.as_str()) {
         return top_error(
-            &format!("Field '{field}' doesn't exist on type 'Mutation' (the emulator serves only the order-editing mutations)"),
+            &format!("Field '{field}' doesn't exist on type 'Mutation' (the emulator serves only the order-editing, variant bulk update and inventory set mutations)"),
             "undefinedField",
         );
     }
-    let left = match st.graphql_cost.take(MUTATION_COST) {
+    let cost = cost_of(&field, &vars);
+    let left = match st.graphql_cost.take(cost) {
         Ok(left) => left,
         Err(available) => {
             return Json(json!({
@@ -210,7 +215,7 @@ pub(crate) async fn graphql(State(st): State<EmulatorState>, body: axum::body::B
                     "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"},
                 }],
                 "extensions": {"cost": {
-                    "requestedQueryCost": MUTATION_COST as i64,
+                    "requestedQueryCost": cost as i64,
                     "actualQueryCost": null,
                     "throttleStatus": throttle_status(available),
                 }},
@@ -226,8 +231,8 @@ pub(crate) async fn graphql(State(st): State<EmulatorState>, body: axum::body::B
     Json(json!({
         "data": {field: payload},
         "extensions": {"cost": {
-            "requestedQueryCost": MUTATION_COST as i64,
-            "actualQueryCost": MUTATION_COST as i64,
+            "requestedQueryCost": cost as i64,
+            "actualQueryCost": cost as i64,
             "throttleStatus": throttle_status(left),
         }},
     }))
@@ -320,6 +325,8 @@ fn run(st: &EmulatorState, field: &str, v: &Vars<'_>) -> Result<Value, QueryErro
                 Err(e) => fail(e, json!({"order": null})),
             })
         }
+        "productVariantsBulkUpdate" => variants_bulk_update(st, v),
+        "inventorySetQuantities" => inventory_set_quantities(st, v),
         _ => Err(QueryError(
             format!("Field '{field}' doesn't exist on type 'Mutation'"),
             "undefinedField",
@@ -348,4 +355,261 @@ fn line_answer(store: &super::store::Store, calc: u64, result: Result<u64, UserE
             json!({"calculatedLineItem": null, "calculatedOrder": null}),
         ),
     }
+}
+
+/// Points a call requests: [`MUTATION_COST`], plus one per variant for
+/// `productVariantsBulkUpdate` (each updated variant is an object in the returned
+/// `productVariants` list). UNCONFIRMED: Shopify's calculated cost for these mutations is
+/// not in the docs consulted; this keeps a bulk call dearer than a single edit and far
+/// cheaper than one call per variant.
+fn cost_of(field: &str, v: &Vars<'_>) -> f64 {
+    match field {
+        "productVariantsBulkUpdate" => {
+            let n =
+                v.0.get("variants")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+            MUTATION_COST + n as f64
+        }
+        _ => MUTATION_COST,
+    }
+}
+
+/// Most entries of `inventorySetQuantities.input.quantities` the emulator takes
+/// (UNCONFIRMED for Shopify, see [`crate::catalog::STOCK_SET_MAX`]).
+pub(crate) const QUANTITIES_MAX: usize = crate::catalog::STOCK_SET_MAX;
+
+/// A userError with a field path and Shopify's error `code`.
+fn user_error(field: &[&str], message: &str, code: &str) -> Value {
+    json!({"field": field, "message": message, "code": code})
+}
+
+fn money(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::String(s) => Decimal::from_str(s.trim()).ok(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).ok(),
+        _ => None,
+    }
+}
+
+/// `productVariantsBulkUpdate(productId, variants)`: `price` and `inventoryItem.tracked` of
+/// variants of one product, with the REST variant route's rules (a negative or unreadable
+/// price is refused; a variant that is not the product's is unknown). All or nothing: with
+/// any userError nothing is written (the connector does not rely on this, see
+/// [`crate::catalog`]).
+fn variants_bulk_update(st: &EmulatorState, v: &Vars<'_>) -> Result<Value, QueryError> {
+    let product = v.id("productId", "Product")?;
+    let Some(inputs) = v.0.get("variants").and_then(Value::as_array) else {
+        return Err(Vars::missing("variants", "[ProductVariantsBulkInput!]!"));
+    };
+    let mut store = st.store.lock();
+    let failed = |errors: Vec<Value>| json!({"product": null, "productVariants": null, "userErrors": errors});
+    let Some(product) = product.filter(|p| store.products.contains_key(p)) else {
+        return Ok(failed(vec![user_error(
+            &["productId"],
+            "Product does not exist",
+            "PRODUCT_DOES_NOT_EXIST",
+        )]));
+    };
+    // (variant id, price, tracked) per entry, checked before anything is written.
+    let mut planned: Vec<(u64, Option<Decimal>, Option<bool>)> = Vec::new();
+    let mut errors = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let n = i.to_string();
+        let id = input
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| parse_gid("ProductVariant", s))
+            .filter(|id| {
+                store.products[&product]
+                    .variants
+                    .iter()
+                    .any(|x| x.id == *id)
+            });
+        let Some(id) = id else {
+            errors.push(user_error(
+                &["variants", &n, "id"],
+                "Product variant does not exist",
+                "PRODUCT_VARIANT_DOES_NOT_EXIST",
+            ));
+            continue;
+        };
+        let price = match input.get("price") {
+            None | Some(Value::Null) => None,
+            Some(p) => match money(p) {
+                Some(d) if d >= Decimal::ZERO => Some(d),
+                Some(_) => {
+                    errors.push(user_error(
+                        &["variants", &n, "price"],
+                        "Price must be greater than or equal to 0",
+                        "INVALID",
+                    ));
+                    continue;
+                }
+                None => {
+                    errors.push(user_error(
+                        &["variants", &n, "price"],
+                        "Price is not a valid Money value",
+                        "INVALID",
+                    ));
+                    continue;
+                }
+            },
+        };
+        let tracked = input
+            .get("inventoryItem")
+            .and_then(|i| i.get("tracked"))
+            .and_then(Value::as_bool);
+        planned.push((id, price, tracked));
+    }
+    if !errors.is_empty() {
+        return Ok(failed(errors));
+    }
+    let now = store.now();
+    let mut updated = Vec::new();
+    let p = store.products.get_mut(&product).expect("checked above");
+    for (id, price, tracked) in planned {
+        let var = p
+            .variants
+            .iter_mut()
+            .find(|x| x.id == id)
+            .expect("checked above");
+        if let Some(price) = price {
+            var.price = price;
+        }
+        if let Some(t) = tracked {
+            var.inventory_management = t.then(|| "shopify".to_string());
+        }
+        var.updated_at = Some(now);
+        updated.push(json!({
+            "id": gid("ProductVariant", var.id),
+            "price": format!("{:.2}", var.price),
+            "inventoryItem": {"tracked": var.inventory_management.is_some()},
+        }));
+    }
+    Ok(json!({
+        "product": {"id": gid("Product", product)},
+        "productVariants": updated,
+        "userErrors": [],
+    }))
+}
+
+/// `inventorySetQuantities(input: {name, reason, ignoreCompareQuantity, quantities})`:
+/// absolute `available` quantities, with the REST `set` route's rules (unknown item or
+/// location refused, an untracked item refused, a level not stocked yet connected). Only
+/// `name: "available"` is served; without `ignoreCompareQuantity: true` every entry needs a
+/// `compareQuantity` equal to the stored one. All or nothing, like
+/// [`variants_bulk_update`].
+fn inventory_set_quantities(st: &EmulatorState, v: &Vars<'_>) -> Result<Value, QueryError> {
+    let Some(input) = v.0.get("input").filter(|i| i.is_object()) else {
+        return Err(Vars::missing("input", "InventorySetQuantitiesInput!"));
+    };
+    let (Some(name), Some(reason), Some(quantities)) = (
+        input.get("name").and_then(Value::as_str),
+        input.get("reason").and_then(Value::as_str),
+        input.get("quantities").and_then(Value::as_array),
+    ) else {
+        return Err(Vars::missing("input", "InventorySetQuantitiesInput!"));
+    };
+    let ignore_compare = input
+        .get("ignoreCompareQuantity")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let failed =
+        |errors: Vec<Value>| json!({"inventoryAdjustmentGroup": null, "userErrors": errors});
+    if name != "available" {
+        return Ok(failed(vec![user_error(
+            &["input", "name"],
+            "The quantity name must be available (the emulator serves only available)",
+            "INVALID_NAME",
+        )]));
+    }
+    const REASONS: [&str; 4] = ["correction", "cycle_count_available", "received", "other"];
+    if !REASONS.contains(&reason) {
+        return Ok(failed(vec![user_error(
+            &["input", "reason"],
+            "The reason is not one of the possible reasons",
+            "INVALID_REASON",
+        )]));
+    }
+    if quantities.len() > QUANTITIES_MAX {
+        return Ok(failed(vec![user_error(
+            &["input", "quantities"],
+            &format!("The quantities list cannot hold more than {QUANTITIES_MAX} entries"),
+            "INVALID",
+        )]));
+    }
+    let mut store = st.store.lock();
+    let mut planned: Vec<(u64, u64, i64, i64)> = Vec::new();
+    let mut errors = Vec::new();
+    for (i, q) in quantities.iter().enumerate() {
+        let n = i.to_string();
+        let item = q
+            .get("inventoryItemId")
+            .and_then(Value::as_str)
+            .and_then(|s| parse_gid("InventoryItem", s));
+        let location = q
+            .get("locationId")
+            .and_then(Value::as_str)
+            .and_then(|s| parse_gid("Location", s));
+        let Some(quantity) = q.get("quantity").and_then(Value::as_i64) else {
+            return Err(Vars::missing("input", "InventorySetQuantitiesInput!"));
+        };
+        let Some(variant) = item.and_then(|i| store.variant_of_item(i)) else {
+            errors.push(user_error(
+                &["input", "quantities", &n, "inventoryItemId"],
+                "The specified inventory item could not be found.",
+                "INVALID_INVENTORY_ITEM",
+            ));
+            continue;
+        };
+        let Some(location) = location.filter(|l| store.locations.contains_key(l)) else {
+            errors.push(user_error(
+                &["input", "quantities", &n, "locationId"],
+                "The specified location could not be found.",
+                "INVALID_LOCATION",
+            ));
+            continue;
+        };
+        if variant.inventory_management.is_none() {
+            errors.push(user_error(
+                &["input", "quantities", &n, "inventoryItemId"],
+                "Inventory item does not have inventory tracking enabled",
+                "INVALID_INVENTORY_ITEM",
+            ));
+            continue;
+        }
+        let item = item.unwrap_or(0);
+        let current = store.inventory.get(&(item, location)).copied().unwrap_or(0);
+        if !ignore_compare {
+            let compare = q.get("compareQuantity").and_then(Value::as_i64);
+            if compare != Some(current) {
+                errors.push(user_error(
+                    &["input", "quantities", &n, "compareQuantity"],
+                    "The compareQuantity argument no longer matches the persisted quantity.",
+                    "COMPARE_QUANTITY_STALE",
+                ));
+                continue;
+            }
+        }
+        planned.push((item, location, quantity, current));
+    }
+    if !errors.is_empty() {
+        return Ok(failed(errors));
+    }
+    let mut changes = Vec::new();
+    for (item, location, quantity, before) in planned {
+        store.set_inventory(item, location, quantity);
+        changes.push(json!({
+            "name": "available",
+            "delta": quantity - before,
+            "quantityAfterChange": quantity,
+            "item": {"id": gid("InventoryItem", item)},
+            "location": {"id": gid("Location", location)},
+        }));
+    }
+    Ok(json!({
+        "inventoryAdjustmentGroup": {"reason": reason, "changes": changes},
+        "userErrors": [],
+    }))
 }

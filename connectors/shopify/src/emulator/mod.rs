@@ -6,9 +6,10 @@
 //! and 429 + `Retry-After: 2.0` when full; signed webhooks with retries that keep the webhook
 //! id; fault injection and counters. GraphQL (`graphql.json`) serves the order-editing
 //! mutations (`orderEditBegin`, `orderEditSetQuantity`, `orderEditAddVariant`,
-//! `orderEditAddCustomItem`, `orderEditCommit`) with Shopify's calculated-cost bucket; a
-//! commit shows in the REST order as `current_quantity` and `current_*` totals and fires
-//! `orders/updated`.
+//! `orderEditAddCustomItem`, `orderEditCommit`) and the catalog writes
+//! (`productVariantsBulkUpdate`, `inventorySetQuantities`, with the REST variant and level
+//! routes' rules) with Shopify's calculated-cost bucket; a commit shows in the REST order as
+//! `current_quantity` and `current_*` totals and fires `orders/updated`.
 //!
 //! Module map: `server` (accept loop that can drop connections), `gate` (counting, latency,
 //! faults, auth, REST bucket), `bucket`, `routes` (REST handlers), `graphql` (the GraphQL

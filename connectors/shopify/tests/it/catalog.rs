@@ -19,6 +19,8 @@ const LOCATION: &str = "GET /locations/{id}";
 const LEVELS: &str = "GET /inventory_levels.json";
 const VARIANT_PUT: &str = "PUT /variants/{id}";
 const LEVEL_SET: &str = "POST /inventory_levels/set.json";
+const BULK_UPDATE: &str = "graphql productVariantsBulkUpdate";
+const STOCK_SET: &str = "graphql inventorySetQuantities";
 
 use crate::common::start;
 
@@ -34,15 +36,31 @@ fn served(h: &EmulatorHandle, route: &str) -> u64 {
     h.counters().get(route).served
 }
 
-/// Writes made (variant PUTs, level sets).
+/// Writes made (`productVariantsBulkUpdate` calls, `inventorySetQuantities` calls); the REST
+/// write routes are not used any more.
 fn writes(h: &EmulatorHandle) -> (u64, u64) {
-    (served(h, VARIANT_PUT), served(h, LEVEL_SET))
+    assert_eq!(served(h, VARIANT_PUT), 0, "no REST variant PUT");
+    assert_eq!(served(h, LEVEL_SET), 0, "no REST level set");
+    (served(h, BULK_UPDATE), served(h, STOCK_SET))
 }
 
 /// Stock of the variant with `sku` at `location`.
 fn stock_of(h: &EmulatorHandle, sku: &str, location: u64) -> Option<i64> {
     let item = h.variant_by_sku(sku).unwrap().inventory_item_id.unwrap();
     h.inventory_level(item, location)
+}
+
+/// A one-variant product whose stock Shopify does not track (SKU `LOOSE`, 5.00, 4 on hand).
+fn add_loose(h: &EmulatorHandle) -> dealbridge_shopify::wire::ShopifyProduct {
+    h.add_product(
+        "Loose",
+        &[SeedVariant {
+            sku: "LOOSE".into(),
+            price: dec!(5),
+            stock: 4,
+            tracked: false,
+        }],
+    )
 }
 
 #[tokio::test]
@@ -67,11 +85,12 @@ async fn writes_differing_price_and_stock_then_nothing_on_an_identical_push() {
     assert_eq!(h.variant_by_sku("ER-B").unwrap().price, dec!(15.10));
     assert_eq!(stock_of(h, "ER-B", LOCATION_ID), Some(61));
 
-    // One location read, one product page, one level read, one write per changed field kind.
+    // One location read, one product page, one level read; HB-250 and ER-B are on two
+    // products: two bulk price updates, and one stock call for both.
     assert_eq!(served(h, LOCATIONS), 1);
     assert_eq!(served(h, PRODUCTS), 1);
     assert_eq!(served(h, LEVELS), 1);
-    assert_eq!(writes(h), (2, 2));
+    assert_eq!(writes(h), (2, 1));
 
     // The same again, through the trait object the engine holds, plus a price equal as a
     // decimal but not as text (39.9 vs "39.90"): reads only, nothing written, and the stock
@@ -142,11 +161,12 @@ async fn per_sku_outcomes_not_found_duplicate_fractional_negative_untracked() {
     // 3.7 → 3 (toward zero); -2.5 → -2, and Shopify keeps negative stock.
     assert_eq!(stock_of(h, "POK-1", LOCATION_ID), Some(3));
     assert_eq!(stock_of(h, "ER-G", LOCATION_ID), Some(-2));
-    // The untracked variant got tracking and its stock in one variant PUT and one set.
+    // The untracked variant got tracking in one bulk update, then its stock with the two
+    // others in one inventorySetQuantities.
     let loose = h.variant_by_sku("LOOSE").unwrap();
     assert_eq!(loose.inventory_management.as_deref(), Some("shopify"));
     assert_eq!(stock_of(h, "LOOSE", LOCATION_ID), Some(9));
-    assert_eq!(writes(h), (1, 3));
+    assert_eq!(writes(h), (1, 1));
     // Only the tracked variants' levels were read, in one call.
     assert_eq!(served(h, LEVELS), 1);
     // Neither duplicate was touched.
@@ -228,7 +248,7 @@ async fn several_active_locations_need_location_id() {
         h.variant_by_sku("HB-250").unwrap().inventory_quantity,
         Some(105)
     );
-    assert_eq!(writes(h), (0, 2));
+    assert_eq!(writes(h), (0, 1));
 
     // A configured location that is inactive or unknown is refused, naming the active ones.
     let closed = h.add_location("Closed shop", false);
@@ -289,10 +309,29 @@ async fn finds_skus_across_several_product_pages() {
     assert_eq!(report.unchanged.len(), 298);
     assert_eq!(h.variant_by_sku("GEN-0001").unwrap().price, dec!(99.00));
     assert_eq!(stock_of(h, "GEN-0300", LOCATION_ID), Some(7));
-    // ⌈303/250⌉ product pages, ⌈300/50⌉ level reads, one PUT and one set.
+    // ⌈303/250⌉ product pages, ⌈300/50⌉ level reads, one bulk update and one stock call.
     assert_eq!(served(h, PRODUCTS), 2);
     assert_eq!(served(h, LEVELS), 6);
     assert_eq!(writes(h), (1, 1));
+
+    // Only stock changes, on all 300 SKUs of 300 products: no price write, ⌈300/250⌉ = 2
+    // stock calls (250 + 50).
+    h.counters().reset();
+    let stock_only: Vec<SkuUpdate> = skus
+        .iter()
+        .enumerate()
+        .map(|(n, sku)| upd(sku, None, Some(Decimal::from(1000 + n as i64))))
+        .collect();
+    let report = client.push_price_and_stock(&stock_only).await.unwrap();
+    assert_eq!(report.updated.len(), 300);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(writes(h), (0, 2));
+    assert_eq!(stock_of(h, "GEN-0001", LOCATION_ID), Some(1000));
+    assert_eq!(stock_of(h, "GEN-0251", LOCATION_ID), Some(1250));
+    assert_eq!(stock_of(h, "GEN-0300", LOCATION_ID), Some(1299));
+    let report = client.push_price_and_stock(&stock_only).await.unwrap();
+    assert_eq!(report.unchanged.len(), 300);
+    assert_eq!(writes(h), (0, 2), "nothing more written");
     emu.shutdown().await;
 }
 
@@ -311,13 +350,16 @@ async fn a_refused_value_fails_only_its_sku() {
     let (sku, why) = &report.failed[0];
     assert_eq!(sku, "HB-250");
     assert!(
-        why.contains("422") && why.contains("must be greater than or equal to 0"),
+        why.contains("price: Price must be greater than or equal to 0"),
         "{why}"
     );
     assert!(why.contains("808950810"), "names the variant: {why}");
     assert_eq!(h.variant_by_sku("HB-250").unwrap().price, dec!(12.50));
     assert_eq!(h.variant_by_sku("HB-1000").unwrap().price, dec!(41.00));
     assert_eq!(stock_of(h, "ER-B", LOCATION_ID), Some(3));
+    // HB-250 and HB-1000 share a product: the refused call is sent again without HB-250
+    // (two bulk updates), and ER-B's stock takes one call.
+    assert_eq!(writes(h), (2, 1));
     emu.shutdown().await;
 }
 
@@ -361,15 +403,7 @@ async fn emulator_locations_tracking_and_level_set_rules() {
     );
 
     // Setting stock of an untracked item is refused with Shopify's message.
-    let loose = h.add_product(
-        "Loose",
-        &[SeedVariant {
-            sku: "LOOSE".into(),
-            price: dec!(5),
-            stock: 4,
-            tracked: false,
-        }],
-    );
+    let loose = add_loose(h);
     let v = &loose.variants[0];
     let item = v.inventory_item_id.unwrap();
     let err = client
@@ -414,5 +448,122 @@ async fn emulator_locations_tracking_and_level_set_rules() {
         .await
         .unwrap();
     assert_eq!(levels[0].available, Some(4));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn emulator_bulk_mutations_follow_the_rest_rules_all_or_nothing() {
+    use serde_json::{json, Value};
+    let (emu, client) = start().await;
+    let h = &emu.handle;
+    let loose = add_loose(h);
+    let lv = &loose.variants[0];
+    let loose_item = lv.inventory_item_id.unwrap();
+    let hb = h.variant_by_sku("HB-250").unwrap();
+    let hb_item = hb.inventory_item_id.unwrap();
+    let set = |quantities: Value| {
+        json!({"input": {"name": "available", "reason": "correction",
+            "ignoreCompareQuantity": true, "quantities": quantities}})
+    };
+    let q = |item: u64, n: i64| {
+        json!({"inventoryItemId": format!("gid://shopify/InventoryItem/{item}"),
+            "locationId": format!("gid://shopify/Location/{LOCATION_ID}"), "quantity": n})
+    };
+    const SET: &str = "mutation S($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) { userErrors { field message code } } }";
+    const BULK: &str = "mutation B($productId: ID!, $variants: [ProductVariantsBulkInput!]!) { productVariantsBulkUpdate(productId: $productId, variants: $variants) { productVariants { id price } userErrors { field message code } } }";
+
+    // An untracked item and an unknown one are refused with their index; nothing is set,
+    // not even the valid first entry.
+    let a = client
+        .graphql::<Value>(
+            "t",
+            SET,
+            set(json!([q(hb_item, 1), q(loose_item, 2), q(1, 3)])),
+        )
+        .await
+        .unwrap();
+    let errs = &a.data["inventorySetQuantities"]["userErrors"];
+    assert_eq!(
+        errs[0]["field"],
+        json!(["input", "quantities", "1", "inventoryItemId"])
+    );
+    assert!(errs[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("tracking enabled"));
+    assert_eq!(
+        errs[1]["field"],
+        json!(["input", "quantities", "2", "inventoryItemId"])
+    );
+    assert_eq!(stock_of(h, "HB-250", LOCATION_ID), Some(100));
+    assert!(a.cost.is_some());
+
+    // More than 250 entries are refused as a whole.
+    let many: Vec<Value> = (0..251).map(|_| q(hb_item, 1)).collect();
+    let a = client
+        .graphql::<Value>("t", SET, set(json!(many)))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.data["inventorySetQuantities"]["userErrors"][0]["field"],
+        json!(["input", "quantities"])
+    );
+
+    // Without ignoreCompareQuantity a stale compareQuantity is refused.
+    let mut stale = set(json!([{
+        "inventoryItemId": format!("gid://shopify/InventoryItem/{hb_item}"),
+        "locationId": format!("gid://shopify/Location/{LOCATION_ID}"),
+        "quantity": 5, "compareQuantity": 99}]));
+    stale["input"]["ignoreCompareQuantity"] = json!(false);
+    let a = client.graphql::<Value>("t", SET, stale).await.unwrap();
+    assert_eq!(
+        a.data["inventorySetQuantities"]["userErrors"][0]["code"],
+        "COMPARE_QUANTITY_STALE"
+    );
+
+    // A variant of another product and a negative price are refused; nothing is written.
+    let a = client
+        .graphql::<Value>(
+            "t",
+            BULK,
+            json!({"productId": format!("gid://shopify/Product/{}", loose.id), "variants": [
+                {"id": format!("gid://shopify/ProductVariant/{}", lv.id), "price": "6.00", "inventoryItem": {"tracked": true}},
+                {"id": format!("gid://shopify/ProductVariant/{}", hb.id), "price": "1.00"},
+            ]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        a.data["productVariantsBulkUpdate"]["userErrors"][0]["field"],
+        json!(["variants", "1", "id"])
+    );
+    let now = h.variant_by_sku("LOOSE").unwrap();
+    assert_eq!(now.price, dec!(5));
+    assert!(now.inventory_management.is_none());
+
+    // Tracking turned on by a bulk update lets its stock be set; the cost grows per variant.
+    let a = client
+        .graphql::<Value>(
+            "t",
+            BULK,
+            json!({"productId": format!("gid://shopify/Product/{}", loose.id), "variants": [
+                {"id": format!("gid://shopify/ProductVariant/{}", lv.id), "price": "6.00", "inventoryItem": {"tracked": true}},
+            ]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        a.data["productVariantsBulkUpdate"]["productVariants"][0]["price"],
+        "6.00"
+    );
+    assert_eq!(a.cost.unwrap().actual_query_cost, Some(11.0));
+    let a = client
+        .graphql::<Value>("t", SET, set(json!([q(loose_item, 2)])))
+        .await
+        .unwrap();
+    assert_eq!(a.data["inventorySetQuantities"]["userErrors"], json!([]));
+    assert_eq!(stock_of(h, "LOOSE", LOCATION_ID), Some(2));
+    assert_eq!(served(h, BULK_UPDATE), 2);
+    assert_eq!(served(h, STOCK_SET), 4);
     emu.shutdown().await;
 }
