@@ -1,5 +1,6 @@
-//! The status report: queue by state, bindings by kind, cursors, open conflicts. One function
-//! feeds `dealbridge status`, the status page and `/metrics`, so they never disagree.
+//! The status report: queue by state, bindings by kind, cursors (schedules' last runs among
+//! them), each catalog's last push, open conflicts. One function feeds `dealbridge status`, the
+//! status page and `/metrics`, so they never disagree.
 
 use dealbridge_store::{Store, StoreError};
 use serde::Serialize;
@@ -14,8 +15,23 @@ pub struct StatusReport {
     pub bindings: Vec<BindingCount>,
     /// Poll cursors.
     pub cursors: Vec<CursorRow>,
+    /// Each catalog flow's last push (the journal's newest `catalog` entry per flow).
+    pub catalogs: Vec<CatalogPush>,
     /// Conflicts waiting for someone.
     pub open_conflicts: i64,
+}
+
+/// When a catalog flow last wrote, and what.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogPush {
+    /// The flow's name.
+    pub flow: String,
+    /// The system written.
+    pub system: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// What the chunk did (`300 products: 0 created, 1 updated, 0 adopted`).
+    pub detail: String,
 }
 
 /// Bindings of one kind in one system.
@@ -72,10 +88,26 @@ impl StatusReport {
                 updated_at: at.to_rfc3339(),
             })
             .collect();
+        let catalogs = store
+            .journal_latest_per_entity("catalog")
+            .await?
+            .into_iter()
+            .map(|row| CatalogPush {
+                flow: row
+                    .entity_id
+                    .strip_prefix("flow:")
+                    .unwrap_or(&row.entity_id)
+                    .to_string(),
+                system: row.system,
+                at: row.at.to_rfc3339(),
+                detail: row.detail.unwrap_or_default(),
+            })
+            .collect();
         Ok(StatusReport {
             queue,
             bindings,
             cursors,
+            catalogs,
             open_conflicts: store.open_conflict_count().await?,
         })
     }
@@ -136,6 +168,13 @@ impl fmt::Display for StatusReport {
         }
         for c in &self.cursors {
             writeln!(f, "  {} = {} (moved {})", c.name, c.value, c.updated_at)?;
+        }
+        writeln!(f, "catalogs (last written):")?;
+        if self.catalogs.is_empty() {
+            writeln!(f, "  (none yet)")?;
+        }
+        for c in &self.catalogs {
+            writeln!(f, "  {} -> {} at {}: {}", c.flow, c.system, c.at, c.detail)?;
         }
         write!(f, "open conflicts: {}", self.open_conflicts)
     }

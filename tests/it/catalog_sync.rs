@@ -464,6 +464,14 @@ flows = ["products", "shop-prices"]
     assert_eq!(crm.handle.products().len(), 66);
     let written = shop_writes(&shop);
     assert!(written > 0, "store prices written");
+    // `status` tells the integrator when each catalog last wrote, and what.
+    let status = run(&["status"]);
+    assert!(status.contains("catalogs (last written):"), "{status}");
+    assert!(
+        status.contains("products -> crm at ") && status.contains("66 products: 66 created"),
+        "{status}"
+    );
+    assert!(status.contains("shop-prices -> shop at "), "{status}");
     let second = run(&["sync"]);
     assert!(
         second.contains("CRM: 0 created, 0 updated, 0 adopted, 66 unchanged"),

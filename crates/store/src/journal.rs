@@ -99,6 +99,24 @@ impl Store {
         })
     }
 
+    /// The newest entry of each entity of `kind`, by entity id (e.g. each catalog flow's last
+    /// pushed chunk, kind `catalog`).
+    pub async fn journal_latest_per_entity(
+        &self,
+        kind: &str,
+    ) -> Result<Vec<JournalRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLS} FROM journal WHERE id IN \
+             (SELECT MAX(id) FROM journal WHERE entity_kind = $1 GROUP BY entity_id) \
+             ORDER BY entity_id"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind).fetch_all(pool).await
+                .map_err(StoreError::db(format!("reading the latest {kind} journal entries")))?
+                .iter().map(from_row).collect()
+        })
+    }
+
     /// The latest `limit` entries, newest first.
     pub async fn journal_recent(&self, limit: u32) -> Result<Vec<JournalRow>, StoreError> {
         let sql = format!("SELECT {COLS} FROM journal ORDER BY id DESC LIMIT $1");

@@ -21,6 +21,7 @@ both_backends!(
     conflicts_log_and_resolve,
     bindings_under_a_prefix,
     inbox_items_set_aside_come_back_when_their_time_comes,
+    journal_latest_entry_of_each_entity,
 );
 
 async fn bindings_under_a_prefix(db: TestDb) {
@@ -513,4 +514,65 @@ async fn inbox_items_set_aside_come_back_when_their_time_comes(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(s.inbox_unprocessed(10).await.unwrap().len(), 2);
+}
+
+async fn journal_latest_entry_of_each_entity(db: TestDb) {
+    let s = &db.store;
+    let e = JournalEntry {
+        kind: "catalog",
+        entity_id: "flow:products",
+        system: "crm",
+        action: "pushed",
+        external_id: None,
+        job_id: None,
+        detail: Some("500 products: 500 created, 0 updated, 0 adopted"),
+    };
+    s.journal(&e).await.unwrap();
+    s.journal(&JournalEntry {
+        detail: Some("12 products: 12 created, 0 updated, 0 adopted"),
+        ..e
+    })
+    .await
+    .unwrap();
+    s.journal(&JournalEntry {
+        entity_id: "flow:prices",
+        system: "shop",
+        detail: Some("3 SKUs: 3 updated, 0 already right, 0 not found, 0 refused"),
+        ..e
+    })
+    .await
+    .unwrap();
+    // Another kind is not mixed in.
+    s.journal(&JournalEntry {
+        kind: "order",
+        entity_id: "shop:1",
+        ..e
+    })
+    .await
+    .unwrap();
+    let latest = s.journal_latest_per_entity("catalog").await.unwrap();
+    let got: Vec<(&str, &str, Option<&str>)> = latest
+        .iter()
+        .map(|r| (r.entity_id.as_str(), r.system.as_str(), r.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "flow:prices",
+                "shop",
+                Some("3 SKUs: 3 updated, 0 already right, 0 not found, 0 refused")
+            ),
+            (
+                "flow:products",
+                "crm",
+                Some("12 products: 12 created, 0 updated, 0 adopted")
+            ),
+        ]
+    );
+    assert!(s
+        .journal_latest_per_entity("none")
+        .await
+        .unwrap()
+        .is_empty());
 }
