@@ -214,6 +214,7 @@ impl App {
                     planner: Arc::new(flow.mapping.clone()),
                     payments: flow.entities.contains(&Entity::Payment),
                     two_way: None,
+                    link_products: config.catalogs.iter().any(|c| c.to == flow.to),
                 },
             );
         }

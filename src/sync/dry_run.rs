@@ -113,8 +113,10 @@ impl Engine {
                     };
                     // Linked like the worker links it, or every linked deal would show as
                     // an update.
-                    super::link::link_rows(&self.store, &flow.target_system, order, &mut deal)
-                        .await?;
+                    if target.link_products {
+                        super::link::link_rows(&self.store, &flow.target_system, order, &mut deal)
+                            .await?;
+                    }
                     let deal_json = serde_json::to_value(&deal).map_err(SyncError::Encode)?;
                     let bound = self
                         .store

@@ -63,6 +63,9 @@ pub struct FlowTarget {
     /// Set when a CRM → store flow pairs with this one: deals are read back, merged with their
     /// orders, and what the CRM changed is written to the store.
     pub two_way: Option<TwoWay>,
+    /// A `[[catalog]]` writes the target CRM's products, so deal rows are linked to them
+    /// ([`super::link`]); without one the lookups would find nothing, so none is made.
+    pub link_products: bool,
 }
 
 impl FlowTarget {
@@ -73,9 +76,11 @@ impl FlowTarget {
             .planner
             .plan(order)
             .map_err(|e| RunError::Permanent(e.to_string()))?;
-        super::link::link_rows(store, &self.target_system, order, &mut deal)
-            .await
-            .map_err(store_err)?;
+        if self.link_products {
+            super::link::link_rows(store, &self.target_system, order, &mut deal)
+                .await
+                .map_err(store_err)?;
+        }
         Ok(deal)
     }
 }
@@ -474,11 +479,16 @@ impl Executor {
             .as_ref()
             .and_then(|b| b.snapshot.as_ref())
             .and_then(|s| serde_json::from_value::<Order>(s.clone()).ok());
+        // An old snapshot the mapping can no longer plan falls back to the CRM's base; a
+        // database failure is not swallowed into a wrong base.
         let store_base = match base_order {
-            Some(o) => flow.plan(&self.store, &o).await.ok(),
-            None => None,
-        }
-        .unwrap_or_else(|| crm_base.clone());
+            Some(o) => match flow.plan(&self.store, &o).await {
+                Ok(deal) => deal,
+                Err(RunError::Permanent(_)) => crm_base.clone(),
+                Err(e) => return Err(e),
+            },
+            None => crm_base.clone(),
+        };
 
         // A person must decide first: `manual` holds every write of the pair.
         let open = self
@@ -575,10 +585,13 @@ impl Executor {
             }
         }
         if lines_value(&merged.lines) != lines_value(&store_now.lines) {
-            let products =
+            let products = if flow.link_products {
                 super::link::store_products_of_rows(&self.store, target, source, &merged.lines)
                     .await
-                    .map_err(store_err)?;
+                    .map_err(store_err)?
+            } else {
+                Default::default()
+            };
             change.lines = Some(order_lines_from_rows(
                 &merged.lines,
                 &order_now,

@@ -65,8 +65,7 @@ use crate::client::{ShopifyClient, MAX_LIMIT};
 use crate::graphql::UserError;
 use crate::sink::CursorPage;
 use crate::wire::{
-    Location, LocationEnvelope, LocationsEnvelope, ProductsEnvelope, ShopifyProduct,
-    ShopifyVariant, VariantEnvelope,
+    Location, LocationEnvelope, LocationsEnvelope, ProductsEnvelope, ShopifyProduct, ShopifyVariant,
 };
 use crate::SYSTEM;
 use async_trait::async_trait;
@@ -171,7 +170,7 @@ fn describe_error(e: &UserError) -> String {
 }
 
 /// A price as Shopify writes it: two decimals (prices are rounded to them in [`merge`]).
-fn price_text(d: Decimal) -> String {
+pub(crate) fn price_text(d: Decimal) -> String {
     format!("{d:.2}")
 }
 
@@ -331,37 +330,6 @@ impl ShopifyClient {
                 ),
             )),
         }
-    }
-
-    /// `PUT variants/{id}.json` setting the price (when given) and, with `track_inventory`,
-    /// `inventory_management: "shopify"` so Shopify tracks its stock, in one call.
-    pub async fn update_variant(
-        &self,
-        variant_id: u64,
-        price: Option<Decimal>,
-        track_inventory: bool,
-    ) -> Result<ShopifyVariant, ConnectorError> {
-        let mut variant = Map::new();
-        variant.insert("id".into(), json!(variant_id));
-        let mut what = Vec::new();
-        if let Some(p) = price {
-            variant.insert("price".into(), json!(price_text(p)));
-            what.push(format!("price {p}"));
-        }
-        if track_inventory {
-            variant.insert("inventory_management".into(), json!("shopify"));
-            what.push("stock tracking on".to_string());
-        }
-        let req = self
-            .request(Method::PUT, &format!("variants/{variant_id}.json"))?
-            .json(&json!({ "variant": Value::Object(variant) }));
-        let (env, _): (VariantEnvelope, _) = self
-            .send(
-                &format!("update variant {variant_id} ({})", what.join(", ")),
-                req,
-            )
-            .await?;
-        Ok(env.variant)
     }
 
     /// Sends one bulk mutation (`query`, root field `field`) for `inputs`, the entries of the

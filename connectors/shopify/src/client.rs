@@ -20,7 +20,7 @@ use crate::link;
 use crate::wire::{
     InventoryLevel, InventoryLevelEnvelope, InventoryLevelsEnvelope, OrderEnvelope, OrdersEnvelope,
     ProductsEnvelope, ShopifyOrder, ShopifyProduct, ShopifyVariant, Transaction,
-    TransactionsEnvelope,
+    TransactionsEnvelope, VariantEnvelope,
 };
 use crate::{API_VERSION, SYSTEM};
 use async_trait::async_trait;
@@ -308,6 +308,37 @@ impl ShopifyClient {
         price: Decimal,
     ) -> Result<ShopifyVariant, ConnectorError> {
         self.update_variant(variant_id, Some(price), false).await
+    }
+
+    /// `PUT variants/{id}.json` setting the price (when given) and, with `track_inventory`,
+    /// `inventory_management: "shopify"` so Shopify tracks its stock, in one call.
+    pub async fn update_variant(
+        &self,
+        variant_id: u64,
+        price: Option<Decimal>,
+        track_inventory: bool,
+    ) -> Result<ShopifyVariant, ConnectorError> {
+        let mut variant = serde_json::Map::new();
+        variant.insert("id".into(), json!(variant_id));
+        let mut what = Vec::new();
+        if let Some(p) = price {
+            variant.insert("price".into(), json!(crate::catalog::price_text(p)));
+            what.push(format!("price {p}"));
+        }
+        if track_inventory {
+            variant.insert("inventory_management".into(), json!("shopify"));
+            what.push("stock tracking on".to_string());
+        }
+        let req = self
+            .request(Method::PUT, &format!("variants/{variant_id}.json"))?
+            .json(&json!({ "variant": serde_json::Value::Object(variant) }));
+        let (env, _): (VariantEnvelope, _) = self
+            .send(
+                &format!("update variant {variant_id} ({})", what.join(", ")),
+                req,
+            )
+            .await?;
+        Ok(env.variant)
     }
 
     /// `GET inventory_levels.json?inventory_item_ids=…&location_ids=…` (at least one list must
