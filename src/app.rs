@@ -1,23 +1,20 @@
-//! Wiring: config → store, connector clients, flows and the engine. This is the one place that
-//! knows which connector crate serves which `kind`; adding a system means adding a match arm here.
+//! Wiring: config → store, connector capabilities, flows and the engine.
+//!
+//! Every `[systems.<name>]` is built by its kind's connector (see [`crate::connectors`]) into
+//! [`Capabilities`]; flows, two-way pairs and catalogs are then put together from those
+//! capabilities alone, so nothing here knows a vendor.
 
-use crate::config::{is_store, Entity};
-use crate::config::{Config, SystemConfig};
-use crate::sync::catalog::{CatalogFlow, CatalogSource, StorePricePush};
+use crate::config::{is_store, CatalogConfig, Config, Entity, FlowConfig};
+use crate::sync::catalog::CatalogFlow;
 use crate::sync::engine::{Engine, EngineSettings, Tally};
 use crate::sync::poll::OrderFlow;
 use crate::sync::pull::DealPullFlow;
 use crate::sync::schedule::ScheduledJob;
 use crate::sync::worker::{Executor, FlowTarget, TwoWay};
 use anyhow::Context;
-use dealbridge_amocrm::{AmoClient, AmoDeals, DealSettings};
-use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
-use dealbridge_sdk::traits::{
-    CrmCatalog, CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
-};
-use dealbridge_shopify::ShopifyClient;
+use dealbridge_sdk::connector::{BuildContext, Capabilities, SavedState};
+use dealbridge_sdk::{ConnectorError, ErrorKind};
 use dealbridge_store::{BackoffPolicy, Store};
-use dealbridge_woocommerce::WooClient;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -62,232 +59,289 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
         })
 }
 
+/// The state-database key under which a system's newest OAuth token pair is kept (the
+/// connectors that rotate tokens save them there through [`SavedState`]).
+pub fn oauth_cursor(system: &str) -> String {
+    format!("oauth:{system}")
+}
+
+/// [`SavedState`] over the state database's cursors table.
+pub struct StoreState(pub Store);
+
+#[async_trait::async_trait]
+impl SavedState for StoreState {
+    async fn load(&self, key: &str) -> Result<Option<String>, ConnectorError> {
+        self.0.cursor(key).await.map_err(|e| state_error(key, e))
+    }
+
+    async fn save(&self, key: &str, value: &str) -> Result<(), ConnectorError> {
+        self.0
+            .set_cursor(key, value)
+            .await
+            .map_err(|e| state_error(key, e))
+    }
+}
+
+fn state_error(key: &str, e: dealbridge_store::StoreError) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Transient,
+        "store",
+        format!("cannot read or save `{key}` in the state database: {e}"),
+    )
+}
+
+/// Builds every configured system through its connector.
+pub async fn build_systems(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<BTreeMap<String, Capabilities>> {
+    let state: Arc<dyn SavedState> = Arc::new(StoreState(store.clone()));
+    let mut built = BTreeMap::new();
+    for (name, system) in &config.systems {
+        let kind = system.kind();
+        let ctx = BuildContext {
+            name,
+            settings: system.settings(),
+            limits: system.limits(),
+            state: state.clone(),
+            deal_pipeline: config
+                .flows
+                .iter()
+                .find(|f| &f.to == name)
+                .and_then(|f| f.mapping.deal.pipeline)
+                .map(u64::from),
+        };
+        let caps = kind.connector().build(ctx).await.with_context(|| {
+            format!(
+                "systems.{name}: cannot build the {} client",
+                kind.connector().display_name()
+            )
+        })?;
+        built.insert(name.clone(), caps);
+    }
+    Ok(built)
+}
+
+/// The capability `pick` of system `name`, or an error naming what `what` needed.
+fn capability<T: ?Sized>(
+    systems: &BTreeMap<String, Capabilities>,
+    name: &str,
+    pick: impl Fn(&Capabilities) -> Option<Arc<T>>,
+    what: impl FnOnce() -> String,
+) -> anyhow::Result<Arc<T>> {
+    systems.get(name).and_then(pick).with_context(what)
+}
+
+/// Whether `flow` is the CRM → store direction of a two-way pair.
+fn is_reverse(config: &Config, flow: &FlowConfig) -> bool {
+    config
+        .systems
+        .get(&flow.from)
+        .is_some_and(|s| !is_store(s.kind()))
+}
+
+/// Each flow's target, by flow name.
+type Targets = BTreeMap<String, FlowTarget>;
+
+/// The store → CRM flows and the targets their jobs are written to.
+fn order_flows(
+    config: &Config,
+    systems: &BTreeMap<String, Capabilities>,
+) -> anyhow::Result<(Vec<Arc<OrderFlow>>, Targets)> {
+    let sync = &config.sync;
+    let mut flows = Vec::new();
+    let mut targets = BTreeMap::new();
+    for flow in config.flows.iter().filter(|f| !is_reverse(config, f)) {
+        // `check` guarantees the pair is supported; these lookups name the gap if not.
+        let source = capability(
+            systems,
+            &flow.from,
+            |c| c.order_source.clone(),
+            || {
+                format!(
+                    "flow {}: `{}` cannot be read as an order source",
+                    flow.name, flow.from
+                )
+            },
+        )?;
+        capability(
+            systems,
+            &flow.to,
+            |c| c.crm_deals.clone(),
+            || format!("flow {}: `{}` cannot take deals", flow.name, flow.to),
+        )?;
+        flows.push(Arc::new(OrderFlow {
+            name: flow.name.clone(),
+            source_system: flow.from.clone(),
+            target_system: flow.to.clone(),
+            source,
+            page_size: sync.page_size,
+            overlap: sync.overlap,
+            max_attempts: sync.max_attempts,
+        }));
+        targets.insert(
+            flow.name.clone(),
+            FlowTarget {
+                source_system: flow.from.clone(),
+                target_system: flow.to.clone(),
+                planner: Arc::new(flow.mapping.clone()),
+                payments: flow.entities.contains(&Entity::Payment),
+                two_way: None,
+                link_products: config.catalogs.iter().any(|c| c.to == flow.to),
+            },
+        );
+    }
+    Ok((flows, targets))
+}
+
+/// CRM → store flows: each turns its forward flow's target into a two-way pair and polls deals.
+fn pull_flows(
+    config: &Config,
+    systems: &BTreeMap<String, Capabilities>,
+    targets: &mut BTreeMap<String, FlowTarget>,
+) -> anyhow::Result<Vec<Arc<DealPullFlow>>> {
+    let sync = &config.sync;
+    let mut pulls = Vec::new();
+    for flow in config.flows.iter().filter(|f| is_reverse(config, f)) {
+        let (forward_name, target) = targets
+            .iter_mut()
+            .find(|(_, t)| t.source_system == flow.to && t.target_system == flow.from)
+            .with_context(|| {
+                format!(
+                    "flow {}: no flow carries orders from `{}` to `{}` to pair with",
+                    flow.name, flow.to, flow.from
+                )
+            })?;
+        let reader = capability(
+            systems,
+            &flow.from,
+            |c| c.crm_reader.clone(),
+            || {
+                format!(
+                    "flow {}: deals of `{}` cannot be read back by this build",
+                    flow.name, flow.from
+                )
+            },
+        )?;
+        let sink = capability(
+            systems,
+            &flow.to,
+            |c| c.order_sink.clone(),
+            || {
+                format!(
+                    "flow {}: orders of `{}` cannot be written by this build",
+                    flow.name, flow.to
+                )
+            },
+        )?;
+        let source = capability(
+            systems,
+            &flow.to,
+            |c| c.order_source.clone(),
+            || format!("flow {}: `{}` is not a store", flow.name, flow.to),
+        )?;
+        target.two_way = Some(TwoWay {
+            mapping: Arc::new(flow.mapping.clone()),
+            reader: reader.clone(),
+            sink,
+            source,
+        });
+        pulls.push(Arc::new(DealPullFlow {
+            name: flow.name.clone(),
+            forward: forward_name.clone(),
+            crm_system: flow.from.clone(),
+            store_system: flow.to.clone(),
+            reader,
+            page_size: sync.page_size,
+            overlap: sync.overlap,
+            max_attempts: sync.max_attempts,
+        }));
+    }
+    Ok(pulls)
+}
+
+/// One `[[catalog]]`: from 1C or a store's own catalog, to a CRM's catalog or a store's prices.
+fn catalog_flow(
+    c: &CatalogConfig,
+    systems: &BTreeMap<String, Capabilities>,
+) -> anyhow::Result<CatalogFlow> {
+    let flow = match &c.from {
+        None => CatalogFlow::new(&c.name, crate::onec::exchange::SYSTEM_1C, c.mapping.clone()),
+        Some(shop) => {
+            let source = capability(
+                systems,
+                shop,
+                |s| s.catalog_source.clone(),
+                || format!("catalog {}: `{shop}` has no readable catalog", c.name),
+            )?;
+            CatalogFlow::from_store(&c.name, shop, source)
+        }
+    };
+    let to = systems.get(&c.to);
+    if let Some(crm) = to.and_then(|s| s.crm_catalog.clone()) {
+        Ok(flow.with_crm(&c.to, crm))
+    } else if let Some(shop) = to.and_then(|s| s.price_push.clone()) {
+        Ok(flow.with_store(&c.to, shop))
+    } else {
+        anyhow::bail!(
+            "catalog {}: `{}` takes no catalog in this build",
+            c.name,
+            c.to
+        )
+    }
+}
+
+/// The executor: the flows' targets plus every system's deal, payment and order capabilities.
+fn executor(
+    config: &Config,
+    store: &Store,
+    systems: &BTreeMap<String, Capabilities>,
+    targets: BTreeMap<String, FlowTarget>,
+) -> Executor {
+    let sync = &config.sync;
+    let queue = store.queue().with_backoff(BackoffPolicy {
+        base: sync.backoff_base,
+        max: sync.backoff_max,
+        ..BackoffPolicy::default()
+    });
+    let crms = systems
+        .iter()
+        .filter_map(|(n, c)| Some((n.clone(), c.crm_deals.clone()?)))
+        .collect();
+    let mut executor = Executor::new(store.clone(), queue, crms, targets);
+    executor.payments = systems
+        .iter()
+        .filter_map(|(n, c)| Some((n.clone(), c.crm_payments.clone()?)))
+        .collect();
+    executor.payment_sources = systems
+        .iter()
+        .filter_map(|(n, c)| Some((n.clone(), c.payment_source.clone()?)))
+        .collect();
+    executor.sinks = systems
+        .iter()
+        .filter_map(|(n, c)| Some((n.clone(), c.order_sink.clone()?)))
+        .collect();
+    executor.sources = systems
+        .iter()
+        .filter_map(|(n, c)| Some((n.clone(), c.order_source.clone()?)))
+        .collect();
+    executor.max_attempts = sync.max_attempts;
+    executor
+}
+
 impl App {
     /// Loads the config at `path` and builds everything it describes.
     pub async fn load(path: &Path) -> anyhow::Result<App> {
         let config = load_config(path)?;
         let store = connect(&config).await?;
-        let mut sources: BTreeMap<String, Arc<dyn OrderSource>> = BTreeMap::new();
-        let mut crms: BTreeMap<String, Arc<dyn CrmDeals>> = BTreeMap::new();
-        // The two-way seams: CRMs whose deals can be read back, stores whose orders can be written.
-        let mut readers: BTreeMap<String, Arc<dyn CrmDealReader>> = BTreeMap::new();
-        let mut sinks: BTreeMap<String, Arc<dyn OrderSink>> = BTreeMap::new();
-        let mut payment_sources: BTreeMap<String, Arc<dyn PaymentSource>> = BTreeMap::new();
-        let mut payments: BTreeMap<String, Arc<dyn CrmPayments>> = BTreeMap::new();
-        let mut crm_catalogs: BTreeMap<String, Arc<dyn CrmCatalog>> = BTreeMap::new();
-        let mut price_push: BTreeMap<String, Arc<dyn StorePricePush>> = BTreeMap::new();
-        let mut catalog_sources: BTreeMap<String, Arc<dyn CatalogSource>> = BTreeMap::new();
-        for (name, system) in &config.systems {
-            let timeouts = system.limits().timeouts();
-            match system {
-                SystemConfig::WooCommerce(w) => {
-                    let client = WooClient::new(
-                        w.base_url.as_str(),
-                        w.consumer_key.expose(),
-                        w.consumer_secret.expose(),
-                        timeouts,
-                    )
-                    .with_context(|| {
-                        format!("systems.{name}: cannot build the WooCommerce client")
-                    })?
-                    .with_system_name(name.clone());
-                    let client = Arc::new(client);
-                    sinks.insert(name.clone(), client.clone());
-                    price_push.insert(name.clone(), client.clone());
-                    catalog_sources.insert(name.clone(), client.clone());
-                    payment_sources.insert(name.clone(), client.clone());
-                    sources.insert(name.clone(), client);
-                }
-                SystemConfig::Shopify(c) => {
-                    let client =
-                        ShopifyClient::new(c.base_url.as_str(), c.access_token.expose(), timeouts)
-                            .with_context(|| {
-                                format!("systems.{name}: cannot build the Shopify client")
-                            })?
-                            .with_system_name(name.clone())
-                            .with_location_id(c.location_id);
-                    let client = Arc::new(client);
-                    sinks.insert(name.clone(), client.clone());
-                    price_push.insert(name.clone(), client.clone());
-                    catalog_sources.insert(name.clone(), client.clone());
-                    payment_sources.insert(name.clone(), client.clone());
-                    sources.insert(name.clone(), client);
-                }
-                SystemConfig::AmoCrm(a) => {
-                    let limits = a
-                        .limits
-                        .rate_limit
-                        .map(|r| dealbridge_amocrm::ClientLimits {
-                            per_second: r.per_second,
-                            burst: r.burst,
-                        })
-                        .unwrap_or_default();
-                    let client = amo_client(&store, name, a, limits, timeouts)
-                        .await
-                        .with_context(|| {
-                            format!("systems.{name}: cannot build the amoCRM client")
-                        })?;
-                    // The pipeline comes with each deal from the flow's mapping; this one is
-                    // only the fallback for a deal that names none.
-                    let pipeline = config
-                        .flows
-                        .iter()
-                        .find(|f| &f.to == name)
-                        .and_then(|f| f.mapping.deal.pipeline)
-                        .unwrap_or(0);
-                    crm_catalogs.insert(
-                        name.clone(),
-                        Arc::new(dealbridge_amocrm::AmoCatalog::new(
-                            client.clone(),
-                            dealbridge_amocrm::CatalogSettings::default(),
-                        )),
-                    );
-                    let deals = Arc::new(AmoDeals::new(
-                        client,
-                        DealSettings::new(u64::from(pipeline)),
-                    ));
-                    readers.insert(name.clone(), deals.clone());
-                    payments.insert(name.clone(), deals.clone());
-                    crms.insert(name.clone(), deals);
-                }
-                SystemConfig::Bitrix24(b) => {
-                    let limits = b
-                        .limits
-                        .rate_limit
-                        .map(|r| ClientLimits {
-                            per_second: r.per_second,
-                            burst: r.burst,
-                        })
-                        .unwrap_or_default();
-                    let client = bitrix24_client(&store, name, b, limits, timeouts)
-                        .await
-                        .with_context(|| {
-                            format!("systems.{name}: cannot build the Bitrix24 client")
-                        })?
-                        .with_config_name(name.clone())
-                        .with_settings(bitrix24_settings(b));
-                    let client = Arc::new(client);
-                    readers.insert(name.clone(), client.clone());
-                    payments.insert(name.clone(), client.clone());
-                    crm_catalogs.insert(name.clone(), client.clone());
-                    crms.insert(name.clone(), client);
-                }
-            }
-        }
-        let sync = &config.sync;
-        let mut flows = Vec::new();
-        let mut targets = BTreeMap::new();
-        let is_reverse = |from: &str| {
-            config
-                .systems
-                .get(from)
-                .is_some_and(|s| !is_store(s.kind()))
-        };
-        for flow in config.flows.iter().filter(|f| !is_reverse(&f.from)) {
-            // `check` guarantees the pair is supported; these lookups name the gap if not.
-            let source = sources.get(&flow.from).with_context(|| {
-                format!(
-                    "flow {}: `{}` cannot be read as an order source",
-                    flow.name, flow.from
-                )
-            })?;
-            anyhow::ensure!(
-                crms.contains_key(&flow.to),
-                "flow {}: `{}` cannot take deals",
-                flow.name,
-                flow.to
-            );
-            flows.push(Arc::new(OrderFlow {
-                name: flow.name.clone(),
-                source_system: flow.from.clone(),
-                target_system: flow.to.clone(),
-                source: source.clone(),
-                page_size: sync.page_size,
-                overlap: sync.overlap,
-                max_attempts: sync.max_attempts,
-            }));
-            targets.insert(
-                flow.name.clone(),
-                FlowTarget {
-                    source_system: flow.from.clone(),
-                    target_system: flow.to.clone(),
-                    planner: Arc::new(flow.mapping.clone()),
-                    payments: flow.entities.contains(&Entity::Payment),
-                    two_way: None,
-                    link_products: config.catalogs.iter().any(|c| c.to == flow.to),
-                },
-            );
-        }
-        // CRM → store flows turn their forward flow into a two-way pair.
-        let mut pulls = Vec::new();
-        for flow in config.flows.iter().filter(|f| is_reverse(&f.from)) {
-            let (forward_name, target) = targets
-                .iter_mut()
-                .find(|(_, t)| t.source_system == flow.to && t.target_system == flow.from)
-                .with_context(|| {
-                    format!(
-                        "flow {}: no flow carries orders from `{}` to `{}` to pair with",
-                        flow.name, flow.to, flow.from
-                    )
-                })?;
-            let reader = readers.get(&flow.from).with_context(|| {
-                format!(
-                    "flow {}: deals of `{}` cannot be read back by this build",
-                    flow.name, flow.from
-                )
-            })?;
-            let sink = sinks.get(&flow.to).with_context(|| {
-                format!(
-                    "flow {}: orders of `{}` cannot be written by this build",
-                    flow.name, flow.to
-                )
-            })?;
-            let source = sources
-                .get(&flow.to)
-                .with_context(|| format!("flow {}: `{}` is not a store", flow.name, flow.to))?;
-            target.two_way = Some(TwoWay {
-                mapping: Arc::new(flow.mapping.clone()),
-                reader: reader.clone(),
-                sink: sink.clone(),
-                source: source.clone(),
-            });
-            pulls.push(Arc::new(DealPullFlow {
-                name: flow.name.clone(),
-                forward: forward_name.clone(),
-                crm_system: flow.from.clone(),
-                store_system: flow.to.clone(),
-                reader: reader.clone(),
-                page_size: sync.page_size,
-                overlap: sync.overlap,
-                max_attempts: sync.max_attempts,
-            }));
-        }
-        let mut catalogs = Vec::new();
-        for c in &config.catalogs {
-            let mut flow = match &c.from {
-                None => {
-                    CatalogFlow::new(&c.name, crate::onec::exchange::SYSTEM_1C, c.mapping.clone())
-                }
-                Some(shop) => {
-                    let source = catalog_sources.get(shop).with_context(|| {
-                        format!("catalog {}: `{shop}` has no readable catalog", c.name)
-                    })?;
-                    CatalogFlow::from_store(&c.name, shop, source.clone())
-                }
-            };
-            if let Some(crm) = crm_catalogs.get(&c.to) {
-                flow = flow.with_crm(&c.to, crm.clone());
-            } else if let Some(shop) = price_push.get(&c.to) {
-                flow = flow.with_store(&c.to, shop.clone());
-            } else {
-                anyhow::bail!(
-                    "catalog {}: `{}` takes no catalog in this build",
-                    c.name,
-                    c.to
-                );
-            }
-            catalogs.push(Arc::new(flow));
-        }
+        let systems = build_systems(&config, &store).await?;
+        let (flows, mut targets) = order_flows(&config, &systems)?;
+        let pulls = pull_flows(&config, &systems, &mut targets)?;
+        let catalogs = config
+            .catalogs
+            .iter()
+            .map(|c| catalog_flow(c, &systems).map(Arc::new))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let schedules = config
             .schedules
             .iter()
@@ -312,18 +366,8 @@ impl App {
                 })
             })
             .collect();
-        let queue = store.queue().with_backoff(BackoffPolicy {
-            base: sync.backoff_base,
-            max: sync.backoff_max,
-            ..BackoffPolicy::default()
-        });
-        let mut executor = Executor::new(store.clone(), queue, crms, targets);
-        executor.payments = payments;
-        executor.payment_sources = payment_sources;
-        executor.sinks = sinks;
-        executor.sources = sources;
-        executor.max_attempts = sync.max_attempts;
-        let executor = Arc::new(executor);
+        let executor = Arc::new(executor(&config, &store, &systems, targets));
+        let sync = &config.sync;
         let engine = Engine {
             store: store.clone(),
             flows,
@@ -349,166 +393,4 @@ impl App {
             engine,
         })
     }
-}
-
-/// The Bitrix24 connector's settings from `[systems.<name>]`.
-fn bitrix24_settings(b: &crate::config::Bitrix24Config) -> dealbridge_bitrix24::Bitrix24Settings {
-    let mut settings = dealbridge_bitrix24::Bitrix24Settings::new();
-    settings.paid_amount_field = b.paid_amount_field.clone();
-    settings.paid_date_field = b.paid_date_field.clone();
-    settings.requisite_preset_id = b.requisite_preset_id;
-    if let Some((iblock_id, price_type_id)) = b.catalog_api {
-        settings.catalog_api = dealbridge_bitrix24::CatalogApi::Catalog {
-            iblock_id,
-            price_type_id,
-        };
-    }
-    settings
-}
-
-/// The state-database key of a Bitrix24 app's newest OAuth token pair.
-pub fn oauth_cursor(system: &str) -> String {
-    format!("oauth:{system}")
-}
-
-/// The Bitrix24 client for `[systems.<name>]`: webhook auth, or OAuth with the newest token
-/// pair (Bitrix24 rotates the refresh token on every refresh, so the pair the config holds is
-/// only the first; each new pair is saved in the state database as soon as it is issued).
-pub(crate) async fn bitrix24_client(
-    store: &Store,
-    name: &str,
-    b: &crate::config::Bitrix24Config,
-    limits: ClientLimits,
-    timeouts: dealbridge_sdk::http::Timeouts,
-) -> anyhow::Result<Bitrix24Client> {
-    use crate::config::Bitrix24Auth;
-    use dealbridge_bitrix24::{OAuthConfig, OAuthTokens};
-    match &b.auth {
-        Bitrix24Auth::Webhook(url) => Ok(Bitrix24Client::new(url.expose(), limits, timeouts)?),
-        Bitrix24Auth::OAuth(oauth) => {
-            let crate::config::Bitrix24OAuth {
-                portal_url,
-                client_id,
-                client_secret,
-                access_token,
-                refresh_token,
-                token_url,
-            } = oauth.as_ref();
-            let saved = store
-                .cursor(&oauth_cursor(name))
-                .await?
-                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-                .and_then(|v| {
-                    Some(OAuthTokens {
-                        access_token: v["access_token"].as_str()?.to_string(),
-                        refresh_token: v["refresh_token"].as_str()?.to_string(),
-                    })
-                });
-            let tokens = saved.unwrap_or_else(|| OAuthTokens {
-                access_token: access_token.expose().to_string(),
-                refresh_token: refresh_token.expose().to_string(),
-            });
-            let saver = store.clone();
-            let key = oauth_cursor(name);
-            let listener: dealbridge_bitrix24::TokenListener = Arc::new(move |t: &OAuthTokens| {
-                let value = serde_json::json!({
-                    "access_token": t.access_token,
-                    "refresh_token": t.refresh_token,
-                })
-                .to_string();
-                let (store, key) = (saver.clone(), key.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = store.set_cursor(&key, &value).await {
-                        tracing::error!(error = %e, "cannot save the refreshed Bitrix24 tokens; the next start uses the older pair");
-                    }
-                });
-            });
-            Ok(Bitrix24Client::new_oauth(
-                portal_url.as_str(),
-                OAuthConfig {
-                    client_id: client_id.clone(),
-                    client_secret: client_secret.expose().to_string(),
-                    token_url: token_url.to_string(),
-                },
-                tokens,
-                limits,
-                timeouts,
-            )?
-            .with_token_listener(listener))
-        }
-    }
-}
-
-/// Saves each amoCRM token pair in the state database as soon as it is issued.
-struct StoreTokenSink {
-    store: Store,
-    key: String,
-}
-
-#[async_trait::async_trait]
-impl dealbridge_amocrm::TokenSink for StoreTokenSink {
-    async fn persist(
-        &self,
-        tokens: &dealbridge_amocrm::OAuthTokens,
-    ) -> Result<(), dealbridge_sdk::ConnectorError> {
-        let value = serde_json::json!({
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
-        })
-        .to_string();
-        self.store.set_cursor(&self.key, &value).await.map_err(|e| {
-            dealbridge_sdk::ConnectorError::new(
-                dealbridge_sdk::ErrorKind::Transient,
-                "store",
-                format!("cannot save the refreshed amoCRM tokens: {e}"),
-            )
-        })
-    }
-}
-
-/// The amoCRM client for `[systems.<name>]`: a long-lived token, or OAuth2 with the newest pair
-/// (amoCRM replaces the refresh token on every refresh; the newest is kept in the database).
-pub(crate) async fn amo_client(
-    store: &Store,
-    name: &str,
-    a: &crate::config::AmoCrmConfig,
-    limits: dealbridge_amocrm::ClientLimits,
-    timeouts: dealbridge_sdk::http::Timeouts,
-) -> anyhow::Result<AmoClient> {
-    let Some(oauth) = &a.oauth else {
-        return Ok(
-            AmoClient::new(a.base_url.as_str(), a.token.expose(), limits, timeouts)?
-                .with_config_name(name.to_string()),
-        );
-    };
-    let saved = store
-        .cursor(&oauth_cursor(name))
-        .await?
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-    let saved_str = |k: &str| {
-        saved
-            .as_ref()
-            .and_then(|v| v[k].as_str())
-            .map(str::to_string)
-    };
-    let access = saved_str("access_token").unwrap_or_else(|| a.token.expose().to_string());
-    let refresh =
-        saved_str("refresh_token").unwrap_or_else(|| oauth.refresh_token.expose().to_string());
-    let sink: Arc<dyn dealbridge_amocrm::TokenSink> = Arc::new(StoreTokenSink {
-        store: store.clone(),
-        key: oauth_cursor(name),
-    });
-    Ok(
-        AmoClient::new(a.base_url.as_str(), &access, limits, timeouts)?
-            .with_config_name(name.to_string())
-            .with_oauth(
-                dealbridge_amocrm::OAuthSettings {
-                    client_id: oauth.client_id.clone(),
-                    client_secret: oauth.client_secret.expose().to_string(),
-                    redirect_uri: oauth.redirect_uri.clone(),
-                    refresh_token: refresh,
-                },
-                Some(sink),
-            ),
-    )
 }

@@ -19,6 +19,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod connectors;
 pub mod mapping;
 pub mod onec;
 pub mod server;

@@ -43,8 +43,7 @@ pub async fn check(path: &Path, remote: bool) -> anyhow::Result<u8> {
         return Ok(code);
     }
     let config = crate::app::load_config(path)?;
-    let mut problems = remote_stages(&config).await?;
-    problems.extend(remote_locations(&config).await);
+    let problems = remote_problems(&config).await?;
     for p in &problems {
         eprintln!("{p}");
     }
@@ -60,149 +59,68 @@ pub async fn check(path: &Path, remote: bool) -> anyhow::Result<u8> {
 /// Per pipeline: (mapping file, stage id it names).
 type Wanted = std::collections::BTreeMap<u32, Vec<(String, String)>>;
 
-/// The stages each mapping names, per system of `kind` and pipeline.
-fn mapped_stages(
-    config: &crate::config::Config,
-    kind: crate::config::SystemKind,
-) -> std::collections::BTreeMap<String, Wanted> {
-    let mut wanted: std::collections::BTreeMap<String, Wanted> = Default::default();
-    for flow in &config.flows {
-        for system in [&flow.to, &flow.from] {
-            if config.system(system).map(|s| s.kind()) != Some(kind) {
-                continue;
-            }
-            let m = &flow.mapping;
-            let file = m.path.display().to_string();
-            let entry = wanted
-                .entry(system.clone())
-                .or_default()
-                .entry(m.pipeline())
-                .or_default();
-            for stage in m.status_map.values().chain(m.stage_map.keys()) {
-                entry.push((file.clone(), stage.clone()));
-            }
+/// The stages the mappings name for `system`, per pipeline.
+fn mapped_stages(config: &crate::config::Config, system: &str) -> Wanted {
+    let mut wanted = Wanted::new();
+    for flow in config
+        .flows
+        .iter()
+        .filter(|f| f.to == system || f.from == system)
+    {
+        let m = &flow.mapping;
+        let file = m.path.display().to_string();
+        let entry = wanted.entry(m.pipeline()).or_default();
+        for stage in m.status_map.values().chain(m.stage_map.keys()) {
+            entry.push((file.clone(), stage.clone()));
         }
     }
     wanted
 }
 
-/// Mapped CRM stages the CRM does not have, one message each.
-async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<String>> {
-    use crate::config::SystemConfig;
-    let wanted = mapped_stages(config, crate::config::SystemKind::Bitrix24);
+/// Asks each system's connector to check the config against the live system: mapped CRM
+/// stages it does not have, the stock location of each store a 1C catalog writes. Returns
+/// the problems; prints the notes.
+async fn remote_problems(config: &crate::config::Config) -> anyhow::Result<Vec<String>> {
+    use dealbridge_sdk::connector::{BuildContext, RemoteCheck, SavedState};
     let store = crate::app::open_store(&config.path).await?;
+    let state: std::sync::Arc<dyn SavedState> =
+        std::sync::Arc::new(crate::app::StoreState(store.clone()));
     let mut problems = Vec::new();
-    for (system, pipelines) in &wanted {
-        let system = system.as_str();
-        let Some(SystemConfig::Bitrix24(b)) = config.system(system) else {
-            continue;
-        };
-        let limits = dealbridge_bitrix24::ClientLimits::default();
-        let client =
-            crate::app::bitrix24_client(&store, system, b, limits, b.limits.timeouts()).await?;
-        let ids: Vec<u32> = pipelines.keys().copied().collect();
-        let known = client.deal_pipelines(&ids).await.map_err(|e| {
-            anyhow::anyhow!("systems.{system}: cannot read the portal's pipelines: {e}")
-        })?;
-        for (&pipeline, stages) in pipelines {
-            if !known.categories.iter().any(|c| c.id == pipeline) && pipeline != 0 {
-                problems.push(format!(
-                    "systems.{system}: pipeline {pipeline} (CATEGORY_ID) does not exist in the portal; pipelines: {}",
-                    known.categories.iter().map(|c| format!("{} ({})", c.id, c.name)).collect::<Vec<_>>().join(", ")
-                ));
-                continue;
-            }
-            let in_pipeline: Vec<_> = known
-                .stages
+    for (name, system) in &config.systems {
+        let is_crm = !system.kind().is_store();
+        let check = RemoteCheck {
+            build: BuildContext {
+                name,
+                settings: system.settings(),
+                limits: system.limits(),
+                state: state.clone(),
+                deal_pipeline: None,
+            },
+            stages: if is_crm {
+                mapped_stages(config, name)
+            } else {
+                Wanted::new()
+            },
+            stock_catalogs: config
+                .catalogs
                 .iter()
-                .filter(|s| s.category_id == pipeline)
-                .cloned()
-                .collect();
-            let mut seen = std::collections::BTreeSet::new();
-            for (file, stage) in stages {
-                if !seen.insert((file.clone(), stage.clone())) {
-                    continue;
-                }
-                if !dealbridge_bitrix24::unknown_stages(&[stage.as_str()], &in_pipeline).is_empty()
-                {
-                    problems.push(format!(
-                        "{file}: stage `{stage}` is not a stage of pipeline {pipeline} in `{system}`; its stages: {}",
-                        in_pipeline.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
-                    ));
-                }
-            }
-        }
-    }
-    // amoCRM: the statuses of each mapped pipeline.
-    let amo = mapped_stages(config, crate::config::SystemKind::AmoCrm);
-    for (system, pipelines) in &amo {
-        let system = system.as_str();
-        let Some(SystemConfig::AmoCrm(a)) = config.system(system) else {
-            continue;
+                .filter(|c| c.from.is_none() && &c.to == name && !is_crm)
+                .map(|c| c.name.clone())
+                .collect(),
         };
-        let client = crate::app::amo_client(
-            &store,
-            system,
-            a,
-            dealbridge_amocrm::ClientLimits::default(),
-            a.limits.timeouts(),
-        )
-        .await?;
-        for (&pipeline, stages) in pipelines {
-            let statuses = client.statuses(u64::from(pipeline)).await.map_err(|e| {
-                anyhow::anyhow!(
-                    "systems.{system}: cannot read the statuses of pipeline {pipeline}: {e}"
-                )
-            })?;
-            let mut seen = std::collections::BTreeSet::new();
-            for (file, stage) in stages {
-                if !seen.insert((file.clone(), stage.clone())) {
-                    continue;
-                }
-                if !statuses.iter().any(|s| s.id.to_string() == *stage) {
-                    problems.push(format!(
-                        "{file}: status `{stage}` is not a status of pipeline {pipeline} in `{system}`; its statuses: {}",
-                        statuses.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
-                    ));
-                }
-            }
+        let report = system
+            .kind()
+            .connector()
+            .remote_check(check)
+            .await
+            .map_err(|e| anyhow::anyhow!("systems.{name}: cannot check it remotely: {e}"))?;
+        for note in &report.notes {
+            println!("remote: {note}");
         }
+        problems.extend(report.problems);
     }
     store.close().await;
     Ok(problems)
-}
-
-/// For each catalog that sets a Shopify store's stock: the location it will write, or why none
-/// can be chosen (several active locations and no `location_id`, or one that is not there).
-async fn remote_locations(config: &crate::config::Config) -> Vec<String> {
-    use crate::config::SystemConfig;
-    let mut problems = Vec::new();
-    for c in config.catalogs.iter().filter(|c| c.from.is_none()) {
-        let Some(SystemConfig::Shopify(shop)) = config.system(&c.to) else {
-            continue;
-        };
-        let client = match dealbridge_shopify::ShopifyClient::new(
-            shop.base_url.as_str(),
-            shop.access_token.expose(),
-            shop.limits.timeouts(),
-        ) {
-            Ok(client) => client
-                .with_system_name(c.to.clone())
-                .with_location_id(shop.location_id),
-            Err(e) => {
-                problems.push(format!("systems.{}: {e}", c.to));
-                continue;
-            }
-        };
-        match client.stock_location().await {
-            Ok(id) => println!(
-                "remote: catalog {} sets the stock of location {id} in `{}`",
-                c.name, c.to
-            ),
-            Err(e) => problems.push(format!("catalog {}: {e}", c.name)),
-        }
-    }
-    problems
 }
 
 fn check_local(path: &Path) -> anyhow::Result<u8> {

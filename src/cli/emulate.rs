@@ -1,104 +1,25 @@
-//! `dealbridge emulate woocommerce|bitrix24 --listen ADDR`: a vendor emulator on a local port,
-//! reachable only through the vendor's own API, with the credentials given here.
+//! `dealbridge emulate <kind> --listen ADDR`: a connector's emulator on a local port, reachable
+//! only through the vendor's own API, with the credentials given here; `emulate 1c` drives a
+//! site's exchange endpoint as 1C does.
 
-use clap::{Args, Subcommand};
+use anyhow::Context;
+use clap::{Arg, ArgAction, Args, Subcommand};
+use dealbridge_sdk::connector::{Emulator, EmulatorOptions, StopSignal};
 use dealbridge_sdk::fault::FaultConfig;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Which emulator.
+/// Which emulator: a connector's (`woocommerce`, `shopify`, `amocrm`, `bitrix24`: each registered
+/// connector's `kind`, with the flags its emulator declares; `dealbridge emulate <kind> --help`
+/// lists them), or a 1C client.
 #[derive(Debug, Subcommand)]
 pub enum EmulateCommand {
-    /// WooCommerce REST API v3 (`/wp-json/wc/v3/orders`).
-    Woocommerce {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:9001")]
-        listen: SocketAddr,
-        /// The consumer key clients must present.
-        #[arg(long, default_value = "ck_test")]
-        consumer_key: String,
-        /// The consumer secret clients must present.
-        #[arg(
-            long,
-            default_value = "cs_test",
-            env = "DEALBRIDGE_EMULATOR_CONSUMER_SECRET"
-        )]
-        consumer_secret: String,
-        /// Orders to create at start.
-        #[arg(long, default_value_t = 0)]
-        seed_orders: usize,
-        /// Deliver signed webhooks (order.created/updated/deleted) to this URL.
-        #[arg(long)]
-        webhook_url: Option<String>,
-        /// The secret webhooks are signed with.
-        #[arg(long, default_value = "", env = "DEALBRIDGE_EMULATOR_WEBHOOK_SECRET")]
-        webhook_secret: String,
-        /// Faults to inject.
-        #[command(flatten)]
-        faults: FaultArgs,
-    },
-    /// Shopify Admin REST API (`/admin/api/<version>/orders.json`, transactions, products,
-    /// inventory), with its leaky bucket and signed webhooks.
-    Shopify {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:9004")]
-        listen: SocketAddr,
-        /// The Admin API access token clients must present.
-        #[arg(long, default_value = "shpat_test", env = "DEALBRIDGE_EMULATOR_TOKEN")]
-        access_token: String,
-        /// Orders to create at start.
-        #[arg(long, default_value_t = 0)]
-        seed_orders: usize,
-        /// Deliver signed webhooks (orders/create, orders/updated, …) to this URL.
-        #[arg(long)]
-        webhook_url: Option<String>,
-        /// The app secret webhooks are signed with.
-        #[arg(
-            long,
-            default_value = "shpss_test",
-            env = "DEALBRIDGE_EMULATOR_WEBHOOK_SECRET"
-        )]
-        webhook_secret: String,
-        /// Faults to inject.
-        #[command(flatten)]
-        faults: FaultArgs,
-    },
-    /// amoCRM / Kommo API v4 (`/api/v4/leads`, contacts, pipelines, catalogs, links).
-    Amocrm {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:9003")]
-        listen: SocketAddr,
-        /// The Bearer token clients must present.
-        #[arg(long, default_value = "test", env = "DEALBRIDGE_EMULATOR_TOKEN")]
-        token: String,
-        /// Requests admitted per second before 429.
-        #[arg(long, default_value_t = 7)]
-        rate_per_second: u32,
-        /// Faults to inject.
-        #[command(flatten)]
-        faults: FaultArgs,
-    },
-    /// Bitrix24 REST through an incoming-webhook URL (`/rest/<user>/<token>/<method>`).
-    Bitrix24 {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:9002")]
-        listen: SocketAddr,
-        /// The webhook's user id.
-        #[arg(long, default_value_t = 1)]
-        user: u64,
-        /// The webhook's secret token.
-        #[arg(long, default_value = "test", env = "DEALBRIDGE_EMULATOR_TOKEN")]
-        token: String,
-        /// Use the Enterprise plan's request budget (5/s, bucket 250) instead of 2/s, bucket 50.
-        #[arg(long)]
-        enterprise: bool,
-        /// Faults to inject.
-        #[command(flatten)]
-        faults: FaultArgs,
-    },
     /// A 1C:Enterprise client: drives a site's exchange endpoint and prints the transcript.
     #[command(name = "1c")]
     OneC(OneCArgs),
+    /// A vendor emulator, by connector kind, with its flags.
+    #[command(external_subcommand)]
+    Vendor(Vec<String>),
 }
 
 /// `dealbridge emulate 1c`: act as 1C against a site's exchange endpoint.
@@ -145,6 +66,13 @@ pub struct FaultArgs {
 }
 
 impl FaultArgs {
+    /// The fault flags read back from a dynamically built emulator command.
+    fn from_matches(matches: &clap::ArgMatches) -> anyhow::Result<FaultArgs> {
+        Ok(<FaultArgs as clap::FromArgMatches>::from_arg_matches(
+            matches,
+        )?)
+    }
+
     /// As the sdk's fault settings.
     pub fn to_config(&self) -> FaultConfig {
         FaultConfig {
@@ -160,127 +88,91 @@ impl FaultArgs {
 /// Runs the chosen emulator until Ctrl-C / SIGTERM.
 pub async fn emulate(cmd: &EmulateCommand) -> anyhow::Result<u8> {
     match cmd {
-        EmulateCommand::Woocommerce {
-            listen,
-            consumer_key,
-            consumer_secret,
-            seed_orders,
-            webhook_url,
-            webhook_secret,
-            faults,
-        } => {
-            let emu = dealbridge_woocommerce::emulator::spawn(
-                dealbridge_woocommerce::emulator::EmulatorConfig {
-                    consumer_key: consumer_key.clone(),
-                    consumer_secret: consumer_secret.clone(),
-                    webhook_url: webhook_url.clone(),
-                    webhook_secret: webhook_secret.clone(),
-                    ..Default::default()
-                },
-                *listen,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            emu.handle.faults().set(faults.to_config());
-            if *seed_orders > 0 {
-                emu.handle.seed_orders(*seed_orders, 1);
-            }
-            println!(
-                "WooCommerce emulator at {}/wp-json/wc/v3 (key {consumer_key}); Ctrl-C to stop",
-                emu.base_url
-            );
-            super::run::wait_for_signal().await;
-            emu.shutdown().await;
-        }
-        EmulateCommand::Shopify {
-            listen,
-            access_token,
-            seed_orders,
-            webhook_url,
-            webhook_secret,
-            faults,
-        } => {
-            let emu = dealbridge_shopify::emulator::spawn(
-                dealbridge_shopify::emulator::EmulatorConfig {
-                    access_token: access_token.clone(),
-                    webhook_url: webhook_url.clone(),
-                    webhook_secret: webhook_secret.clone(),
-                    faults: faults.to_config(),
-                    ..Default::default()
-                },
-                *listen,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            if *seed_orders > 0 {
-                emu.handle.seed_orders(*seed_orders, 1);
-            }
-            println!(
-                "Shopify emulator at {}/admin/api/{}/ ; Ctrl-C to stop",
-                emu.base_url,
-                dealbridge_shopify::API_VERSION
-            );
-            super::run::wait_for_signal().await;
-            emu.shutdown().await;
-        }
-        EmulateCommand::Amocrm {
-            listen,
-            token,
-            rate_per_second,
-            faults,
-        } => {
-            let emu = dealbridge_amocrm::emulator::spawn(
-                dealbridge_amocrm::emulator::EmulatorConfig {
-                    token: token.clone(),
-                    rate_per_second: *rate_per_second,
-                    ..Default::default()
-                },
-                *listen,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            emu.handle.faults().set(faults.to_config());
-            println!(
-                "amoCRM emulator at {} (Bearer token as given); Ctrl-C to stop",
-                emu.base_url
-            );
-            super::run::wait_for_signal().await;
-            emu.shutdown().await;
-        }
-        EmulateCommand::Bitrix24 {
-            listen,
-            user,
-            token,
-            enterprise,
-            faults,
-        } => {
-            let limits = if *enterprise {
-                dealbridge_bitrix24::emulator::BucketLimits::enterprise()
-            } else {
-                dealbridge_bitrix24::emulator::BucketLimits::standard()
-            };
-            let emu = dealbridge_bitrix24::emulator::spawn(
-                dealbridge_bitrix24::emulator::EmulatorConfig {
-                    user_id: *user,
-                    token: token.clone(),
-                    limits,
-                    ..Default::default()
-                },
-                *listen,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            emu.handle.faults().set(faults.to_config());
-            println!(
-                "Bitrix24 emulator; webhook URL {} ; Ctrl-C to stop",
-                emu.webhook_url
-            );
-            super::run::wait_for_signal().await;
-            emu.shutdown().await;
-        }
-        EmulateCommand::OneC(args) => return emulate_1c(args).await,
+        EmulateCommand::OneC(args) => emulate_1c(args).await,
+        EmulateCommand::Vendor(args) => emulate_vendor(args).await,
     }
+}
+
+/// `emulate <kind> [--listen ADDR] [flags]`: the kind's emulator with its own flags, the
+/// listen address and the shared fault flags.
+async fn emulate_vendor(args: &[String]) -> anyhow::Result<u8> {
+    let kind_name = args.first().map(String::as_str).unwrap_or_default();
+    let kind = crate::connectors::kind(kind_name);
+    let emulator = kind
+        .and_then(|k| k.connector().emulator())
+        .with_context(|| {
+            let known: Vec<&str> = crate::connectors::kinds()
+                .filter(|k| k.connector().emulator().is_some())
+                .map(|k| k.as_str())
+                .collect();
+            format!(
+                "no emulator called `{kind_name}`; emulators: {}, 1c",
+                known.join(", ")
+            )
+        })?;
+    let kind = kind.expect("an emulator has a kind").as_str();
+    let matches = match emulator_command(kind, emulator).try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            // `--help` prints and succeeds; a wrong flag prints and fails, like clap itself.
+            let code = if e.use_stderr() {
+                super::exit::USAGE
+            } else {
+                super::exit::OK
+            };
+            e.print()?;
+            return Ok(code);
+        }
+    };
+    let listen: SocketAddr = matches
+        .get_one::<String>("listen")
+        .expect("defaulted")
+        .parse()
+        .context("--listen must be an address like 127.0.0.1:9001")?;
+    let mut options = EmulatorOptions::default();
+    for flag in emulator.flags() {
+        let value = if flag.switch {
+            matches.get_flag(flag.name).then(|| "true".to_string())
+        } else {
+            matches.get_one::<String>(flag.name).cloned()
+        };
+        if let Some(v) = value {
+            options.0.insert(flag.name.to_string(), v);
+        }
+    }
+    let faults = FaultArgs::from_matches(&matches)?.to_config();
+    let stop: StopSignal = Box::pin(super::run::wait_for_signal());
+    emulator
+        .run(listen, &options, faults, stop)
+        .await
+        .map_err(|e| anyhow::anyhow!("{kind_name} emulator: {e}"))?;
     Ok(super::exit::OK)
+}
+
+/// The clap command of one emulator: `--listen`, its own flags, the fault flags.
+fn emulator_command(kind: &'static str, emulator: &'static dyn Emulator) -> clap::Command {
+    let mut cmd = FaultArgs::augment_args(clap::Command::new(kind))
+        .about(emulator.about())
+        .bin_name(format!("dealbridge emulate {kind}"))
+        .arg(
+            Arg::new("listen")
+                .long("listen")
+                .help("Address to listen on")
+                .default_value(emulator.default_listen()),
+        );
+    for flag in emulator.flags() {
+        let mut arg = Arg::new(flag.name).long(flag.name).help(flag.help);
+        if flag.switch {
+            arg = arg.action(ArgAction::SetTrue);
+        } else if let Some(d) = flag.default {
+            arg = arg.default_value(d);
+        }
+        if let Some(env) = flag.env {
+            arg = arg.env(env);
+        }
+        cmd = cmd.arg(arg);
+    }
+    cmd
 }
 
 /// Runs one 1C exchange and prints what was said; non-zero exit on `failure`.

@@ -3,7 +3,8 @@
 //! it yields. For operators debugging "why did this delivery not make a deal?".
 
 use anyhow::Context;
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
+use dealbridge_sdk::connector::Inspection;
 use dealbridge_sdk::model::Order;
 use std::path::PathBuf;
 
@@ -12,8 +13,8 @@ use std::path::PathBuf;
 pub enum InspectCommand {
     /// A saved webhook delivery: its body, and optionally its headers and the secret.
     Webhook {
-        /// Which store sent it.
-        kind: WebhookKind,
+        /// Which kind of system sent it (a registered connector's `kind`, e.g. `woocommerce`).
+        kind: String,
         /// The raw body, exactly as received.
         #[arg(long)]
         body: PathBuf,
@@ -29,25 +30,8 @@ pub enum InspectCommand {
     },
 }
 
-/// Stores whose deliveries can be inspected.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum WebhookKind {
-    /// `X-WC-Webhook-*` deliveries.
-    Woocommerce,
-    /// `X-Shopify-*` deliveries.
-    Shopify,
-}
-
-/// Runs `inspect`. Exit 0 when the delivery checks out and yields its records, 1 otherwise.
-pub fn inspect(cmd: &InspectCommand) -> anyhow::Result<u8> {
-    let InspectCommand::Webhook {
-        kind,
-        body,
-        headers,
-        secret,
-        json,
-    } = cmd;
-    let raw = std::fs::read(body).with_context(|| format!("cannot read {}", body.display()))?;
+/// Parses `Name: value` header lines.
+fn header_map(headers: &[String]) -> anyhow::Result<axum::http::HeaderMap> {
     let mut map = axum::http::HeaderMap::new();
     for h in headers {
         let (name, value) = h
@@ -60,50 +44,46 @@ pub fn inspect(cmd: &InspectCommand) -> anyhow::Result<u8> {
                 .with_context(|| format!("the value of `{name}` is not a header value"))?,
         );
     }
-    let (signature, order, topic): (Result<(), String>, Option<Order>, Option<String>) = match kind
-    {
-        WebhookKind::Woocommerce => {
-            let signature = match secret {
-                Some(s) => dealbridge_woocommerce::webhook::verify(&map, &raw, s)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                None => Err("not checked (no --secret)".into()),
-            };
-            let topic = map
-                .get("x-wc-webhook-topic")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let order = serde_json::from_slice::<dealbridge_woocommerce::WooOrder>(&raw)
-                .ok()
-                .map(|o| dealbridge_woocommerce::order_to_canonical("shop", &o))
-                .transpose()?;
-            (signature, order, topic)
-        }
-        WebhookKind::Shopify => {
-            let signature = match secret {
-                Some(s) => dealbridge_shopify::webhook::verify(&map, &raw, s)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                None => Err("not checked (no --secret)".into()),
-            };
-            let topic = map
-                .get("x-shopify-topic")
-                .or_else(|| map.get("shopify-topic"))
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let order = serde_json::from_slice::<dealbridge_shopify::wire::ShopifyOrder>(&raw)
-                .ok()
-                .map(|o| dealbridge_shopify::convert::order_to_canonical("shop", &o))
-                .transpose()?;
-            (signature, order, topic)
-        }
-    };
+    Ok(map)
+}
+
+/// Runs `inspect`. Exit 0 when the delivery checks out and yields its records, 1 otherwise.
+pub fn inspect(cmd: &InspectCommand) -> anyhow::Result<u8> {
+    let InspectCommand::Webhook {
+        kind,
+        body,
+        headers,
+        secret,
+        json,
+    } = cmd;
+    let raw = std::fs::read(body).with_context(|| format!("cannot read {}", body.display()))?;
+    let map = header_map(headers)?;
+    let inspection = crate::connectors::kind(kind)
+        .and_then(|k| {
+            k.connector()
+                .inspect_delivery(&map, &raw, secret.as_deref())
+        })
+        .with_context(|| {
+            let known: Vec<&str> = crate::connectors::kinds()
+                .filter(|k| k.connector().inspect_delivery(&map, b"", None).is_some())
+                .map(|k| k.as_str())
+                .collect();
+            format!(
+                "deliveries of `{kind}` cannot be inspected; kinds: {}",
+                known.join(", ")
+            )
+        })?;
+    let Inspection {
+        topic,
+        signature,
+        order,
+    } = inspection;
     let verified = signature.is_ok();
     if *json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "kind": format!("{kind:?}").to_lowercase(),
+                "kind": kind,
                 "topic": topic,
                 "signature": match &signature { Ok(()) => "valid".to_string(), Err(e) => e.clone() },
                 "verified": verified,
@@ -111,32 +91,7 @@ pub fn inspect(cmd: &InspectCommand) -> anyhow::Result<u8> {
             }))?
         );
     } else {
-        println!(
-            "topic:     {}",
-            topic.as_deref().unwrap_or("(no topic header)")
-        );
-        match &signature {
-            Ok(()) => println!("signature: valid"),
-            Err(e) => println!("signature: {e}"),
-        }
-        match &order {
-            Some(o) => {
-                println!(
-                    "order {} #{}: status {}, {} line(s), total {} {}, buyer {}",
-                    o.source.id,
-                    o.number,
-                    o.status,
-                    o.lines.len(),
-                    o.total,
-                    o.currency,
-                    o.customer.display_name()
-                );
-                for l in &o.lines {
-                    println!("  {} × {} = {}", l.quantity, l.name, l.total);
-                }
-            }
-            None => println!("no order in the body (a ping, a deletion or another resource)"),
-        }
+        print_inspection(topic.as_deref(), &signature, order.as_ref());
     }
     // Without a secret there is nothing to fail; with one, a bad signature is the answer.
     Ok(if secret.is_some() && !verified {
@@ -144,4 +99,31 @@ pub fn inspect(cmd: &InspectCommand) -> anyhow::Result<u8> {
     } else {
         super::exit::OK
     })
+}
+
+/// The human-readable report.
+fn print_inspection(topic: Option<&str>, signature: &Result<(), String>, order: Option<&Order>) {
+    println!("topic:     {}", topic.unwrap_or("(no topic header)"));
+    match signature {
+        Ok(()) => println!("signature: valid"),
+        Err(e) => println!("signature: {e}"),
+    }
+    match order {
+        Some(o) => {
+            println!(
+                "order {} #{}: status {}, {} line(s), total {} {}, buyer {}",
+                o.source.id,
+                o.number,
+                o.status,
+                o.lines.len(),
+                o.total,
+                o.currency,
+                o.customer.display_name()
+            );
+            for l in &o.lines {
+                println!("  {} × {} = {}", l.quantity, l.name, l.total);
+            }
+        }
+        None => println!("no order in the body (a ping, a deletion or another resource)"),
+    }
 }

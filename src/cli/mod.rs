@@ -64,7 +64,7 @@ pub enum Command {
     /// The conflict log: list, show, and resolve what a `manual` field waits for.
     #[command(subcommand)]
     Conflicts(conflicts::ConflictsCommand),
-    /// Run a vendor emulator (WooCommerce or Bitrix24) on a local port.
+    /// Run a connector's emulator (`emulate <kind> --help`) on a local port, or act as 1C.
     #[command(subcommand)]
     Emulate(emulate::EmulateCommand),
     /// Start both emulators with seeded orders and the engine on SQLite: watch orders become deals.

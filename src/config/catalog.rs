@@ -41,12 +41,19 @@ pub struct CatalogConfig {
 
 const KEYS: &[&str] = &["name", "from", "to", "mapping"];
 
-/// Kinds a catalog can be pushed to.
+/// Kinds a catalog can be pushed to: a CRM's catalog or a store's prices and stock.
 fn accepts(kind: SystemKind) -> bool {
-    matches!(
-        kind,
-        SystemKind::Bitrix24 | SystemKind::AmoCrm | SystemKind::WooCommerce | SystemKind::Shopify
-    )
+    let o = kind.connector().offers();
+    o.crm_catalog || o.price_push
+}
+
+/// `bitrix24, amocrm`: the registered kinds whose connector offers what `pick` asks.
+fn kinds_offering(pick: fn(&dealbridge_sdk::connector::Offers) -> bool) -> String {
+    let names: Vec<&str> = crate::connectors::kinds()
+        .filter(|k| pick(&k.connector().offers()))
+        .map(SystemKind::as_str)
+        .collect();
+    names.join(", ")
 }
 
 /// Reads `catalog`; `taken` are the flow names already used.
@@ -98,8 +105,10 @@ pub(crate) fn read_catalogs(
                 ctx.error(
                     to.span(),
                     format!(
-                        "a catalog cannot go to `{}` ({kind}); it goes to a CRM (bitrix24, amocrm) or a store (woocommerce, shopify)",
-                        to.get_ref()
+                        "a catalog cannot go to `{}` ({kind}); it goes to a CRM ({}) or a store ({})",
+                        to.get_ref(),
+                        kinds_offering(|o| o.crm_catalog),
+                        kinds_offering(|o| o.price_push)
                     ),
                 );
                 None
@@ -114,13 +123,14 @@ pub(crate) fn read_catalogs(
             }
         });
         let from = t.string(ctx, "from").and_then(|f| match systems.get(f.get_ref()) {
-            Some(Some(SystemKind::WooCommerce | SystemKind::Shopify)) => Some(f),
+            Some(Some(kind)) if kind.connector().offers().catalog_source => Some(f),
             Some(Some(kind)) => {
                 ctx.error(
                     f.span(),
                     format!(
-                        "a catalog cannot come from `{}` ({kind}); `from` names a store (woocommerce, shopify) whose own products go to a CRM, and is left out for the 1C catalog",
-                        f.get_ref()
+                        "a catalog cannot come from `{}` ({kind}); `from` names a store ({}) whose own products go to a CRM, and is left out for the 1C catalog",
+                        f.get_ref(),
+                        kinds_offering(|o| o.catalog_source)
                     ),
                 );
                 None
@@ -139,11 +149,12 @@ pub(crate) fn read_catalogs(
             continue;
         }
         if let (Some(f), Some((_, kind))) = (&from, &to) {
-            if !matches!(kind, SystemKind::Bitrix24 | SystemKind::AmoCrm) {
+            if !kind.connector().offers().crm_catalog {
                 ctx.error(
                     f.span(),
                     format!(
-                        "a store's catalog goes to a CRM (bitrix24, amocrm), not to `{}` ({kind})",
+                        "a store's catalog goes to a CRM ({}), not to `{}` ({kind})",
+                        kinds_offering(|o| o.crm_catalog),
                         to.as_ref().map_or("?", |(t, _)| t.as_str())
                     ),
                 );

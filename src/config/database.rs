@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use url::Url;
 
 use super::doc::{Ctx, TableReader};
-use super::env::{Env, DATABASE_URL_VAR};
-use super::secret::{resolve_secret, Origin, Secret};
+use dealbridge_sdk::config::{resolve_secret, Origin, Secret};
+use dealbridge_sdk::config::{Env, DATABASE_URL_VAR};
 
 /// The URL used when the config has no `[database]` table: a file next to the config.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dealbridge.db";

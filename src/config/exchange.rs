@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use toml::de::DeValue;
 
 use super::doc::{Ctx, TableReader};
-use super::env::Env;
-use super::secret::{resolve_secret, Secret};
+use dealbridge_sdk::config::Env;
+use dealbridge_sdk::config::{resolve_secret, Secret};
 
 /// The variable that overrides `[exchange_1c] password`.
 pub const EXCHANGE_1C_PASSWORD_VAR: &str = "DEALBRIDGE_EXCHANGE_1C_PASSWORD";

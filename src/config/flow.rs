@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::diagnostic::SourceFile;
 use super::doc::{nearest, type_name, Ctx, TableReader};
 use super::system::SystemKind;
 use crate::mapping::{read_mapping, Mapping};
+use dealbridge_sdk::config::SourceFile;
 
 /// A kind of thing a flow can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,42 +60,43 @@ impl fmt::Display for Entity {
     }
 }
 
-/// The (entity, from kind, to kind) combinations the engine can carry today.
-pub const SUPPORTED_FLOWS: &[(Entity, SystemKind, SystemKind)] = &[
-    (Entity::Order, SystemKind::WooCommerce, SystemKind::Bitrix24),
-    (Entity::Order, SystemKind::WooCommerce, SystemKind::AmoCrm),
-    (Entity::Order, SystemKind::Shopify, SystemKind::Bitrix24),
-    (Entity::Order, SystemKind::Shopify, SystemKind::AmoCrm),
-    // Payments of those orders (the store's and 1C's) shown on their deals.
-    (
-        Entity::Payment,
-        SystemKind::WooCommerce,
-        SystemKind::Bitrix24,
-    ),
-    (Entity::Payment, SystemKind::WooCommerce, SystemKind::AmoCrm),
-    (Entity::Payment, SystemKind::Shopify, SystemKind::Bitrix24),
-    (Entity::Payment, SystemKind::Shopify, SystemKind::AmoCrm),
-    // The CRM → store direction of a two-way pair: a manager's stage or row edit written back to
-    // the order. Needs the store → CRM flow of the same pair (checked).
-    (Entity::Order, SystemKind::Bitrix24, SystemKind::WooCommerce),
-    (Entity::Order, SystemKind::AmoCrm, SystemKind::WooCommerce),
-    (Entity::Order, SystemKind::Bitrix24, SystemKind::Shopify),
-    (Entity::Order, SystemKind::AmoCrm, SystemKind::Shopify),
-];
+/// The (entity, from kind, to kind) combinations the registered connectors can carry, derived
+/// from what each offers: orders from an order source to a CRM's deals, payments from a payment
+/// source to a CRM's payments, and the CRM → store direction of a two-way pair (a manager's
+/// stage or row edit written back to the order; it needs the store → CRM flow of the same pair,
+/// which is checked).
+pub fn supported_flows() -> Vec<(Entity, SystemKind, SystemKind)> {
+    let mut out = Vec::new();
+    for entity in [Entity::Order, Entity::Payment] {
+        for from in crate::connectors::kinds() {
+            for to in crate::connectors::kinds() {
+                if is_supported(entity, from, to) {
+                    out.push((entity, from, to));
+                }
+            }
+        }
+    }
+    out
+}
 
-/// Whether `kind` is a store (has order statuses); a flow from a CRM to a store is the reverse
+/// Whether `kind` is a store (orders come from it); a flow from a CRM to a store is the reverse
 /// direction of a pair, and its mapping file is read as store → CRM like the forward one's.
 pub fn is_store(kind: SystemKind) -> bool {
-    crate::mapping::order_statuses(kind).is_some()
+    kind.is_store()
 }
 
 /// Whether the engine can carry `entity` from a `from` system to a `to` system.
 pub fn is_supported(entity: Entity, from: SystemKind, to: SystemKind) -> bool {
-    SUPPORTED_FLOWS.contains(&(entity, from, to))
+    let (f, t) = (from.connector().offers(), to.connector().offers());
+    match entity {
+        Entity::Order => (f.order_source && t.crm_deals) || (f.crm_reader && t.order_sink),
+        Entity::Payment => f.payment_source && t.crm_payments,
+        _ => false,
+    }
 }
 
 fn supported_list() -> String {
-    let items: Vec<String> = SUPPORTED_FLOWS
+    let items: Vec<String> = supported_flows()
         .iter()
         .map(|(e, f, t)| format!("{e}: {f} → {t}"))
         .collect();

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use super::catalog::{read_catalogs, CatalogConfig};
 use super::database::{read_database, DatabaseConfig};
-use super::diagnostic::{ConfigErrors, Diagnostic, SourceFile};
 use super::doc::{self, Ctx, TableReader};
-use super::env::{Env, ProcessEnv};
 use super::exchange::{read_exchange_1c, Exchange1cConfig, EXCHANGE_1C_KEYS};
 use super::flow::{read_flows, FlowConfig};
 use super::schedule::{read_schedules, ScheduleConfig};
 use super::settings::{read_server, read_sync, ServerConfig, SyncConfig, SERVER_KEYS, SYNC_KEYS};
 use super::system::{read_system, SystemConfig, SystemKind};
+use dealbridge_sdk::config::{ConfigErrors, Diagnostic, SourceFile};
+use dealbridge_sdk::config::{Env, ProcessEnv};
 
 /// The commented example config, for `dealbridge init`.
 pub fn example_config() -> &'static str {

@@ -5,34 +5,27 @@
 
 mod catalog;
 mod database;
-mod diagnostic;
-pub(crate) mod doc;
-mod duration;
-mod env;
 mod exchange;
 mod flow;
 mod load;
 mod schedule;
-mod secret;
 mod settings;
 mod system;
 
 pub use catalog::CatalogConfig;
 pub use database::{DatabaseBackend, DatabaseConfig, DEFAULT_DATABASE_URL};
-pub(crate) use diagnostic::SourceFile;
-pub use diagnostic::{ConfigErrors, Diagnostic};
-pub use duration::{parse_duration, DURATION_UNITS};
-pub use env::{system_override_var, Env, NoEnv, ProcessEnv, DATABASE_URL_VAR};
+pub(crate) use dealbridge_sdk::config as doc;
+pub use dealbridge_sdk::config::SourceFile;
+pub use dealbridge_sdk::config::{
+    parse_duration, system_override_var, ConfigErrors, Diagnostic, Env, NoEnv, ProcessEnv, Secret,
+    DATABASE_URL_VAR, DURATION_UNITS,
+};
 pub use exchange::{
     Exchange1cConfig, OrderEncoding, DEFAULT_EXCHANGE_PATH, DEFAULT_FILE_LIMIT, DEFAULT_MAX_UPLOAD,
     EXCHANGE_1C_PASSWORD_VAR,
 };
-pub use flow::{is_store, is_supported, Entity, FlowConfig, SUPPORTED_FLOWS};
+pub use flow::{is_store, is_supported, supported_flows, Entity, FlowConfig};
 pub use load::{check, example_config, Config};
 pub use schedule::ScheduleConfig;
-pub use secret::Secret;
 pub use settings::{ServerConfig, SyncConfig};
-pub use system::{
-    AmoCrmConfig, AmoOAuth, Bitrix24Auth, Bitrix24Config, Bitrix24OAuth, RateLimit, ShopifyConfig,
-    SystemConfig, SystemKind, SystemLimits, WooCommerceConfig,
-};
+pub use system::{RateLimit, Role, SystemConfig, SystemKind, SystemLimits};

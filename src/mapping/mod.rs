@@ -444,52 +444,15 @@ fn read_stage_map(
     (ctx.out.len() == before).then_some(map)
 }
 
-/// A Bitrix24 stage id: not empty, no spaces, and `C<pipeline>:` prefixed outside pipeline 0.
-/// `pipeline` is `None` when `[deal] pipeline` was itself wrong: then the prefix is not judged.
+/// A deal stage id of `target`, checked by its connector (Bitrix24's `C<pipeline>:` prefix,
+/// amoCRM's numeric status ids). `pipeline` is `None` when `[deal] pipeline` was itself wrong:
+/// then the pipeline is not judged.
 fn check_stage(
     stage: &str,
     pipeline: Option<Option<u32>>,
     target: SystemKind,
 ) -> Result<(), String> {
-    if stage.trim().is_empty() {
-        return Err("is empty; write a CRM stage id such as \"NEW\"".to_string());
-    }
-    if target == SystemKind::AmoCrm {
-        // amoCRM statuses are numbers, unique only with their pipeline (142/143 are in all).
-        if stage.parse::<u64>().is_err() {
-            return Err(format!(
-                "`{stage}` is not an amoCRM status id; write the number from the pipeline's statuses (142 is won, 143 lost)"
-            ));
-        }
-        return match pipeline {
-            Some(None) => Err("needs a pipeline: set `pipeline = <id>` in [deal] (amoCRM status ids only mean something within their pipeline)".to_string()),
-            _ => Ok(()),
-        };
-    }
-    if stage.chars().any(char::is_whitespace) {
-        return Err(format!(
-            "`{stage}` contains spaces; CRM stage ids have none (e.g. \"NEW\", \"C1:WON\")"
-        ));
-    }
-    let prefix_category = stage
-        .strip_prefix('C')
-        .and_then(|rest| rest.split_once(':'))
-        .and_then(|(digits, _)| digits.parse::<u32>().ok());
-    let Some(pipeline) = pipeline else {
-        return Ok(());
-    };
-    match (pipeline.unwrap_or(0), prefix_category) {
-        (0, Some(c)) => Err(format!(
-            "`{stage}` belongs to pipeline {c}, but [deal] pipeline is 0 (default); set `pipeline = {c}` in [deal] or use a default-pipeline stage"
-        )),
-        (p, Some(c)) if c != p => Err(format!(
-            "`{stage}` belongs to pipeline {c}, but [deal] pipeline is {p}; stages of pipeline {p} are written `C{p}:STAGE`"
-        )),
-        (p, None) if p != 0 => Err(format!(
-            "`{stage}` is a default-pipeline stage, but [deal] pipeline is {p}; write `C{p}:{stage}`"
-        )),
-        _ => Ok(()),
-    }
+    target.connector().check_stage(stage, pipeline)
 }
 
 fn read_fields(ctx: &mut Ctx<'_>, t: &TableReader<'_, '_>) -> Option<FieldOwnership> {
@@ -527,57 +490,61 @@ fn read_fields(ctx: &mut Ctx<'_>, t: &TableReader<'_, '_>) -> Option<FieldOwners
 mod tests {
     use super::*;
 
+    fn kind(name: &str) -> SystemKind {
+        crate::connectors::kind(name).expect("a registered kind")
+    }
+
     #[test]
     fn stage_ids_follow_the_pipeline() {
-        const B24: SystemKind = SystemKind::Bitrix24;
-        assert!(check_stage("NEW", Some(None), B24).is_ok());
-        assert!(check_stage("C3:NEW", Some(Some(3)), B24).is_ok());
-        assert!(check_stage("C3:NEW", Some(None), B24)
+        let b24 = kind("bitrix24");
+        assert!(check_stage("NEW", Some(None), b24).is_ok());
+        assert!(check_stage("C3:NEW", Some(Some(3)), b24).is_ok());
+        assert!(check_stage("C3:NEW", Some(None), b24)
             .unwrap_err()
             .contains("pipeline = 3"));
-        assert!(check_stage("C2:NEW", Some(Some(3)), B24)
+        assert!(check_stage("C2:NEW", Some(Some(3)), b24)
             .unwrap_err()
             .contains("C3:STAGE"));
-        assert!(check_stage("NEW", Some(Some(3)), B24)
+        assert!(check_stage("NEW", Some(Some(3)), b24)
             .unwrap_err()
             .contains("C3:NEW"));
-        assert!(check_stage("", Some(None), B24)
+        assert!(check_stage("", Some(None), b24)
             .unwrap_err()
             .contains("empty"));
-        assert!(check_stage("IN WORK", Some(None), B24)
+        assert!(check_stage("IN WORK", Some(None), b24)
             .unwrap_err()
             .contains("spaces"));
         // A stage that merely starts with C is not a pipeline prefix.
-        assert!(check_stage("CLOSED", Some(None), B24).is_ok());
+        assert!(check_stage("CLOSED", Some(None), b24).is_ok());
         // Unknown pipeline: the prefix is not judged.
-        assert!(check_stage("C3:NEW", None, B24).is_ok());
+        assert!(check_stage("C3:NEW", None, b24).is_ok());
     }
 
     #[test]
     fn amocrm_stages_are_status_ids_within_a_pipeline() {
-        const AMO: SystemKind = SystemKind::AmoCrm;
-        assert!(check_stage("142", Some(Some(3177727)), AMO).is_ok());
-        assert!(check_stage("WON", Some(Some(3177727)), AMO)
+        let amo = kind("amocrm");
+        assert!(check_stage("142", Some(Some(3177727)), amo).is_ok());
+        assert!(check_stage("WON", Some(Some(3177727)), amo)
             .unwrap_err()
             .contains("not an amoCRM status id"));
-        assert!(check_stage("142", Some(None), AMO)
+        assert!(check_stage("142", Some(None), amo)
             .unwrap_err()
             .contains("needs a pipeline"));
     }
 
     #[test]
     fn every_shipped_order_mapping_checks() {
-        use SystemKind::*;
         for (file, source, target) in [
-            ("woocommerce-bitrix24.toml", WooCommerce, Bitrix24),
-            ("woocommerce-amocrm.toml", WooCommerce, AmoCrm),
-            ("shopify-bitrix24.toml", Shopify, Bitrix24),
-            ("shopify-amocrm.toml", Shopify, AmoCrm),
+            ("woocommerce-bitrix24.toml", "woocommerce", "bitrix24"),
+            ("woocommerce-amocrm.toml", "woocommerce", "amocrm"),
+            ("shopify-bitrix24.toml", "shopify", "bitrix24"),
+            ("shopify-amocrm.toml", "shopify", "amocrm"),
         ] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("mappings")
                 .join(file);
-            let m = Mapping::load(&path, source, target).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let m = Mapping::load(&path, kind(source), kind(target))
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
             // Every stage the store → CRM map uses for a final state comes back to a status.
             assert!(!m.stage_map.is_empty(), "{file} has a [stage_map]");
             for (stage, status) in &m.stage_map {
@@ -592,8 +559,8 @@ mod tests {
         let m = Mapping::parse(
             text,
             Path::new("m.toml"),
-            SystemKind::WooCommerce,
-            SystemKind::Bitrix24,
+            kind("woocommerce"),
+            kind("bitrix24"),
         )
         .unwrap();
         assert_eq!(m.status_for_stage("WON"), Some("completed"));
@@ -603,8 +570,8 @@ mod tests {
         let m = Mapping::parse(
             &with,
             Path::new("m.toml"),
-            SystemKind::WooCommerce,
-            SystemKind::Bitrix24,
+            kind("woocommerce"),
+            kind("bitrix24"),
         )
         .unwrap();
         assert_eq!(m.status_for_stage("WORK"), Some("processing"));
@@ -612,8 +579,8 @@ mod tests {
         let e = Mapping::parse(
             &bad,
             Path::new("m.toml"),
-            SystemKind::WooCommerce,
-            SystemKind::Bitrix24,
+            kind("woocommerce"),
+            kind("bitrix24"),
         )
         .unwrap_err()
         .to_string();

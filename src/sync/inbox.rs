@@ -200,6 +200,13 @@ fn resource_id(item: &InboxItem) -> Option<String> {
         })
 }
 
+/// Whether a stored delivery is about a store order. The webhook endpoint stores
+/// `<entity>:<topic>` (`order:order.updated`); rows stored before it named the entity carry the
+/// sender's bare topic, whose order topics also begin with `order`.
+fn is_order(kind: &str) -> bool {
+    kind.starts_with("order")
+}
+
 /// Re-reads the resource of one delivery and queues what changed.
 async fn handle(
     store: &Store,
@@ -215,9 +222,8 @@ async fn handle(
         .iter()
         .filter(|f| f.source_system == item.source)
         .collect();
-    let is_order = item.kind.starts_with("order") || item.kind.starts_with("orders/");
     let id = match resource_id(item) {
-        Some(id) if !flows.is_empty() && is_order => id,
+        Some(id) if !flows.is_empty() && is_order(&item.kind) => id,
         _ => {
             debug!(source = %item.source, kind = %item.kind, "delivery needs nothing from any flow");
             return Ok(Handled::Done { orders: 0 });

@@ -5,10 +5,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dealbridge::config::{
-    check, example_config, Config, DatabaseBackend, Diagnostic, Entity, NoEnv, SystemConfig,
-    SystemKind,
+    check, example_config, Config, DatabaseBackend, Diagnostic, Entity, NoEnv, SystemKind,
 };
 use dealbridge::mapping::{Mapping, MappingError, OwnedField, Owner};
+use dealbridge_bitrix24::config::Bitrix24Config;
+use dealbridge_shopify::config::ShopifyConfig;
+use dealbridge_woocommerce::config::WooCommerceConfig;
+
+/// The registered kind called `name`.
+fn kind(name: &str) -> SystemKind {
+    dealbridge::connectors::kind(name).expect("a registered kind")
+}
 
 const MAPPING: &str = include_str!("../../mappings/woocommerce-bitrix24.toml");
 
@@ -122,21 +129,35 @@ fn the_base_config_loads_with_its_mapping() {
         }
     );
     assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
-    let Some(SystemConfig::WooCommerce(shop)) = config.system("shop") else {
+    let Some(shop) = config
+        .system("shop")
+        .and_then(|s| s.settings_as::<WooCommerceConfig>())
+    else {
         panic!("shop is not woocommerce: {:?}", config.system("shop"));
     };
     assert_eq!(shop.base_url.as_str(), "http://127.0.0.1:9001/");
     assert_eq!(shop.consumer_key.expose(), "ck_test");
     assert_eq!(shop.consumer_secret.expose(), "cs_test");
-    assert_eq!(shop.limits.rate_limit, None);
-    let Some(SystemConfig::Bitrix24(crm)) = config.system("crm") else {
+    assert_eq!(config.system("shop").unwrap().limits().rate_limit, None);
+    let Some(crm) = config
+        .system("crm")
+        .and_then(|s| s.settings_as::<Bitrix24Config>())
+    else {
         panic!("crm is not bitrix24");
     };
     assert_eq!(
         crm.webhook_url().unwrap().expose(),
         "http://127.0.0.1:9002/rest/1/test/"
     );
-    assert_eq!(crm.limits.rate_limit.map(|r| r.per_second), Some(2));
+    assert_eq!(
+        config
+            .system("crm")
+            .unwrap()
+            .limits()
+            .rate_limit
+            .map(|r| r.per_second),
+        Some(2)
+    );
 
     let flow = config.flow("orders").unwrap();
     assert_eq!((flow.from.as_str(), flow.to.as_str()), ("shop", "crm"));
@@ -184,11 +205,8 @@ fn the_shipped_example_passes_check() {
     );
     let config = s.check().unwrap_or_else(|e| panic!("{e:#?}"));
     assert_eq!(config.systems.len(), 2);
-    assert_eq!(
-        config.system("shop").unwrap().kind(),
-        SystemKind::WooCommerce
-    );
-    assert_eq!(config.system("crm").unwrap().kind(), SystemKind::Bitrix24);
+    assert_eq!(config.system("shop").unwrap().kind(), kind("woocommerce"));
+    assert_eq!(config.system("crm").unwrap().kind(), kind("bitrix24"));
     assert_eq!(config.flows.len(), 1);
     assert_eq!(
         config.database.url.expose(),
@@ -248,7 +266,10 @@ fn a_missing_secret_names_the_variable_that_could_supply_it() {
     let config = s
         .check_with(&[("DEALBRIDGE_SYSTEMS_SHOP_CONSUMER_SECRET", "cs_from_env")])
         .unwrap();
-    let Some(SystemConfig::WooCommerce(shop)) = config.system("shop") else {
+    let Some(shop) = config
+        .system("shop")
+        .and_then(|s| s.settings_as::<WooCommerceConfig>())
+    else {
         panic!()
     };
     assert_eq!(shop.consumer_secret.expose(), "cs_from_env");
@@ -270,11 +291,17 @@ fn override_variables_win_over_the_file() {
             ),
         ])
         .unwrap();
-    let Some(SystemConfig::WooCommerce(shop)) = config.system("shop") else {
+    let Some(shop) = config
+        .system("shop")
+        .and_then(|s| s.settings_as::<WooCommerceConfig>())
+    else {
         panic!()
     };
     assert_eq!(shop.consumer_key.expose(), "ck_env");
-    let Some(SystemConfig::Bitrix24(crm)) = config.system("crm") else {
+    let Some(crm) = config
+        .system("crm")
+        .and_then(|s| s.settings_as::<Bitrix24Config>())
+    else {
         panic!()
     };
     assert_eq!(
@@ -319,7 +346,10 @@ fn env_references_must_be_set() {
     let s = Setup::new(&text, MAPPING);
     assert_one(&s.errors(), &s.config_path(), 9, &["WOO_SECRET", "not set"]);
     let config = s.check_with(&[("WOO_SECRET", "cs_ref")]).unwrap();
-    let Some(SystemConfig::WooCommerce(shop)) = config.system("shop") else {
+    let Some(shop) = config
+        .system("shop")
+        .and_then(|s| s.settings_as::<WooCommerceConfig>())
+    else {
         panic!()
     };
     assert_eq!(shop.consumer_secret.expose(), "cs_ref");
@@ -660,8 +690,7 @@ fn an_unreadable_config_file_is_a_diagnostic_too() {
 #[test]
 fn an_unmapped_status_at_runtime_names_the_file_to_edit() {
     let path = Path::new("mappings/woocommerce-bitrix24.toml");
-    let mapping =
-        Mapping::parse(MAPPING, path, SystemKind::WooCommerce, SystemKind::Bitrix24).unwrap();
+    let mapping = Mapping::parse(MAPPING, path, kind("woocommerce"), kind("bitrix24")).unwrap();
     assert_eq!(mapping.stage_for("processing").unwrap(), "PREPARATION");
     let err = mapping.stage_for("trash").unwrap_err();
     assert_eq!(
@@ -776,8 +805,8 @@ amount = "manual"
     let m = Mapping::parse(
         mapping,
         Path::new("m.toml"),
-        SystemKind::WooCommerce,
-        SystemKind::Bitrix24,
+        kind("woocommerce"),
+        kind("bitrix24"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(m.pipeline(), 1);
@@ -899,10 +928,10 @@ fn a_catalog_can_go_to_a_shopify_store_at_its_location() {
     )
     .unwrap();
     let config = s.check().unwrap();
-    assert_eq!(config.catalogs[0].kind, SystemKind::Shopify);
-    match &config.systems["shopify"] {
-        SystemConfig::Shopify(c) => assert_eq!(c.location_id, Some(905_684_977)),
-        other => panic!("{other:?}"),
+    assert_eq!(config.catalogs[0].kind, kind("shopify"));
+    match config.systems["shopify"].settings_as::<ShopifyConfig>() {
+        Some(c) => assert_eq!(c.location_id, Some(905_684_977)),
+        None => panic!("{:?}", config.systems["shopify"]),
     }
 
     let bad = format!(

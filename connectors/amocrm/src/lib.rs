@@ -1,9 +1,13 @@
 //! amoCRM / Kommo (API v4) for dealbridge: a Bearer-token REST client ([`AmoClient`]), the
 //! [`dealbridge_sdk::traits::CrmDeals`] implementation ([`AmoDeals`]), the wire types
 //! ([`wire`]), and a local emulator of the endpoints the engine uses ([`emulator`]).
+//! [`connector::CONNECTOR`] is what the engine registers; [`config`] reads its
+//! `[systems.<name>]` table.
 
 pub mod catalog;
 pub mod client;
+pub mod config;
+pub mod connector;
 mod crm;
 pub mod emulator;
 mod errors;

@@ -1,11 +1,14 @@
 //! Bitrix24 for dealbridge: a REST client for incoming-webhook URLs ([`Bitrix24Client`]), its
 //! [`dealbridge_sdk::traits::CrmDeals`] implementation, the wire types, and a faithful local
-//! emulator of the REST methods the engine uses ([`emulator`]).
+//! emulator of the REST methods the engine uses ([`emulator`]). [`connector::CONNECTOR`] is what
+//! the engine registers; [`config`] reads its `[systems.<name>]` table.
 
 pub mod catalog;
 mod catalog_api;
 pub mod client;
 mod companies;
+pub mod config;
+pub mod connector;
 mod crm;
 pub mod emulator;
 mod errors;

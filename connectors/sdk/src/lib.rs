@@ -1,6 +1,10 @@
 //! The shared ground of every dealbridge connector.
 //!
 //! Module map:
+//! - [`connector`]: the descriptor each connector crate exports ([`Connector`](connector::Connector)):
+//!   its config section, capabilities, vocabularies and webhook receiver.
+//! - [`config`]: reading config tables with every mistake located (`file:line:column`), secrets,
+//!   the request limits every system has.
 //! - [`money`]: [`Money`](money::Money) and [`Currency`](money::Currency): `Decimal` amounts with an
 //!   ISO 4217 code, explicit rounding.
 //! - [`model`]: the canonical entities (Product, PriceEntry, StockLevel, Contact, Order, OrderLine,
@@ -15,6 +19,8 @@
 //! - [`emulator_server`]: the emulators' accept loop, which lets a fault drop a connection
 //!   without answering.
 
+pub mod config;
+pub mod connector;
 pub mod emulator_server;
 pub mod error;
 pub mod fault;

@@ -13,6 +13,8 @@
 //! [`API_VERSION`].
 //!
 //! Module map:
+//! - [`connector`]: the [`Connector`](dealbridge_sdk::connector::Connector) the engine registers
+//!   ([`connector::CONNECTOR`]); [`config`]: its `[systems.<name>]` table.
 //! - [`wire`]: orders, transactions, customers, products/variants, inventory levels, locations,
 //!   the shop as Shopify sends them (money as decimal strings, `*_set` MoneyBags).
 //! - [`convert`]: Shopify → canonical `Order`, `Payment`, `Contact`, `Product`, with a totals
@@ -48,6 +50,8 @@ pub mod bucket;
 pub mod catalog;
 pub mod catalog_source;
 pub mod client;
+pub mod config;
+pub mod connector;
 pub mod convert;
 pub mod emulator;
 mod errors;

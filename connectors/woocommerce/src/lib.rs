@@ -2,6 +2,8 @@
 //! local emulator of the order endpoints.
 //!
 //! Module map:
+//! - [`connector`]: the [`Connector`](dealbridge_sdk::connector::Connector) the engine registers
+//!   ([`connector::CONNECTOR`]); [`config`]: its `[systems.<name>]` table.
 //! - [`wire`]: the order JSON as WooCommerce sends it (money as decimal strings).
 //! - [`client`]: [`WooClient`], Basic-auth REST client; implements
 //!   [`OrderSource`](dealbridge_sdk::traits::OrderSource).
@@ -20,6 +22,8 @@
 pub mod catalog;
 pub mod catalog_source;
 pub mod client;
+pub mod config;
+pub mod connector;
 pub mod convert;
 pub mod emulator;
 mod errors;

@@ -11,6 +11,7 @@
 //! `GET/POST /api/v4/contacts`, `GET /api/v4/contacts/{id}`, `GET /api/v4/catalogs`,
 //! `GET/POST /api/v4/catalogs/{id}/elements`.
 
+pub mod cli;
 mod endpoints;
 mod http;
 mod limits;

@@ -10,6 +10,7 @@
 //! `catalog.product.add/get/list/update`, `catalog.price.add/get/list/update/modify`, `batch`. Deal changes raise
 //! `ONCRMDEALADD`/`ONCRMDEALUPDATE` (see [`EmulatorHandle::set_event_handler`]).
 
+pub mod cli;
 mod filter;
 mod http;
 pub mod limits;

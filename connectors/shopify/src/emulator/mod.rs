@@ -21,6 +21,7 @@
 //! default sort is `id asc`.
 
 mod bucket;
+pub mod cli;
 pub mod edit;
 mod gate;
 mod graphql;

@@ -22,6 +22,7 @@
 //! [`EmulatorConfig::coupons`]; a line may give `subtotal`/`total` instead of a catalog product.
 
 mod auth;
+pub mod cli;
 mod extras;
 mod gate;
 mod orders;

@@ -13,8 +13,10 @@ use super::diagnostic::{Diagnostic, SourceFile};
 use super::duration::parse_duration;
 
 /// A parsed file plus the diagnostics found in it so far.
-pub(crate) struct Ctx<'a> {
+pub struct Ctx<'a> {
+    /// The file being read.
     pub src: &'a SourceFile,
+    /// Every mistake found so far, in any file.
     pub out: &'a mut Vec<Diagnostic>,
 }
 
@@ -27,7 +29,7 @@ impl Ctx<'_> {
 }
 
 /// Parses `src` as TOML; syntax errors become diagnostics (toml reports the span).
-pub(crate) fn parse<'s>(src: &'s SourceFile, out: &mut Vec<Diagnostic>) -> Option<DeTable<'s>> {
+pub fn parse<'s>(src: &'s SourceFile, out: &mut Vec<Diagnostic>) -> Option<DeTable<'s>> {
     match DeTable::parse(&src.text) {
         Ok(table) => Some(table.into_inner()),
         Err(e) => {
@@ -42,7 +44,7 @@ pub(crate) fn parse<'s>(src: &'s SourceFile, out: &mut Vec<Diagnostic>) -> Optio
 }
 
 /// The TOML type name of a value, for "expected a string, found an integer".
-pub(crate) fn type_name(value: &DeValue<'_>) -> &'static str {
+pub fn type_name(value: &DeValue<'_>) -> &'static str {
     match value {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -55,7 +57,7 @@ pub(crate) fn type_name(value: &DeValue<'_>) -> &'static str {
 }
 
 /// One TOML table being read: knows its allowed keys, its header span and how to name itself.
-pub(crate) struct TableReader<'t, 'i> {
+pub struct TableReader<'t, 'i> {
     table: &'t DeTable<'i>,
     /// The span of the table's header (`[systems.shop]`), or of the key for inline/dotted tables.
     pub span: Range<usize>,
@@ -65,6 +67,7 @@ pub(crate) struct TableReader<'t, 'i> {
 }
 
 impl<'t, 'i> TableReader<'t, 'i> {
+    /// A reader of `table`, named `name` in messages, allowing the keys `known`.
     pub fn new(
         table: &'t DeTable<'i>,
         span: Range<usize>,
@@ -254,7 +257,7 @@ impl<'t, 'i> TableReader<'t, 'i> {
 }
 
 /// The allowed word closest to `word`, if it is close enough to be a typo.
-pub(crate) fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .iter()

@@ -68,13 +68,16 @@ fn render(diagnostics: &[Diagnostic]) -> String {
 
 /// The text of one file plus an index of line starts, to turn byte spans into line and column.
 #[derive(Debug, Clone)]
-pub(crate) struct SourceFile {
+pub struct SourceFile {
+    /// Where the text came from.
     pub path: PathBuf,
+    /// The whole text.
     pub text: String,
     line_starts: Vec<usize>,
 }
 
 impl SourceFile {
+    /// Indexes the lines of `text`, read from `path`.
     pub fn new(path: &Path, text: String) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));

@@ -36,7 +36,7 @@ impl fmt::Display for Secret {
 }
 
 /// Where a resolved secret came from, so a later complaint about its value can point there.
-pub(crate) enum Origin {
+pub enum Origin {
     /// Written in the file at this span.
     File(Range<usize>),
     /// Read from this environment variable; the span is where the file refers to it (or the
@@ -57,7 +57,7 @@ impl Origin {
 /// Resolves secret `field` of table `t`: the override variable wins, then the file's value, where
 /// `"env:VAR"` means "read VAR". Missing, empty or unset secrets become diagnostics that name the
 /// variable that could supply them; the value itself is never echoed.
-pub(crate) fn resolve_secret(
+pub fn resolve_secret(
     ctx: &mut Ctx<'_>,
     t: &TableReader<'_, '_>,
     field: &str,
