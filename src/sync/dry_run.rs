@@ -3,8 +3,8 @@
 
 use super::engine::Engine;
 use super::ids::{entity_id, KIND_DEAL, KIND_ORDER};
-use super::merge::{lines_value, same_compared_fields};
 use super::poll::poll_since;
+use super::two_way::merge::{lines_value, same_compared_fields};
 use super::SyncError;
 use dealbridge_sdk::model::Deal;
 use dealbridge_store::snapshot_hash;
