@@ -4,6 +4,10 @@
 //! is saved. A crash in between leaves the job leased; when the lease expires another worker
 //! runs it again, and find-or-create (look the deal up by its origin before creating) turns
 //! that second run into an update instead of a duplicate.
+//!
+//! Every write is decided before it is made: a store → CRM job plans the deal and decides it
+//! against the binding ([`super::upsert`]); a job of a two-way pair loads both sides, decides
+//! with the pure [`super::two_way::decide`] and applies the plan ([`super::two_way`]).
 
 use super::ids::{contact_key, entity_id, KIND_CONTACT, KIND_DEAL, KIND_ORDER};
 use super::job::{DealPull, DealUpsert, JOB_DEAL_PULL, JOB_DEAL_UPSERT};

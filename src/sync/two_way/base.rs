@@ -81,7 +81,7 @@ impl From<LoadError> for RunError {
 
 /// Gathers the inputs of the decide step for the pair of `flow` whose deal is bound by
 /// `deal_binding`, given the order (read as `order_id`) and the deal as the caller read them.
-pub(crate) async fn load_inputs(
+pub async fn load_inputs(
     store: &Store,
     flow: &FlowTarget,
     deal_binding: &Binding,
