@@ -59,7 +59,11 @@ pub async fn sync(config: &Path, args: &SyncArgs) -> anyhow::Result<u8> {
             println!(
                 "dry run: read {}, would write {}, unchanged {}; nothing was written",
                 plan.read,
-                plan.changes.iter().filter(|c| c.action != "refuse").count(),
+                // A refused record and a held pair write nothing.
+                plan.changes
+                    .iter()
+                    .filter(|c| c.action != "refuse" && c.action != "held")
+                    .count(),
                 plan.unchanged
             );
             let refused = plan.changes.iter().filter(|c| c.action == "refuse").count();

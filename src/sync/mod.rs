@@ -10,7 +10,9 @@
 //! - [`inbox`]: webhook deliveries → re-read the resource → queue, like a poll would.
 //! - [`job`]: queued payloads.
 //! - [`payments`]: payments of an order (store and 1C) shown on its deal.
-//! - [`merge`]: three-way merge of an order/deal pair against the last synced snapshots.
+//! - [`upsert`]: the store → CRM write of one order, decided (pure) before it is applied.
+//! - [`two_way`]: reconciliation of an order/deal pair: merge base, pure decide step,
+//!   conflicts, apply.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
@@ -22,13 +24,14 @@ pub mod ids;
 pub mod inbox;
 pub mod job;
 pub mod link;
-pub mod merge;
 pub mod payments;
 pub mod plan;
 pub mod poll;
 pub mod pull;
 pub mod reverse;
 pub mod schedule;
+pub mod two_way;
+pub mod upsert;
 pub mod worker;
 
 use dealbridge_sdk::ConnectorError;

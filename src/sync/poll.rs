@@ -9,7 +9,7 @@ use super::ids::{coalesce_key, entity_id, KIND_DEAL, KIND_ORDER};
 use super::job::{DealUpsert, JOB_DEAL_UPSERT};
 use super::SyncError;
 use chrono::{DateTime, Utc};
-use dealbridge_sdk::model::Order;
+use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_store::{snapshot_hash, Enqueued, JobFilter, JobState, NewJob, Store};
 use std::sync::Arc;
@@ -64,16 +64,9 @@ impl OrderFlow {
         let since = poll_since(store, &cursor_name, full, self.overlap).await?;
         let mut report = PollReport::default();
         let mut newest: Option<DateTime<Utc>> = None;
-        let mut page = 1;
-        loop {
-            let listing = self
-                .source
-                .orders_modified_since(since, page, self.page_size)
-                .await
-                .map_err(|e| SyncError::Source {
-                    flow: self.name.clone(),
-                    source: e,
-                })?;
+        let mut pages = Pages::first();
+        while let Some(page) = pages.current() {
+            let listing = self.read_page(since, page).await?;
             report.pages += 1;
             for order in &listing.items {
                 report.seen += 1;
@@ -85,10 +78,7 @@ impl OrderFlow {
                     Queued::SetAside => report.set_aside += 1,
                 }
             }
-            match listing.next_page {
-                Some(next) if next > page && !listing.items.is_empty() => page = next,
-                _ => break,
-            }
+            pages.advance(&listing);
         }
         advance_cursor(store, &cursor_name, newest).await?;
         info!(
@@ -104,6 +94,37 @@ impl OrderFlow {
         Ok(report)
     }
 
+    /// One page of the orders changed since `since` (`None`: all of them).
+    pub async fn read_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        page: u32,
+    ) -> Result<Page<Order>, SyncError> {
+        self.source
+            .orders_modified_since(since, page, self.page_size)
+            .await
+            .map_err(|e| SyncError::Source {
+                flow: self.name.clone(),
+                source: e,
+            })
+    }
+
+    /// Whether `order` is exactly the order whose deal last landed: the source-side binding
+    /// holds it as it was then, and an equal hash means nothing to do (this is also what makes a
+    /// second sync cost zero writes).
+    pub async fn unchanged_since_sync(
+        &self,
+        store: &Store,
+        order: &Order,
+    ) -> Result<bool, SyncError> {
+        let snapshot = serde_json::to_value(order).map_err(SyncError::Encode)?;
+        let bound = store
+            .binding(&self.source_system, KIND_ORDER, &entity_id(&order.source))
+            .await?;
+        Ok(bound
+            .is_some_and(|b| b.snapshot_hash.as_deref() == Some(snapshot_hash(&snapshot).as_str())))
+    }
+
     /// Queues the write for one order read from the source, unless nothing changed since it last
     /// landed or the same change is set aside (dead or dropped).
     pub(crate) async fn queue_order(
@@ -112,17 +133,9 @@ impl OrderFlow {
         order: &Order,
     ) -> Result<Queued, SyncError> {
         let entity = entity_id(&order.source);
-        let snapshot = serde_json::to_value(order).map_err(SyncError::Encode)?;
-        // The source-side binding holds the order as it was when its deal last landed: equal
-        // hash means nothing to do (this is also what makes a second sync cost zero writes).
-        if let Some(b) = store
-            .binding(&self.source_system, KIND_ORDER, &entity)
-            .await?
-        {
-            if b.snapshot_hash.as_deref() == Some(snapshot_hash(&snapshot).as_str()) {
-                debug!(flow = %self.name, order = %entity, "unchanged since last sync");
-                return Ok(Queued::Unchanged);
-            }
+        if self.unchanged_since_sync(store, order).await? {
+            debug!(flow = %self.name, order = %entity, "unchanged since last sync");
+            return Ok(Queued::Unchanged);
         }
         let payload = serde_json::to_value(DealUpsert {
             flow: self.name.clone(),
@@ -163,6 +176,34 @@ impl OrderFlow {
             Enqueued::Inserted(_) => Queued::Inserted,
             Enqueued::Coalesced(_) => Queued::Coalesced,
         })
+    }
+}
+
+/// Where a listing is, page by page: from page 1 until the system names no later page. An
+/// empty page, or a "next" page that is not later, also ends it: a system that kept answering so
+/// would otherwise be read forever. Shared by every pass over a listing (orders, deals, dry run).
+#[derive(Debug, Clone, Copy)]
+pub struct Pages {
+    current: Option<u32>,
+}
+
+impl Pages {
+    /// Before the first page.
+    pub fn first() -> Self {
+        Pages { current: Some(1) }
+    }
+
+    /// The page to read next; `None` when the listing is done.
+    pub fn current(&self) -> Option<u32> {
+        self.current
+    }
+
+    /// Moves past `listing`, the page just read.
+    pub fn advance<T>(&mut self, listing: &Page<T>) {
+        self.current = match (self.current, listing.next_page) {
+            (Some(page), Some(next)) if next > page && !listing.items.is_empty() => Some(next),
+            _ => None,
+        };
     }
 }
 

@@ -7,13 +7,13 @@
 
 use super::ids::{coalesce_key, entity_id, KIND_DEAL, KIND_ORDER};
 use super::job::{DealPull, JOB_DEAL_PULL};
-use super::merge::same_compared_fields;
-use super::poll::{advance_cursor, poll_since, PollReport};
+use super::poll::{advance_cursor, poll_since, Pages, PollReport};
+use super::two_way::merge::same_compared_fields;
 use super::SyncError;
 use chrono::{DateTime, Utc};
-use dealbridge_sdk::model::{CrmDealState, Deal};
+use dealbridge_sdk::model::{CrmDealState, Deal, Page};
 use dealbridge_sdk::traits::CrmDealReader;
-use dealbridge_store::{Enqueued, NewJob, Store};
+use dealbridge_store::{Binding, Enqueued, NewJob, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
@@ -66,16 +66,9 @@ impl DealPullFlow {
         let since = poll_since(store, &cursor_name, full, self.overlap).await?;
         let mut report = PollReport::default();
         let mut newest: Option<DateTime<Utc>> = None;
-        let mut page = 1;
-        loop {
-            let listing = self
-                .reader
-                .deals_modified_since(since, page, self.page_size)
-                .await
-                .map_err(|e| SyncError::Source {
-                    flow: self.name.clone(),
-                    source: e,
-                })?;
+        let mut pages = Pages::first();
+        while let Some(page) = pages.current() {
+            let listing = self.read_page(since, page).await?;
             report.pages += 1;
             for state in &listing.items {
                 report.seen += 1;
@@ -87,15 +80,59 @@ impl DealPullFlow {
                     Pulled::Unchanged | Pulled::NotOurs | Pulled::Unbound => report.unchanged += 1,
                 }
             }
-            match listing.next_page {
-                Some(next) if next > page && !listing.items.is_empty() => page = next,
-                _ => break,
-            }
+            pages.advance(&listing);
         }
         advance_cursor(store, &cursor_name, newest).await?;
         info!(flow = %self.name, pages = report.pages, seen = report.seen, queued = report.queued,
               coalesced = report.coalesced, unchanged = report.unchanged, "deal poll pass done");
         Ok(report)
+    }
+
+    /// One page of the deals changed since `since` (`None`: all of them).
+    pub async fn read_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        page: u32,
+    ) -> Result<Page<CrmDealState>, SyncError> {
+        self.reader
+            .deals_modified_since(since, page, self.page_size)
+            .await
+            .map_err(|e| SyncError::Source {
+                flow: self.name.clone(),
+                source: e,
+            })
+    }
+
+    /// The deal binding of one deal read from the CRM when the deal is ours and its compared
+    /// fields differ from what we last wrote or saw (or no snapshot says); otherwise why not
+    /// (never [`Pulled::Queued`] or [`Pulled::Coalesced`]).
+    pub async fn changed_binding(
+        &self,
+        store: &Store,
+        state: &CrmDealState,
+    ) -> Result<Result<Binding, Pulled>, SyncError> {
+        let origin = &state.deal.origin;
+        if origin.system != self.store_system || origin.id.is_empty() {
+            return Ok(Err(Pulled::NotOurs));
+        }
+        let entity = entity_id(origin);
+        let Some(bound) = store.binding(&self.crm_system, KIND_DEAL, &entity).await? else {
+            // Not bound yet: the store → CRM job that creates it is still on its way.
+            return Ok(Err(Pulled::Unbound));
+        };
+        if bound.external_id != state.id {
+            debug!(flow = %self.name, deal = %state.id, bound = %bound.external_id, "a second deal claims the same order; ignored");
+            return Ok(Err(Pulled::NotOurs));
+        }
+        let base: Option<Deal> = bound
+            .snapshot
+            .as_ref()
+            .and_then(|s| serde_json::from_value(s.clone()).ok());
+        if base.is_some_and(|b| same_compared_fields(&b, &state.deal)) {
+            debug!(flow = %self.name, order = %entity, deal = %state.id, "deal equals the last synced state");
+            return Ok(Err(Pulled::Unchanged));
+        }
+        Ok(Ok(bound))
     }
 
     /// Queues a merge for one deal read from the CRM, unless it is not ours or unchanged.
@@ -105,26 +142,10 @@ impl DealPullFlow {
         state: &CrmDealState,
     ) -> Result<Pulled, SyncError> {
         let origin = &state.deal.origin;
-        if origin.system != self.store_system || origin.id.is_empty() {
-            return Ok(Pulled::NotOurs);
+        if let Err(seen) = self.changed_binding(store, state).await? {
+            return Ok(seen);
         }
         let entity = entity_id(origin);
-        let Some(bound) = store.binding(&self.crm_system, KIND_DEAL, &entity).await? else {
-            // Not bound yet: the store → CRM job that creates it is still on its way.
-            return Ok(Pulled::Unbound);
-        };
-        if bound.external_id != state.id {
-            debug!(flow = %self.name, deal = %state.id, bound = %bound.external_id, "a second deal claims the same order; ignored");
-            return Ok(Pulled::NotOurs);
-        }
-        let base: Option<Deal> = bound
-            .snapshot
-            .as_ref()
-            .and_then(|s| serde_json::from_value(s.clone()).ok());
-        if base.is_some_and(|b| same_compared_fields(&b, &state.deal)) {
-            debug!(flow = %self.name, order = %entity, deal = %state.id, "deal equals the last synced state");
-            return Ok(Pulled::Unchanged);
-        }
         let payload = serde_json::to_value(DealPull {
             flow: self.forward.clone(),
             order_id: origin.id.clone(),

@@ -4,23 +4,26 @@
 //! is saved. A crash in between leaves the job leased; when the lease expires another worker
 //! runs it again, and find-or-create (look the deal up by its origin before creating) turns
 //! that second run into an update instead of a duplicate.
+//!
+//! Every write is decided before it is made: a store → CRM job plans the deal and decides it
+//! against the binding ([`super::upsert`]); a job of a two-way pair loads both sides, decides
+//! with the pure [`super::two_way::decide`] and applies the plan ([`super::two_way`]).
 
 use super::ids::{contact_key, entity_id, KIND_CONTACT, KIND_DEAL, KIND_ORDER};
 use super::job::{DealPull, DealUpsert, JOB_DEAL_PULL, JOB_DEAL_UPSERT};
-use super::merge::{lines_value, merge, same_compared_fields, side_name, MergeInput, Resolutions};
-use super::plan::DealPlanner;
-use super::reverse::order_lines_from_rows;
+use super::plan::{DealPlanner, PlanError};
+use super::two_way::run::PairJob;
+use super::upsert::{decide_upsert, UpsertPlan};
 use super::SyncError;
-use crate::mapping::{Mapping, OwnedField};
+use crate::mapping::Mapping;
 use backon::{ExponentialBuilder, Retryable};
-use dealbridge_sdk::model::{Contact, CrmDealState, Deal, Order, OrderChange};
+use dealbridge_sdk::model::{Contact, Deal, Order};
 use dealbridge_sdk::traits::{
     CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
 };
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::{
-    snapshot_hash, ConflictFilter, ConflictState, FailOutcome, Failure, Job, JournalEntry,
-    NewBinding, NewConflict, Queue, Store,
+    FailOutcome, Failure, Job, JournalEntry, NewBinding, Queue, Store, StoreError,
 };
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -69,19 +72,31 @@ pub struct FlowTarget {
 }
 
 impl FlowTarget {
-    /// The deal `order` plans to, its rows linked to the CRM's products
-    /// ([`super::link`]); a mapping that cannot map it is permanent (dead letter).
-    async fn plan(&self, store: &Store, order: &Order) -> Result<Deal, RunError> {
-        let mut deal = self
-            .planner
-            .plan(order)
-            .map_err(|e| RunError::Permanent(e.to_string()))?;
+    /// The deal `order` plans to, its rows linked to the CRM's products ([`super::link`]).
+    /// The outer error is the store's (linking reads it); the inner one says why the mapping
+    /// cannot map the order.
+    pub(crate) async fn plan_deal(
+        &self,
+        store: &Store,
+        order: &Order,
+    ) -> Result<Result<Deal, PlanError>, StoreError> {
+        let mut deal = match self.planner.plan(order) {
+            Ok(deal) => deal,
+            Err(e) => return Ok(Err(e)),
+        };
         if self.link_products {
-            super::link::link_rows(store, &self.target_system, order, &mut deal)
-                .await
-                .map_err(store_err)?;
+            super::link::link_rows(store, &self.target_system, order, &mut deal).await?;
         }
-        Ok(deal)
+        Ok(Ok(deal))
+    }
+
+    /// [`FlowTarget::plan_deal`] for a job: a mapping that cannot map the order is permanent
+    /// (dead letter).
+    pub(crate) async fn plan(&self, store: &Store, order: &Order) -> Result<Deal, RunError> {
+        self.plan_deal(store, order)
+            .await
+            .map_err(store_err)?
+            .map_err(|e| RunError::Permanent(e.to_string()))
     }
 }
 
@@ -114,7 +129,9 @@ pub enum JobOutcome {
 
 /// How a job failed, before it is recorded.
 pub(crate) enum RunError {
+    /// A call (or the store) failed; retried when the error says so.
     Connector(ConnectorError),
+    /// The job cannot succeed as it is (a mapping gap, a bad payload): dead-lettered.
     Permanent(String),
 }
 
@@ -203,9 +220,13 @@ impl Executor {
                         .map_err(store_err)?;
                     if bound.is_some() {
                         let id = payload.order.source.id.clone();
-                        return self
-                            .reconcile(flow, two, crm, &entity, &id, Some(payload.order), None)
-                            .await;
+                        let job = PairJob {
+                            entity: &entity,
+                            order_id: &id,
+                            order: Some(payload.order),
+                            crm_state: None,
+                        };
+                        return self.reconcile(flow, two, crm, job).await;
                     }
                 }
                 self.upsert(flow, crm, &payload).await
@@ -223,16 +244,13 @@ impl Executor {
                     system: flow.source_system.clone(),
                     id: payload.order_id.clone(),
                 });
-                self.reconcile(
-                    flow,
-                    two,
-                    crm,
-                    &entity,
-                    &payload.order_id,
-                    None,
-                    Some(payload.deal),
-                )
-                .await
+                let job = PairJob {
+                    entity: &entity,
+                    order_id: &payload.order_id,
+                    order: None,
+                    crm_state: Some(payload.deal),
+                };
+                self.reconcile(flow, two, crm, job).await
             }
             super::payments::JOB_DEAL_PAYMENTS => self.run_payments(job).await,
             other => Err(RunError::Permanent(format!(
@@ -259,7 +277,8 @@ impl Executor {
         Ok((flow, crm.as_ref()))
     }
 
-    /// Store → CRM only: make the deal match the order.
+    /// Store → CRM only: make the deal match the order. Plans the deal, decides the write
+    /// against the binding ([`super::upsert`]), then applies it.
     async fn upsert(
         &self,
         flow: &FlowTarget,
@@ -269,55 +288,68 @@ impl Executor {
         let order = &payload.order;
         let entity = entity_id(&order.source);
         let deal = flow.plan(&self.store, order).await?;
-        let deal_snapshot = serde_json::to_value(&deal)
+        let bound = self
+            .store
+            .binding(&flow.target_system, KIND_DEAL, &entity)
+            .await
+            .map_err(store_err)?;
+        let plan = decide_upsert(deal, bound.as_ref())
             .map_err(|e| RunError::Permanent(format!("order {entity}: cannot encode deal: {e}")))?;
+        self.apply_upsert(flow, crm, &entity, order, plan).await
+    }
+
+    /// Executes an [`UpsertPlan`]: the deal write with its binding, then the order snapshot (so
+    /// the next poll sees the order as landed) and the payments it carries.
+    async fn apply_upsert(
+        &self,
+        flow: &FlowTarget,
+        crm: &dyn CrmDeals,
+        entity: &str,
+        order: &Order,
+        plan: UpsertPlan,
+    ) -> Result<JobOutcome, RunError> {
         let order_snapshot = serde_json::to_value(order).map_err(|e| {
             RunError::Permanent(format!("order {entity}: cannot encode order: {e}"))
         })?;
         let target = flow.target_system.as_str();
-        let bound = self
-            .store
-            .binding(target, KIND_DEAL, &entity)
-            .await
-            .map_err(store_err)?;
-
-        let outcome = match &bound {
-            Some(b)
-                if b.snapshot_hash.as_deref() == Some(snapshot_hash(&deal_snapshot).as_str()) =>
-            {
+        let outcome = match plan {
+            UpsertPlan::Unchanged { deal_id } => {
                 self.journal(
-                    &entity,
+                    entity,
                     target,
                     "unchanged",
-                    Some(&b.external_id),
+                    Some(&deal_id),
                     "deal already matches the order",
                 )
                 .await?;
                 JobOutcome::Unchanged
             }
-            _ => {
+            UpsertPlan::Write {
+                bound_id,
+                deal,
+                snapshot,
+            } => {
                 let contact_id = match &deal.contact {
                     Some(c) => self.contact_id(crm, target, c).await?,
                     None => None,
                 };
-                let deal_id = self
+                let (deal_id, created) = self
                     .write_deal(
                         crm,
                         target,
-                        &entity,
-                        bound.as_ref().map(|b| b.external_id.as_str()),
+                        entity,
+                        bound_id.as_deref(),
                         &deal,
                         contact_id.as_deref(),
                     )
                     .await?;
-                let (deal_id, created) = deal_id;
                 self.store
                     .save_binding(&NewBinding {
                         system: target,
                         kind: KIND_DEAL,
-                        entity_id: &entity,
+                        entity_id: entity,
                         external_id: &deal_id,
-                        snapshot: Some(&deal_snapshot),
+                        snapshot: Some(&snapshot),
                     })
                     .await
                     .map_err(store_err)?;
@@ -332,19 +364,19 @@ impl Executor {
             .save_binding(&NewBinding {
                 system: &flow.source_system,
                 kind: KIND_ORDER,
-                entity_id: &entity,
+                entity_id: entity,
                 external_id: &order.source.id,
                 snapshot: Some(&order_snapshot),
             })
             .await
             .map_err(store_err)?;
-        self.queue_payments_if_paid(flow, &entity, order).await?;
+        self.queue_payments_if_paid(flow, entity, order).await?;
         Ok(outcome)
     }
 
     /// A paid or refunded order's payments go to its deal (see [`super::payments`]); queued
     /// after the deal is written so the payments job finds it.
-    async fn queue_payments_if_paid(
+    pub(crate) async fn queue_payments_if_paid(
         &self,
         flow: &FlowTarget,
         entity: &str,
@@ -363,385 +395,30 @@ impl Executor {
         Ok(())
     }
 
-    /// Two-way: merges the order and the deal against their last synced snapshots and writes what
-    /// moved to the side that lacks it. Runs under the pair's lock, so the store- and CRM-
-    /// triggered jobs of one pair (different queue keys) never interleave.
-    #[allow(clippy::too_many_arguments)]
-    async fn reconcile(
+    /// Saves `deal` as the deal snapshot of `entity`, bound to `deal_id` (the CRM side's merge
+    /// base).
+    pub(crate) async fn save_deal_snapshot(
         &self,
-        flow: &FlowTarget,
-        two: &TwoWay,
-        crm: &dyn CrmDeals,
+        target: &str,
         entity: &str,
-        order_id: &str,
-        order: Option<Order>,
-        crm_state: Option<CrmDealState>,
-    ) -> Result<JobOutcome, RunError> {
-        let held = self
-            .store
-            .lock(&format!("pair:{entity}"))
-            .await
-            .map_err(store_err)?;
-        let result = self
-            .reconcile_locked(flow, two, crm, entity, order_id, order, crm_state)
-            .await;
-        held.release().await.map_err(store_err)?;
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn reconcile_locked(
-        &self,
-        flow: &FlowTarget,
-        two: &TwoWay,
-        crm: &dyn CrmDeals,
-        entity: &str,
-        order_id: &str,
-        order: Option<Order>,
-        crm_state: Option<CrmDealState>,
-    ) -> Result<JobOutcome, RunError> {
-        let target = flow.target_system.as_str();
-        let source = flow.source_system.as_str();
-        let Some(deal_binding) = self
-            .store
-            .binding(target, KIND_DEAL, entity)
-            .await
-            .map_err(store_err)?
-        else {
-            return Err(RunError::Permanent(format!(
-                "order {entity}: no deal is bound to it in `{target}`; the store → CRM job creates it first"
-            )));
-        };
-        let deal_id = deal_binding.external_id.clone();
-        // A store-triggered job whose order plans to exactly the deal we last wrote has nothing
-        // to carry: no read of either system.
-        if let (Some(hint), None) = (&order, &crm_state) {
-            let planned = flow.plan(&self.store, hint).await?;
-            if deal_binding.snapshot_hash.as_deref()
-                == Some(snapshot_hash(&to_json(entity, &planned)?).as_str())
-            {
-                self.journal(
-                    entity,
-                    target,
-                    "unchanged",
-                    Some(&deal_id),
-                    "deal already matches the order",
-                )
-                .await?;
-                return Ok(JobOutcome::Unchanged);
-            }
-        }
-        // Both sides are read afresh: a payload may be older than a write another job of this
-        // pair made since (it was queued before), and merging a stale side would undo that write.
-        let order_now = match read_with_retry(|| two.source.order(order_id)).await? {
-            Some(o) => o,
-            None => {
-                self.journal(
-                    entity,
-                    source,
-                    "skipped",
-                    Some(order_id),
-                    "order no longer exists in the store; nothing is written back",
-                )
-                .await?;
-                return Ok(JobOutcome::Unchanged);
-            }
-        };
-        let crm_state = match read_with_retry(|| two.reader.deal(&deal_id)).await? {
-            Some(s) => s,
-            None => {
-                self.journal(
-                    entity,
-                    target,
-                    "skipped",
-                    Some(&deal_id),
-                    "the deal was deleted in the CRM; nothing is written",
-                )
-                .await?;
-                return Ok(JobOutcome::Unchanged);
-            }
-        };
-        let store_now = flow.plan(&self.store, &order_now).await?;
-        let crm_base: Deal = match deal_binding
-            .snapshot
-            .as_ref()
-            .and_then(|s| serde_json::from_value(s.clone()).ok())
-        {
-            Some(d) => d,
-            None => store_now.clone(),
-        };
-        let order_binding = self
-            .store
-            .binding(source, KIND_ORDER, entity)
-            .await
-            .map_err(store_err)?;
-        let base_order = order_binding
-            .as_ref()
-            .and_then(|b| b.snapshot.as_ref())
-            .and_then(|s| serde_json::from_value::<Order>(s.clone()).ok());
-        // An old snapshot the mapping can no longer plan falls back to the CRM's base; a
-        // database failure is not swallowed into a wrong base.
-        let store_base = match base_order {
-            Some(o) => match flow.plan(&self.store, &o).await {
-                Ok(deal) => deal,
-                Err(RunError::Permanent(_)) => crm_base.clone(),
-                Err(e) => return Err(e),
-            },
-            None => crm_base.clone(),
-        };
-
-        // A person must decide first: `manual` holds every write of the pair.
-        let open = self
-            .store
-            .open_conflicts_for(KIND_DEAL, entity)
-            .await
-            .map_err(store_err)?;
-        if !open.is_empty() {
-            let ids: Vec<String> = open.iter().map(|c| c.id.to_string()).collect();
-            self.journal(
-                entity,
-                target,
-                "held",
-                Some(&deal_id),
-                &format!(
-                    "open conflict(s) {}: resolve with `dealbridge conflicts resolve`",
-                    ids.join(", ")
-                ),
-            )
-            .await?;
-            return Ok(JobOutcome::Unchanged);
-        }
-        let resolutions = self.resolutions(entity, deal_binding.synced_at).await?;
-        let outcome = merge(
-            &MergeInput {
-                store_now: &store_now,
-                store_base: &store_base,
-                crm_now: &crm_state.deal,
-                crm_base: &crm_base,
-                store_modified: order_now.modified_at,
-                crm_modified: crm_state.modified_at,
-            },
-            &two.mapping.fields,
-            &resolutions,
-        );
-        for c in &outcome.conflicts {
-            let chosen = c.winner.map(|w| match w {
-                super::merge::Side::Store => source,
-                super::merge::Side::Crm => target,
-            });
-            let chosen_value = c.winner.map(|w| match w {
-                super::merge::Side::Store => c.store.clone(),
-                super::merge::Side::Crm => c.crm.clone(),
-            });
-            let id = self
-                .store
-                .record_conflict(&NewConflict {
-                    kind: KIND_DEAL,
-                    entity_id: entity,
-                    field: c.field.as_str(),
-                    base: Some(&c.base),
-                    ours: &c.store,
-                    theirs: &c.crm,
-                    ours_system: source,
-                    theirs_system: target,
-                    rule: c.rule.as_str(),
-                    chosen,
-                    chosen_value: chosen_value.as_ref(),
-                    reason: &c.reason,
-                })
-                .await
-                .map_err(store_err)?;
-            warn!(order = %entity, field = c.field.as_str(), conflict = id, rule = c.rule.as_str(),
-                  winner = c.winner.map_or("none (held)", side_name), "both systems changed a field");
-        }
-        if outcome.held() {
-            self.journal(
-                entity,
-                target,
-                "held",
-                Some(&deal_id),
-                "a manual conflict holds this order and its deal",
-            )
-            .await?;
-            return Ok(JobOutcome::Unchanged);
-        }
-        let merged = &outcome.merged;
-
-        // The store's side: the stage (through the reverse stage map) and the lines.
-        let mut change = OrderChange::default();
-        if merged.stage != store_now.stage {
-            match two.mapping.status_for_stage(&merged.stage) {
-                Some(status) if status != order_now.status => {
-                    change.status = Some(status.to_string())
-                }
-                Some(_) => {}
-                None => {
-                    self.journal(entity, source, "kept", Some(order_id), &format!(
-                        "deal stage `{}` has no store status in {} ([stage_map]); the order stays `{}`",
-                        merged.stage, two.mapping.path.display(), order_now.status
-                    ))
-                    .await?;
-                }
-            }
-        }
-        if lines_value(&merged.lines) != lines_value(&store_now.lines) {
-            let products = if flow.link_products {
-                super::link::store_products_of_rows(&self.store, target, source, &merged.lines)
-                    .await
-                    .map_err(store_err)?
-            } else {
-                Default::default()
-            };
-            change.lines = Some(order_lines_from_rows(
-                &merged.lines,
-                &order_now,
-                &store_now,
-                &products,
-            ));
-        }
-        let store_written = change != OrderChange::default();
-        let order_after = if store_written {
-            let after = two.sink.update_order(order_id, &change).await?;
-            let what: Vec<&str> = [
-                change.status.as_ref().map(|_| "status"),
-                change.lines.as_ref().map(|_| "lines"),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            self.journal_kind(
-                KIND_ORDER,
-                entity,
-                source,
-                "updated",
-                Some(order_id),
-                &format!(
-                    "from the CRM: {} (status now `{}`)",
-                    what.join(", "),
-                    after.status
-                ),
-            )
-            .await?;
-            // Saved at once: if the CRM write below fails, the retry sees the store already
-            // carries the change (both sides then agree) instead of writing it again.
-            self.save_order_snapshot(source, entity, &after).await?;
-            after
-        } else {
-            order_now
-        };
-
-        // The CRM's side: the order as the store now has it, with the merged stage and title.
-        let mut final_deal = flow.plan(&self.store, &order_after).await?;
-        final_deal.stage = merged.stage.clone();
-        final_deal.title = merged.title.clone();
-        if !store_written {
-            final_deal.amount = merged.amount;
-            final_deal.lines = merged.lines.clone();
-        }
-        let forward_only_changed = store_now.contact != store_base.contact
-            || store_now.comments != store_base.comments
-            || store_now.source_channel != store_base.source_channel;
-        let crm_written =
-            !same_compared_fields(&final_deal, &crm_state.deal) || forward_only_changed;
-        if crm_written {
-            let contact_id = match &final_deal.contact {
-                Some(c) => self.contact_id(crm, target, c).await?,
-                None => None,
-            };
-            crm.update_deal(&deal_id, &final_deal, contact_id.as_deref())
-                .await?;
-            let moved: Vec<&str> = outcome
-                .changed
-                .iter()
-                .filter(|(_, side)| *side == super::merge::Side::Store)
-                .map(|(f, _)| f.as_str())
-                .collect();
-            self.journal(
-                entity,
-                target,
-                "updated",
-                Some(&deal_id),
-                &format!(
-                    "stage {}; from the store: {}",
-                    final_deal.stage,
-                    if moved.is_empty() {
-                        "recalculated totals".to_string()
-                    } else {
-                        moved.join(", ")
-                    }
-                ),
-            )
-            .await?;
-        }
-        let final_json = to_json(entity, &final_deal)?;
+        deal_id: &str,
+        deal: &Deal,
+    ) -> Result<(), RunError> {
+        let json = to_json(entity, deal)?;
         self.store
             .save_binding(&NewBinding {
                 system: target,
                 kind: KIND_DEAL,
                 entity_id: entity,
-                external_id: &deal_id,
-                snapshot: Some(&final_json),
+                external_id: deal_id,
+                snapshot: Some(&json),
             })
             .await
-            .map_err(store_err)?;
-        self.save_order_snapshot(source, entity, &order_after)
-            .await?;
-        if store_written || crm_written {
-            self.queue_payments_if_paid(flow, entity, &order_after)
-                .await?;
-        }
-        if !store_written && !crm_written {
-            self.journal(
-                entity,
-                target,
-                "unchanged",
-                Some(&deal_id),
-                "order and deal agree",
-            )
-            .await?;
-            return Ok(JobOutcome::Unchanged);
-        }
-        Ok(JobOutcome::Written)
+            .map_err(store_err)
     }
 
-    /// Decisions people made (`conflicts resolve`) on this pair's `manual` conflicts since the
-    /// pair last synced: they are applied once, by the next merge.
-    async fn resolutions(
-        &self,
-        entity: &str,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Resolutions, RunError> {
-        let decided = self
-            .store
-            .conflicts(&ConflictFilter {
-                state: Some(ConflictState::Resolved),
-                kind: Some(KIND_DEAL.to_string()),
-                entity_id: Some(entity.to_string()),
-                limit: 100,
-            })
-            .await
-            .map_err(store_err)?;
-        let mut out = Resolutions::new();
-        // Newest first: the first decision seen for a field is the one that stands.
-        for c in decided {
-            let by_person = c
-                .resolved_by
-                .as_deref()
-                .is_some_and(|b| !b.starts_with("rule:"));
-            let fresh = c.resolved_at.is_some_and(|at| at >= since);
-            if let (true, true, Some(field), Some(value)) = (
-                by_person,
-                fresh,
-                OwnedField::parse(&c.field),
-                c.chosen_value,
-            ) {
-                out.entry(field).or_insert(value);
-            }
-        }
-        Ok(out)
-    }
-
-    async fn save_order_snapshot(
+    /// Saves `order` as the order snapshot of `entity` (the store side's merge base).
+    pub(crate) async fn save_order_snapshot(
         &self,
         source: &str,
         entity: &str,
@@ -796,7 +473,7 @@ impl Executor {
     }
 
     /// Finds or creates the contact; returns its CRM id, or `None` if it has no matching key.
-    async fn contact_id(
+    pub(crate) async fn contact_id(
         &self,
         crm: &dyn CrmDeals,
         target: &str,
@@ -847,7 +524,8 @@ impl Executor {
         Ok(Some(id))
     }
 
-    async fn journal(
+    /// Journals an action on the deal of `entity` in `system`.
+    pub(crate) async fn journal(
         &self,
         entity: &str,
         system: &str,
@@ -859,6 +537,7 @@ impl Executor {
             .await
     }
 
+    /// Journals an action on an entity of `kind` in `system`.
     pub(crate) async fn journal_kind(
         &self,
         kind: &str,
@@ -894,7 +573,10 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(job: &Job) -> Result<T, Run
 }
 
 /// A record as JSON for a snapshot.
-fn to_json<T: serde::Serialize>(entity: &str, v: &T) -> Result<serde_json::Value, RunError> {
+pub(crate) fn to_json<T: serde::Serialize>(
+    entity: &str,
+    v: &T,
+) -> Result<serde_json::Value, RunError> {
     serde_json::to_value(v)
         .map_err(|e| RunError::Permanent(format!("{entity}: cannot encode a snapshot: {e}")))
 }

@@ -679,3 +679,64 @@ async fn crm_events_waiting_for_a_binding_do_not_hold_up_the_shops_deliveries() 
     deal_of(&w, order);
     app.store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_decides_the_pair_like_the_worker_and_writes_nothing() {
+    let w = two_way_world().await;
+    let order = create_order(&w, "processing").await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let (deal, _) = deal_of(&w, order);
+
+    // The manager wins the deal; the shop owner, meanwhile, puts the order on hold.
+    assert!(w
+        .crm
+        .handle
+        .manager_update_deal(deal, json!({"STAGE_ID": "WON"})));
+    let plan = app.engine.dry_run(None, false).await.unwrap();
+    let merge: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == "merge")
+        .collect();
+    assert_eq!(merge.len(), 1, "{plan:?}");
+    assert_eq!(merge[0].target, "shop");
+    assert!(
+        merge[0].detail.contains("status processing → completed"),
+        "{plan:?}"
+    );
+
+    w.shop
+        .handle
+        .owner_edit(order, &json!({"status": "on-hold"}))
+        .unwrap();
+    reset_counters(&w);
+    let plan = app.engine.dry_run(None, false).await.unwrap();
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.detail.contains("both changed stage") && c.detail.contains("crm")),
+        "the stage conflict, decided by its owner (the CRM): {plan:?}"
+    );
+    assert_eq!(
+        (store_writes(&w), crm_writes(&w)),
+        (0, 0),
+        "a dry run writes nothing"
+    );
+    let logged = app
+        .store
+        .conflicts(&ConflictFilter {
+            state: None,
+            kind: None,
+            entity_id: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(logged.is_empty(), "nor logs a conflict");
+
+    // The worker then does what the plan said.
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(order_json(&w, order)["status"], "completed");
+    app.store.close().await;
+}
