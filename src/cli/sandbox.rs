@@ -6,8 +6,7 @@ use crate::app::App;
 use crate::server::{router, AppState};
 use anyhow::Context;
 use clap::Args;
-use dealbridge_bitrix24::emulator as b24;
-use dealbridge_woocommerce::emulator as woo;
+use dealbridge_sdk::connector::{SandboxCrm, SandboxStore};
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +34,32 @@ pub struct SandboxArgs {
 /// The mapping shipped with the sandbox.
 const MAPPING: &str = include_str!("../../mappings/woocommerce-bitrix24.toml");
 
+/// The store and the CRM the sandbox pairs, by connector kind (their emulators come from the
+/// registry, like every other use of a connector).
+const STORE_KIND: &str = "woocommerce";
+const CRM_KIND: &str = "bitrix24";
+
+/// Starts the store's emulator with `orders` seeded orders.
+async fn start_store(orders: usize) -> anyhow::Result<Box<dyn SandboxStore>> {
+    let kind =
+        crate::connectors::kind(STORE_KIND).context("the sandbox's store is not registered")?;
+    kind.connector()
+        .sandbox_store(orders)
+        .await
+        .with_context(|| format!("{STORE_KIND} has no sandbox emulator"))?
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Starts the CRM's emulator.
+async fn start_crm() -> anyhow::Result<Box<dyn SandboxCrm>> {
+    let kind = crate::connectors::kind(CRM_KIND).context("the sandbox's CRM is not registered")?;
+    kind.connector()
+        .sandbox_crm()
+        .await
+        .with_context(|| format!("{CRM_KIND} has no sandbox emulator"))?
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
 /// Runs the sandbox.
 pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     let temp;
@@ -50,30 +75,18 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
             temp.path().to_path_buf()
         }
     };
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let shop = woo::spawn(woo::EmulatorConfig::default(), any).await?;
-    let crm = b24::spawn(
-        b24::EmulatorConfig {
-            limits: b24::BucketLimits::enterprise(),
-            ..Default::default()
-        },
-        any,
-    )
-    .await?;
-    shop.handle.seed_orders(args.orders, 42);
+    let shop: Arc<dyn SandboxStore> = Arc::from(start_store(args.orders).await?);
+    let crm: Arc<dyn SandboxCrm> = Arc::from(start_crm().await?);
     std::fs::create_dir_all(dir.join("mappings"))?;
     std::fs::write(dir.join("mappings/woocommerce-bitrix24.toml"), MAPPING)?;
     let config_path = dir.join("dealbridge.toml");
     std::fs::write(
         &config_path,
-        sandbox_config(&shop.base_url, &crm.webhook_url, args.listen),
+        sandbox_config(&shop.config_table(), &crm.config_table(), args.listen),
     )?;
     println!("sandbox in {}", dir.display());
-    println!(
-        "  WooCommerce emulator: {}/wp-json/wc/v3  ({} seeded orders)",
-        shop.base_url, args.orders
-    );
-    println!("  Bitrix24 emulator:    {}", crm.webhook_url);
+    println!("  {}  ({} seeded orders)", shop.describe(), args.orders);
+    println!("  {}", crm.describe());
     println!("  config:               {}", config_path.display());
     println!();
 
@@ -88,38 +101,23 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
         summary.dead
     );
     for c in &summary.catalogs {
-        let rows: Vec<serde_json::Value> = crm
-            .handle
-            .deals()
-            .iter()
-            .filter_map(|d| d["ID"].as_str().and_then(|i| i.parse::<u64>().ok()))
-            .flat_map(|id| crm.handle.deal_rows(id))
-            .collect();
-        let linked = rows
-            .iter()
-            .filter(|r| {
-                let id = &r["PRODUCT_ID"];
-                id.as_u64()
-                    .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
-                    .unwrap_or(0)
-                    > 0
-            })
-            .count();
+        let deals = crm.deals();
+        let rows: usize = deals.iter().map(|d| d.rows).sum();
+        let linked: usize = deals.iter().map(|d| d.linked_rows).sum();
         println!(
-            "catalog {}: {} product(s) of the shop created in the CRM; {linked} of {} deal row(s) name one (the others are shipping and fees)",
+            "catalog {}: {} product(s) of the shop created in the CRM; {linked} of {rows} deal row(s) name one (the others are shipping and fees)",
             c.flow,
             c.crm_created,
-            rows.len()
         );
     }
-    print_deals(&crm.handle);
+    print_deals(crm.as_ref());
     let again = app.engine.sync_once(None, false).await?;
     println!(
         "second sync: {} written, {} unchanged — nothing is written twice",
         again.written,
         again.polls.iter().map(|(_, p)| p.unchanged).sum::<u64>()
     );
-    show_two_way(&app, &shop.handle, &crm.handle).await?;
+    show_two_way(&app, shop.as_ref(), crm.as_ref()).await?;
 
     if !args.once {
         println!();
@@ -143,12 +141,12 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
             .with_graceful_shutdown(async move { server_stop.cancelled().await })
             .into_future(),
         );
-        let shop_handle = shop.handle.clone();
-        let crm_handle = crm.handle.clone();
+        let shop_handle = shop.clone();
+        let crm_handle = crm.clone();
         let arrivals_stop = stop.clone();
         let arrivals = tokio::spawn(async move {
             let mut seed = 1000;
-            let mut known = crm_handle.deal_count();
+            let mut known = crm_handle.deals().len();
             loop {
                 tokio::select! {
                     _ = arrivals_stop.cancelled() => break,
@@ -159,17 +157,13 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
                 println!("shop: new order {:?}", ids);
                 for _ in 0..20 {
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    let n = crm_handle.deal_count();
-                    if n > known {
-                        known = n;
-                        if let Some(d) = crm_handle.deals().last() {
+                    let deals = crm_handle.deals();
+                    if deals.len() > known {
+                        known = deals.len();
+                        if let Some(d) = deals.last() {
                             println!(
                                 "crm:  deal {} \"{}\" stage {} amount {} {}",
-                                d["ID"].as_str().unwrap_or("?"),
-                                d["TITLE"].as_str().unwrap_or(""),
-                                d["STAGE_ID"].as_str().unwrap_or(""),
-                                d["OPPORTUNITY"].as_str().unwrap_or(""),
-                                d["CURRENCY_ID"].as_str().unwrap_or("")
+                                d.id, d.title, d.stage, d.amount, d.currency
                             );
                         }
                         break;
@@ -195,18 +189,18 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     Ok(super::exit::OK)
 }
 
-fn print_deals(crm: &b24::EmulatorHandle) {
+fn print_deals(crm: &dyn SandboxCrm) {
     let deals = crm.deals();
     println!("deals in the CRM: {}", deals.len());
     for d in deals.iter().take(10) {
         println!(
             "  #{:<4} {:<16} {:<20} {:>10} {}  contact {}",
-            d["ID"].as_str().unwrap_or("?"),
-            d["TITLE"].as_str().unwrap_or(""),
-            d["STAGE_ID"].as_str().unwrap_or(""),
-            d["OPPORTUNITY"].as_str().unwrap_or(""),
-            d["CURRENCY_ID"].as_str().unwrap_or(""),
-            d["CONTACT_ID"].as_str().unwrap_or("-"),
+            d.id,
+            d.title,
+            d.stage,
+            d.amount,
+            d.currency,
+            d.contact.as_deref().unwrap_or("-"),
         );
     }
     if deals.len() > 10 {
@@ -218,30 +212,21 @@ fn print_deals(crm: &b24::EmulatorHandle) {
 /// shop's order, and our write coming back changes nothing.
 async fn show_two_way(
     app: &App,
-    shop: &woo::EmulatorHandle,
-    crm: &b24::EmulatorHandle,
+    shop: &dyn SandboxStore,
+    crm: &dyn SandboxCrm,
 ) -> anyhow::Result<()> {
-    let open = crm
-        .deals()
-        .into_iter()
-        .find(|d| !matches!(d["STAGE_ID"].as_str(), Some("WON" | "LOSE")));
-    let Some(deal) = open else {
+    let Some(deal) = crm.deals().into_iter().find(|d| d.open) else {
         return Ok(());
     };
-    let (Some(id), Some(order)) = (
-        deal["ID"].as_str().and_then(|i| i.parse::<u64>().ok()),
-        deal["ORIGIN_ID"]
-            .as_str()
-            .and_then(|i| i.parse::<u64>().ok()),
-    ) else {
+    let Some(order) = deal.origin_id.clone() else {
         return Ok(());
     };
-    crm.manager_update_deal(id, serde_json::json!({"STAGE_ID": "WON"}));
+    let id = deal.id;
+    if !crm.win_deal(&id) {
+        return Ok(());
+    }
     let back = app.engine.sync_once(None, false).await?;
-    let status = shop
-        .get_order_json(order)
-        .and_then(|o| o["status"].as_str().map(str::to_string))
-        .unwrap_or_default();
+    let status = shop.order_status(&order).unwrap_or_default();
     println!(
         "a manager moved deal {id} to WON in the CRM: the shop's order {order} is now `{status}` ({} write(s), conflicts {})",
         back.written, back.conflicts
@@ -254,7 +239,7 @@ async fn show_two_way(
     Ok(())
 }
 
-fn sandbox_config(shop_url: &str, webhook_url: &str, listen: SocketAddr) -> String {
+fn sandbox_config(shop_table: &str, crm_table: &str, listen: SocketAddr) -> String {
     format!(
         r#"# Written by `dealbridge sandbox`: both systems are local emulators.
 [database]
@@ -264,17 +249,9 @@ url = "sqlite://dealbridge.db"
 listen = "{listen}"
 
 [systems.shop]
-kind = "woocommerce"
-base_url = "{shop_url}"
-consumer_key = "ck_test"
-consumer_secret = "cs_test"
-
+{shop_table}
 [systems.crm]
-kind = "bitrix24"
-webhook_url = "{webhook_url}"
-rate_limit_per_second = 5
-rate_limit_burst = 50
-
+{crm_table}
 [[flows]]
 name = "orders"
 from = "shop"

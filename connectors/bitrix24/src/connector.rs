@@ -5,8 +5,8 @@ use crate::{Bitrix24Client, Bitrix24Settings, CatalogApi, ClientLimits, OAuthCon
 use dealbridge_sdk::config::{system_override_var, Ctx, Env, RateLimit, Secret, TableReader};
 use dealbridge_sdk::connector::{
     body_hash, settings_of, Accepted, BuildContext, Capabilities, Connector, Emulator, Hint,
-    HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SavedState, SystemSettings,
-    WebhookReceiver, WebhookRequest,
+    HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SandboxCrm, SavedState,
+    SystemSettings, WebhookReceiver, WebhookRequest,
 };
 use dealbridge_sdk::ConnectorError;
 use std::sync::Arc;
@@ -93,6 +93,15 @@ impl Connector for Bitrix24 {
 
     fn emulator(&self) -> Option<&'static dyn Emulator> {
         Some(&crate::emulator::cli::Bitrix24Emulator)
+    }
+
+    async fn sandbox_crm(&self) -> Option<Result<Box<dyn SandboxCrm>, String>> {
+        Some(
+            crate::emulator::sandbox::Bitrix24Sandbox::start()
+                .await
+                .map(|s| Box::new(s) as Box<dyn SandboxCrm>)
+                .map_err(|e| format!("cannot start the Bitrix24 emulator: {e}")),
+        )
     }
 
     async fn build(&self, ctx: BuildContext<'_>) -> Result<Capabilities, ConnectorError> {

@@ -6,8 +6,8 @@ use crate::WooClient;
 use dealbridge_sdk::config::{system_override_var, Ctx, Env, RateLimit, Secret, TableReader};
 use dealbridge_sdk::connector::{
     settings_of, Accepted, BuildContext, Capabilities, Connector, Emulator, Hint, HintEntity,
-    Inspection, Offers, Rejected, Role, StatusVocabulary, SystemSettings, WebhookReceiver,
-    WebhookRequest,
+    Inspection, Offers, Rejected, Role, SandboxStore, StatusVocabulary, SystemSettings,
+    WebhookReceiver, WebhookRequest,
 };
 use dealbridge_sdk::ConnectorError;
 use std::sync::Arc;
@@ -125,6 +125,15 @@ impl Connector for WooCommerce {
             signature,
             order,
         })
+    }
+
+    async fn sandbox_store(&self, orders: usize) -> Option<Result<Box<dyn SandboxStore>, String>> {
+        Some(
+            crate::emulator::sandbox::WooSandbox::start(orders)
+                .await
+                .map(|s| Box::new(s) as Box<dyn SandboxStore>)
+                .map_err(|e| format!("cannot start the WooCommerce emulator: {e}")),
+        )
     }
 
     async fn build(&self, ctx: BuildContext<'_>) -> Result<Capabilities, ConnectorError> {

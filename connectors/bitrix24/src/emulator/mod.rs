@@ -15,6 +15,7 @@ mod filter;
 mod http;
 pub mod limits;
 mod methods;
+pub mod sandbox;
 mod server;
 use dealbridge_sdk::emulator_server::ServerTask;
 mod state;

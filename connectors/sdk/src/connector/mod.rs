@@ -12,6 +12,7 @@ mod capabilities;
 mod emulator;
 mod kind;
 mod remote;
+mod sandbox;
 mod vocabulary;
 mod webhook;
 
@@ -30,6 +31,7 @@ pub struct Inspection {
     pub order: Option<crate::model::Order>,
 }
 pub use remote::{RemoteCheck, RemoteReport};
+pub use sandbox::{SandboxCrm, SandboxDeal, SandboxStore};
 pub use vocabulary::StatusVocabulary;
 pub use webhook::{
     body_hash, Accepted, Hint, HintEntity, Rejected, WebhookReceiver, WebhookRequest,
@@ -151,6 +153,18 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Its emulator, for `dealbridge emulate <kind>` and the sandbox; `None` if it has none.
     fn emulator(&self) -> Option<&'static dyn Emulator> {
+        None
+    }
+
+    /// For a store: its emulator started for `dealbridge sandbox` with `orders` seeded orders;
+    /// `None` if it has none.
+    async fn sandbox_store(&self, orders: usize) -> Option<Result<Box<dyn SandboxStore>, String>> {
+        let _ = orders;
+        None
+    }
+
+    /// For a CRM: its emulator started for `dealbridge sandbox`; `None` if it has none.
+    async fn sandbox_crm(&self) -> Option<Result<Box<dyn SandboxCrm>, String>> {
         None
     }
 

@@ -28,6 +28,7 @@ mod gate;
 mod orders;
 mod query;
 pub mod routes;
+pub mod sandbox;
 pub mod seed;
 mod server;
 use dealbridge_sdk::emulator_server::ServerTask;

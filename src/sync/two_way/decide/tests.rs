@@ -10,7 +10,7 @@ use rust_decimal_macros::dec;
 use serde_json::json;
 
 use super::*;
-use crate::config::SystemKind;
+use crate::connectors::kind;
 use crate::mapping::Owner;
 use crate::sync::plan::DealPlanner;
 use crate::sync::reverse::StoreProduct;
@@ -19,7 +19,12 @@ use crate::sync::two_way::merge::Resolutions;
 
 fn mapping() -> Mapping {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/woocommerce-bitrix24.toml");
-    Mapping::load(&path, SystemKind::WooCommerce, SystemKind::Bitrix24).unwrap()
+    Mapping::load(
+        &path,
+        kind("woocommerce").unwrap(),
+        kind("bitrix24").unwrap(),
+    )
+    .unwrap()
 }
 
 fn t(s: i64) -> DateTime<Utc> {
