@@ -51,6 +51,9 @@ pub struct VendorTexts {
     pub auth: &'static str,
     /// The vendor's message for a record that does not exist.
     pub not_found: &'static str,
+    /// The vendor's message for data it refuses (an unknown stage or status); `None` where the
+    /// connector refuses such data itself, before sending (then nothing must be sent).
+    pub rejected: Option<&'static str>,
     /// The vendor's message for an internal server error.
     pub server_error: &'static str,
     /// The `Retry-After` the vendor's throttling answer carries; `None` where the vendor
@@ -101,6 +104,8 @@ pub enum Writes<'a> {
         /// A deal this CRM accepts (its stage and pipeline exist); the checks set the origin.
         /// Boxed: a deal is far larger than the other variant.
         sample: Box<Deal>,
+        /// A stage id of the CRM's own form that does not exist.
+        unknown_stage: &'static str,
     },
     /// A store is not a find-or-create target: orders are born in the shop, the engine only
     /// writes back to them. The nearest equivalent is checked instead: the same change applied
@@ -114,6 +119,8 @@ pub enum Writes<'a> {
         order_id: String,
         /// A change the store accepts for that order (status and note).
         change: OrderChange,
+        /// A status the store does not have.
+        unknown_status: &'static str,
     },
 }
 

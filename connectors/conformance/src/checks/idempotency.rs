@@ -15,12 +15,13 @@ use dealbridge_sdk::traits::{CrmDeals, OrderSink};
 pub async fn find_or_create_idempotent<S: Subject>() {
     let subject = S::start(Setup::seeded(3)).await;
     match subject.writes() {
-        Writes::FindOrCreate { deals, sample } => crm::<S>(&subject, deals, &sample).await,
+        Writes::FindOrCreate { deals, sample, .. } => crm::<S>(&subject, deals, &sample).await,
         Writes::OrderWriteBack {
             why,
             sink,
             order_id,
             change,
+            ..
         } => store::<S>(&subject, why, sink, &order_id, &change).await,
     }
     subject.stop().await;

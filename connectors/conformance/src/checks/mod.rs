@@ -53,7 +53,7 @@ pub(crate) async fn find_or_create(
 /// an order. Used to provoke the vendor's answers on the write path.
 pub(crate) async fn write_to<S: Subject>(subject: &S, id: &str) -> Result<(), ConnectorError> {
     match subject.writes() {
-        Writes::FindOrCreate { deals, sample } => {
+        Writes::FindOrCreate { deals, sample, .. } => {
             deals
                 .update_deal(id, &deal_for(&sample, &origin("write")), None)
                 .await
@@ -71,7 +71,7 @@ pub(crate) async fn write_once<S: Subject>(
     key: &str,
 ) -> Result<String, ConnectorError> {
     match subject.writes() {
-        Writes::FindOrCreate { deals, sample } => {
+        Writes::FindOrCreate { deals, sample, .. } => {
             find_or_create(deals, &deal_for(&sample, &origin(key))).await
         }
         Writes::OrderWriteBack {
@@ -83,6 +83,36 @@ pub(crate) async fn write_once<S: Subject>(
             .update_order(&order_id, &change)
             .await
             .map(|o| o.source.id),
+    }
+}
+
+/// The engine's write with data the system does not accept: a deal at a stage that does not
+/// exist, or an order set to a status the store does not have.
+pub(crate) async fn write_rejected<S: Subject>(subject: &S) -> Result<(), ConnectorError> {
+    match subject.writes() {
+        Writes::FindOrCreate {
+            deals,
+            sample,
+            unknown_stage,
+        } => {
+            let deal = Deal {
+                stage: unknown_stage.into(),
+                ..deal_for(&sample, &origin("rejected"))
+            };
+            deals.create_deal(&deal, None).await.map(|_| ())
+        }
+        Writes::OrderWriteBack {
+            sink,
+            order_id,
+            unknown_status,
+            ..
+        } => {
+            let change = dealbridge_sdk::model::OrderChange {
+                status: Some(unknown_status.into()),
+                ..Default::default()
+            };
+            sink.update_order(&order_id, &change).await.map(|_| ())
+        }
     }
 }
 

@@ -4,13 +4,15 @@
 //!
 //! Auth errors, the third class, are checked by [`super::auth_failure`].
 
-use super::{assert_well_formed, write_to, MISSING_ID};
+use super::{assert_well_formed, write_rejected, write_to, MISSING_ID};
 use crate::subject::{Setup, Subject};
 use dealbridge_sdk::fault::FaultOutcome;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
 
 /// A write to a record that does not exist gets the vendor's "not found" answer: permanent
 /// ([`ErrorKind::NotFound`] or [`ErrorKind::Invalid`], not retried) with the vendor's text.
+/// Data the system does not accept (an unknown stage or status) is permanent too, with the
+/// vendor's validation message (see [`crate::VendorTexts::rejected`]).
 /// The vendor's internal server error is transient (retried) with the vendor's text, and the
 /// call after it succeeds.
 pub async fn error_bodies<S: Subject>() {
@@ -30,6 +32,7 @@ pub async fn error_bodies<S: Subject>() {
         S::SYSTEM
     );
     assert_vendor_words::<S>(&permanent, S::TEXTS.not_found);
+    rejected_data::<S>(&subject).await;
 
     subject.faults().plan(FaultOutcome::ServerError, 1);
     let transient = subject
@@ -52,6 +55,36 @@ pub async fn error_bodies<S: Subject>() {
         .unwrap_or_else(|e| panic!("{}: the call after a server error: {e}", S::SYSTEM));
     assert_eq!(after.items.len(), 1, "{}: listing", S::SYSTEM);
     subject.stop().await;
+}
+
+/// Data the system does not accept is [`ErrorKind::Invalid`] and not retried: with the
+/// vendor's validation message when the vendor refused it, or refused before sending, in which
+/// case nothing reached the vendor's write methods and no record was added.
+async fn rejected_data<S: Subject>(subject: &S) {
+    let (writes, records) = (subject.write_calls(), subject.record_count());
+    let e = write_rejected(subject)
+        .await
+        .expect_err("data the system does not accept must be refused");
+    assert_eq!(
+        e.kind,
+        ErrorKind::Invalid,
+        "{}: rejected data: {e}",
+        S::SYSTEM
+    );
+    assert!(!e.should_retry(), "{}: rejected data retried", S::SYSTEM);
+    match S::TEXTS.rejected {
+        Some(words) => assert_vendor_words::<S>(&e, words),
+        None => {
+            assert_well_formed::<S>(&e);
+            assert_eq!(
+                subject.write_calls(),
+                writes,
+                "{}: refused before sending, yet a write went out",
+                S::SYSTEM
+            );
+        }
+    }
+    assert_eq!(subject.record_count(), records, "{}: records", S::SYSTEM);
 }
 
 fn assert_vendor_words<S: Subject>(e: &ConnectorError, words: &str) {

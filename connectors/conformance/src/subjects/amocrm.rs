@@ -28,6 +28,9 @@ impl Subject for AmoCrm {
         // amoCRM answers a read of a missing lead with 204 and no body (its "empty" answer);
         // the client reads a lead before it updates one, so that is what it meets.
         not_found: "204 No Content",
+        rejected: Some(
+            "status_id (NotSupportedChoice: The value you selected is not a valid choice.)",
+        ),
         server_error: "Internal server error",
         // amoCRM documents no Retry-After on its 429; the client names its own delay.
         retry_after: None,
@@ -79,6 +82,7 @@ impl Subject for AmoCrm {
         Writes::FindOrCreate {
             deals: &self.deals,
             sample: Box::new(super::sample_deal(&FIRST_CONTACT.to_string(), "RUB")),
+            unknown_stage: "999",
         }
     }
 

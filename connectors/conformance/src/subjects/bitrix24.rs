@@ -29,6 +29,7 @@ impl Subject for Bitrix24 {
     const TEXTS: VendorTexts = VendorTexts {
         auth: "NO_AUTH_FOUND: Wrong authorization data",
         not_found: "Not found",
+        rejected: Some("Stage \"999\" is not found in deal category 0."),
         server_error: "INTERNAL_SERVER_ERROR: Internal server error",
         // 503 QUERY_LIMIT_EXCEEDED carries no Retry-After: Bitrix24 documents the bucket's
         // drain rate instead, and the client names its own delay.
@@ -83,6 +84,7 @@ impl Subject for Bitrix24 {
         Writes::FindOrCreate {
             deals: &self.client,
             sample: Box::new(sample_deal("NEW", "RUB")),
+            unknown_stage: "999",
         }
     }
 

@@ -25,6 +25,9 @@ impl Subject for Shopify {
     const TEXTS: VendorTexts = VendorTexts {
         auth: "Invalid API key or access token",
         not_found: "Not Found",
+        // REST has no status field to send: the connector maps a status onto close / cancel /
+        // open itself and refuses any other before calling Shopify.
+        rejected: None,
         server_error: "Internal Server Error",
         // Shopify's 429 carries `Retry-After: 2.0`.
         retry_after: Some(Duration::from_secs(2)),
@@ -69,6 +72,7 @@ impl Subject for Shopify {
                 note: Some("Checked by the conformance suite".into()),
                 ..OrderChange::default()
             },
+            unknown_status: "no-such-status",
         }
     }
 

@@ -26,6 +26,7 @@ impl Subject for WooCommerce {
         // A known key with a wrong secret (an unknown key is refused per endpoint instead).
         auth: "Consumer secret is invalid.",
         not_found: "Invalid ID.",
+        rejected: Some("Invalid parameter(s): status"),
         server_error: "There has been a critical error on this website.",
         // WooCommerce documents no throttling; the emulator's host/WAF-style 429 says 1 s.
         retry_after: Some(Duration::from_secs(1)),
@@ -71,6 +72,7 @@ impl Subject for WooCommerce {
                 note: Some("Checked by the conformance suite".into()),
                 ..OrderChange::default()
             },
+            unknown_status: "no-such-status",
         }
     }
 
