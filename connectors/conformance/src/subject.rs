@@ -151,6 +151,11 @@ pub trait Subject: Send + Sync + Sized {
     /// Calls the emulator has received, so far, to methods that can change data.
     fn write_calls(&self) -> u64;
 
+    /// Changes record `id` as someone else would (a manager in the CRM, the shop owner, another
+    /// app), so that its modification time moves past every other record's. The paging check
+    /// does this in the middle of a listing.
+    async fn touch(&self, id: &str);
+
     /// Records (orders or deals) the emulator holds.
     fn record_count(&self) -> usize;
 

@@ -90,6 +90,18 @@ impl Subject for AmoCrm {
         rest_writes(&self.emulator.handle.counters())
     }
 
+    async fn touch(&self, id: &str) {
+        // A manager's edit a minute from now: later than every other lead's `updated_at`
+        // without waiting out the 1-second resolution.
+        let later = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            + 60;
+        let id = id.parse().expect("numeric id");
+        self.emulator.handle.set_lead_updated_at(id, later as i64);
+    }
+
     fn record_count(&self) -> usize {
         self.emulator.handle.lead_count()
     }

@@ -99,6 +99,16 @@ impl Subject for Bitrix24 {
             .sum()
     }
 
+    async fn touch(&self, id: &str) {
+        // DATE_MODIFY has 1-second resolution and the portal's clock is the real one.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let changed = self.emulator.handle.manager_update_deal(
+            id.parse().expect("numeric id"),
+            json!({ "TITLE": "Changed by a manager" }),
+        );
+        assert!(changed, "deal {id} changed");
+    }
+
     fn record_count(&self) -> usize {
         self.emulator.handle.deal_count()
     }

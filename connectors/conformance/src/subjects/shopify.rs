@@ -80,6 +80,18 @@ impl Subject for Shopify {
         rest_writes(self.emulator.handle.counters())
     }
 
+    async fn touch(&self, id: &str) {
+        // Past the 1-second resolution of `updated_at`, then changed through the API as another
+        // app would (a separate client, so this one's cursors are not involved).
+        self.emulator.handle.advance_clock(Duration::from_secs(2));
+        let token = EmulatorConfig::default().access_token;
+        ShopifyClient::new(&self.emulator.base_url, &token, timeouts())
+            .expect("client")
+            .set_order_note(id.parse().expect("numeric id"), "Changed by another app")
+            .await
+            .expect("note set");
+    }
+
     fn record_count(&self) -> usize {
         self.emulator.handle.order_ids().len()
     }

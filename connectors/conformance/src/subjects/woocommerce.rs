@@ -80,6 +80,16 @@ impl Subject for WooCommerce {
         rest_writes(self.emulator.handle.counters())
     }
 
+    async fn touch(&self, id: &str) {
+        // Past WooCommerce's 1-second date resolution, so the change is later than any other.
+        let handle = &self.emulator.handle;
+        handle.advance_clock(Duration::from_secs(2));
+        let body = serde_json::json!({ "customer_note": "Changed by the shop owner" });
+        handle
+            .owner_edit(id.parse().expect("numeric id"), &body)
+            .expect("owner edit");
+    }
+
     fn record_count(&self) -> usize {
         self.emulator.handle.order_count()
     }
