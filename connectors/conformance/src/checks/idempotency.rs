@@ -4,11 +4,12 @@
 use super::{deal_for, find_or_create, origin};
 use crate::subject::{Setup, Subject, Writes};
 use dealbridge_sdk::fault::FaultConfig;
-use dealbridge_sdk::model::{Deal, OrderChange};
+use dealbridge_sdk::model::{Contact, Deal, OrderChange};
 use dealbridge_sdk::traits::{CrmDeals, OrderSink};
 
 /// A CRM: a first create whose connection drops after the write, then find-or-create twice
-/// for the same origin: one deal, the same id both times, and the second round writes nothing.
+/// for the same origin: one deal, the same id both times, and the second round writes nothing;
+/// its buyer, created once, is found again under another spelling of the same e-mail and phone.
 /// A store (no find-or-create, see [`Writes::OrderWriteBack`]): the same change written back
 /// after a dropped attempt and then again: the order shows it, the repeat writes nothing, and
 /// no order is added.
@@ -73,6 +74,44 @@ async fn crm<S: Subject>(subject: &S, deals: &dyn CrmDeals, sample: &Deal) {
         subject.write_calls(),
         writes,
         "{}: the second find-or-create wrote",
+        S::SYSTEM
+    );
+    contact::<S>(subject, deals).await;
+}
+
+/// The buyer of a deal is found or created the same way: by e-mail, then phone, whose
+/// spelling differs between orders (case, spaces, brackets).
+async fn contact<S: Subject>(subject: &S, deals: &dyn CrmDeals) {
+    let buyer = |email: &str, phone: &str| Contact {
+        source: Some(origin("buyer-1")),
+        first_name: "Иван".into(),
+        last_name: "Петров".into(),
+        company: None,
+        email: Some(email.into()),
+        phone: Some(phone.into()),
+    };
+    let first = buyer("Ivan.Petrov@Example.com", "+7 (912) 345-67-89");
+    let again = buyer("ivan.petrov@example.com ", "+7 912 345 67 89");
+    let id = match deals.find_contact(&first).await {
+        Ok(None) => deals.create_contact(&first).await,
+        other => panic!("{}: a new buyer looked up: {other:?}", S::SYSTEM),
+    }
+    .unwrap_or_else(|e| panic!("{}: contact created: {e}", S::SYSTEM));
+    let writes = subject.write_calls();
+    let found = deals
+        .find_contact(&again)
+        .await
+        .unwrap_or_else(|e| panic!("{}: contact looked up again: {e}", S::SYSTEM));
+    assert_eq!(
+        found,
+        Some(id),
+        "{}: the same buyer, found again",
+        S::SYSTEM
+    );
+    assert_eq!(
+        subject.write_calls(),
+        writes,
+        "{}: a lookup wrote",
         S::SYSTEM
     );
 }
