@@ -89,8 +89,11 @@ pub struct LeadsQuery {
     pub page: Option<u32>,
     /// `limit`, at most [`MAX_LIMIT`].
     pub limit: Option<u32>,
-    /// `order[updated_at]=asc`: oldest change first, so a poller can move its cursor.
+    /// `order[updated_at]=asc`: oldest change first.
     pub order_updated_asc: bool,
+    /// `order[id]=asc`: a stable order for paging, since ids never change (a lead changed while
+    /// a listing is paged does not shift the others). Ignored with `order_updated_asc`.
+    pub order_id_asc: bool,
 }
 
 impl LeadsQuery {
@@ -120,6 +123,8 @@ impl LeadsQuery {
         }
         if self.order_updated_asc {
             s.append_pair("order[updated_at]", "asc");
+        } else if self.order_id_asc {
+            s.append_pair("order[id]", "asc");
         }
         s.finish()
     }

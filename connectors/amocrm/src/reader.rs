@@ -1,5 +1,11 @@
 //! [`CrmDealReader`] for amoCRM: leads changed since a time (`filter[updated_at][from]`,
-//! `order[updated_at]=asc`, `with=contacts,catalog_elements`), and one lead by id.
+//! `order[id]=asc`, `with=contacts,catalog_elements`), and one lead by id.
+//!
+//! **By id, not by `updated_at`.** Pages are page numbers over the sorted list. Sorted by
+//! `updated_at`, a lead changed while the pages are read moves to the end and the lead at the
+//! next page's start is never listed in that pass (the conformance suite's paging check showed
+//! it); an id never changes, so sorted by id the pages stay put. The engine's cursor is the
+//! newest `updated_at` of the whole pass, so it needs no order by time.
 //!
 //! A lead maps back to a [`Deal`]: stage = `status_id`, pipeline = `pipeline_id`, amount = the
 //! exact-amount text field (`"10.50 RUB"`) when set, else the integer `price`; origin = the
@@ -224,7 +230,7 @@ impl CrmDealReader for AmoDeals {
             with: vec!["contacts".into(), "catalog_elements".into()],
             page: Some(page),
             limit: Some(per_page.clamp(1, MAX_LIMIT)),
-            order_updated_asc: true,
+            order_id_asc: true,
             ..Default::default()
         };
         let hal = self.client.leads_page(&q).await?;

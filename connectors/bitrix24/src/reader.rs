@@ -1,5 +1,12 @@
-//! [`CrmDealReader`] for Bitrix24: deals changed since a time, oldest change first, with their
-//! product rows; one deal with its rows in one `batch`.
+//! [`CrmDealReader`] for Bitrix24: deals changed since a time, by id, with their product rows;
+//! one deal with its rows in one `batch`.
+//!
+//! **By id, not by `DATE_MODIFY`.** Pages are `start` offsets. Sorted by modification time, a
+//! deal changed while the pages are read moves to the end, every later deal shifts back by one,
+//! and the deal at the next page's start is never listed in that pass (the conformance suite's
+//! paging check showed it); the engine then moves its cursor past it. An id never changes, so
+//! sorted by id the pages stay put; the engine takes the newest `DATE_MODIFY` of the whole pass
+//! for its cursor, so it needs no order by time.
 //!
 //! Requests: a page of up to 50 deals costs 2 (`crm.deal.list`, then one `batch` of
 //! `crm.deal.productrows.get` for every deal on the page); [`CrmDealReader::deal`] costs 1.
@@ -151,7 +158,7 @@ fn rows_of(v: &Value, id: &str) -> Result<Vec<ProductRowRecord>, ConnectorError>
 #[async_trait]
 impl CrmDealReader for Bitrix24Client {
     /// `page` maps to `start = (page - 1) * 50`; `per_page` is ignored: Bitrix24 pages hold
-    /// 50 rows. Order: `DATE_MODIFY` then `ID`, ascending; the filter is `>=DATE_MODIFY`, so
+    /// 50 rows. Order: `ID` ascending (see the module docs); the filter is `>=DATE_MODIFY`, so
     /// deals changed in the `since` second are read again (the engine's snapshot hash makes
     /// that free).
     async fn deals_modified_since(
@@ -162,7 +169,7 @@ impl CrmDealReader for Bitrix24Client {
     ) -> Result<Page<CrmDealState>, ConnectorError> {
         let page = page.max(1);
         let mut params = json!({
-            "order": { "DATE_MODIFY": "ASC", "ID": "ASC" },
+            "order": { "ID": "ASC" },
             "select": self.deal_select(),
             "start": u64::from(page - 1) * u64::from(DEAL_PAGE_SIZE),
         });

@@ -2,12 +2,14 @@
 //!
 //! An emulator consults [`Faults::roll`] before answering each API call; the outcome says whether
 //! to answer normally, with the vendor's own server error, with its throttling answer, after a
-//! delay, or to drop the connection without an answer. [`CallCounters`] counts calls per method so
-//! tests can assert "the second sync made zero write calls".
+//! delay, or to drop the connection without an answer. [`Faults::plan`] scripts exact outcomes
+//! for the next calls ("the next 2 calls are throttled"), so a test can provoke one answer
+//! without racing a probability. [`CallCounters`] counts calls per method so tests can assert
+//! "the second sync made zero write calls".
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,6 +68,8 @@ pub enum FaultOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     config: Arc<Mutex<FaultConfig>>,
+    /// Outcomes scripted for the next calls, consumed before any random draw.
+    planned: Arc<Mutex<VecDeque<FaultOutcome>>>,
 }
 
 impl Faults {
@@ -79,8 +83,23 @@ impl Faults {
         self.config.lock().expect("fault lock").clone()
     }
 
-    /// Draws the outcome for one call.
+    /// Makes each of the next `calls` calls (after any already planned) end in `outcome`,
+    /// whatever the rates say. Deterministic, unlike the rates: "the next call is throttled".
+    pub fn plan(&self, outcome: FaultOutcome, calls: usize) {
+        let mut planned = self.planned.lock().expect("fault lock");
+        planned.extend(std::iter::repeat_n(outcome, calls));
+    }
+
+    /// How many planned outcomes are still waiting for a call.
+    pub fn planned(&self) -> usize {
+        self.planned.lock().expect("fault lock").len()
+    }
+
+    /// Draws the outcome for one call: the next planned one if any, else by the rates.
     pub fn roll(&self) -> FaultOutcome {
+        if let Some(next) = self.planned.lock().expect("fault lock").pop_front() {
+            return next;
+        }
         let c = self.get();
         let x: f64 = rand::rng().random();
         let mut edge = c.error_rate;
@@ -190,6 +209,19 @@ mod tests {
             .filter(|_| f.roll() == FaultOutcome::Throttle)
             .count();
         assert!((2_500..3_500).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn planned_outcomes_come_first_then_the_rates() {
+        let f = Faults::default();
+        f.plan(FaultOutcome::Throttle, 2);
+        f.plan(FaultOutcome::ServerError, 1);
+        assert_eq!(f.planned(), 3);
+        assert_eq!(f.roll(), FaultOutcome::Throttle);
+        assert_eq!(f.roll(), FaultOutcome::Throttle);
+        assert_eq!(f.roll(), FaultOutcome::ServerError);
+        assert_eq!(f.roll(), FaultOutcome::Pass);
+        assert_eq!(f.planned(), 0);
     }
 
     #[test]

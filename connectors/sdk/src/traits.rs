@@ -71,7 +71,9 @@ pub trait CrmDeals: Send + Sync {
 /// A CRM whose deals can be read back: the CRM → store / 1C direction.
 #[async_trait]
 pub trait CrmDealReader: Send + Sync {
-    /// One page of deals changed at or after `since` (all when `None`), oldest change first.
+    /// One page of deals changed at or after `since` (all when `None`), in an order that a
+    /// change made while the pages are read does not shift (by id: a deal changed mid-listing
+    /// must not hide another; the engine's cursor is the newest change of the whole pass).
     /// `page` is 1-based; the connector maps it to its own paging (Bitrix24 `start`, amoCRM
     /// `page`).
     async fn deals_modified_since(
