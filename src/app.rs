@@ -11,7 +11,9 @@ use crate::sync::schedule::ScheduledJob;
 use crate::sync::worker::{Executor, FlowTarget, TwoWay};
 use anyhow::Context;
 use dealbridge_amocrm::{AmoClient, AmoDeals, DealSettings};
-use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
+use dealbridge_bitrix24::Bitrix24Client;
+use dealbridge_sdk::auth::{OAuthTokens, TokenStore};
+use dealbridge_sdk::http::{ClientLimits, RateLimit};
 use dealbridge_sdk::traits::{
     CrmCatalog, CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
 };
@@ -90,7 +92,8 @@ impl App {
                     .with_context(|| {
                         format!("systems.{name}: cannot build the WooCommerce client")
                     })?
-                    .with_system_name(name.clone());
+                    .with_system_name(name.clone())
+                    .with_limits(client_limits(system.limits()));
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
                     price_push.insert(name.clone(), client.clone());
@@ -105,7 +108,8 @@ impl App {
                                 format!("systems.{name}: cannot build the Shopify client")
                             })?
                             .with_system_name(name.clone())
-                            .with_location_id(c.location_id);
+                            .with_location_id(c.location_id)
+                            .with_limits(client_limits(system.limits()));
                     let client = Arc::new(client);
                     sinks.insert(name.clone(), client.clone());
                     price_push.insert(name.clone(), client.clone());
@@ -114,14 +118,7 @@ impl App {
                     sources.insert(name.clone(), client);
                 }
                 SystemConfig::AmoCrm(a) => {
-                    let limits = a
-                        .limits
-                        .rate_limit
-                        .map(|r| dealbridge_amocrm::ClientLimits {
-                            per_second: r.per_second,
-                            burst: r.burst,
-                        })
-                        .unwrap_or_default();
+                    let limits = client_limits(system.limits());
                     let client = amo_client(&store, name, a, limits, timeouts)
                         .await
                         .with_context(|| {
@@ -151,14 +148,7 @@ impl App {
                     crms.insert(name.clone(), deals);
                 }
                 SystemConfig::Bitrix24(b) => {
-                    let limits = b
-                        .limits
-                        .rate_limit
-                        .map(|r| ClientLimits {
-                            per_second: r.per_second,
-                            burst: r.burst,
-                        })
-                        .unwrap_or_default();
+                    let limits = client_limits(system.limits());
                     let client = bitrix24_client(&store, name, b, limits, timeouts)
                         .await
                         .with_context(|| {
@@ -366,9 +356,72 @@ fn bitrix24_settings(b: &crate::config::Bitrix24Config) -> dealbridge_bitrix24::
     settings
 }
 
-/// The state-database key of a Bitrix24 app's newest OAuth token pair.
+/// The client-side request budget of `[systems.<name>]` (its `rate_limit_per_second` /
+/// `rate_limit_burst`, or the kind's default), in the form every connector's client takes.
+pub(crate) fn client_limits(limits: &crate::config::SystemLimits) -> ClientLimits {
+    ClientLimits {
+        rate_limit: limits.rate_limit.map(|r| RateLimit {
+            per_second: r.per_second,
+            burst: r.burst,
+        }),
+    }
+}
+
+/// The state-database key of an OAuth app's newest token pair (Bitrix24, amoCRM).
 pub fn oauth_cursor(system: &str) -> String {
     format!("oauth:{system}")
+}
+
+/// The newest token pair saved for `[systems.<name>]`, if any. Either half may be missing in
+/// what an older version wrote; the caller fills it from the config.
+async fn saved_tokens(
+    store: &Store,
+    name: &str,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let saved = store
+        .cursor(&oauth_cursor(name))
+        .await?
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    let get = |k: &str| {
+        saved
+            .as_ref()
+            .and_then(|v| v[k].as_str())
+            .map(str::to_string)
+    };
+    Ok((get("access_token"), get("refresh_token")))
+}
+
+/// Saves each refreshed OAuth pair of one system in the state database (the `oauth:<system>`
+/// cursor, as `{"access_token", "refresh_token"}` JSON). The clients await it before using the
+/// new token, so a process killed right after a refresh still leaves the newest pair behind.
+struct StoreTokens {
+    store: Store,
+    key: String,
+}
+
+#[async_trait::async_trait]
+impl TokenStore for StoreTokens {
+    async fn save(&self, tokens: &OAuthTokens) -> Result<(), dealbridge_sdk::ConnectorError> {
+        let value = serde_json::json!({
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+        })
+        .to_string();
+        self.store.set_cursor(&self.key, &value).await.map_err(|e| {
+            dealbridge_sdk::ConnectorError::new(
+                dealbridge_sdk::ErrorKind::Transient,
+                "store",
+                format!("cannot write {} to the state database: {e}", self.key),
+            )
+        })
+    }
+}
+
+fn token_store(store: &Store, name: &str) -> Arc<dyn TokenStore> {
+    Arc::new(StoreTokens {
+        store: store.clone(),
+        key: oauth_cursor(name),
+    })
 }
 
 /// The Bitrix24 client for `[systems.<name>]`: webhook auth, or OAuth with the newest token
@@ -382,7 +435,7 @@ pub(crate) async fn bitrix24_client(
     timeouts: dealbridge_sdk::http::Timeouts,
 ) -> anyhow::Result<Bitrix24Client> {
     use crate::config::Bitrix24Auth;
-    use dealbridge_bitrix24::{OAuthConfig, OAuthTokens};
+    use dealbridge_bitrix24::OAuthConfig;
     match &b.auth {
         Bitrix24Auth::Webhook(url) => Ok(Bitrix24Client::new(url.expose(), limits, timeouts)?),
         Bitrix24Auth::OAuth(oauth) => {
@@ -394,35 +447,17 @@ pub(crate) async fn bitrix24_client(
                 refresh_token,
                 token_url,
             } = oauth.as_ref();
-            let saved = store
-                .cursor(&oauth_cursor(name))
-                .await?
-                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-                .and_then(|v| {
-                    Some(OAuthTokens {
-                        access_token: v["access_token"].as_str()?.to_string(),
-                        refresh_token: v["refresh_token"].as_str()?.to_string(),
-                    })
-                });
-            let tokens = saved.unwrap_or_else(|| OAuthTokens {
-                access_token: access_token.expose().to_string(),
-                refresh_token: refresh_token.expose().to_string(),
-            });
-            let saver = store.clone();
-            let key = oauth_cursor(name);
-            let listener: dealbridge_bitrix24::TokenListener = Arc::new(move |t: &OAuthTokens| {
-                let value = serde_json::json!({
-                    "access_token": t.access_token,
-                    "refresh_token": t.refresh_token,
-                })
-                .to_string();
-                let (store, key) = (saver.clone(), key.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = store.set_cursor(&key, &value).await {
-                        tracing::error!(error = %e, "cannot save the refreshed Bitrix24 tokens; the next start uses the older pair");
-                    }
-                });
-            });
+            // Both halves from one save, or the config's first pair: never a mix.
+            let tokens = match saved_tokens(store, name).await? {
+                (Some(access_token), Some(refresh_token)) => OAuthTokens {
+                    access_token,
+                    refresh_token,
+                },
+                _ => OAuthTokens {
+                    access_token: access_token.expose().to_string(),
+                    refresh_token: refresh_token.expose().to_string(),
+                },
+            };
             Ok(Bitrix24Client::new_oauth(
                 portal_url.as_str(),
                 OAuthConfig {
@@ -434,35 +469,8 @@ pub(crate) async fn bitrix24_client(
                 limits,
                 timeouts,
             )?
-            .with_token_listener(listener))
+            .with_token_store(token_store(store, name)))
         }
-    }
-}
-
-/// Saves each amoCRM token pair in the state database as soon as it is issued.
-struct StoreTokenSink {
-    store: Store,
-    key: String,
-}
-
-#[async_trait::async_trait]
-impl dealbridge_amocrm::TokenSink for StoreTokenSink {
-    async fn persist(
-        &self,
-        tokens: &dealbridge_amocrm::OAuthTokens,
-    ) -> Result<(), dealbridge_sdk::ConnectorError> {
-        let value = serde_json::json!({
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
-        })
-        .to_string();
-        self.store.set_cursor(&self.key, &value).await.map_err(|e| {
-            dealbridge_sdk::ConnectorError::new(
-                dealbridge_sdk::ErrorKind::Transient,
-                "store",
-                format!("cannot save the refreshed amoCRM tokens: {e}"),
-            )
-        })
     }
 }
 
@@ -472,7 +480,7 @@ pub(crate) async fn amo_client(
     store: &Store,
     name: &str,
     a: &crate::config::AmoCrmConfig,
-    limits: dealbridge_amocrm::ClientLimits,
+    limits: ClientLimits,
     timeouts: dealbridge_sdk::http::Timeouts,
 ) -> anyhow::Result<AmoClient> {
     let Some(oauth) = &a.oauth else {
@@ -481,23 +489,9 @@ pub(crate) async fn amo_client(
                 .with_config_name(name.to_string()),
         );
     };
-    let saved = store
-        .cursor(&oauth_cursor(name))
-        .await?
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-    let saved_str = |k: &str| {
-        saved
-            .as_ref()
-            .and_then(|v| v[k].as_str())
-            .map(str::to_string)
-    };
-    let access = saved_str("access_token").unwrap_or_else(|| a.token.expose().to_string());
-    let refresh =
-        saved_str("refresh_token").unwrap_or_else(|| oauth.refresh_token.expose().to_string());
-    let sink: Arc<dyn dealbridge_amocrm::TokenSink> = Arc::new(StoreTokenSink {
-        store: store.clone(),
-        key: oauth_cursor(name),
-    });
+    let (access, refresh) = saved_tokens(store, name).await?;
+    let access = access.unwrap_or_else(|| a.token.expose().to_string());
+    let refresh = refresh.unwrap_or_else(|| oauth.refresh_token.expose().to_string());
     Ok(
         AmoClient::new(a.base_url.as_str(), &access, limits, timeouts)?
             .with_config_name(name.to_string())
@@ -508,7 +502,7 @@ pub(crate) async fn amo_client(
                     redirect_uri: oauth.redirect_uri.clone(),
                     refresh_token: refresh,
                 },
-                Some(sink),
+                Some(token_store(store, name)),
             ),
     )
 }

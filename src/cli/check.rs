@@ -97,7 +97,7 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
         let Some(SystemConfig::Bitrix24(b)) = config.system(system) else {
             continue;
         };
-        let limits = dealbridge_bitrix24::ClientLimits::default();
+        let limits = dealbridge_bitrix24::DEFAULT_LIMITS;
         let client =
             crate::app::bitrix24_client(&store, system, b, limits, b.limits.timeouts()).await?;
         let ids: Vec<u32> = pipelines.keys().copied().collect();
@@ -144,7 +144,7 @@ async fn remote_stages(config: &crate::config::Config) -> anyhow::Result<Vec<Str
             &store,
             system,
             a,
-            dealbridge_amocrm::ClientLimits::default(),
+            dealbridge_amocrm::DEFAULT_LIMITS,
             a.limits.timeouts(),
         )
         .await?;

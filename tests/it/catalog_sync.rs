@@ -160,10 +160,7 @@ async fn world(n: usize, mapping: &str) -> World {
     };
     let b24c = Bitrix24Client::new(
         &crm.webhook_url,
-        ClientLimits {
-            per_second: 500,
-            burst: 500,
-        },
+        ClientLimits::rate(500, 500),
         timeouts,
     )
     .unwrap();
@@ -656,10 +653,7 @@ async fn a_shops_own_catalog_reaches_the_crm_and_only_changes_are_written() {
         .with_system_name("shop");
     let b24c = Bitrix24Client::new(
         &crm.webhook_url,
-        ClientLimits {
-            per_second: 100,
-            burst: 100,
-        },
+        ClientLimits::rate(100, 100),
         timeouts,
     )
     .unwrap();
@@ -801,10 +795,7 @@ async fn a_shopify_shops_own_catalog_reaches_the_crm_by_variant() {
         .unwrap();
     let b24c = Bitrix24Client::new(
         &crm.webhook_url,
-        ClientLimits {
-            per_second: 100,
-            burst: 100,
-        },
+        ClientLimits::rate(100, 100),
         timeouts,
     )
     .unwrap();

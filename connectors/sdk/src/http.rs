@@ -71,9 +71,73 @@ impl RateLimiter {
         }
     }
 
+    /// Like [`RateLimiter::new`], with `margin` added to every interval between requests. A
+    /// vendor that counts requests per second at *its* end (amoCRM) can see requests spaced
+    /// exactly `1/per_second` apart land one too many in a second after network jitter.
+    pub fn with_margin(per_second: u32, burst: u32, margin: Duration) -> Self {
+        let period = Duration::from_secs(1) / per_second.max(1) + margin;
+        let burst = NonZeroU32::new(burst.max(1)).expect("nonzero");
+        let quota = Quota::with_period(period)
+            .expect("nonzero period")
+            .allow_burst(burst);
+        RateLimiter {
+            inner: Arc::new(Governor::direct(quota)),
+        }
+    }
+
     /// Waits until one more request is allowed.
     pub async fn acquire(&self) {
         self.inner.until_ready().await;
+    }
+}
+
+/// A client-side request budget (token bucket) for one remote account: `per_second` sustained,
+/// `burst` at once after a quiet spell. The config's `rate_limit_per_second` /
+/// `rate_limit_burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per second, sustained.
+    pub per_second: u32,
+    /// Requests that may go at once before the rate applies.
+    pub burst: u32,
+}
+
+/// How fast one client may call its remote account. Every connector's client takes one, so a
+/// configured limit reaches every system the same way; each request waits on the client's
+/// [`RateLimiter`] before it is sent. Clones of a client share that limiter.
+///
+/// No `Default`: which budget a client gets is a choice (the config's, or a connector's own
+/// constant such as `dealbridge_bitrix24::DEFAULT_LIMITS`), never an accident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// The request budget; `None` sends as fast as the caller asks (a vendor may still pace
+    /// itself from its own headers, as Shopify's client does).
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl ClientLimits {
+    /// No client-side limit.
+    pub const UNLIMITED: ClientLimits = ClientLimits { rate_limit: None };
+
+    /// `per_second` sustained with bursts of `burst`.
+    pub const fn rate(per_second: u32, burst: u32) -> Self {
+        ClientLimits {
+            rate_limit: Some(RateLimit { per_second, burst }),
+        }
+    }
+
+    /// The limiter these limits describe, or `None` when unlimited.
+    pub fn limiter(&self) -> Option<RateLimiter> {
+        self.rate_limit
+            .map(|r| RateLimiter::new(r.per_second, r.burst))
+    }
+}
+
+/// Waits on `limiter`, when there is one. Every request of every client goes through here
+/// first, so no client can forget the configured budget.
+pub async fn wait_for(limiter: Option<&RateLimiter>) {
+    if let Some(l) = limiter {
+        l.acquire().await;
     }
 }
 

@@ -25,7 +25,7 @@ use crate::wire::{
 use crate::{API_VERSION, SYSTEM};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dealbridge_sdk::http::Timeouts;
+use dealbridge_sdk::http::{wait_for, ClientLimits, RateLimiter, Timeouts};
 use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
@@ -95,6 +95,9 @@ pub struct ShopifyClient {
     token: String,
     system_name: String,
     bucket: Arc<ClientBucket>,
+    /// The configured request budget (`rate_limit_per_second`), shared by clones; waited on
+    /// before the bucket. `None` leaves the pacing to the bucket alone.
+    limiter: Option<RateLimiter>,
     last_call_limit: Arc<Mutex<Option<(u32, u32)>>>,
     cursors: Arc<Mutex<CursorMap>>,
     /// The location stock is pushed to, when configured (`location_id`); see
@@ -137,6 +140,7 @@ impl ShopifyClient {
             token: access_token.to_string(),
             system_name: "shopify".to_string(),
             bucket: Arc::new(ClientBucket::new(40, 2.0, true)),
+            limiter: None,
             last_call_limit: Arc::new(Mutex::new(None)),
             cursors: Arc::new(Mutex::new(HashMap::new())),
             location_id: None,
@@ -154,6 +158,14 @@ impl ShopifyClient {
     /// paces itself; with `pacing` false it sends at once and meets 429s instead.
     pub fn with_bucket(mut self, leak_per_sec: f64, pacing: bool) -> Self {
         self.bucket = Arc::new(ClientBucket::new(40, leak_per_sec, pacing));
+        self
+    }
+
+    /// Sets the configured request budget (`rate_limit_per_second` / `rate_limit_burst`):
+    /// every request waits on it, then on the shop's bucket as
+    /// `X-Shopify-Shop-Api-Call-Limit` reports it. Unlimited (bucket only) by default.
+    pub fn with_limits(mut self, limits: ClientLimits) -> Self {
+        self.limiter = limits.limiter();
         self
     }
 
@@ -409,13 +421,16 @@ impl ShopifyClient {
             .header("X-Shopify-Access-Token", &self.token))
     }
 
-    /// Waits on the bucket, sends, reads the whole body, records the bucket level, and either
-    /// decodes the body or classifies the failure.
+    /// Waits on the configured limiter and the bucket, sends, reads the whole body, records the
+    /// bucket level, and either decodes the body or classifies the failure.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         what: &str,
         req: RequestBuilder,
     ) -> Result<(T, HeaderMap), ConnectorError> {
+        // The configured budget first: the bucket's reservation must be taken when the
+        // request is about to leave, not before a wait on the limiter.
+        wait_for(self.limiter.as_ref()).await;
         let wait = self.bucket.reserve();
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;

@@ -10,7 +10,7 @@ use crate::wire::{NewOrder, WooOrder};
 use crate::SYSTEM;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use dealbridge_sdk::http::Timeouts;
+use dealbridge_sdk::http::{wait_for, ClientLimits, RateLimiter, Timeouts};
 use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
@@ -95,6 +95,9 @@ pub struct WooClient {
     consumer_key: String,
     consumer_secret: String,
     system_name: String,
+    /// The configured request budget, shared by clones; `None` is unlimited (WooCommerce
+    /// documents no limit of its own, but the shop's hosting may).
+    limiter: Option<RateLimiter>,
 }
 
 impl WooClient {
@@ -134,7 +137,15 @@ impl WooClient {
             consumer_key: consumer_key.to_string(),
             consumer_secret: consumer_secret.to_string(),
             system_name: "woocommerce".to_string(),
+            limiter: None,
         })
+    }
+
+    /// Sets the request budget (`rate_limit_per_second` / `rate_limit_burst`): every request
+    /// waits on it before it is sent. Unlimited by default.
+    pub fn with_limits(mut self, limits: ClientLimits) -> Self {
+        self.limiter = limits.limiter();
+        self
     }
 
     /// Sets the configured system name (`[systems.<name>]`) used in [`ExternalRef::system`]
@@ -241,12 +252,14 @@ impl WooClient {
             .basic_auth(&self.consumer_key, Some(&self.consumer_secret)))
     }
 
-    /// Sends, reads the whole body, and either decodes it or classifies the failure.
+    /// Waits for the rate limiter, sends, reads the whole body, and either decodes it or
+    /// classifies the failure.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         what: &str,
         req: RequestBuilder,
     ) -> Result<(T, HeaderMap), ConnectorError> {
+        wait_for(self.limiter.as_ref()).await;
         let resp = req.send().await.map_err(|e| transport(what, e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
