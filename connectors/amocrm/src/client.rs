@@ -9,8 +9,8 @@ use crate::wire::{
     Lead, Note, Pipeline, Saved, Status,
 };
 use crate::SYSTEM;
-use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::auth::{OAuthTokens, TokenCache, TokenStore};
+use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::http::{
     classify_transport, client, parse_retry_after, wait_for, ClientLimits, RateLimiter, Timeouts,
 };
@@ -221,7 +221,11 @@ impl AmoClient {
 
     /// Refreshes unless the token changed since `used` was sent (another call refreshed), and
     /// installs the saved pair.
-    async fn refresh(&self, oauth: &OAuth, used: Option<&str>) -> Result<OAuthTokens, ConnectorError> {
+    async fn refresh(
+        &self,
+        oauth: &OAuth,
+        used: Option<&str>,
+    ) -> Result<OAuthTokens, ConnectorError> {
         let tokens = oauth
             .tokens
             .refresh(used, &self.config_name, |refresh| {

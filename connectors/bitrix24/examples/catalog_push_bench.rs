@@ -48,7 +48,9 @@ async fn main() {
     };
     let limits = BucketLimits::standard();
     let client_limits = STANDARD_PLAN_LIMITS;
-    let rate = client_limits.rate_limit.expect("the standard plan has a limit");
+    let rate = client_limits
+        .rate_limit
+        .expect("the standard plan has a limit");
     println!(
         "bucket: capacity {} draining {}/s; client limiter: burst {} at {}/s",
         limits.capacity, limits.drain_per_second, rate.burst, rate.per_second

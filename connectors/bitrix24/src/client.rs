@@ -5,8 +5,8 @@ use crate::errors::{classify, ErrorContext};
 use crate::php_query::build_query;
 use crate::wire::{ApiError, BatchPayload, Envelope};
 use crate::SYSTEM;
-use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::auth::{OAuthTokens, TokenCache, TokenStore};
+use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::http::{
     classify_status, classify_transport, client, wait_for, ClientLimits, RateLimiter, Timeouts,
 };

@@ -218,7 +218,11 @@ mod tests {
     impl TokenStore for Flaky {
         async fn save(&self, _: &OAuthTokens) -> Result<(), ConnectorError> {
             if self.fail.load(Ordering::SeqCst) {
-                return Err(ConnectorError::new(ErrorKind::Transient, "store", "disk full"));
+                return Err(ConnectorError::new(
+                    ErrorKind::Transient,
+                    "store",
+                    "disk full",
+                ));
             }
             self.saves.fetch_add(1, Ordering::SeqCst);
             Ok(())
