@@ -11,9 +11,7 @@ use crate::wire::{
 use crate::SYSTEM;
 use dealbridge_sdk::auth::{OAuthTokens, TokenCache, TokenStore};
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::http::{
-    classify_transport, client, parse_retry_after, wait_for, ClientLimits, RateLimiter, Timeouts,
-};
+use dealbridge_sdk::http::{client, send, ClientLimits, RateLimiter, Timeouts};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -243,7 +241,6 @@ impl AmoClient {
         refresh: String,
     ) -> Result<OAuthTokens, ConnectorError> {
         let what = "POST /oauth2/access_token";
-        wait_for(self.limiter.as_ref()).await;
         let body = serde_json::json!({
             "client_id": settings.client_id,
             "client_secret": settings.client_secret,
@@ -251,19 +248,13 @@ impl AmoClient {
             "refresh_token": refresh,
             "redirect_uri": settings.redirect_uri,
         });
-        let response = self
+        let req = self
             .http
             .post(format!("{}/oauth2/access_token", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+            .body(body.to_string());
+        let answer = send(self.limiter.as_ref(), SYSTEM, what, req).await?;
+        let (status, bytes) = (answer.status, answer.body);
         if !(200..300).contains(&status) {
             let mut e = classify(status, None, &bytes, what, &self.config_name);
             if matches!(status, 400 | 401 | 403) {
@@ -372,7 +363,6 @@ impl AmoClient {
         token: &str,
         what: &str,
     ) -> Result<(u16, Option<Duration>, axum::body::Bytes), ConnectorError> {
-        wait_for(self.limiter.as_ref()).await;
         let mut req = self
             .http
             .request(method.clone(), format!("{}{}", self.base, path))
@@ -386,16 +376,8 @@ impl AmoClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(b.to_string());
         }
-        let response = req
-            .send()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(response.headers().get(reqwest::header::RETRY_AFTER));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+        let answer = send(self.limiter.as_ref(), SYSTEM, what, req).await?;
+        let (status, retry_after, bytes) = (answer.status, answer.retry_after(), answer.body);
         tracing::debug!(system = SYSTEM, call = %what, status, bytes = bytes.len(), "amocrm call");
         Ok((status, retry_after, bytes))
     }

@@ -8,7 +8,7 @@ use crate::SYSTEM;
 use dealbridge_sdk::auth::{OAuthTokens, TokenCache, TokenStore};
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::http::{
-    classify_status, classify_transport, client, wait_for, ClientLimits, RateLimiter, Timeouts,
+    classify_status, classify_transport, client, send, ClientLimits, RateLimiter, Timeouts,
 };
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -390,27 +390,20 @@ impl Bitrix24Client {
         body: &str,
         token: Option<&str>,
     ) -> Result<(u16, Vec<u8>), ConnectorError> {
-        wait_for(self.limiter.as_ref()).await;
         let mut url = format!("{}{}.json", self.base, method);
         if let Some(t) = token {
             url.push_str("?auth=");
             url.extend(url::form_urlencoded::byte_serialize(t.as_bytes()));
         }
         let what = format!("Bitrix24 {method}");
-        // `without_url`: reqwest puts the URL in its errors, and ours holds the token.
-        let response = self
+        let req = self
             .http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, &what, e.without_url()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, &what, e.without_url()))?;
+            .body(body.to_string());
+        // The URL holds the token; `send` keeps it out of transport errors.
+        let answer = send(self.limiter.as_ref(), SYSTEM, &what, req).await?;
+        let (status, bytes) = (answer.status, answer.body);
         tracing::debug!(
             system = SYSTEM,
             method,

@@ -1,5 +1,8 @@
-//! Shared HTTP plumbing: a client with sane timeouts, one rate limiter per remote account, and
-//! the generic part of turning an HTTP failure into a classified [`ConnectorError`].
+//! Shared HTTP plumbing: a client with sane timeouts, the [`ClientLimits`] every connector's
+//! client takes and the [`RateLimiter`] it builds (one per remote account), [`send`] (wait on
+//! the limiter, send, read the whole answer), and the generic part of turning an HTTP failure
+//! into a classified [`ConnectorError`]. What a vendor's status codes and error bodies mean
+//! stays in the connector.
 
 use crate::error::{ConnectorError, ErrorKind};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter as Governor};
@@ -139,6 +142,83 @@ pub async fn wait_for(limiter: Option<&RateLimiter>) {
     if let Some(l) = limiter {
         l.acquire().await;
     }
+}
+
+/// One whole HTTP answer: status, headers and the body read to its end.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The answer's headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The whole body.
+    pub body: axum::body::Bytes,
+}
+
+impl Answer {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The `Retry-After` the answer carries, in seconds (see [`parse_retry_after`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        parse_retry_after(self.headers.get(reqwest::header::RETRY_AFTER))
+    }
+
+    /// Decodes the body as JSON; a body of another shape is [`ErrorKind::Protocol`], with the
+    /// start of the body and `hint` (what the operator should check) in the message.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        system: &'static str,
+        what: &str,
+        hint: &str,
+    ) -> Result<T, ConnectorError> {
+        serde_json::from_slice::<T>(&self.body).map_err(|e| {
+            let head = String::from_utf8_lossy(&self.body[..self.body.len().min(120)]);
+            let head = head.split_whitespace().collect::<Vec<_>>().join(" ");
+            ConnectorError::new(
+                ErrorKind::Protocol,
+                system,
+                format!(
+                    "{what}: HTTP {} but the body is not the expected JSON ({e}); starts with {head:?}; {hint}",
+                    self.status
+                ),
+            )
+            .with_source(e)
+        })
+    }
+}
+
+/// The one way every client sends a request: waits on `limiter` (the configured budget), sends,
+/// and reads the whole body. Only a transport failure is an error here, classified by
+/// [`classify_transport`]; what a status or body means is the connector's to say, because only
+/// it knows the vendor's error bodies.
+pub async fn send(
+    limiter: Option<&RateLimiter>,
+    system: &'static str,
+    what: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, ConnectorError> {
+    wait_for(limiter).await;
+    // `without_url`: reqwest puts the URL in its errors, and a URL may hold a credential
+    // (Bitrix24's webhook path, an OAuth `auth` parameter).
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| classify_transport(system, what, e.without_url()))?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    // A connection dropped mid-body surfaces here, and is as transient as one dropped earlier.
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| classify_transport(system, what, e.without_url()))?;
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Classifies a transport-level failure (no HTTP answer at all).

@@ -15,7 +15,7 @@
 
 use crate::bucket::{parse_call_limit, ClientBucket, CALL_LIMIT_HEADER};
 use crate::convert::order_to_canonical;
-use crate::errors::{error_from_response, snippet, transport};
+use crate::errors::error_from_response;
 use crate::link;
 use crate::wire::{
     InventoryLevel, InventoryLevelEnvelope, InventoryLevelsEnvelope, OrderEnvelope, OrdersEnvelope,
@@ -25,7 +25,7 @@ use crate::wire::{
 use crate::{API_VERSION, SYSTEM};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dealbridge_sdk::http::{wait_for, ClientLimits, RateLimiter, Timeouts};
+use dealbridge_sdk::http::{send, wait_for, ClientLimits, RateLimiter, Timeouts};
 use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
@@ -435,33 +435,28 @@ impl ShopifyClient {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let resp = req.send().await.map_err(|e| transport(what, e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        if let Some((used, size)) = call_limit(&headers) {
+        let answer = send(None, SYSTEM, what, req).await?;
+        if let Some((used, size)) = call_limit(&answer.headers) {
             self.bucket.observe(used, size);
             *self.last_call_limit.lock().expect("call limit lock") = Some((used, size));
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if answer.status == StatusCode::TOO_MANY_REQUESTS.as_u16() {
             self.bucket.observe_full();
         }
-        let body = resp.bytes().await.map_err(|e| transport(what, e))?;
-        if !status.is_success() {
-            return Err(error_from_response(what, status.as_u16(), &headers, &body));
+        if !answer.is_success() {
+            return Err(error_from_response(
+                what,
+                answer.status,
+                &answer.headers,
+                &answer.body,
+            ));
         }
-        let value = serde_json::from_slice::<T>(&body).map_err(|e| {
-            ConnectorError::new(
-                ErrorKind::Protocol,
-                SYSTEM,
-                format!(
-                    "{what}: HTTP {} but the body is not the expected JSON ({e}); starts with {:?}; check that the shop URL points at a Shopify store",
-                    status.as_u16(),
-                    snippet(&body)
-                ),
-            )
-            .with_source(e)
-        })?;
-        Ok((value, headers))
+        let value = answer.json(
+            SYSTEM,
+            what,
+            "check that the shop URL points at a Shopify store",
+        )?;
+        Ok((value, answer.headers))
     }
 
     fn cursor_for(&self, key: (Option<i64>, u32), page: u32) -> Option<(u32, Option<String>)> {

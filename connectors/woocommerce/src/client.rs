@@ -5,12 +5,12 @@
 //! WordPress error body are still at hand (see the `errors` module).
 
 use crate::convert::order_to_canonical;
-use crate::errors::{error_from_response, transport};
+use crate::errors::error_from_response;
 use crate::wire::{NewOrder, WooOrder};
 use crate::SYSTEM;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use dealbridge_sdk::http::{wait_for, ClientLimits, RateLimiter, Timeouts};
+use dealbridge_sdk::http::{send, ClientLimits, RateLimiter, Timeouts};
 use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
@@ -259,28 +259,21 @@ impl WooClient {
         what: &str,
         req: RequestBuilder,
     ) -> Result<(T, HeaderMap), ConnectorError> {
-        wait_for(self.limiter.as_ref()).await;
-        let resp = req.send().await.map_err(|e| transport(what, e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        // A connection dropped mid-body surfaces here, and is as transient as one dropped earlier.
-        let body = resp.bytes().await.map_err(|e| transport(what, e))?;
-        if !status.is_success() {
-            return Err(error_from_response(what, status.as_u16(), &headers, &body));
+        let answer = send(self.limiter.as_ref(), SYSTEM, what, req).await?;
+        if !answer.is_success() {
+            return Err(error_from_response(
+                what,
+                answer.status,
+                &answer.headers,
+                &answer.body,
+            ));
         }
-        let value = serde_json::from_slice::<T>(&body).map_err(|e| {
-            ConnectorError::new(
-                ErrorKind::Protocol,
-                SYSTEM,
-                format!(
-                    "{what}: HTTP {} but the body is not the expected JSON ({e}); starts with {:?}; check that base_url points at the WordPress site",
-                    status.as_u16(),
-                    crate::errors::snippet(&body)
-                ),
-            )
-            .with_source(e)
-        })?;
-        Ok((value, headers))
+        let value = answer.json(
+            SYSTEM,
+            what,
+            "check that base_url points at the WordPress site",
+        )?;
+        Ok((value, answer.headers))
     }
 }
 
