@@ -287,7 +287,8 @@ impl AmoClient {
         self
     }
 
-    /// Replaces the Bearer token (after an OAuth refresh); clones see the new token too.
+    /// Replaces the Bearer token; clones see the new token too. With OAuth the token cache
+    /// decides what is sent (only a saved pair), and a refresh calls this to keep both in step.
     pub fn set_token(&self, token: &str) {
         *self.token.write().unwrap_or_else(|p| p.into_inner()) = token.trim().to_string();
     }

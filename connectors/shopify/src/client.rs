@@ -2,8 +2,8 @@
 //!
 //! Authenticates with `X-Shopify-Access-Token`. Paging is by cursor: the `Link` header's
 //! `rel="next"` carries a `page_info` that is sent back exactly as given, with nothing but
-//! `limit` beside it. Every request first waits on the client's model of the shop's leaky bucket
-//! ([`ClientBucket`]); a 429 is not retried here but returned as
+//! `limit` beside it. Every request first waits on the configured limit (`rate_limit_per_second`,
+//! if any), then on the client's model of the shop's leaky bucket ([`ClientBucket`]); a 429 is not retried here but returned as
 //! [`ErrorKind::RateLimited`] with the float `Retry-After`, so the durable queue decides.
 //!
 //! **Page numbers over cursors.** [`OrderSource`] is page-number based. Rather than change the
