@@ -36,6 +36,12 @@ pub async fn import_1c(config: &Path, args: &ImportArgs) -> anyhow::Result<u8> {
         Some(url) => Store::connect(url).await?,
         None => open_store(config).await?,
     };
+    // Payments jobs the documents queue: the config's `[sync] max_attempts` when there is one
+    // (with `--database` the config is optional).
+    let max_attempts = crate::app::load_config(config)
+        .map_or(crate::config::SyncConfig::default().max_attempts, |c| {
+            c.sync.max_attempts
+        });
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(0);
         b.set_style(
@@ -86,7 +92,7 @@ pub async fn import_1c(config: &Path, args: &ImportArgs) -> anyhow::Result<u8> {
     let mut docs = crate::onec::documents::DocumentsReport::default();
     if report.documents > 0 {
         for file in &args.files {
-            let d = crate::onec::documents::apply_documents_file(&store, file)
+            let d = crate::onec::documents::apply_documents_file(&store, file, max_attempts)
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
             docs.matched += d.matched;

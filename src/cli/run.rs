@@ -37,6 +37,7 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
                 StoreImporter::new(app.store.clone())
                     .with_export_stages(c.export_stages.clone())
                     .with_payment_methods(&app.config)
+                    .with_max_attempts(app.config.sync.max_attempts)
                     .with_catalog_wake(app.engine.catalog_wake.clone()),
             ),
         )

@@ -53,8 +53,13 @@ fn local_to_utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&t))
 }
 
-/// Records one document's status and payments against the order it answers.
-pub async fn apply_document(store: &Store, doc: &Document) -> Result<DocumentOutcome, StoreError> {
+/// Records one document's status and payments against the order it answers. A payments job it
+/// queues may be tried `max_attempts` times (`[sync] max_attempts`) before it goes dead.
+pub async fn apply_document(
+    store: &Store,
+    doc: &Document,
+    max_attempts: u32,
+) -> Result<DocumentOutcome, StoreError> {
     let mut export = None;
     for key in [doc.number.as_deref(), Some(doc.id.as_str())]
         .into_iter()
@@ -131,7 +136,7 @@ pub async fn apply_document(store: &Store, doc: &Document) -> Result<DocumentOut
         // The deal shows them once the payments job runs (it writes only what is new, so a
         // re-sent file costs one read and no write).
         let order_id = entity.split_once(':').map_or(entity.as_str(), |(_, id)| id);
-        crate::sync::payments::queue_payments(store, &entity, order_id, 8).await?;
+        crate::sync::payments::queue_payments(store, &entity, order_id, max_attempts).await?;
     }
     Ok(DocumentOutcome::Matched {
         entity,
@@ -175,10 +180,12 @@ pub struct DocumentsReport {
 }
 
 /// Reads the documents of a CommerceML file (order statuses, payments) and applies each. The
-/// catalog part of a file is the import's business; this only looks at documents.
+/// catalog part of a file is the import's business; this only looks at documents. Payments jobs
+/// get `max_attempts` attempts (`[sync] max_attempts`).
 pub async fn apply_documents_file(
     store: &Store,
     path: &std::path::Path,
+    max_attempts: u32,
 ) -> Result<DocumentsReport, String> {
     let owned = path.to_path_buf();
     let docs = tokio::task::spawn_blocking(move || -> Result<Vec<Document>, String> {
@@ -199,7 +206,7 @@ pub async fn apply_documents_file(
     .map_err(|e| format!("reading documents failed: {e}"))??;
     let mut report = DocumentsReport::default();
     for doc in &docs {
-        match apply_document(store, doc)
+        match apply_document(store, doc, max_attempts)
             .await
             .map_err(|e| format!("document {}: {e}", doc.id))?
         {

@@ -32,6 +32,8 @@ pub struct StoreImporter {
     catalog_changed: Option<std::sync::Arc<tokio::sync::Notify>>,
     /// One catalog exchange at a time touches the run.
     run_lock: tokio::sync::Mutex<()>,
+    /// Attempts of the payments jobs an import queues (`[sync] max_attempts`).
+    max_attempts: u32,
 }
 
 impl StoreImporter {
@@ -43,7 +45,15 @@ impl StoreImporter {
             payment_methods: Default::default(),
             catalog_changed: None,
             run_lock: tokio::sync::Mutex::new(()),
+            max_attempts: crate::config::SyncConfig::default().max_attempts,
         }
+    }
+
+    /// Payments jobs queued by imported documents get `n` attempts (`[sync] max_attempts`;
+    /// the default's 8 otherwise).
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
     }
 
     async fn saved_run(&self) -> Result<Option<ImportRun>, String> {
@@ -194,7 +204,7 @@ impl ExchangeImporter for StoreImporter {
             }
         }
         let docs = if report.documents > 0 {
-            apply_documents_file(&self.store, path).await?
+            apply_documents_file(&self.store, path, self.max_attempts).await?
         } else {
             DocumentsReport::default()
         };

@@ -158,15 +158,8 @@ async fn world(n: usize, mapping: &str) -> World {
         connect: Duration::from_secs(2),
         request: Duration::from_secs(5),
     };
-    let b24c = Bitrix24Client::new(
-        &crm.webhook_url,
-        ClientLimits {
-            per_second: 500,
-            burst: 500,
-        },
-        timeouts,
-    )
-    .unwrap();
+    let b24c =
+        Bitrix24Client::new(&crm.webhook_url, ClientLimits::rate(500, 500), timeouts).unwrap();
     let wooc = WooClient::new(&shop.base_url, "ck_test", "cs_test", timeouts).unwrap();
     let mapping = CatalogMapping::parse(mapping, Path::new("mappings/1c-test.toml")).unwrap();
     let flow = CatalogFlow::new("catalog", "1c", mapping)
@@ -654,15 +647,8 @@ async fn a_shops_own_catalog_reaches_the_crm_and_only_changes_are_written() {
     let wooc = WooClient::new(&shop.base_url, "ck_test", "cs_test", timeouts)
         .unwrap()
         .with_system_name("shop");
-    let b24c = Bitrix24Client::new(
-        &crm.webhook_url,
-        ClientLimits {
-            per_second: 100,
-            burst: 100,
-        },
-        timeouts,
-    )
-    .unwrap();
+    let b24c =
+        Bitrix24Client::new(&crm.webhook_url, ClientLimits::rate(100, 100), timeouts).unwrap();
     let flow = CatalogFlow::from_store("shop-products", "shop", Arc::new(wooc.clone()))
         .with_crm("crm", Arc::new(b24c));
 
@@ -799,15 +785,8 @@ async fn a_shopify_shops_own_catalog_reaches_the_crm_by_variant() {
     let wanted = dealbridge_sdk::traits::CatalogSource::catalog_items(&client)
         .await
         .unwrap();
-    let b24c = Bitrix24Client::new(
-        &crm.webhook_url,
-        ClientLimits {
-            per_second: 100,
-            burst: 100,
-        },
-        timeouts,
-    )
-    .unwrap();
+    let b24c =
+        Bitrix24Client::new(&crm.webhook_url, ClientLimits::rate(100, 100), timeouts).unwrap();
     let flow = CatalogFlow::from_store("shopify-products", "shopify", Arc::new(client))
         .with_crm("crm", Arc::new(b24c));
     let r = flow.run(&store, false).await.unwrap();

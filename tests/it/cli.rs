@@ -574,10 +574,7 @@ async fn emulate_bitrix24_answers_the_right_webhook_only() {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut emu = ChildGuard::spawn(cmd, "dealbridge emulate bitrix24");
-    let limits = ClientLimits {
-        per_second: 5,
-        burst: 5,
-    };
+    let limits = ClientLimits::rate(5, 5);
     let good = Bitrix24Client::new(
         &format!("http://127.0.0.1:{port}/rest/1/tok/"),
         limits,

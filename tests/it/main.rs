@@ -6,6 +6,7 @@ mod common;
 mod bitrix24_oauth;
 mod catalog_sync;
 mod cli;
+mod client_layer;
 mod config_check;
 mod onec_exchange;
 mod onec_import;

@@ -12,7 +12,7 @@
 //! ```
 
 use dealbridge_amocrm::emulator::{spawn, EmulatorConfig, EmulatorHandle};
-use dealbridge_amocrm::{AmoCatalog, AmoClient, CatalogSettings, ClientLimits};
+use dealbridge_amocrm::{AmoCatalog, AmoClient, CatalogSettings};
 use dealbridge_sdk::http::Timeouts;
 use dealbridge_sdk::model::{CatalogItem, ExternalRef};
 use dealbridge_sdk::money::{Currency, Money};
@@ -91,7 +91,7 @@ async fn main() {
         let client = AmoClient::new(
             &emu.base_url,
             "test",
-            ClientLimits::default(),
+            dealbridge_amocrm::DEFAULT_LIMITS,
             Timeouts::default(),
         )
         .expect("client");

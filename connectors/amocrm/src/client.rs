@@ -3,19 +3,18 @@
 //! links.
 
 use crate::errors::classify;
-use crate::oauth::{OAuthSettings, OAuthTokens, TokenSink};
+use crate::oauth::{OAuthSettings, TokenAnswer};
 use crate::wire::{
     Catalog, CatalogElement, Collection, ComplexSaved, ContactRecord, CustomFieldDef, EntityLink,
     Lead, Note, Pipeline, Saved, Status,
 };
 use crate::SYSTEM;
+use dealbridge_sdk::auth::{OAuthTokens, TokenCache, TokenStore};
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::http::{classify_transport, client, parse_retry_after, Timeouts};
-use governor::{DefaultDirectRateLimiter, Quota};
+use dealbridge_sdk::http::{client, send, ClientLimits, RateLimiter, Timeouts};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::num::NonZeroU32;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -24,41 +23,22 @@ pub const MAX_LIMIT: u32 = 250;
 /// Most leads one `POST /api/v4/leads/complex` may carry.
 pub const MAX_COMPLEX: usize = 50;
 
-/// How fast one client may call one account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientLimits {
-    /// Sustained requests per second.
-    pub per_second: u32,
-    /// Requests that may go out at once before the rate applies.
-    pub burst: u32,
-}
+/// 7/s with no burst, the limit a client gets unless told otherwise: amoCRM allows "not more
+/// than 7 requests per second" and counts per second, so evenly spaced requests (one per
+/// ~143 ms) never put 8 into one second, where a burst of 7 followed by the steady rate would.
+pub const DEFAULT_LIMITS: ClientLimits = ClientLimits::rate(7, 1);
 
 /// Spacing added to every request interval: amoCRM counts requests per second at *its* end,
 /// so requests spaced exactly 1/7 s apart can land 8 in one second after network jitter.
 /// 2 ms costs about 1.4% of throughput at 7/s.
 const SPACING_MARGIN: Duration = Duration::from_millis(2);
 
-/// The limiter for one account: `per_second` with [`SPACING_MARGIN`], bursts of `burst`.
-fn limiter(limits: ClientLimits) -> Arc<DefaultDirectRateLimiter> {
-    let per = limits.per_second.max(1);
-    let period = Duration::from_secs(1) / per + SPACING_MARGIN;
-    let burst = NonZeroU32::new(limits.burst.max(1)).expect("nonzero");
-    let quota = Quota::with_period(period)
-        .expect("nonzero period")
-        .allow_burst(burst);
-    Arc::new(DefaultDirectRateLimiter::direct(quota))
-}
-
-impl Default for ClientLimits {
-    /// 7/s with no burst: amoCRM allows "not more than 7 requests per second" and counts per
-    /// second, so evenly spaced requests (one per ~143 ms) never put 8 into one second, where
-    /// a burst of 7 followed by the steady rate would.
-    fn default() -> Self {
-        ClientLimits {
-            per_second: 7,
-            burst: 1,
-        }
-    }
+/// The limiter for one account: the configured rate with [`SPACING_MARGIN`]; `None` when
+/// unlimited.
+fn limiter(limits: ClientLimits) -> Option<RateLimiter> {
+    limits
+        .rate_limit
+        .map(|r| RateLimiter::with_margin(r.per_second, r.burst, SPACING_MARGIN))
 }
 
 /// One page of a HAL collection.
@@ -139,17 +119,18 @@ pub struct AmoClient {
     base: String,
     /// Bearer token; swappable so an OAuth refresher can replace it.
     token: Arc<RwLock<String>>,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    /// The request budget; `None` is unlimited (only when configured so).
+    limiter: Option<RateLimiter>,
     config_name: String,
     /// OAuth refresh state; `None` for a long-lived token.
     oauth: Option<Arc<OAuth>>,
 }
 
-/// The refresh side of OAuth: the settings (with the current refresh token) behind an async
-/// lock, so concurrent 401s refresh once.
+/// The refresh side of OAuth: the integration's settings and the token pair (refreshed once
+/// for concurrent 401s, saved before a new access token is used).
 struct OAuth {
-    settings: tokio::sync::Mutex<OAuthSettings>,
-    sink: Option<Arc<dyn TokenSink>>,
+    settings: OAuthSettings,
+    tokens: TokenCache,
 }
 
 impl std::fmt::Debug for AmoClient {
@@ -207,18 +188,29 @@ impl AmoClient {
     }
 
     /// Turns on OAuth: a call answered 401 refreshes the access token once with
-    /// `oauth.refresh_token` and is retried; each new pair goes to `sink`. Start the client
+    /// `oauth.refresh_token` and is retried; each new pair is saved in `store`, and the save is
+    /// awaited before the new token is used (a failed save fails the call). Start the client
     /// with the last access token, or any placeholder (the first call then refreshes).
-    pub fn with_oauth(mut self, oauth: OAuthSettings, sink: Option<Arc<dyn TokenSink>>) -> Self {
+    pub fn with_oauth(mut self, oauth: OAuthSettings, store: Option<Arc<dyn TokenStore>>) -> Self {
+        let tokens = TokenCache::new(
+            SYSTEM,
+            OAuthTokens {
+                access_token: self.current_token(),
+                refresh_token: oauth.refresh_token.clone(),
+            },
+        );
+        if let Some(store) = store {
+            tokens.set_store(store);
+        }
         self.oauth = Some(Arc::new(OAuth {
-            settings: tokio::sync::Mutex::new(oauth),
-            sink,
+            settings: oauth,
+            tokens,
         }));
         self
     }
 
     /// Refreshes the access token now (`POST /oauth2/access_token`, `grant_type=refresh_token`),
-    /// installs it, and hands the pair to the sink. Fails if OAuth is not configured.
+    /// saves the pair in the store, then installs it. Fails if OAuth is not configured.
     pub async fn refresh_access_token(&self) -> Result<OAuthTokens, ConnectorError> {
         let Some(oauth) = &self.oauth else {
             return Err(ConnectorError::new(
@@ -227,37 +219,47 @@ impl AmoClient {
                 format!("systems.{}: no OAuth client_id/client_secret/refresh_token configured; cannot refresh the amoCRM token", self.config_name),
             ));
         };
-        let mut settings = oauth.settings.lock().await;
-        self.refresh_locked(oauth, &mut settings).await
+        self.refresh(oauth, None).await
     }
 
-    async fn refresh_locked(
+    /// Refreshes unless the token changed since `used` was sent (another call refreshed), and
+    /// installs the saved pair.
+    async fn refresh(
         &self,
         oauth: &OAuth,
-        settings: &mut OAuthSettings,
+        used: Option<&str>,
+    ) -> Result<OAuthTokens, ConnectorError> {
+        let tokens = oauth
+            .tokens
+            .refresh(used, &self.config_name, |refresh| {
+                self.exchange(&oauth.settings, refresh)
+            })
+            .await?;
+        self.set_token(&tokens.access_token);
+        Ok(tokens)
+    }
+
+    /// `POST /oauth2/access_token`: spends `refresh` for a new pair.
+    async fn exchange(
+        &self,
+        settings: &OAuthSettings,
+        refresh: String,
     ) -> Result<OAuthTokens, ConnectorError> {
         let what = "POST /oauth2/access_token";
-        self.limiter.until_ready().await;
         let body = serde_json::json!({
             "client_id": settings.client_id,
             "client_secret": settings.client_secret,
             "grant_type": "refresh_token",
-            "refresh_token": settings.refresh_token,
+            "refresh_token": refresh,
             "redirect_uri": settings.redirect_uri,
         });
-        let response = self
+        let req = self
             .http
             .post(format!("{}/oauth2/access_token", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+            .body(body.to_string());
+        let answer = send(self.limiter.as_ref(), SYSTEM, what, req).await?;
+        let (status, bytes) = (answer.status, answer.body);
         if !(200..300).contains(&status) {
             let mut e = classify(status, None, &bytes, what, &self.config_name);
             if matches!(status, 400 | 401 | 403) {
@@ -266,15 +268,22 @@ impl AmoClient {
             }
             return Err(e);
         }
-        let tokens: OAuthTokens = serde_json::from_slice(&bytes).map_err(|e| protocol(what, e))?;
-        settings.refresh_token = tokens.refresh_token.clone();
-        self.set_token(&tokens.access_token);
-        if let Some(sink) = &oauth.sink {
-            if let Err(e) = sink.persist(&tokens).await {
-                tracing::error!(system = SYSTEM, config = %self.config_name, error = %e.message, "the refreshed amoCRM OAuth tokens could not be persisted; they live in memory only until restart");
-            }
+        let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|e| protocol(what, e))?;
+        tracing::debug!(system = SYSTEM, expires_in = ?answer.expires_in, "amocrm token refreshed");
+        Ok(answer.tokens())
+    }
+
+    /// The Bearer token as it is now.
+    fn current_token(&self) -> String {
+        self.token.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The token to send: with OAuth, the cache's (saved) access token.
+    async fn bearer(&self) -> Result<String, ConnectorError> {
+        match &self.oauth {
+            Some(o) => o.tokens.access_token(&self.config_name).await,
+            None => Ok(self.current_token()),
         }
-        Ok(tokens)
     }
 
     /// Sets the config name (`[systems.<name>]`) used in messages. Defaults to `crm`.
@@ -283,7 +292,8 @@ impl AmoClient {
         self
     }
 
-    /// Replaces the Bearer token (after an OAuth refresh); clones see the new token too.
+    /// Replaces the Bearer token; clones see the new token too. With OAuth the token cache
+    /// decides what is sent (only a saved pair), and a refresh calls this to keep both in step.
     pub fn set_token(&self, token: &str) {
         *self.token.write().unwrap_or_else(|p| p.into_inner()) = token.trim().to_string();
     }
@@ -314,25 +324,16 @@ impl AmoClient {
             ));
         }
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
-        let token = self.token.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let token = self.bearer().await?;
         let (mut status, mut retry_after, mut bytes) =
             self.send(&method, path, body, &token, &what).await?;
         if status == 401 {
             if let Some(oauth) = &self.oauth {
-                // Refresh once for all concurrent 401s: whoever holds the lock first refreshes;
-                // the others see the token changed and just retry with it.
-                let mut settings = oauth.settings.lock().await;
-                let current = self.token.read().unwrap_or_else(|p| p.into_inner()).clone();
-                let token = if current == token {
-                    self.refresh_locked(oauth, &mut settings)
-                        .await?
-                        .access_token
-                } else {
-                    current
-                };
-                drop(settings);
+                // Refresh once for all concurrent 401s: the first refreshes; the others find
+                // the token changed and just retry with the new one.
+                let fresh = self.refresh(oauth, Some(&token)).await?.access_token;
                 (status, retry_after, bytes) =
-                    self.send(&method, path, body, &token, &what).await?;
+                    self.send(&method, path, body, &fresh, &what).await?;
             }
         }
         if status == 204 {
@@ -368,7 +369,6 @@ impl AmoClient {
         token: &str,
         what: &str,
     ) -> Result<(u16, Option<Duration>, axum::body::Bytes), ConnectorError> {
-        self.limiter.until_ready().await;
         let mut req = self
             .http
             .request(method.clone(), format!("{}{}", self.base, path))
@@ -382,16 +382,8 @@ impl AmoClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(b.to_string());
         }
-        let response = req
-            .send()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(response.headers().get(reqwest::header::RETRY_AFTER));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, what, e))?;
+        let answer = send(self.limiter.as_ref(), SYSTEM, what, req).await?;
+        let (status, retry_after, bytes) = (answer.status, answer.retry_after(), answer.body);
         tracing::debug!(system = SYSTEM, call = %what, status, bytes = bytes.len(), "amocrm call");
         Ok((status, retry_after, bytes))
     }
@@ -867,7 +859,7 @@ mod tests {
         let c = AmoClient::new(
             "https://ex.amocrm.ru/",
             "t",
-            ClientLimits::default(),
+            DEFAULT_LIMITS,
             Timeouts::default(),
         )
         .unwrap();

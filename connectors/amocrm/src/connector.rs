@@ -3,13 +3,13 @@
 use crate::config::{AmoCrmConfig, KEYS, SECRET_FIELDS};
 use crate::{
     AmoCatalog, AmoClient, AmoDeals, CatalogSettings, ClientLimits, DealSettings, OAuthSettings,
-    OAuthTokens, TokenSink,
 };
 use dealbridge_sdk::config::{Ctx, Env, RateLimit, Secret, TableReader};
+use dealbridge_sdk::connector::SavedTokens;
 use dealbridge_sdk::connector::{
     body_hash, settings_of, Accepted, BuildContext, Capabilities, Connector, Emulator, Hint,
-    HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SavedState, SystemSettings,
-    WebhookReceiver, WebhookRequest,
+    HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SystemSettings, WebhookReceiver,
+    WebhookRequest,
 };
 use dealbridge_sdk::ConnectorError;
 use std::sync::Arc;
@@ -19,11 +19,6 @@ pub struct AmoCrm;
 
 /// The value the engine registers.
 pub static CONNECTOR: AmoCrm = AmoCrm;
-
-/// The state-database key of an integration's newest OAuth token pair.
-pub fn oauth_key(system: &str) -> String {
-    format!("oauth:{system}")
-}
 
 #[async_trait::async_trait]
 impl Connector for AmoCrm {
@@ -156,31 +151,7 @@ impl Connector for AmoCrm {
 
 /// The client budget from `[systems.<name>]` (or the connector's default).
 fn limits_of(ctx: &BuildContext<'_>) -> ClientLimits {
-    ctx.limits
-        .rate_limit
-        .map(|r| ClientLimits {
-            per_second: r.per_second,
-            burst: r.burst,
-        })
-        .unwrap_or_default()
-}
-
-/// Saves each token pair under the system's key before the new token is used.
-struct StateTokenSink {
-    state: Arc<dyn SavedState>,
-    key: String,
-}
-
-#[async_trait::async_trait]
-impl TokenSink for StateTokenSink {
-    async fn persist(&self, tokens: &OAuthTokens) -> Result<(), ConnectorError> {
-        let value = serde_json::json!({
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
-        })
-        .to_string();
-        self.state.save(&self.key, &value).await
-    }
+    ctx.limits.client_limits()
 }
 
 /// The client for `[systems.<name>]`: a long-lived token, or OAuth2 with the newest pair
@@ -197,25 +168,15 @@ async fn client(
                 .with_config_name(ctx.name.to_string()),
         );
     };
-    let key = oauth_key(ctx.name);
-    let saved = ctx
-        .state
-        .load(&key)
-        .await?
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-    let saved_str = |k: &str| {
-        saved
-            .as_ref()
-            .and_then(|v| v[k].as_str())
-            .map(str::to_string)
+    let tokens = SavedTokens::new(ctx.state.clone(), ctx.name);
+    // Both halves from one save, or the config's first pair: never a mix.
+    let (access, refresh) = match tokens.load().await? {
+        Some(t) => (t.access_token, t.refresh_token),
+        None => (
+            a.token.expose().to_string(),
+            oauth.refresh_token.expose().to_string(),
+        ),
     };
-    let access = saved_str("access_token").unwrap_or_else(|| a.token.expose().to_string());
-    let refresh =
-        saved_str("refresh_token").unwrap_or_else(|| oauth.refresh_token.expose().to_string());
-    let sink: Arc<dyn TokenSink> = Arc::new(StateTokenSink {
-        state: ctx.state.clone(),
-        key,
-    });
     Ok(
         AmoClient::new(a.base_url.as_str(), &access, limits, timeouts)?
             .with_config_name(ctx.name.to_string())
@@ -226,7 +187,7 @@ async fn client(
                     redirect_uri: oauth.redirect_uri.clone(),
                     refresh_token: refresh,
                 },
-                Some(sink),
+                Some(Arc::new(tokens)),
             ),
     )
 }

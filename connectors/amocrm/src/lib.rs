@@ -18,9 +18,11 @@ pub mod webhook;
 pub mod wire;
 
 pub use catalog::{AmoCatalog, CatalogSettings};
-pub use client::{AmoClient, ClientLimits, LeadsQuery, MAX_COMPLEX, MAX_LIMIT};
+pub use client::{AmoClient, LeadsQuery, DEFAULT_LIMITS, MAX_COMPLEX, MAX_LIMIT};
+// The shared client layer's limits type, re-exported so a caller needs no sdk import.
 pub use crm::{exact_amount_text, rounded_price, AmoDeals, DealSettings, FieldRef};
-pub use oauth::{OAuthSettings, OAuthTokens, TokenSink};
+pub use dealbridge_sdk::http::ClientLimits;
+pub use oauth::{OAuthSettings, OAuthTokens, TokenStore};
 pub use payments::PaymentSettings;
 pub use reader::ReaderSettings;
 pub use webhook::{parse_webhook, LeadEvent, LeadEventKind, WebhookError};

@@ -8,7 +8,7 @@
 //! ```
 
 use dealbridge_bitrix24::emulator::{spawn, BucketLimits, EmulatorConfig};
-use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
+use dealbridge_bitrix24::{Bitrix24Client, STANDARD_PLAN_LIMITS};
 use dealbridge_sdk::http::Timeouts;
 use dealbridge_sdk::model::{CatalogItem, ExternalRef};
 use dealbridge_sdk::money::{Currency, Money};
@@ -47,10 +47,13 @@ async fn main() {
         counts
     };
     let limits = BucketLimits::standard();
-    let client_limits = ClientLimits::standard_plan();
+    let client_limits = STANDARD_PLAN_LIMITS;
+    let rate = client_limits
+        .rate_limit
+        .expect("the standard plan has a limit");
     println!(
         "bucket: capacity {} draining {}/s; client limiter: burst {} at {}/s",
-        limits.capacity, limits.drain_per_second, client_limits.burst, client_limits.per_second
+        limits.capacity, limits.drain_per_second, rate.burst, rate.per_second
     );
     println!("products | requests | 503s | failed pushes | wall s | bound s | wall/bound");
     for n in counts {

@@ -5,54 +5,30 @@ use crate::errors::{classify, ErrorContext};
 use crate::php_query::build_query;
 use crate::wire::{ApiError, BatchPayload, Envelope};
 use crate::SYSTEM;
+use dealbridge_sdk::auth::{OAuthTokens, TokenCache, TokenStore};
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::http::{classify_status, classify_transport, client, RateLimiter, Timeouts};
+use dealbridge_sdk::http::{
+    classify_status, classify_transport, client, send, ClientLimits, RateLimiter, Timeouts,
+};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// Most commands Bitrix24 accepts in one `batch` call.
 pub const MAX_BATCH: usize = 50;
 
-/// How fast one client may call one portal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientLimits {
-    /// Sustained requests per second.
-    pub per_second: u32,
-    /// Requests that may go out at once before the rate applies.
-    pub burst: u32,
-}
+/// 2/s with a burst of 10, the limit a client gets unless told otherwise: the documented budget
+/// is a leaky bucket draining 2/s with room for 50, so we stay well inside it and leave room for
+/// the portal's other integrations.
+pub const DEFAULT_LIMITS: ClientLimits = ClientLimits::rate(2, 10);
 
-impl Default for ClientLimits {
-    /// 2/s with a burst of 10: the documented budget is a leaky bucket draining 2/s with room
-    /// for 50, so we stay well inside it and leave room for the portal's other integrations.
-    fn default() -> Self {
-        ClientLimits {
-            per_second: 2,
-            burst: 10,
-        }
-    }
-}
+/// Most of a standard plan's bucket (50 requests, draining 2/s): a burst of 48, then 2/s. Two
+/// requests of slack absorb the skew between our clock and the portal's (a request admitted here
+/// arrives a little later there). Use it when dealbridge is the portal's only heavy integration
+/// (catalog pushes); [`DEFAULT_LIMITS`] leaves more room.
+pub const STANDARD_PLAN_LIMITS: ClientLimits = ClientLimits::rate(2, 48);
 
-impl ClientLimits {
-    /// Most of a standard plan's bucket (50 requests, draining 2/s): a burst of 48, then 2/s.
-    /// Two requests of slack absorb the skew between our clock and the portal's (a request
-    /// admitted here arrives a little later there). Use it when dealbridge is the portal's only
-    /// heavy integration (catalog pushes); [`ClientLimits::default`] leaves more room.
-    pub fn standard_plan() -> Self {
-        ClientLimits {
-            per_second: 2,
-            burst: 48,
-        }
-    }
-
-    /// Most of an Enterprise bucket (250 requests, draining 5/s): a burst of 245, then 5/s.
-    pub fn enterprise_plan() -> Self {
-        ClientLimits {
-            per_second: 5,
-            burst: 245,
-        }
-    }
-}
+/// Most of an Enterprise bucket (250 requests, draining 5/s): a burst of 245, then 5/s.
+pub const ENTERPRISE_PLAN_LIMITS: ClientLimits = ClientLimits::rate(5, 245);
 
 /// What a successful call answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +98,8 @@ impl BatchResult {
 }
 
 /// A Bitrix24 REST client for one portal, authenticated by an incoming-webhook URL
-/// (`https://portal/rest/<user>/<token>/`). Cheap to clone; clones share the rate limiter.
+/// (`https://portal/rest/<user>/<token>/`) or an OAuth app. Cheap to clone; clones share the
+/// rate limiter and the tokens.
 #[derive(Clone)]
 pub struct Bitrix24Client {
     http: reqwest::Client,
@@ -130,7 +107,8 @@ pub struct Bitrix24Client {
     base: String,
     /// The base with the token masked, for messages and `Debug`.
     redacted: String,
-    limiter: RateLimiter,
+    /// The request budget; `None` is unlimited (only when configured so).
+    limiter: Option<RateLimiter>,
     config_name: String,
     settings: std::sync::Arc<crate::settings::Bitrix24Settings>,
     /// OAuth-app auth instead of a webhook token in the path.
@@ -165,40 +143,11 @@ impl OAuthConfig {
     pub const DEFAULT_TOKEN_URL: &'static str = "https://oauth.bitrix.info/oauth/token/";
 }
 
-/// An access / refresh token pair. The refresh token rotates on every refresh: persist the
-/// new pair (see [`Bitrix24Client::with_token_listener`]) or the next start cannot refresh.
-#[derive(Clone, PartialEq, Eq)]
-pub struct OAuthTokens {
-    /// Sent as `auth`; lives an hour.
-    pub access_token: String,
-    /// Exchanged for a new pair when the access token expires.
-    pub refresh_token: String,
-}
-
-impl std::fmt::Debug for OAuthTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OAuthTokens(***)")
-    }
-}
-
-/// Called with the new pair after each refresh.
-pub type TokenListener = std::sync::Arc<dyn Fn(&OAuthTokens) + Send + Sync>;
-
+/// OAuth state: the app's credentials and the token pair (refreshed once for concurrent calls,
+/// saved before a new access token is used).
 struct OAuth {
     config: OAuthConfig,
-    tokens: std::sync::Mutex<OAuthTokens>,
-    /// One refresh at a time: concurrent calls that all saw `expired_token` share it.
-    refreshing: tokio::sync::Mutex<()>,
-    listener: std::sync::Mutex<Option<TokenListener>>,
-}
-
-impl OAuth {
-    fn tokens(&self) -> OAuthTokens {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
+    tokens: TokenCache,
 }
 
 impl std::fmt::Debug for Bitrix24Client {
@@ -230,7 +179,7 @@ impl Bitrix24Client {
             http,
             base,
             redacted,
-            limiter: RateLimiter::new(limits.per_second, limits.burst),
+            limiter: limits.limiter(),
             config_name: "crm".to_string(),
             settings: std::sync::Arc::new(crate::settings::Bitrix24Settings::new()),
             oauth: None,
@@ -276,47 +225,58 @@ impl Bitrix24Client {
             http,
             base: base.to_string(),
             redacted: base.to_string(),
-            limiter: RateLimiter::new(limits.per_second, limits.burst),
+            limiter: limits.limiter(),
             config_name: "crm".to_string(),
             settings: std::sync::Arc::new(crate::settings::Bitrix24Settings::new()),
             oauth: Some(std::sync::Arc::new(OAuth {
                 config,
-                tokens: std::sync::Mutex::new(tokens),
-                refreshing: tokio::sync::Mutex::new(()),
-                listener: std::sync::Mutex::new(None),
+                tokens: TokenCache::new(SYSTEM, tokens),
             })),
             companies: Default::default(),
         })
     }
 
-    /// Calls `listener` with the new token pair after every refresh (to persist it).
-    pub fn with_token_listener(self, listener: TokenListener) -> Self {
+    /// Saves every refreshed token pair in `store`, and waits for the save before the new
+    /// access token is used: Bitrix24 revokes the old refresh token on refresh, so a pair that
+    /// was used but not saved would leave the next start unable to refresh. A failed save fails
+    /// the call that needed the token (transient; a retry saves first).
+    pub fn with_token_store(self, store: std::sync::Arc<dyn TokenStore>) -> Self {
         if let Some(o) = &self.oauth {
-            *o.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(listener);
+            o.tokens.set_store(store);
         }
         self
     }
 
     /// The current OAuth token pair (after any refresh); `None` for a webhook client.
     pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
-        self.oauth.as_ref().map(|o| o.tokens())
+        self.oauth.as_ref().map(|o| o.tokens.tokens())
     }
 
-    /// Exchanges the refresh token for a new pair, unless another call already did since
-    /// `used` was sent.
-    async fn refresh(&self, o: &OAuth, used: &str) -> Result<(), ConnectorError> {
-        let _one = o.refreshing.lock().await;
-        if o.tokens().access_token != used {
-            return Ok(());
-        }
+    /// Replaces the pair after an `expired_token` answer to a call sent with `used`, unless
+    /// another call already did; the new pair is saved before it is returned.
+    async fn refresh(&self, o: &OAuth, used: &str) -> Result<String, ConnectorError> {
+        let new = o
+            .tokens
+            .refresh(Some(used), &self.config_name, |refresh| {
+                self.exchange(&o.config, refresh)
+            })
+            .await?;
+        Ok(new.access_token)
+    }
+
+    /// Asks the token endpoint for a new pair in exchange for `refresh`.
+    async fn exchange(
+        &self,
+        config: &OAuthConfig,
+        refresh: String,
+    ) -> Result<OAuthTokens, ConnectorError> {
         let what = "Bitrix24 OAuth token refresh";
-        let refresh = o.tokens().refresh_token;
         let url = url::Url::parse_with_params(
-            &o.config.token_url,
+            &config.token_url,
             &[
                 ("grant_type", "refresh_token"),
-                ("client_id", o.config.client_id.as_str()),
-                ("client_secret", o.config.client_secret.as_str()),
+                ("client_id", config.client_id.as_str()),
+                ("client_secret", config.client_secret.as_str()),
                 ("refresh_token", refresh.as_str()),
             ],
         )
@@ -347,18 +307,10 @@ impl Bitrix24Client {
                 .filter(|s| !s.is_empty())
         };
         match (text("access_token"), text("refresh_token")) {
-            (Some(a), Some(r)) => {
-                let new = OAuthTokens {
-                    access_token: a.to_string(),
-                    refresh_token: r.to_string(),
-                };
-                *o.tokens.lock().unwrap_or_else(|p| p.into_inner()) = new.clone();
-                let listener = o.listener.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                if let Some(l) = listener {
-                    l(&new);
-                }
-                Ok(())
-            }
+            (Some(a), Some(r)) => Ok(OAuthTokens {
+                access_token: a.to_string(),
+                refresh_token: r.to_string(),
+            }),
             _ => Err(ConnectorError::new(
                 if (500..600).contains(&status) { ErrorKind::Transient } else { ErrorKind::Auth },
                 SYSTEM,
@@ -416,12 +368,14 @@ impl Bitrix24Client {
     /// OAuth, an `expired_token` answer refreshes the tokens once and repeats the call.
     async fn post(&self, method: &str, body: String) -> Result<CallResult, ConnectorError> {
         check_method_name(method)?;
-        let token = self.oauth.as_ref().map(|o| o.tokens().access_token);
+        let token = match &self.oauth {
+            Some(o) => Some(o.tokens.access_token(&self.config_name).await?),
+            None => None,
+        };
         let (status, bytes) = self.send(method, &body, token.as_deref()).await?;
         if let (Some(o), Some(used)) = (&self.oauth, &token) {
             if is_expired_token(&bytes) {
-                self.refresh(o, used).await?;
-                let fresh = o.tokens().access_token;
+                let fresh = self.refresh(o, used).await?;
                 let (status, bytes) = self.send(method, &body, Some(&fresh)).await?;
                 return self.decode(method, status, &bytes);
             }
@@ -436,27 +390,20 @@ impl Bitrix24Client {
         body: &str,
         token: Option<&str>,
     ) -> Result<(u16, Vec<u8>), ConnectorError> {
-        self.limiter.acquire().await;
         let mut url = format!("{}{}.json", self.base, method);
         if let Some(t) = token {
             url.push_str("?auth=");
             url.extend(url::form_urlencoded::byte_serialize(t.as_bytes()));
         }
         let what = format!("Bitrix24 {method}");
-        // `without_url`: reqwest puts the URL in its errors, and ours holds the token.
-        let response = self
+        let req = self
             .http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, &what, e.without_url()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| classify_transport(SYSTEM, &what, e.without_url()))?;
+            .body(body.to_string());
+        // The URL holds the token; `send` keeps it out of transport errors.
+        let answer = send(self.limiter.as_ref(), SYSTEM, &what, req).await?;
+        let (status, bytes) = (answer.status, answer.body);
         tracing::debug!(
             system = SYSTEM,
             method,

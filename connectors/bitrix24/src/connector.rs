@@ -3,10 +3,11 @@
 use crate::config::{Bitrix24Auth, Bitrix24Config, KEYS, SECRET_FIELDS};
 use crate::{Bitrix24Client, Bitrix24Settings, CatalogApi, ClientLimits, OAuthConfig, OAuthTokens};
 use dealbridge_sdk::config::{system_override_var, Ctx, Env, RateLimit, Secret, TableReader};
+use dealbridge_sdk::connector::SavedTokens;
 use dealbridge_sdk::connector::{
     body_hash, settings_of, Accepted, BuildContext, Capabilities, Connector, Emulator, Hint,
-    HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SandboxCrm, SavedState,
-    SystemSettings, WebhookReceiver, WebhookRequest,
+    HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SandboxCrm, SystemSettings,
+    WebhookReceiver, WebhookRequest,
 };
 use dealbridge_sdk::ConnectorError;
 use std::sync::Arc;
@@ -16,11 +17,6 @@ pub struct Bitrix24;
 
 /// The value the engine registers.
 pub static CONNECTOR: Bitrix24 = Bitrix24;
-
-/// The state-database key of a Bitrix24 app's newest OAuth token pair.
-pub fn oauth_key(system: &str) -> String {
-    format!("oauth:{system}")
-}
 
 #[async_trait::async_trait]
 impl Connector for Bitrix24 {
@@ -132,13 +128,7 @@ impl Connector for Bitrix24 {
 
 /// The client budget from `[systems.<name>]` (or the connector's default).
 fn limits_of(ctx: &BuildContext<'_>) -> ClientLimits {
-    ctx.limits
-        .rate_limit
-        .map(|r| ClientLimits {
-            per_second: r.per_second,
-            burst: r.burst,
-        })
-        .unwrap_or_default()
+    ctx.limits.client_limits()
 }
 
 /// Mapped stages the portal does not have (and mapped pipelines it does not have).
@@ -241,26 +231,11 @@ async fn client(
         Bitrix24Auth::Webhook(url) => return Bitrix24Client::new(url.expose(), limits, timeouts),
         Bitrix24Auth::OAuth(oauth) => oauth,
     };
-    let key = oauth_key(name);
-    let tokens = saved_tokens(ctx.state.as_ref(), &key)
-        .await?
-        .unwrap_or_else(|| OAuthTokens {
-            access_token: oauth.access_token.expose().to_string(),
-            refresh_token: oauth.refresh_token.expose().to_string(),
-        });
-    let state = ctx.state.clone();
-    let listener: crate::TokenListener = Arc::new(move |t: &OAuthTokens| {
-        let value = serde_json::json!({
-            "access_token": t.access_token,
-            "refresh_token": t.refresh_token,
-        })
-        .to_string();
-        let (state, key) = (state.clone(), key.clone());
-        tokio::spawn(async move {
-            if let Err(e) = state.save(&key, &value).await {
-                tracing::error!(error = %e, "cannot save the refreshed Bitrix24 tokens; the next start uses the older pair");
-            }
-        });
+    let tokens = SavedTokens::new(ctx.state.clone(), name);
+    // Both halves from one save, or the config's first pair: never a mix.
+    let first = tokens.load().await?.unwrap_or_else(|| OAuthTokens {
+        access_token: oauth.access_token.expose().to_string(),
+        refresh_token: oauth.refresh_token.expose().to_string(),
     });
     Ok(Bitrix24Client::new_oauth(
         oauth.portal_url.as_str(),
@@ -269,28 +244,11 @@ async fn client(
             client_secret: oauth.client_secret.expose().to_string(),
             token_url: oauth.token_url.to_string(),
         },
-        tokens,
+        first,
         limits,
         timeouts,
     )?
-    .with_token_listener(listener))
-}
-
-/// The newest token pair saved under `key`, if any.
-async fn saved_tokens(
-    state: &dyn SavedState,
-    key: &str,
-) -> Result<Option<OAuthTokens>, ConnectorError> {
-    Ok(state
-        .load(key)
-        .await?
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .and_then(|v| {
-            Some(OAuthTokens {
-                access_token: v["access_token"].as_str()?.to_string(),
-                refresh_token: v["refresh_token"].as_str()?.to_string(),
-            })
-        }))
+    .with_token_store(Arc::new(tokens)))
 }
 
 /// Bitrix24 outbound events (form-encoded `event`, `data[FIELDS][ID]`, `auth[...]`): accepted

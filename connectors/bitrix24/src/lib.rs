@@ -21,10 +21,13 @@ pub mod settings;
 pub mod wire;
 
 pub use client::{
-    BatchResult, Bitrix24Client, CallResult, ClientLimits, OAuthConfig, OAuthTokens, TokenListener,
-    MAX_BATCH,
+    BatchResult, Bitrix24Client, CallResult, OAuthConfig, DEFAULT_LIMITS, ENTERPRISE_PLAN_LIMITS,
+    MAX_BATCH, STANDARD_PLAN_LIMITS,
 };
+// The shared client layer's types, re-exported so a caller of this crate needs no sdk import.
 pub use companies::COMPANY_TTL;
+pub use dealbridge_sdk::auth::{OAuthTokens, TokenStore};
+pub use dealbridge_sdk::http::ClientLimits;
 pub use events::{parse_event, verify_application_token, DealEvent, EventError};
 pub use pipelines::{unknown_stages, DealCategory, DealPipelines, Stage};
 pub use reader::DEAL_PAGE_SIZE;

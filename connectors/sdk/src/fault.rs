@@ -126,11 +126,16 @@ impl Faults {
     }
 }
 
-/// Per-method call counters, split into all calls and calls that were answered successfully.
+/// Per-method call counters, split into all calls and calls that were answered successfully,
+/// and when each call arrived (so tests can check a client's request rate as the server saw it).
 #[derive(Debug, Clone, Default)]
 pub struct CallCounters {
     inner: Arc<Mutex<BTreeMap<String, MethodCount>>>,
+    arrivals: Arc<Mutex<std::collections::VecDeque<std::time::Instant>>>,
 }
+
+/// Arrival times kept: the newest this many (a benchmark's millions of calls stay bounded).
+const MAX_ARRIVALS: usize = 100_000;
 
 /// Counts for one method.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +149,13 @@ pub struct MethodCount {
 impl CallCounters {
     /// Records a call received.
     pub fn call(&self, method: &str) {
+        {
+            let mut a = self.arrivals.lock().expect("arrivals lock");
+            if a.len() == MAX_ARRIVALS {
+                a.pop_front();
+            }
+            a.push_back(std::time::Instant::now());
+        }
         self.inner
             .lock()
             .expect("counter lock")
@@ -172,8 +184,19 @@ impl CallCounters {
         self.snapshot().get(method).copied().unwrap_or_default()
     }
 
-    /// Sets every count back to zero.
+    /// When each call (of any method) arrived, oldest first; the newest 100,000 at most.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.arrivals
+            .lock()
+            .expect("arrivals lock")
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// Sets every count back to zero and forgets the arrival times.
     pub fn reset(&self) {
+        self.arrivals.lock().expect("arrivals lock").clear();
         self.inner.lock().expect("counter lock").clear();
     }
 }

@@ -1,5 +1,8 @@
-//! Shared HTTP plumbing: a client with sane timeouts, one rate limiter per remote account, and
-//! the generic part of turning an HTTP failure into a classified [`ConnectorError`].
+//! Shared HTTP plumbing: a client with sane timeouts, the [`ClientLimits`] every connector's
+//! client takes and the [`RateLimiter`] it builds (one per remote account), [`send`] (wait on
+//! the limiter, send, read the whole answer), and the generic part of turning an HTTP failure
+//! into a classified [`ConnectorError`]. What a vendor's status codes and error bodies mean
+//! stays in the connector.
 
 use crate::error::{ConnectorError, ErrorKind};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter as Governor};
@@ -71,10 +74,151 @@ impl RateLimiter {
         }
     }
 
+    /// Like [`RateLimiter::new`], with `margin` added to every interval between requests. A
+    /// vendor that counts requests per second at *its* end (amoCRM) can see requests spaced
+    /// exactly `1/per_second` apart land one too many in a second after network jitter.
+    pub fn with_margin(per_second: u32, burst: u32, margin: Duration) -> Self {
+        let period = Duration::from_secs(1) / per_second.max(1) + margin;
+        let burst = NonZeroU32::new(burst.max(1)).expect("nonzero");
+        let quota = Quota::with_period(period)
+            .expect("nonzero period")
+            .allow_burst(burst);
+        RateLimiter {
+            inner: Arc::new(Governor::direct(quota)),
+        }
+    }
+
     /// Waits until one more request is allowed.
     pub async fn acquire(&self) {
         self.inner.until_ready().await;
     }
+}
+
+/// A client-side request budget (token bucket) for one remote account: `per_second` sustained,
+/// `burst` at once after a quiet spell. The config's `rate_limit_per_second` /
+/// `rate_limit_burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per second, sustained.
+    pub per_second: u32,
+    /// Requests that may go at once before the rate applies.
+    pub burst: u32,
+}
+
+/// How fast one client may call its remote account. Every connector's client takes one, so a
+/// configured limit reaches every system the same way; each request waits on the client's
+/// [`RateLimiter`] before it is sent. Clones of a client share that limiter.
+///
+/// No `Default`: which budget a client gets is a choice (the config's, or a connector's own
+/// constant such as `dealbridge_bitrix24::DEFAULT_LIMITS`), never an accident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// The request budget; `None` sends as fast as the caller asks (a vendor may still pace
+    /// itself from its own headers, as Shopify's client does).
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl ClientLimits {
+    /// No client-side limit.
+    pub const UNLIMITED: ClientLimits = ClientLimits { rate_limit: None };
+
+    /// `per_second` sustained with bursts of `burst`.
+    pub const fn rate(per_second: u32, burst: u32) -> Self {
+        ClientLimits {
+            rate_limit: Some(RateLimit { per_second, burst }),
+        }
+    }
+
+    /// The limiter these limits describe, or `None` when unlimited.
+    pub fn limiter(&self) -> Option<RateLimiter> {
+        self.rate_limit
+            .map(|r| RateLimiter::new(r.per_second, r.burst))
+    }
+}
+
+/// Waits on `limiter`, when there is one. Every request of every client goes through here
+/// first, so no client can forget the configured budget.
+pub async fn wait_for(limiter: Option<&RateLimiter>) {
+    if let Some(l) = limiter {
+        l.acquire().await;
+    }
+}
+
+/// One whole HTTP answer: status, headers and the body read to its end.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The answer's headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The whole body.
+    pub body: axum::body::Bytes,
+}
+
+impl Answer {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The `Retry-After` the answer carries, in seconds (see [`parse_retry_after`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        parse_retry_after(self.headers.get(reqwest::header::RETRY_AFTER))
+    }
+
+    /// Decodes the body as JSON; a body of another shape is [`ErrorKind::Protocol`], with the
+    /// start of the body and `hint` (what the operator should check) in the message.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        system: &'static str,
+        what: &str,
+        hint: &str,
+    ) -> Result<T, ConnectorError> {
+        serde_json::from_slice::<T>(&self.body).map_err(|e| {
+            let head = String::from_utf8_lossy(&self.body[..self.body.len().min(120)]);
+            let head = head.split_whitespace().collect::<Vec<_>>().join(" ");
+            ConnectorError::new(
+                ErrorKind::Protocol,
+                system,
+                format!(
+                    "{what}: HTTP {} but the body is not the expected JSON ({e}); starts with {head:?}; {hint}",
+                    self.status
+                ),
+            )
+            .with_source(e)
+        })
+    }
+}
+
+/// The one way every client sends a request: waits on `limiter` (the configured budget), sends,
+/// and reads the whole body. Only a transport failure is an error here, classified by
+/// [`classify_transport`]; what a status or body means is the connector's to say, because only
+/// it knows the vendor's error bodies.
+pub async fn send(
+    limiter: Option<&RateLimiter>,
+    system: &'static str,
+    what: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, ConnectorError> {
+    wait_for(limiter).await;
+    // `without_url`: reqwest puts the URL in its errors, and a URL may hold a credential
+    // (Bitrix24's webhook path, an OAuth `auth` parameter).
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| classify_transport(system, what, e.without_url()))?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    // A connection dropped mid-body surfaces here, and is as transient as one dropped earlier.
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| classify_transport(system, what, e.without_url()))?;
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Classifies a transport-level failure (no HTTP answer at all).

@@ -11,14 +11,17 @@
 //!   Payment, Deal) that every connector converts to and from.
 //! - [`error`]: [`ConnectorError`](error::ConnectorError) and the retry classification the queue
 //!   relies on ([`ConnectorError::should_retry`](error::ConnectorError::should_retry)).
-//! - [`http`]: shared HTTP plumbing: a client with timeouts, one rate limiter per remote account,
-//!   and the mapping of HTTP failures onto [`ConnectorError`](error::ConnectorError).
+//! - [`http`]: shared HTTP plumbing: a client with timeouts, the [`ClientLimits`](http::ClientLimits)
+//!   every client takes and its rate limiter (one per remote account), and the mapping of HTTP failures onto [`ConnectorError`](error::ConnectorError).
+//! - [`auth`]: OAuth token pairs, the [`TokenStore`](auth::TokenStore) they are saved in, and
+//!   the [`TokenCache`](auth::TokenCache) that refreshes once and saves before a new token is used.
 //! - [`traits`]: what a store and a CRM connector implement so the engine can drive them without
 //!   knowing their wire format.
 //! - [`fault`]: fault injection and call counters shared by the emulators.
 //! - [`emulator_server`]: the emulators' accept loop, which lets a fault drop a connection
 //!   without answering.
 
+pub mod auth;
 pub mod config;
 pub mod connector;
 pub mod emulator_server;

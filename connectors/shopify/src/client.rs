@@ -2,8 +2,8 @@
 //!
 //! Authenticates with `X-Shopify-Access-Token`. Paging is by cursor: the `Link` header's
 //! `rel="next"` carries a `page_info` that is sent back exactly as given, with nothing but
-//! `limit` beside it. Every request first waits on the client's model of the shop's leaky bucket
-//! ([`ClientBucket`]); a 429 is not retried here but returned as
+//! `limit` beside it. Every request first waits on the configured limit (`rate_limit_per_second`,
+//! if any), then on the client's model of the shop's leaky bucket ([`ClientBucket`]); a 429 is not retried here but returned as
 //! [`ErrorKind::RateLimited`] with the float `Retry-After`, so the durable queue decides.
 //!
 //! **Page numbers over cursors.** [`OrderSource`] is page-number based. Rather than change the
@@ -15,7 +15,7 @@
 
 use crate::bucket::{parse_call_limit, ClientBucket, CALL_LIMIT_HEADER};
 use crate::convert::order_to_canonical;
-use crate::errors::{error_from_response, snippet, transport};
+use crate::errors::error_from_response;
 use crate::link;
 use crate::wire::{
     InventoryLevel, InventoryLevelEnvelope, InventoryLevelsEnvelope, OrderEnvelope, OrdersEnvelope,
@@ -25,7 +25,7 @@ use crate::wire::{
 use crate::{API_VERSION, SYSTEM};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dealbridge_sdk::http::Timeouts;
+use dealbridge_sdk::http::{send, wait_for, ClientLimits, RateLimiter, Timeouts};
 use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
@@ -95,6 +95,9 @@ pub struct ShopifyClient {
     token: String,
     system_name: String,
     bucket: Arc<ClientBucket>,
+    /// The configured request budget (`rate_limit_per_second`), shared by clones; waited on
+    /// before the bucket. `None` leaves the pacing to the bucket alone.
+    limiter: Option<RateLimiter>,
     last_call_limit: Arc<Mutex<Option<(u32, u32)>>>,
     cursors: Arc<Mutex<CursorMap>>,
     /// The location stock is pushed to, when configured (`location_id`); see
@@ -137,6 +140,7 @@ impl ShopifyClient {
             token: access_token.to_string(),
             system_name: "shopify".to_string(),
             bucket: Arc::new(ClientBucket::new(40, 2.0, true)),
+            limiter: None,
             last_call_limit: Arc::new(Mutex::new(None)),
             cursors: Arc::new(Mutex::new(HashMap::new())),
             location_id: None,
@@ -154,6 +158,14 @@ impl ShopifyClient {
     /// paces itself; with `pacing` false it sends at once and meets 429s instead.
     pub fn with_bucket(mut self, leak_per_sec: f64, pacing: bool) -> Self {
         self.bucket = Arc::new(ClientBucket::new(40, leak_per_sec, pacing));
+        self
+    }
+
+    /// Sets the configured request budget (`rate_limit_per_second` / `rate_limit_burst`):
+    /// every request waits on it, then on the shop's bucket as
+    /// `X-Shopify-Shop-Api-Call-Limit` reports it. Unlimited (bucket only) by default.
+    pub fn with_limits(mut self, limits: ClientLimits) -> Self {
+        self.limiter = limits.limiter();
         self
     }
 
@@ -409,44 +421,42 @@ impl ShopifyClient {
             .header("X-Shopify-Access-Token", &self.token))
     }
 
-    /// Waits on the bucket, sends, reads the whole body, records the bucket level, and either
-    /// decodes the body or classifies the failure.
+    /// Waits on the configured limiter and the bucket, sends, reads the whole body, records the
+    /// bucket level, and either decodes the body or classifies the failure.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         what: &str,
         req: RequestBuilder,
     ) -> Result<(T, HeaderMap), ConnectorError> {
+        // The configured budget first: the bucket's reservation must be taken when the
+        // request is about to leave, not before a wait on the limiter.
+        wait_for(self.limiter.as_ref()).await;
         let wait = self.bucket.reserve();
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        let resp = req.send().await.map_err(|e| transport(what, e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        if let Some((used, size)) = call_limit(&headers) {
+        let answer = send(None, SYSTEM, what, req).await?;
+        if let Some((used, size)) = call_limit(&answer.headers) {
             self.bucket.observe(used, size);
             *self.last_call_limit.lock().expect("call limit lock") = Some((used, size));
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if answer.status == StatusCode::TOO_MANY_REQUESTS.as_u16() {
             self.bucket.observe_full();
         }
-        let body = resp.bytes().await.map_err(|e| transport(what, e))?;
-        if !status.is_success() {
-            return Err(error_from_response(what, status.as_u16(), &headers, &body));
+        if !answer.is_success() {
+            return Err(error_from_response(
+                what,
+                answer.status,
+                &answer.headers,
+                &answer.body,
+            ));
         }
-        let value = serde_json::from_slice::<T>(&body).map_err(|e| {
-            ConnectorError::new(
-                ErrorKind::Protocol,
-                SYSTEM,
-                format!(
-                    "{what}: HTTP {} but the body is not the expected JSON ({e}); starts with {:?}; check that the shop URL points at a Shopify store",
-                    status.as_u16(),
-                    snippet(&body)
-                ),
-            )
-            .with_source(e)
-        })?;
-        Ok((value, headers))
+        let value = answer.json(
+            SYSTEM,
+            what,
+            "check that the shop URL points at a Shopify store",
+        )?;
+        Ok((value, answer.headers))
     }
 
     fn cursor_for(&self, key: (Option<i64>, u32), page: u32) -> Option<(u32, Option<String>)> {

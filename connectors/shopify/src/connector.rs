@@ -170,7 +170,8 @@ fn client(ctx: &BuildContext<'_>) -> Result<ShopifyClient, ConnectorError> {
         ctx.limits.timeouts(),
     )?
     .with_system_name(ctx.name)
-    .with_location_id(c.location_id))
+    .with_location_id(c.location_id)
+    .with_limits(ctx.limits.client_limits()))
 }
 
 /// Verifies `X-Shopify-Hmac-Sha256`; deduplicates by `X-Shopify-Webhook-Id` (Shopify retries

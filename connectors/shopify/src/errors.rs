@@ -7,14 +7,9 @@
 
 use crate::wire::ShopifyErrors;
 use crate::SYSTEM;
-use dealbridge_sdk::http::{classify_status, classify_transport, parse_retry_after};
+use dealbridge_sdk::http::{classify_status, parse_retry_after};
 use dealbridge_sdk::{ConnectorError, ErrorKind};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-
-/// Classifies a request that got no HTTP answer.
-pub(crate) fn transport(what: &str, err: reqwest::Error) -> ConnectorError {
-    classify_transport(SYSTEM, what, err)
-}
 
 /// Classifies a non-2xx answer from its status, headers and body.
 pub(crate) fn error_from_response(

@@ -5,12 +5,12 @@
 //! WordPress error body are still at hand (see the `errors` module).
 
 use crate::convert::order_to_canonical;
-use crate::errors::{error_from_response, transport};
+use crate::errors::error_from_response;
 use crate::wire::{NewOrder, WooOrder};
 use crate::SYSTEM;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
-use dealbridge_sdk::http::Timeouts;
+use dealbridge_sdk::http::{send, ClientLimits, RateLimiter, Timeouts};
 use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_sdk::{ConnectorError, ErrorKind};
@@ -95,6 +95,9 @@ pub struct WooClient {
     consumer_key: String,
     consumer_secret: String,
     system_name: String,
+    /// The configured request budget, shared by clones; `None` is unlimited (WooCommerce
+    /// documents no limit of its own, but the shop's hosting may).
+    limiter: Option<RateLimiter>,
 }
 
 impl WooClient {
@@ -134,7 +137,15 @@ impl WooClient {
             consumer_key: consumer_key.to_string(),
             consumer_secret: consumer_secret.to_string(),
             system_name: "woocommerce".to_string(),
+            limiter: None,
         })
+    }
+
+    /// Sets the request budget (`rate_limit_per_second` / `rate_limit_burst`): every request
+    /// waits on it before it is sent. Unlimited by default.
+    pub fn with_limits(mut self, limits: ClientLimits) -> Self {
+        self.limiter = limits.limiter();
+        self
     }
 
     /// Sets the configured system name (`[systems.<name>]`) used in [`ExternalRef::system`]
@@ -241,33 +252,28 @@ impl WooClient {
             .basic_auth(&self.consumer_key, Some(&self.consumer_secret)))
     }
 
-    /// Sends, reads the whole body, and either decodes it or classifies the failure.
+    /// Waits for the rate limiter, sends, reads the whole body, and either decodes it or
+    /// classifies the failure.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
         what: &str,
         req: RequestBuilder,
     ) -> Result<(T, HeaderMap), ConnectorError> {
-        let resp = req.send().await.map_err(|e| transport(what, e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        // A connection dropped mid-body surfaces here, and is as transient as one dropped earlier.
-        let body = resp.bytes().await.map_err(|e| transport(what, e))?;
-        if !status.is_success() {
-            return Err(error_from_response(what, status.as_u16(), &headers, &body));
+        let answer = send(self.limiter.as_ref(), SYSTEM, what, req).await?;
+        if !answer.is_success() {
+            return Err(error_from_response(
+                what,
+                answer.status,
+                &answer.headers,
+                &answer.body,
+            ));
         }
-        let value = serde_json::from_slice::<T>(&body).map_err(|e| {
-            ConnectorError::new(
-                ErrorKind::Protocol,
-                SYSTEM,
-                format!(
-                    "{what}: HTTP {} but the body is not the expected JSON ({e}); starts with {:?}; check that base_url points at the WordPress site",
-                    status.as_u16(),
-                    crate::errors::snippet(&body)
-                ),
-            )
-            .with_source(e)
-        })?;
-        Ok((value, headers))
+        let value = answer.json(
+            SYSTEM,
+            what,
+            "check that base_url points at the WordPress site",
+        )?;
+        Ok((value, answer.headers))
     }
 }
 

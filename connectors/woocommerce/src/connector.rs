@@ -144,7 +144,8 @@ impl Connector for WooCommerce {
             c.consumer_secret.expose(),
             ctx.limits.timeouts(),
         )?
-        .with_system_name(ctx.name);
+        .with_system_name(ctx.name)
+        .with_limits(ctx.limits.client_limits());
         let client = Arc::new(client);
         Ok(Capabilities {
             order_source: Some(client.clone()),

@@ -3,7 +3,7 @@
 use crate::common;
 
 use dealbridge_amocrm::emulator::EmulatorConfig;
-use dealbridge_amocrm::{AmoClient, ClientLimits, LeadsQuery};
+use dealbridge_amocrm::{AmoClient, LeadsQuery};
 use dealbridge_sdk::error::ErrorKind;
 use dealbridge_sdk::fault::FaultConfig;
 use dealbridge_sdk::http::Timeouts;
@@ -79,7 +79,7 @@ async fn default_client_limits_stay_inside_seven_per_second() {
     let c = AmoClient::new(
         &emu.base_url,
         "test",
-        ClientLimits::default(),
+        dealbridge_amocrm::DEFAULT_LIMITS,
         Timeouts {
             connect: Duration::from_secs(2),
             request: Duration::from_secs(2),

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::routing::post;
 use common::{DECIDING, FIRST_CONTACT, PIPELINE};
 use dealbridge_amocrm::emulator::ManagerEdit;
-use dealbridge_amocrm::{parse_webhook, LeadEventKind, OAuthSettings, OAuthTokens, TokenSink};
+use dealbridge_amocrm::{parse_webhook, LeadEventKind, OAuthSettings, OAuthTokens, TokenStore};
 use dealbridge_sdk::model::{Deal, ExternalRef, Payment};
 use dealbridge_sdk::money::{Currency, Money};
 use dealbridge_sdk::traits::{CrmDealReader, CrmDeals, CrmPayments};
@@ -234,7 +234,7 @@ async fn an_expired_oauth_token_is_refreshed_once_and_the_new_pair_persisted() {
     emu.handle.enable_oauth("cid", "csecret", "refresh-0");
     let saved: Arc<Mutex<Vec<OAuthTokens>>> = Arc::default();
     let s2 = saved.clone();
-    let sink: Arc<dyn TokenSink> =
+    let sink: Arc<dyn TokenStore> =
         Arc::new(move |t: &OAuthTokens| s2.lock().unwrap().push(t.clone()));
     let c = common::client(&emu.base_url, "test").with_oauth(
         OAuthSettings {

@@ -98,7 +98,15 @@ async fn handle_oauth(
     let token = parse_params(&headers, query.as_deref(), &body)
         .ok()
         .and_then(|p| p.get("auth").and_then(crate::wire::value_text));
-    let denied = shared.oauth_check(token.as_deref());
+    let denied = match shared.oauth_check(token.as_deref()) {
+        Ok(hold) => {
+            if !hold.is_zero() {
+                tokio::time::sleep(hold).await;
+            }
+            None
+        }
+        Err(refusal) => Some(refusal),
+    };
     serve(shared, method, denied, conn, query, headers, body).await
 }
 

@@ -85,6 +85,12 @@ struct OAuthApp {
     /// Access tokens that were valid once (answered with `expired_token`).
     expired: Vec<String>,
     issued: u64,
+    /// Whether the current access token came from the token endpoint (not the install).
+    refreshed: bool,
+    /// Calls received with a refreshed access token (see [`EmulatorHandle::refreshed_token_uses`]).
+    refreshed_uses: u64,
+    /// How long a call with a refreshed access token is held before it is answered.
+    hold_refreshed: std::time::Duration,
 }
 
 impl Shared {
@@ -97,16 +103,26 @@ impl Shared {
         self.oauth.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Checks an OAuth call's `auth` param; `Some` is the refusal to answer.
-    fn oauth_check(&self, token: Option<&str>) -> Option<methods::ApiFailure> {
-        let app = self.oauth_app();
-        let (Some(app), Some(token)) = (app.as_ref(), token) else {
-            return Some(methods::ApiFailure::coded(
+    /// Checks an OAuth call's `auth` param: `Err` is the refusal to answer, `Ok` how long to
+    /// hold the call first (see [`EmulatorHandle::hold_calls_with_refreshed_tokens`]).
+    fn oauth_check(&self, token: Option<&str>) -> Result<std::time::Duration, methods::ApiFailure> {
+        let mut app = self.oauth_app();
+        let (Some(app), Some(token)) = (app.as_mut(), token) else {
+            return Err(methods::ApiFailure::coded(
                 401,
                 "NO_AUTH_FOUND",
                 "Wrong authorization data",
             ));
         };
+        if token == app.access_token && app.refreshed {
+            app.refreshed_uses += 1;
+            return Ok(app.hold_refreshed);
+        }
+        Self::oauth_refusal(app, token).map_or(Ok(std::time::Duration::ZERO), Err)
+    }
+
+    /// Why a token is refused, or `None` when it is the current one.
+    fn oauth_refusal(app: &OAuthApp, token: &str) -> Option<methods::ApiFailure> {
         if token == app.access_token {
             None
         } else if app.expired.iter().any(|t| t == token) {
@@ -150,6 +166,7 @@ impl Shared {
         let old = std::mem::replace(&mut app.access_token, format!("access-{}", app.issued));
         app.expired.push(old);
         app.refresh_token = format!("refresh-{}", app.issued);
+        app.refreshed = true;
         let domain = self.portal().domain.clone();
         Ok(json!({
             "access_token": app.access_token,
@@ -414,7 +431,26 @@ impl EmulatorHandle {
             refresh_token: refresh_token.into(),
             expired: Vec::new(),
             issued: 0,
+            refreshed: false,
+            refreshed_uses: 0,
+            hold_refreshed: std::time::Duration::ZERO,
         });
+    }
+
+    /// Holds every call made with a refreshed access token for `d` before answering it, so a
+    /// test can stop the client while its first such call is in flight.
+    pub fn hold_calls_with_refreshed_tokens(&self, d: std::time::Duration) {
+        if let Some(app) = self.shared.oauth_app().as_mut() {
+            app.hold_refreshed = d;
+        }
+    }
+
+    /// Calls received with an access token the token endpoint issued (not the installed one).
+    pub fn refreshed_token_uses(&self) -> u64 {
+        self.shared
+            .oauth_app()
+            .as_ref()
+            .map_or(0, |a| a.refreshed_uses)
     }
 
     /// Expires the current access token as an hour passing would: calls with it answer 401
@@ -424,6 +460,7 @@ impl EmulatorHandle {
             app.issued += 1;
             let old = std::mem::replace(&mut app.access_token, format!("unissued-{}", app.issued));
             app.expired.push(old);
+            app.refreshed = false;
         }
     }
 

@@ -23,10 +23,7 @@ fn oauth_client(
             access_token: "access-0".into(),
             refresh_token: refresh.into(),
         },
-        ClientLimits {
-            per_second: 200,
-            burst: 200,
-        },
+        ClientLimits::rate(200, 200),
         Timeouts::default(),
     )
     .unwrap()
@@ -39,7 +36,7 @@ async fn expired_token_is_refreshed_once_and_the_call_repeated() {
         .enable_oauth("app.1", "s3cret", "access-0", "refresh-0");
     let seen: Arc<Mutex<Vec<OAuthTokens>>> = Arc::default();
     let sink = seen.clone();
-    let c = oauth_client(&emu, "refresh-0").with_token_listener(Arc::new(move |t| {
+    let c = oauth_client(&emu, "refresh-0").with_token_store(Arc::new(move |t: &OAuthTokens| {
         sink.lock().unwrap().push(t.clone());
     }));
     let r = c

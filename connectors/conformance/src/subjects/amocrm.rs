@@ -48,10 +48,7 @@ impl Subject for AmoCrm {
             .await
             .expect("amoCRM emulator starts");
         let client = |token: &str| {
-            let limits = ClientLimits {
-                per_second: 1000,
-                burst: 1000,
-            };
+            let limits = ClientLimits::rate(1000, 1000);
             AmoClient::new(&emulator.base_url, token, limits, timeouts()).expect("client")
         };
         if setup.records > 0 {

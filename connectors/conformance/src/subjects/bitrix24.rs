@@ -64,10 +64,7 @@ impl Subject for Bitrix24 {
                 &format!("/{}/", Self::TEXTS.wrong_credential),
             ),
         };
-        let limits = ClientLimits {
-            per_second: 200,
-            burst: 200,
-        };
+        let limits = ClientLimits::rate(200, 200);
         let client = Bitrix24Client::new(&url, limits, timeouts()).expect("client");
         Bitrix24 { emulator, client }
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::doc::{Ctx, TableReader};
-use crate::http::Timeouts;
+use crate::http::{ClientLimits, Timeouts};
 
 /// The keys [`read_limits`] reads; a connector adds them to its own known keys.
 pub const LIMIT_KEYS: &[&str] = &[
@@ -14,14 +14,7 @@ pub const LIMIT_KEYS: &[&str] = &[
     "connect_timeout",
 ];
 
-/// A client-side request budget (token bucket) for one remote account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Requests per second, sustained.
-    pub per_second: u32,
-    /// Requests that may go at once after a quiet spell.
-    pub burst: u32,
-}
+pub use crate::http::RateLimit;
 
 /// Settings every system has: request budget and timeouts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +28,13 @@ pub struct SystemLimits {
 }
 
 impl SystemLimits {
+    /// The request budget in the form every connector's client takes.
+    pub fn client_limits(&self) -> ClientLimits {
+        ClientLimits {
+            rate_limit: self.rate_limit,
+        }
+    }
+
     /// The timeouts in the form the sdk's HTTP client takes.
     pub fn timeouts(&self) -> Timeouts {
         Timeouts {

@@ -13,6 +13,7 @@ mod emulator;
 mod kind;
 mod remote;
 mod sandbox;
+mod tokens;
 mod vocabulary;
 mod webhook;
 
@@ -32,6 +33,7 @@ pub struct Inspection {
 }
 pub use remote::{RemoteCheck, RemoteReport};
 pub use sandbox::{SandboxCrm, SandboxDeal, SandboxStore};
+pub use tokens::{oauth_key, SavedTokens};
 pub use vocabulary::StatusVocabulary;
 pub use webhook::{
     body_hash, Accepted, Hint, HintEntity, Rejected, WebhookReceiver, WebhookRequest,

@@ -23,10 +23,7 @@ pub fn client(url: &str, token: &str) -> AmoClient {
     AmoClient::new(
         url,
         token,
-        ClientLimits {
-            per_second: 1000,
-            burst: 1000,
-        },
+        ClientLimits::rate(1000, 1000),
         Timeouts {
             connect: Duration::from_secs(2),
             request: Duration::from_secs(2),

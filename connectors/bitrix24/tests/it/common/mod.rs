@@ -17,10 +17,7 @@ pub async fn emulator(config: EmulatorConfig) -> RunningEmulator {
 pub fn client(url: &str) -> Bitrix24Client {
     Bitrix24Client::new(
         url,
-        ClientLimits {
-            per_second: 200,
-            burst: 200,
-        },
+        ClientLimits::rate(200, 200),
         Timeouts {
             connect: Duration::from_secs(2),
             request: Duration::from_secs(2),
