@@ -351,13 +351,17 @@ impl Engine {
     }
 }
 
-/// An error with its causes, `a: b: c`, for one log line.
+/// An error with its causes, `a: b: c`, for one log line. A cause whose text the line already
+/// ends with (an error that prints its source as well as returning it) is not repeated.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
+        let text = c.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         cur = c.source();
     }
     s

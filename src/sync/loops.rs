@@ -12,28 +12,15 @@ use super::poll::OrderFlow;
 use super::pull::DealPullFlow;
 use super::queue_worker::Worker;
 use super::schedule::{NextFire, ScheduledJob};
-use super::supervisor::{supervise, Backoff, Supervision};
+use super::supervisor::{supervise, Backoff, Next, Supervision};
 use super::SyncError;
 use chrono::{DateTime, Utc};
 use dealbridge_store::Store;
-use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
-
-/// Keep going (the common answer of a pass).
-const GO_ON: ControlFlow<()> = ControlFlow::Continue(());
-
-/// Sleeps `pause` unless `stop` comes first.
-async fn pause_or_stop(stop: &CancellationToken, pause: Duration) {
-    tokio::select! {
-        _ = stop.cancelled() => {}
-        _ = tokio::time::sleep(pause) => {}
-    }
-}
 
 /// A queue worker: one job (or one idle wait) per pass. A store error in `claim`, `execute`,
 /// `next_due` pauses the worker with the supervisor's backoff; a job left claimed by a failed
@@ -43,30 +30,29 @@ pub async fn worker(name: String, worker: Arc<Worker>, sup: Supervision) {
     supervise(name, sup, move || {
         let worker = worker.clone();
         let stop = stop.clone();
-        async move { worker.step(&stop, false).await.map(|_| GO_ON) }
+        async move { worker.step(&stop, false).await.map(|_| Next::Now) }
     })
     .await;
 }
 
-/// A failing source is asked again after the usual interval, not sooner: its client already
-/// retried within the pass, and a shorter pause would only add load to a struggling system.
-fn poll_backoff(interval: Duration) -> Backoff {
+/// A failed poll is tried again after the loop's backoff, but never later than the poll
+/// interval would have: a short outage (the database locked for a moment) is over within
+/// seconds, and a long one costs no more requests than polling did.
+fn poll_backoff(loops: Backoff, interval: Duration) -> Backoff {
     Backoff {
-        first: interval,
-        max: interval,
+        first: loops.first.min(interval),
+        max: loops.max.min(interval),
     }
 }
 
 /// An order flow's poller: one poll per `interval`.
 pub async fn poller(flow: Arc<OrderFlow>, store: Store, interval: Duration, mut sup: Supervision) {
-    sup.backoff = poll_backoff(interval);
-    let stop = sup.stop.clone();
+    sup.backoff = poll_backoff(sup.backoff, interval);
     supervise(format!("poll:{}", flow.name), sup, move || {
-        let (flow, store, stop) = (flow.clone(), store.clone(), stop.clone());
+        let (flow, store) = (flow.clone(), store.clone());
         async move {
             flow.poll(&store, false).await?;
-            pause_or_stop(&stop, interval).await;
-            Ok::<_, SyncError>(GO_ON)
+            Ok::<_, SyncError>(Next::After(interval))
         }
     })
     .await;
@@ -79,14 +65,12 @@ pub async fn deal_pull(
     interval: Duration,
     mut sup: Supervision,
 ) {
-    sup.backoff = poll_backoff(interval);
-    let stop = sup.stop.clone();
+    sup.backoff = poll_backoff(sup.backoff, interval);
     supervise(format!("pull:{}", pull.name), sup, move || {
-        let (pull, store, stop) = (pull.clone(), store.clone(), stop.clone());
+        let (pull, store) = (pull.clone(), store.clone());
         async move {
             pull.poll(&store, false).await?;
-            pause_or_stop(&stop, interval).await;
-            Ok::<_, SyncError>(GO_ON)
+            Ok::<_, SyncError>(Next::After(interval))
         }
     })
     .await;
@@ -104,23 +88,17 @@ pub async fn inbox(
     // A failed pass is tried again within seconds (deliveries are waiting), at most every 5 s
     // as before supervision.
     sup.backoff.max = sup.backoff.max.min(Duration::from_secs(5));
-    let stop = sup.stop.clone();
     let (flows, pulls) = (Arc::new(flows), Arc::new(pulls));
     supervise("inbox".to_string(), sup, move || {
         let (store, flows, pulls) = (store.clone(), flows.clone(), pulls.clone());
-        let (wake, stop) = (wake.clone(), stop.clone());
+        let wake = wake.clone();
         async move {
             // A backlog (a flood of deliveries, or a restart after one) goes on at once;
             // deliveries set aside are tried when they are due; otherwise every five seconds.
             let pause = process_inbox(&store, &flows, &pulls)
                 .await?
                 .pause(Duration::from_secs(5));
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(pause) => {}
-            }
-            Ok::<_, SyncError>(GO_ON)
+            Ok::<_, SyncError>(Next::WakeOr(wake, pause))
         }
     })
     .await;
@@ -144,13 +122,13 @@ pub async fn catalogs_after_exchange(
         async move {
             if !retry.swap(false, Ordering::SeqCst) {
                 tokio::select! {
-                    _ = stop.cancelled() => return Ok(GO_ON),
+                    _ = stop.cancelled() => return Ok(Next::End),
                     _ = wake.notified() => {}
                 }
             }
             let result = push_catalogs(&catalogs, &store).await;
             retry.store(result.is_err(), Ordering::SeqCst);
-            result.map(|()| GO_ON)
+            result.map(|()| Next::Now)
         }
     })
     .await;
@@ -207,22 +185,21 @@ pub async fn schedule(job: Arc<ScheduledJob>, store: Store, sup: Supervision) {
             if !started.load(Ordering::SeqCst) {
                 job.catch_up(&store).await?;
                 started.store(true, Ordering::SeqCst);
-                return Ok(GO_ON);
+                return Ok(Next::Now);
             }
             let again = retry.lock().unwrap_or_else(|p| p.into_inner()).take();
             let at = match again {
                 Some(at) => at,
                 None => match job.wait_next(&stop).await {
                     NextFire::At(at) => at,
-                    NextFire::Stopped => return Ok(GO_ON),
-                    NextFire::Never => return Ok(ControlFlow::Break(())),
+                    NextFire::Stopped | NextFire::Never => return Ok(Next::End),
                 },
             };
             if let Err(e) = job.fire(&store, at).await {
                 *retry.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
                 return Err(e);
             }
-            Ok::<_, SyncError>(GO_ON)
+            Ok::<_, SyncError>(Next::Now)
         }
     })
     .await;
@@ -230,16 +207,14 @@ pub async fn schedule(job: Arc<ScheduledJob>, store: Store, sup: Supervision) {
 
 /// Retention: finished jobs stay queryable for `retention`, then go. Hourly is plenty.
 pub async fn retention(store: Store, retention: Duration, sup: Supervision) {
-    let stop = sup.stop.clone();
     supervise("retention".to_string(), sup, move || {
-        let (queue, stop) = (store.queue(), stop.clone());
+        let queue = store.queue();
         async move {
             match queue.purge(retention).await? {
                 0 => {}
                 n => info!(purged = n, "purged finished jobs past retention"),
             }
-            pause_or_stop(&stop, Duration::from_secs(3600)).await;
-            Ok::<_, dealbridge_store::StoreError>(GO_ON)
+            Ok::<_, dealbridge_store::StoreError>(Next::After(Duration::from_secs(3600)))
         }
     })
     .await;

@@ -16,10 +16,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
@@ -188,6 +188,40 @@ impl Backoff {
     }
 }
 
+/// What a pass asks for after it succeeded. The supervisor does the waiting, so the success is
+/// recorded as soon as the work is done, not after the pause that follows it.
+#[derive(Debug, Clone)]
+pub enum Next {
+    /// Run the next pass at once.
+    Now,
+    /// Pause this long first.
+    After(Duration),
+    /// Pause until `wake` is notified or `at_most` has passed.
+    WakeOr(Arc<Notify>, Duration),
+    /// The loop has nothing left to do.
+    End,
+}
+
+/// Waits as `next` says; `false` when the loop ends (asked to, or `stop` came first).
+async fn wait(next: Next, stop: &CancellationToken) -> bool {
+    let pause = match next {
+        Next::Now => return true,
+        Next::End => return false,
+        Next::After(pause) => pause,
+        Next::WakeOr(wake, at_most) => {
+            tokio::select! {
+                _ = stop.cancelled() => return false,
+                _ = wake.notified() => return true,
+                _ = tokio::time::sleep(at_most) => return true,
+            }
+        }
+    };
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep(pause) => true,
+    }
+}
+
 /// What a supervised loop needs besides its pass.
 #[derive(Clone)]
 pub struct Supervision {
@@ -200,7 +234,7 @@ pub struct Supervision {
 }
 
 /// Runs `pass` again and again under the name `name` until `sup.stop` is cancelled or a pass
-/// returns `Ok(ControlFlow::Break(()))`.
+/// returns `Ok(Next::End)`; after a success it waits as the pass asked ([`Next`]).
 ///
 /// A failed pass is logged with its error chain, recorded, and followed by a [`Backoff`] pause;
 /// a panicking pass is recorded the same way. Neither ends the loop. A pass is never cut short
@@ -209,7 +243,7 @@ pub struct Supervision {
 pub async fn supervise<F, Fut, E>(name: String, sup: Supervision, mut pass: F)
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<ControlFlow<()>, E>> + Send + 'static,
+    Fut: Future<Output = Result<Next, E>> + Send + 'static,
     E: std::error::Error + Send + Sync + 'static,
 {
     sup.health.register(&name);
@@ -217,13 +251,13 @@ where
     while !sup.stop.is_cancelled() {
         // Its own task, so that a panic comes back as a `JoinError` we can record.
         let error = match tokio::spawn(pass()).await {
-            Ok(Ok(flow)) => {
+            Ok(Ok(next)) => {
                 if failures > 0 {
                     info!(task = %name, failures, "recovered");
                 }
                 failures = 0;
                 sup.health.record_success(&name);
-                if flow.is_break() {
+                if !wait(next, &sup.stop).await {
                     break;
                 }
                 continue;
@@ -303,7 +337,7 @@ mod tests {
                     return Err(Failed(std::io::Error::other("disk on fire")));
                 }
                 s.cancel();
-                Ok(ControlFlow::Continue(()))
+                Ok(Next::Now)
             }
         })
         .await;
@@ -359,7 +393,7 @@ mod tests {
                             Some("panicked: index out of bounds")
                         );
                         s.cancel();
-                        Ok::<_, Failed>(ControlFlow::Continue(()))
+                        Ok::<_, Failed>(Next::Now)
                     }
                 }
             }
@@ -386,7 +420,7 @@ mod tests {
         });
         let started = std::time::Instant::now();
         supervise("down".into(), sup, || async {
-            Err::<ControlFlow<()>, _>(Failed(std::io::Error::other("down")))
+            Err::<Next, _>(Failed(std::io::Error::other("down")))
         })
         .await;
         assert!(started.elapsed() < Duration::from_secs(5));
