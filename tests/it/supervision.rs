@@ -1,7 +1,11 @@
 //! Supervised loops under a real store failure: `run`'s workers ride out a locked SQLite file
-//! and finish the queue afterwards, and `/healthz` says 503 (naming the loop) while they fail
-//! and 200 once they recover. Real parts throughout: a SQLite file, the emulators over loopback
-//! HTTP, the server's router with the engine's real `Health` over loopback HTTP.
+//! (or a PostgreSQL database refusing connections) and finish the queue afterwards, and
+//! `/healthz` says 503 (naming the loop) while they fail and 200 once they recover. Real parts
+//! throughout: the database, the emulators over loopback HTTP, the server's router with the
+//! engine's real `Health` over loopback HTTP.
+//!
+//! The PostgreSQL variant needs `DEALBRIDGE_TEST_POSTGRES_URL` (a server where the user may
+//! create databases); without it the test says SKIPPED on stderr and passes.
 
 use crate::common;
 
@@ -9,12 +13,14 @@ use common::{spawn_world, wait_until, Tuning};
 use dealbridge::app::App;
 use dealbridge::server::{router, AppState};
 use dealbridge::sync::supervisor::Backoff;
+use dealbridge::sync::SyncError;
 use dealbridge_sdk::http::Timeouts;
 use dealbridge_woocommerce::{NewOrder, WooClient};
 use serde_json::{json, Value};
 use sqlx::Connection;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const ORDERS: usize = 8;
@@ -60,24 +66,152 @@ async fn wait_for(http: &reqwest::Client, url: &str, code: u16, timeout: Duratio
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn workers_survive_a_locked_database_and_healthz_says_so_until_they_recover() {
-    let world = spawn_world(Tuning {
-        // One poll at start is all this test wants from the poller.
-        sync: "poll_interval = \"1h\"\nworkers = 2",
-        ..Tuning::default()
-    })
-    .await;
-    create_orders(&world.shop.base_url, ORDERS).await;
+/// Loads the engine of `world` with a quick health bound and backoff, and queues every order
+/// (before any failure, so what fails is the workers' `claim`).
+async fn load_and_queue(world: &common::World) -> App {
     let mut app = App::load(&world.config).await.unwrap();
     app.engine.settings.unhealthy_after = Duration::from_secs(1);
     app.engine.settings.loop_backoff = Backoff {
         first: Duration::from_millis(200),
         max: Duration::from_secs(1),
     };
-    // The jobs are queued before the lock, so what fails is the workers' `claim`.
     let report = app.engine.flows[0].poll(&app.store, false).await.unwrap();
     assert_eq!(report.queued, ORDERS as u64, "{report:?}");
+    app
+}
+
+/// `dealbridge run` in-process: the engine and the server's router (with its real `Health`)
+/// on a loopback port.
+struct Running {
+    base: String,
+    http: reqwest::Client,
+    stop: CancellationToken,
+    engine: JoinHandle<Result<(), SyncError>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn start(app: App) -> Running {
+        let stop = CancellationToken::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes = router(AppState {
+            store: app.store.clone(),
+            health: Some(app.engine.health.clone()),
+        });
+        let server_stop = stop.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, routes)
+                .with_graceful_shutdown(async move { server_stop.cancelled().await })
+                .await
+        });
+        let engine = tokio::spawn(Arc::new(app.engine).run(stop.clone()));
+        Running {
+            base,
+            http: reqwest::Client::new(),
+            stop,
+            engine,
+            server,
+        }
+    }
+
+    /// Waits for `/healthz` to answer 503 naming a failing worker; returns the reason.
+    async fn wait_unhealthy(&self) -> String {
+        let healthz = format!("{}/healthz", self.base);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            // Before a worker's failure is recorded, a 503 may come from the database check.
+            let reason = wait_for(&self.http, &healthz, 503, Duration::from_secs(60)).await;
+            if reason.contains("loop `worker-") {
+                assert!(reason.contains("failing since 20"), "{reason}");
+                assert!(!self.engine.is_finished(), "run is still going");
+                return reason;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no failing worker named: {reason}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// After the failure: every order a deal, `/healthz` 200, `/status` listing each loop and
+    /// the worker's recovered error (containing `error`); then a clean shutdown.
+    async fn assert_recovered(self, world: &common::World, error: &str) {
+        wait_until(
+            "every queued order to become a deal",
+            Duration::from_secs(60),
+            || async { world.crm.handle.deal_count() == ORDERS },
+        )
+        .await;
+        let healthz = format!("{}/healthz", self.base);
+        wait_for(&self.http, &healthz, 200, Duration::from_secs(30)).await;
+        let status_url = format!("{}/status", self.base);
+        let (code, body) = get(&self.http, &status_url).await;
+        assert_eq!(code, 200, "{body}");
+        let status: Value = serde_json::from_str(&body).unwrap();
+        let queue = status["queue"].as_array().unwrap();
+        let jobs = |state: &str| {
+            queue
+                .iter()
+                .find(|row| row[0] == state)
+                .map_or(0, |row| row[1].as_i64().unwrap())
+        };
+        // The poller's retry after the failure re-reads the overlap and may queue an order
+        // again; that job finds its deal already right. Every job ends done, none dead, one
+        // deal per order.
+        assert!(jobs("done") >= ORDERS as i64, "{body}");
+        assert_eq!(world.crm.handle.deal_count(), ORDERS);
+        let unfinished = jobs("pending") + jobs("running") + jobs("dead");
+        assert_eq!(unfinished, 0, "{body}");
+        let loops = status["loops"].as_array().expect("loops in /status");
+        let names: Vec<&str> = loops.iter().map(|l| l["name"].as_str().unwrap()).collect();
+        for name in ["worker-0", "worker-1", "poll:orders", "inbox", "retention"] {
+            assert!(names.contains(&name), "{name} in {names:?}");
+        }
+        let worker = loops.iter().find(|l| l["name"] == "worker-0").unwrap();
+        assert!(worker["last_success"].is_string(), "{worker}");
+        assert!(worker["failing_since"].is_null(), "{worker}");
+        let last_error = worker["last_error"].as_str().unwrap_or_default();
+        assert!(last_error.contains(error), "{worker}");
+        let page = self
+            .http
+            .get(&status_url)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("loops:") && page.contains("worker-0"),
+            "{page}"
+        );
+
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(20), self.engine)
+            .await
+            .expect("run stops on shutdown")
+            .unwrap()
+            .unwrap();
+        self.server.await.unwrap().unwrap();
+    }
+}
+
+/// One poll at start is all these tests want from the poller; a job left claimed by a dropped
+/// connection is taken again soon.
+const SYNC: &str = "poll_interval = \"1h\"\nworkers = 2\nlease = \"3s\"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_survive_a_locked_database_and_healthz_says_so_until_they_recover() {
+    let world = spawn_world(Tuning {
+        sync: SYNC,
+        ..Tuning::default()
+    })
+    .await;
+    create_orders(&world.shop.base_url, ORDERS).await;
+    let app = load_and_queue(&world).await;
 
     // Another connection takes the write lock and keeps it past the pool's busy timeout (10 s):
     // every write of the engine fails with "database is locked" meanwhile; reads still work
@@ -92,102 +226,82 @@ async fn workers_survive_a_locked_database_and_healthz_says_so_until_they_recove
         .await
         .unwrap();
 
-    let stop = CancellationToken::new();
-    let health = app.engine.health.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let routes = router(AppState {
-        store: app.store.clone(),
-        health: Some(health.clone()),
-    });
-    let server_stop = stop.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, routes)
-            .with_graceful_shutdown(async move { server_stop.cancelled().await })
-            .await
-    });
-    let engine = Arc::new(app.engine);
-    let running = tokio::spawn(engine.clone().run(stop.clone()));
-
-    let http = reqwest::Client::new();
-    let healthz = format!("{base}/healthz");
-    let reason = wait_for(&http, &healthz, 503, Duration::from_secs(60)).await;
-    assert!(
-        reason.contains("loop `worker-") && reason.contains("database is locked"),
-        "the reason names the failing worker and its error: {reason}"
-    );
-    assert!(reason.contains("failing since 20"), "{reason}");
-    assert_eq!(
-        world.crm.handle.deal_count(),
-        0,
-        "nothing written while locked"
-    );
-    assert!(!running.is_finished(), "run is still going");
+    let run = Running::start(app).await;
+    let reason = run.wait_unhealthy().await;
+    assert!(reason.contains("database is locked"), "{reason}");
+    let written = world.crm.handle.deal_count();
+    assert_eq!(written, 0, "nothing written while locked");
 
     // The lock goes; the same workers (never restarted by hand) drain the queue.
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
     locker.close().await.unwrap();
-    wait_until(
-        "every queued order to become a deal",
-        Duration::from_secs(60),
-        || async { world.crm.handle.deal_count() == ORDERS },
-    )
-    .await;
-    wait_for(&http, &healthz, 200, Duration::from_secs(30)).await;
+    run.assert_recovered(&world, "database is locked").await;
+}
 
-    // `/status` lists each loop with its last success and the error it recovered from.
-    let (code, body) = get(&http, &format!("{base}/status")).await;
-    assert_eq!(code, 200, "{body}");
-    let status: Value = serde_json::from_str(&body).unwrap();
-    let queue = status["queue"].as_array().unwrap();
-    let jobs = |state: &str| {
-        queue
-            .iter()
-            .find(|row| row[0] == state)
-            .map_or(0, |row| row[1].as_i64().unwrap())
+const PG_ENV: &str = "DEALBRIDGE_TEST_POSTGRES_URL";
+
+/// PostgreSQL's answer to a connection while `ALLOW_CONNECTIONS` is false.
+const REFUSED: &str = "is not currently accepting connections";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_survive_postgres_refusing_connections_and_finish_the_queue() {
+    let Ok(admin_url) = std::env::var(PG_ENV) else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (no {PG_ENV}): workers_survive_postgres_refusing_connections_and_finish_the_queue"
+        );
+        return;
     };
-    // The poller's retry after the lock re-reads the overlap and may queue an order again; that
-    // job finds its deal already right. Every job ends done, none dead, one deal per order.
-    assert!(jobs("done") >= ORDERS as i64, "{body}");
-    assert_eq!(world.crm.handle.deal_count(), ORDERS);
-    assert_eq!(
-        jobs("pending") + jobs("running") + jobs("dead"),
-        0,
-        "{body}"
-    );
-    let loops = status["loops"].as_array().expect("loops in /status");
-    let names: Vec<&str> = loops.iter().map(|l| l["name"].as_str().unwrap()).collect();
-    for name in ["worker-0", "worker-1", "poll:orders", "inbox", "retention"] {
-        assert!(names.contains(&name), "{name} in {names:?}");
-    }
-    let worker = loops.iter().find(|l| l["name"] == "worker-0").unwrap();
-    assert!(worker["last_success"].is_string(), "{worker}");
-    assert!(worker["failing_since"].is_null(), "{worker}");
-    assert!(
-        worker["last_error"]
-            .as_str()
-            .is_some_and(|e| e.contains("database is locked")),
-        "{worker}"
-    );
-    let page = http
-        .get(format!("{base}/status"))
-        .header("accept", "text/html")
-        .send()
+    let db_name = format!("dealbridge_sup_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await
-        .unwrap()
-        .text()
+        .expect("connect to PostgreSQL");
+    let admin_sql = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+    admin_sql(format!("CREATE DATABASE {db_name}"))
+        .execute(&mut admin)
         .await
         .unwrap();
-    assert!(
-        page.contains("loops:") && page.contains("worker-0"),
-        "{page}"
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&db_name);
+    let world = spawn_world(Tuning {
+        sync: SYNC,
+        ..Tuning::default()
+    })
+    .await;
+    world.edit_file("dealbridge.toml", "sqlite://dealbridge.db", url.as_str());
+    create_orders(&world.shop.base_url, ORDERS).await;
+    let app = load_and_queue(&world).await;
+
+    // The database stops taking connections and the pool's are cut: every query of the engine
+    // fails (a refused connection, then the pool's acquire timeout) until it is allowed again.
+    admin_sql(format!("ALTER DATABASE {db_name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin_sql(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db_name}'"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+
+    let run = Running::start(app).await;
+    let reason = run.wait_unhealthy().await;
+    assert!(reason.contains(REFUSED), "{reason}");
+    assert_eq!(
+        world.crm.handle.deal_count(),
+        0,
+        "nothing written while refused"
     );
 
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(20), running)
+    admin_sql(format!("ALTER DATABASE {db_name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
         .await
-        .expect("run stops on shutdown")
-        .unwrap()
         .unwrap();
-    server.await.unwrap().unwrap();
+    run.assert_recovered(&world, REFUSED).await;
+    admin_sql(format!("DROP DATABASE {db_name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }
