@@ -151,6 +151,15 @@ impl StatusReport {
             "dealbridge_open_conflicts {}\n",
             self.open_conflicts
         ));
+        if !self.loops.is_empty() {
+            out.push_str("# HELP dealbridge_loop_failures Failures in a row of each engine loop (0: healthy).\n# TYPE dealbridge_loop_failures gauge\n");
+        }
+        for l in &self.loops {
+            out.push_str(&format!(
+                "dealbridge_loop_failures{{loop=\"{}\"}} {}\n",
+                l.name, l.consecutive_failures
+            ));
+        }
         out
     }
 }

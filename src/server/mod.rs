@@ -113,11 +113,16 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     match StatusReport::gather(&state.store).await {
-        Ok(r) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            r.to_prometheus(),
-        )
-            .into_response(),
+        Ok(mut r) => {
+            if let Some(health) = &state.health {
+                r.loops = health.snapshot();
+            }
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                r.to_prometheus(),
+            )
+                .into_response()
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("database unavailable: {e}\n"),

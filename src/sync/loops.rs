@@ -10,7 +10,7 @@ use super::engine::error_chain;
 use super::inbox::process_inbox;
 use super::poll::OrderFlow;
 use super::pull::DealPullFlow;
-use super::queue_worker::Worker;
+use super::queue_worker::{Step, Worker};
 use super::schedule::{NextFire, ScheduledJob};
 use super::supervisor::{supervise, Backoff, Next, Supervision};
 use super::SyncError;
@@ -26,11 +26,14 @@ use tracing::{error, info};
 /// `next_due` pauses the worker with the supervisor's backoff; a job left claimed by a failed
 /// `execute` is taken again when its lease runs out.
 pub async fn worker(name: String, worker: Arc<Worker>, sup: Supervision) {
-    let stop = sup.stop.clone();
     supervise(name, sup, move || {
         let worker = worker.clone();
-        let stop = stop.clone();
-        async move { worker.step(&stop, false).await.map(|_| Next::Now) }
+        async move {
+            Ok::<_, SyncError>(match worker.step(false).await? {
+                Step::Worked | Step::Drained => Next::Now,
+                Step::Idle(wait) => Next::After(wait),
+            })
+        }
     })
     .await;
 }

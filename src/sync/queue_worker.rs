@@ -23,8 +23,9 @@ pub const DRAIN_ATTEMPTS: u32 = 4;
 pub enum Step {
     /// Ran one job.
     Worked,
-    /// Found no job due and waited a little (or was stopped while waiting).
-    Waited,
+    /// Found no job due: wait this long (until the next job is due, at most `idle`) before
+    /// the next step.
+    Idle(Duration),
     /// Draining, and no pending or running work is left.
     Drained,
 }
@@ -44,12 +45,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Claims and runs one job, or waits for one. With `drain`, reports [`Step::Drained`] once
-    /// no pending or running work is left.
+    /// Claims and runs one job, or says how long to wait for one. With `drain`, reports
+    /// [`Step::Drained`] once no pending or running work is left.
     ///
     /// A store error comes back as is. A job whose `execute` failed that way stays claimed and
     /// is taken again once its lease runs out, so nothing is lost by retrying the step.
-    pub async fn step(&self, stop: &CancellationToken, drain: bool) -> Result<Step, SyncError> {
+    pub async fn step(&self, drain: bool) -> Result<Step, SyncError> {
         let queue = self.store.queue();
         let jobs = queue.claim(&self.id, self.settings.lease, 1).await?;
         if let Some(job) = jobs.into_iter().next() {
@@ -77,11 +78,7 @@ impl Worker {
             None => self.settings.idle,
         }
         .max(Duration::from_millis(20));
-        tokio::select! {
-            _ = stop.cancelled() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-        Ok(Step::Waited)
+        Ok(Step::Idle(wait))
     }
 
     /// `dealbridge sync`'s worker: steps until the queue is drained or `stop`.
@@ -93,9 +90,16 @@ impl Worker {
     pub async fn drain(&self, stop: &CancellationToken, backoff: Backoff) -> Result<(), SyncError> {
         let mut failures = 0;
         while !stop.is_cancelled() {
-            match self.step(stop, true).await {
+            match self.step(true).await {
                 Ok(Step::Drained) => return Ok(()),
-                Ok(_) => failures = 0,
+                Ok(Step::Worked) => failures = 0,
+                Ok(Step::Idle(wait)) => {
+                    failures = 0;
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
                 Err(e) => {
                     failures += 1;
                     if failures >= DRAIN_ATTEMPTS {

@@ -239,7 +239,7 @@ pub struct Supervision {
 /// A failed pass is logged with its error chain, recorded, and followed by a [`Backoff`] pause;
 /// a panicking pass is recorded the same way. Neither ends the loop. A pass is never cut short
 /// at shutdown (a worker finishes the job it holds, so its lease ends cleanly): a pass that
-/// waits must watch `stop` itself.
+/// waits before its work (for a wake-up, a fire time) must watch `stop` itself.
 pub async fn supervise<F, Fut, E>(name: String, sup: Supervision, mut pass: F)
 where
     F: FnMut() -> Fut,

@@ -146,24 +146,27 @@ impl Running {
         .await;
         let healthz = format!("{}/healthz", self.base);
         wait_for(&self.http, &healthz, 200, Duration::from_secs(30)).await;
-        let status_url = format!("{}/status", self.base);
-        let (code, body) = get(&self.http, &status_url).await;
-        assert_eq!(code, 200, "{body}");
-        let status: Value = serde_json::from_str(&body).unwrap();
-        let queue = status["queue"].as_array().unwrap();
-        let jobs = |state: &str| {
-            queue
-                .iter()
-                .find(|row| row[0] == state)
-                .map_or(0, |row| row[1].as_i64().unwrap())
-        };
         // The poller's retry after the failure re-reads the overlap and may queue an order
         // again; that job finds its deal already right. Every job ends done, none dead, one
         // deal per order.
-        assert!(jobs("done") >= ORDERS as i64, "{body}");
+        let status_url = format!("{}/status", self.base);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let (body, status) = loop {
+            let (code, body) = get(&self.http, &status_url).await;
+            assert_eq!(code, 200, "{body}");
+            let status: Value = serde_json::from_str(&body).unwrap();
+            if jobs(&status, "pending") + jobs(&status, "running") == 0 {
+                break (body, status);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "queue not drained: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(jobs(&status, "done") >= ORDERS as i64, "{body}");
+        assert_eq!(jobs(&status, "dead"), 0, "{body}");
         assert_eq!(world.crm.handle.deal_count(), ORDERS);
-        let unfinished = jobs("pending") + jobs("running") + jobs("dead");
-        assert_eq!(unfinished, 0, "{body}");
         let loops = status["loops"].as_array().expect("loops in /status");
         let names: Vec<&str> = loops.iter().map(|l| l["name"].as_str().unwrap()).collect();
         for name in ["worker-0", "worker-1", "poll:orders", "inbox", "retention"] {
@@ -188,6 +191,9 @@ impl Running {
             page.contains("loops:") && page.contains("worker-0"),
             "{page}"
         );
+        let (_, metrics) = get(&self.http, &format!("{}/metrics", self.base)).await;
+        let gauge = "dealbridge_loop_failures{loop=\"worker-0\"} 0";
+        assert!(metrics.contains(gauge), "{metrics}");
 
         self.stop.cancel();
         tokio::time::timeout(Duration::from_secs(20), self.engine)
@@ -197,6 +203,14 @@ impl Running {
             .unwrap();
         self.server.await.unwrap().unwrap();
     }
+}
+
+/// Jobs in `state` in a `/status` report.
+fn jobs(status: &Value, state: &str) -> i64 {
+    status["queue"]
+        .as_array()
+        .and_then(|q| q.iter().find(|row| row[0] == state))
+        .map_or(0, |row| row[1].as_i64().unwrap_or(0))
 }
 
 /// One poll at start is all these tests want from the poller; a job left claimed by a dropped
