@@ -40,7 +40,7 @@ pub async fn worker(name: String, worker: Arc<Worker>, sup: Supervision) {
 
 /// A failed poll is tried again after the loop's backoff, but never later than the poll
 /// interval would have: a short outage (the database locked for a moment) is over within
-/// seconds, and a long one costs no more requests than polling did.
+/// seconds, and a long one soon costs no more requests than polling did.
 fn poll_backoff(loops: Backoff, interval: Duration) -> Backoff {
     Backoff {
         first: loops.first.min(interval),
