@@ -385,6 +385,7 @@ impl App {
             tally: Arc::new(Tally::default()),
             inbox_wake: Arc::new(tokio::sync::Notify::new()),
             catalog_wake: Arc::new(tokio::sync::Notify::new()),
+            health: Arc::default(),
         };
         Ok(App {
             listen: config.server.listen,

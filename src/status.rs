@@ -2,6 +2,7 @@
 //! them), each catalog's last push, open conflicts. One function feeds `dealbridge status`, the
 //! status page and `/metrics`, so they never disagree.
 
+use crate::sync::supervisor::LoopHealth;
 use dealbridge_store::{Store, StoreError};
 use serde::Serialize;
 use std::fmt;
@@ -19,6 +20,10 @@ pub struct StatusReport {
     pub catalogs: Vec<CatalogPush>,
     /// Conflicts waiting for someone.
     pub open_conflicts: i64,
+    /// The running engine's loops (`/status` of `run`): last success and last error of each.
+    /// Empty, and left out, where no engine runs beside the reader (`dealbridge status`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loops: Vec<LoopHealth>,
 }
 
 /// When a catalog flow last wrote, and what.
@@ -109,6 +114,7 @@ impl StatusReport {
             cursors,
             catalogs,
             open_conflicts: store.open_conflict_count().await?,
+            loops: Vec::new(),
         })
     }
 
@@ -145,6 +151,15 @@ impl StatusReport {
             "dealbridge_open_conflicts {}\n",
             self.open_conflicts
         ));
+        if !self.loops.is_empty() {
+            out.push_str("# HELP dealbridge_loop_failures Failures in a row of each engine loop (0: healthy).\n# TYPE dealbridge_loop_failures gauge\n");
+        }
+        for l in &self.loops {
+            out.push_str(&format!(
+                "dealbridge_loop_failures{{loop=\"{}\"}} {}\n",
+                l.name, l.consecutive_failures
+            ));
+        }
         out
     }
 }
@@ -176,6 +191,47 @@ impl fmt::Display for StatusReport {
         for c in &self.catalogs {
             writeln!(f, "  {} -> {} at {}: {}", c.flow, c.system, c.at, c.detail)?;
         }
-        write!(f, "open conflicts: {}", self.open_conflicts)
+        write!(f, "open conflicts: {}", self.open_conflicts)?;
+        if !self.loops.is_empty() {
+            writeln!(f)?;
+            write!(f, "loops:")?;
+        }
+        for l in &self.loops {
+            write!(f, "\n  {}", LoopLine(l))?;
+        }
+        Ok(())
+    }
+}
+
+/// One loop on one line of the text report: state, last success, last error.
+struct LoopLine<'a>(&'a LoopHealth);
+
+impl fmt::Display for LoopLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = self.0;
+        let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map_or("never".to_string(), |t| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+        };
+        let state = match (l.ended, l.failing_since) {
+            (true, _) => "ended".to_string(),
+            (false, Some(since)) => format!(
+                "FAILING since {} ({} in a row)",
+                at(Some(since)),
+                l.consecutive_failures
+            ),
+            (false, None) => "ok".to_string(),
+        };
+        write!(
+            f,
+            "{:<24} {state}; last success {}",
+            l.name,
+            at(l.last_success)
+        )?;
+        if let Some(e) = &l.last_error {
+            write!(f, "; last error at {}: {e}", at(l.last_error_at))?;
+        }
+        Ok(())
     }
 }

@@ -45,6 +45,7 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
     let routes = router_with_exchange(
         AppState {
             store: app.store.clone(),
+            health: Some(app.engine.health.clone()),
         },
         exchange,
     )

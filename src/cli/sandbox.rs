@@ -136,6 +136,7 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
                 listener,
                 router(AppState {
                     store: app.store.clone(),
+                    health: Some(app.engine.health.clone()),
                 }),
             )
             .with_graceful_shutdown(async move { server_stop.cancelled().await })

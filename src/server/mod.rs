@@ -5,18 +5,24 @@ pub mod onec;
 pub mod webhooks;
 
 use crate::status::StatusReport;
+use crate::sync::supervisor::{Health, LoopHealth};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use dealbridge_store::Store;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
     /// The store the status is read from.
     pub store: Store,
+    /// The engine's loops, when an engine runs beside the server (`run`, `sandbox`); `None`
+    /// serves the database's view only.
+    pub health: Option<Arc<Health>>,
 }
 
 /// The router with every route.
@@ -37,8 +43,16 @@ pub fn router_with_exchange(state: AppState, exchange: Option<onec::ExchangeStat
     }
 }
 
-/// Healthy when the database answers.
+/// Healthy when no engine loop has been failing longer than its bound and the database
+/// answers; otherwise 503 with the reason in plain text.
 async fn healthz(State(state): State<AppState>) -> Response {
+    // The loops first: they need no database, so the answer stays quick while it struggles.
+    if let Some(health) = &state.health {
+        let failing = health.failing(chrono::Utc::now());
+        if !failing.is_empty() {
+            return (StatusCode::SERVICE_UNAVAILABLE, failing_reason(&failing)).into_response();
+        }
+    }
     match state.store.queue().pending_count().await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => (
@@ -49,8 +63,27 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// One line per failing loop: its name, since when, how many failures, the last error.
+fn failing_reason(failing: &[LoopHealth]) -> String {
+    let mut out = String::new();
+    for l in failing {
+        let since = l
+            .failing_since
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "loop `{}` failing since {since} ({} failures in a row): {}",
+            l.name,
+            l.consecutive_failures,
+            l.last_error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    out
+}
+
 async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let report = match StatusReport::gather(&state.store).await {
+    let mut report = match StatusReport::gather(&state.store).await {
         Ok(r) => r,
         Err(e) => {
             return (
@@ -60,6 +93,9 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 .into_response()
         }
     };
+    if let Some(health) = &state.health {
+        report.loops = health.snapshot();
+    }
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -77,11 +113,16 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     match StatusReport::gather(&state.store).await {
-        Ok(r) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            r.to_prometheus(),
-        )
-            .into_response(),
+        Ok(mut r) => {
+            if let Some(health) = &state.health {
+                r.loops = health.snapshot();
+            }
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                r.to_prometheus(),
+            )
+                .into_response()
+        }
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("database unavailable: {e}\n"),

@@ -2,15 +2,19 @@
 //!
 //! `sync` runs each flow's poll once and then drains the queue, waiting out backoff delays,
 //! until no work is left. `run` polls every `poll_interval` and keeps workers going until
-//! shutdown; on shutdown a worker finishes the job it holds (so its lease is released by
-//! completing or failing it) and takes no new one.
+//! shutdown, every loop supervised ([`super::supervisor`], [`super::loops`]); on shutdown a
+//! worker finishes the job it holds (so its lease is released by completing or failing it) and
+//! takes no new one.
 
 use super::catalog::{CatalogFlow, CatalogReport, ItemSource};
 use super::inbox::{process_inbox, InboxReport};
+use super::loops;
 use super::poll::{OrderFlow, PollReport};
 use super::pull::DealPullFlow;
+use super::queue_worker::Worker;
 use super::schedule::ScheduledJob;
-use super::worker::{Executor, JobOutcome};
+use super::supervisor::{Backoff, Health, Supervision, DEFAULT_UNHEALTHY_AFTER};
+use super::worker::Executor;
 use super::SyncError;
 use dealbridge_store::Store;
 use serde::Serialize;
@@ -18,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
@@ -34,6 +39,11 @@ pub struct EngineSettings {
     pub idle: Duration,
     /// How long done, dropped and dead jobs stay queryable before `run` purges them.
     pub retention: Duration,
+    /// How long a background loop of `run` may keep failing before `/healthz` answers 503.
+    pub unhealthy_after: Duration,
+    /// Pauses of a failing loop of `run` (and of a draining worker of `sync` before it gives
+    /// up): 1 s doubling to 30 s by default.
+    pub loop_backoff: Backoff,
 }
 
 impl Default for EngineSettings {
@@ -44,6 +54,8 @@ impl Default for EngineSettings {
             poll_interval: Duration::from_secs(30),
             idle: Duration::from_millis(500),
             retention: Duration::from_secs(14 * 86_400),
+            unhealthy_after: DEFAULT_UNHEALTHY_AFTER,
+            loop_backoff: Backoff::default(),
         }
     }
 }
@@ -51,11 +63,11 @@ impl Default for EngineSettings {
 /// Counts of job outcomes, shared by the workers.
 #[derive(Debug, Default)]
 pub struct Tally {
-    created: AtomicU64,
-    written: AtomicU64,
-    unchanged: AtomicU64,
-    retried: AtomicU64,
-    dead: AtomicU64,
+    pub(super) created: AtomicU64,
+    pub(super) written: AtomicU64,
+    pub(super) unchanged: AtomicU64,
+    pub(super) retried: AtomicU64,
+    pub(super) dead: AtomicU64,
 }
 
 /// A point-in-time copy of a [`Tally`].
@@ -141,6 +153,9 @@ pub struct Engine {
     /// Woken by the 1C exchange after an import that changed the catalog: the `[[catalog]]`
     /// pushes run at once ("on every exchange"), not only on their schedule.
     pub catalog_wake: Arc<Notify>,
+    /// What each background loop of [`Engine::run`] last did; the server reads it for
+    /// `/healthz` and `/status`.
+    pub health: Arc<Health>,
 }
 
 impl Engine {
@@ -189,19 +204,7 @@ impl Engine {
         }
         let conflicts_before = self.store.conflict_count().await?;
         let before = self.tally.snapshot();
-        let stop = CancellationToken::new();
-        let mut tasks = Vec::new();
-        for n in 0..self.settings.workers.max(1) {
-            let worker = self.worker_ctx();
-            let id = format!("sync-{}-{n}", std::process::id());
-            let stop = stop.clone();
-            tasks.push(tokio::spawn(
-                async move { worker.run(id, stop, true).await },
-            ));
-        }
-        for t in tasks {
-            t.await.expect("worker task panicked")?;
-        }
+        self.drain_queue().await?;
         let after = self.tally.snapshot();
         summary.created = after.created - before.created;
         summary.updated = after.updated - before.updated;
@@ -214,164 +217,132 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Polls every flow each `poll_interval` and runs workers, until `shutdown` is cancelled.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), SyncError> {
+    /// Drains the queue with `workers` tasks, for `sync`. A store error a worker cannot get past
+    /// in a few tries ends the pass with that error (see [`Worker::drain`]); the other workers
+    /// finish what they can first.
+    async fn drain_queue(&self) -> Result<(), SyncError> {
+        let stop = CancellationToken::new();
+        let backoff = self.settings.loop_backoff;
         let mut tasks = Vec::new();
         for n in 0..self.settings.workers.max(1) {
-            let worker = self.worker_ctx();
-            let id = format!("run-{}-{n}", std::process::id());
-            let stop = shutdown.clone();
+            let worker = self.worker(format!("sync-{}-{n}", std::process::id()));
+            let stop = stop.clone();
             tasks.push(tokio::spawn(
-                async move { worker.run(id, stop, false).await },
+                async move { worker.drain(&stop, backoff).await },
             ));
         }
-        for flow in &self.flows {
-            let flow = flow.clone();
-            let store = self.store.clone();
-            let stop = shutdown.clone();
-            let interval = self.settings.poll_interval;
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    if let Err(e) = flow.poll(&store, false).await {
-                        error!(flow = %flow.name, error = %error_chain(&e), "poll failed");
-                    }
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(interval) => {}
-                    }
-                }
-                Ok(())
-            }));
-        }
-        for job in &self.schedules {
-            let job = job.clone();
-            let store = self.store.clone();
-            let stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                job.run(store, stop).await;
-                Ok(())
-            }));
-        }
-        // Only the 1C catalogs follow an exchange; a store's own catalog runs with `sync` and
-        // on its schedule.
-        let onec_catalogs: Vec<Arc<CatalogFlow>> = self
-            .catalogs
-            .iter()
-            .filter(|c| matches!(c.source, ItemSource::OneC))
-            .cloned()
-            .collect();
-        if !onec_catalogs.is_empty() {
-            let catalogs = onec_catalogs;
-            let store = self.store.clone();
-            let wake = self.catalog_wake.clone();
-            let stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = wake.notified() => {}
-                    }
-                    for c in &catalogs {
-                        // One run at a time across processes sharing the database.
-                        let lock = match store.try_lock(&format!("catalog:{}", c.name)).await {
-                            Ok(Some(l)) => l,
-                            Ok(None) => continue,
-                            Err(e) => {
-                                error!(catalog = %c.name, error = %error_chain(&e), "cannot take the catalog lock");
-                                continue;
-                            }
-                        };
-                        match c.run(&store, false).await {
-                            Ok(r) => info!(catalog = %c.name, created = r.crm_created, updated = r.crm_updated, store_updated = r.store_updated, "catalog pushed after a 1C exchange"),
-                            Err(e) => error!(catalog = %c.name, error = %error_chain(&e), "catalog push after a 1C exchange failed; the next run retries"),
-                        }
-                        if let Err(e) = lock.release().await {
-                            error!(error = %error_chain(&e), "cannot release the catalog lock");
-                        }
-                    }
-                }
-                Ok(())
-            }));
-        }
-        for pull in &self.pulls {
-            let pull = pull.clone();
-            let store = self.store.clone();
-            let stop = shutdown.clone();
-            let interval = self.settings.poll_interval;
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    if let Err(e) = pull.poll(&store, false).await {
-                        error!(flow = %pull.name, error = %error_chain(&e), "deal poll failed");
-                    }
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(interval) => {}
-                    }
-                }
-                Ok(())
-            }));
-        }
-        {
-            // Webhook deliveries: handled as soon as the receiver wakes us, and every few
-            // seconds anyway (a delivery deferred by a failing source is retried that way).
-            let store = self.store.clone();
-            let flows = self.flows.clone();
-            let pulls = self.pulls.clone();
-            let wake = self.inbox_wake.clone();
-            let stop = shutdown.clone();
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    // Deliveries left waiting (a source failing, a record not ready yet) are
-                    // tried again after a second; otherwise every five.
-                    let pause = match process_inbox(&store, &flows, &pulls).await {
-                        // A backlog (a flood of deliveries, or a restart after one) goes on at
-                        // once; deliveries set aside are tried when they are due.
-                        Ok(r) => r.pause(Duration::from_secs(5)),
-                        Err(e) => {
-                            error!(error = %error_chain(&e), "inbox pass failed");
-                            Duration::from_secs(5)
-                        }
-                    };
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = wake.notified() => {}
-                        _ = tokio::time::sleep(pause) => {}
-                    }
-                }
-                Ok(())
-            }));
-        }
-        {
-            // Retention: finished jobs stay queryable for `retention`, then go. Hourly is plenty.
-            let queue = self.store.queue();
-            let stop = shutdown.clone();
-            let retention = self.settings.retention;
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    match queue.purge(retention).await {
-                        Ok(0) => {}
-                        Ok(n) => info!(purged = n, "purged finished jobs past retention"),
-                        Err(e) => error!(error = %error_chain(&e), "purge failed"),
-                    }
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-                    }
-                }
-                Ok(())
-            }));
-        }
+        let mut result = Ok(());
         for t in tasks {
-            if let Err(e) = t.await.expect("engine task panicked") {
-                error!(error = %error_chain(&e), "engine task failed");
+            let done = t.await.expect("worker task panicked");
+            if result.is_ok() {
+                result = done;
+            }
+        }
+        result
+    }
+
+    /// Runs every background loop until `shutdown` is cancelled: workers, pollers, deal pulls,
+    /// the inbox, the catalog push after a 1C exchange, schedules and retention. Each is
+    /// supervised ([`super::loops`]): a failure pauses the loop and shows in [`Engine::health`],
+    /// it never ends it.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), SyncError> {
+        self.health
+            .set_unhealthy_after(self.settings.unhealthy_after);
+        let sup = Supervision {
+            health: self.health.clone(),
+            stop: shutdown,
+            backoff: self.settings.loop_backoff,
+        };
+        let mut tasks = self.spawn_workers(&sup);
+        tasks.extend(self.spawn_polls(&sup));
+        tasks.extend(self.spawn_reactions(&sup));
+        for t in tasks {
+            // `supervise` catches a pass's panic itself; an error here is a bug in it.
+            if let Err(e) = t.await {
+                error!(error = %e, "engine task ended abnormally");
             }
         }
         info!("engine stopped");
         Ok(())
     }
 
-    fn worker_ctx(&self) -> Worker {
+    fn spawn_workers(&self, sup: &Supervision) -> Vec<JoinHandle<()>> {
+        (0..self.settings.workers.max(1))
+            .map(|n| {
+                let worker = Arc::new(self.worker(format!("run-{}-{n}", std::process::id())));
+                tokio::spawn(loops::worker(format!("worker-{n}"), worker, sup.clone()))
+            })
+            .collect()
+    }
+
+    /// The timed loops: order polls, deal pulls, schedules, retention.
+    fn spawn_polls(&self, sup: &Supervision) -> Vec<JoinHandle<()>> {
+        let interval = self.settings.poll_interval;
+        let store = &self.store;
+        let mut tasks: Vec<JoinHandle<()>> = self
+            .flows
+            .iter()
+            .map(|f| {
+                tokio::spawn(loops::poller(
+                    f.clone(),
+                    store.clone(),
+                    interval,
+                    sup.clone(),
+                ))
+            })
+            .collect();
+        tasks.extend(self.pulls.iter().map(|p| {
+            tokio::spawn(loops::deal_pull(
+                p.clone(),
+                store.clone(),
+                interval,
+                sup.clone(),
+            ))
+        }));
+        tasks.extend(
+            self.schedules
+                .iter()
+                .map(|j| tokio::spawn(loops::schedule(j.clone(), store.clone(), sup.clone()))),
+        );
+        tasks.push(tokio::spawn(loops::retention(
+            store.clone(),
+            self.settings.retention,
+            sup.clone(),
+        )));
+        tasks
+    }
+
+    /// The loops woken by the server: webhook deliveries and 1C exchanges.
+    fn spawn_reactions(&self, sup: &Supervision) -> Vec<JoinHandle<()>> {
+        let mut tasks = vec![tokio::spawn(loops::inbox(
+            self.store.clone(),
+            self.flows.clone(),
+            self.pulls.clone(),
+            self.inbox_wake.clone(),
+            sup.clone(),
+        ))];
+        // Only the 1C catalogs follow an exchange; a store's own catalog runs with `sync` and
+        // on its schedule.
+        let onec: Vec<Arc<CatalogFlow>> = self
+            .catalogs
+            .iter()
+            .filter(|c| matches!(c.source, ItemSource::OneC))
+            .cloned()
+            .collect();
+        if !onec.is_empty() {
+            tasks.push(tokio::spawn(loops::catalogs_after_exchange(
+                onec,
+                self.store.clone(),
+                self.catalog_wake.clone(),
+                sup.clone(),
+            )));
+        }
+        tasks
+    }
+
+    fn worker(&self, id: String) -> Worker {
         Worker {
+            id,
             store: self.store.clone(),
             executor: self.executor.clone(),
             tally: self.tally.clone(),
@@ -380,63 +351,17 @@ impl Engine {
     }
 }
 
-/// What one worker task owns.
-struct Worker {
-    store: Store,
-    executor: Arc<Executor>,
-    tally: Arc<Tally>,
-    settings: EngineSettings,
-}
-
-impl Worker {
-    /// The worker loop. With `drain`, it returns once no pending or running work is left;
-    /// otherwise it runs until `stop`.
-    async fn run(&self, id: String, stop: CancellationToken, drain: bool) -> Result<(), SyncError> {
-        let queue = self.store.queue();
-        loop {
-            if stop.is_cancelled() {
-                return Ok(());
-            }
-            let jobs = queue.claim(&id, self.settings.lease, 1).await?;
-            if let Some(job) = jobs.into_iter().next() {
-                // Not raced against `stop`: a job in hand is finished, so its lease ends cleanly.
-                match self.executor.execute(&job).await? {
-                    JobOutcome::Created => self.tally.created.fetch_add(1, Ordering::Relaxed),
-                    JobOutcome::Written => self.tally.written.fetch_add(1, Ordering::Relaxed),
-                    JobOutcome::Unchanged => self.tally.unchanged.fetch_add(1, Ordering::Relaxed),
-                    JobOutcome::Retrying => self.tally.retried.fetch_add(1, Ordering::Relaxed),
-                    JobOutcome::Dead => self.tally.dead.fetch_add(1, Ordering::Relaxed),
-                };
-                continue;
-            }
-            if drain && queue.pending_count().await? == 0 {
-                return Ok(());
-            }
-            // Sleep until the next job is due (a backoff), but no longer than `idle`, so new
-            // work and expired leases are noticed soon.
-            let wait = match queue.next_due().await? {
-                Some(at) => (at - chrono::Utc::now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(self.settings.idle),
-                None => self.settings.idle,
-            }
-            .max(Duration::from_millis(20));
-            tokio::select! {
-                _ = stop.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(wait) => {}
-            }
-        }
-    }
-}
-
-/// An error with its causes, `a: b: c`, for one log line.
+/// An error with its causes, `a: b: c`, for one log line. A cause whose text the line already
+/// ends with (an error that prints its source as well as returning it) is not repeated.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
+        let text = c.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         cur = c.source();
     }
     s

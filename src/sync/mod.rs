@@ -15,6 +15,11 @@
 //!   conflicts, apply.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
+//! - [`queue_worker`]: claims jobs and runs them; retried on store errors, never ended by one.
+//! - [`supervisor`]: runs a background loop pass after pass, pausing on failures, and keeps
+//!   each loop's health for `/healthz` and `/status`.
+//! - [`loops`]: the supervised loops of `run` (workers, polls, inbox, catalog, schedules,
+//!   retention).
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
 
 pub mod catalog;
@@ -24,12 +29,15 @@ pub mod ids;
 pub mod inbox;
 pub mod job;
 pub mod link;
+pub mod loops;
 pub mod payments;
 pub mod plan;
 pub mod poll;
 pub mod pull;
+pub mod queue_worker;
 pub mod reverse;
 pub mod schedule;
+pub mod supervisor;
 pub mod two_way;
 pub mod upsert;
 pub mod worker;

@@ -5,9 +5,9 @@
 //! holds a named lock (`schedule:<name>`, a PostgreSQL advisory lock), and the fire time it ran
 //! for is saved as a cursor before the lock is released, so a process that takes the lock a
 //! moment later sees the run is done and skips it. A run missed while no engine was up runs once
-//! at start when the job says `catch_up = true`.
+//! at start when the job says `catch_up = true`. A run that fails is tried again for the same
+//! fire time, after a growing pause, by the engine's supervisor (`sync::loops`).
 
-use super::engine::error_chain;
 use super::poll::OrderFlow;
 use super::pull::DealPullFlow;
 use super::SyncError;
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use dealbridge_store::{JournalEntry, Store};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::info;
 
 /// Journal kind of a scheduled run.
 pub const KIND_SCHEDULE: &str = "schedule";
@@ -31,6 +31,17 @@ pub struct ScheduledJob {
     pub pulls: Vec<Arc<DealPullFlow>>,
     /// The 1C catalog pushes it runs (the nightly catalog).
     pub catalogs: Vec<Arc<super::catalog::CatalogFlow>>,
+}
+
+/// What [`ScheduledJob::wait_next`] waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextFire {
+    /// This fire time came.
+    At(DateTime<Utc>),
+    /// Shutdown came first.
+    Stopped,
+    /// The schedule has no further fire time.
+    Never,
 }
 
 /// What [`ScheduledJob::fire`] did.
@@ -112,45 +123,38 @@ impl ScheduledJob {
         Ok(Fired::Ran)
     }
 
-    /// The job's loop: a catch-up run at start if configured and missed, then every fire time
-    /// until `stop`.
-    pub async fn run(self: Arc<Self>, store: Store, stop: CancellationToken) {
-        let name = self.config.name.clone();
-        match self.last_run(&store).await {
-            Ok(Some(last)) if self.config.catch_up => {
+    /// At start: runs the fire time missed while no engine was up, when the job says
+    /// `catch_up = true`; on a first start, records when watching began (so a run missed from
+    /// now on can be caught up after a restart).
+    pub async fn catch_up(&self, store: &Store) -> Result<(), SyncError> {
+        let name = &self.config.name;
+        match self.last_run(store).await? {
+            Some(last) if self.config.catch_up => {
                 if let Some(missed) = self.config.missed_since(last, Utc::now()) {
                     info!(job = %name, missed = %missed, "catching up a run missed while down");
-                    if let Err(e) = self.fire(&store, missed).await {
-                        error!(job = %name, error = %error_chain(&e), "catch-up run failed");
-                    }
+                    self.fire(store, missed).await?;
                 }
             }
-            Ok(None) => {
-                // Never ran: remember when we started watching, so a run missed from now on
-                // can be caught up after a restart.
-                if let Err(e) = store
+            None => {
+                store
                     .set_cursor(&self.cursor(), &Utc::now().to_rfc3339())
-                    .await
-                {
-                    error!(job = %name, error = %error_chain(&e), "cannot record the schedule start");
-                }
+                    .await?
             }
-            Ok(Some(_)) => {}
-            Err(e) => error!(job = %name, error = %error_chain(&e), "cannot read the last run"),
+            Some(_) => {}
         }
-        loop {
-            let Some(next) = self.config.next_after(Utc::now()) else {
-                info!(job = %name, "the schedule has no further fire time");
-                return;
-            };
-            let wait = (next - Utc::now()).to_std().unwrap_or_default();
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-            }
-            if let Err(e) = self.fire(&store, next).await {
-                error!(job = %name, error = %error_chain(&e), "scheduled run failed");
-            }
+        Ok(())
+    }
+
+    /// Waits for the next fire time, or for `stop`, whichever comes first.
+    pub async fn wait_next(&self, stop: &CancellationToken) -> NextFire {
+        let Some(next) = self.config.next_after(Utc::now()) else {
+            info!(job = %self.config.name, "the schedule has no further fire time");
+            return NextFire::Never;
+        };
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = stop.cancelled() => NextFire::Stopped,
+            _ = tokio::time::sleep(wait) => NextFire::At(next),
         }
     }
 }

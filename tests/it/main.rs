@@ -18,5 +18,6 @@ mod payments;
 mod scale_out;
 mod schedule;
 mod shopify_to_bitrix24;
+mod supervision;
 mod two_way;
 mod webhooks;
