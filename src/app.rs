@@ -380,6 +380,7 @@ impl App {
                 lease: sync.lease,
                 poll_interval: sync.poll_interval,
                 retention: sync.retention,
+                unhealthy_after: sync.unhealthy_after,
                 ..EngineSettings::default()
             },
             tally: Arc::new(Tally::default()),

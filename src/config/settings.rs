@@ -38,6 +38,9 @@ pub struct SyncConfig {
     pub max_attempts: u32,
     /// `retention`: how long done and dead jobs stay queryable (default 14d).
     pub retention: Duration,
+    /// `unhealthy_after`: how long a background loop (a poll, the workers, the inbox) may keep
+    /// failing before `/healthz` answers 503 (default 60s).
+    pub unhealthy_after: Duration,
     /// `backoff_base`: delay before the first retry of a failed write; each further retry
     /// doubles it, with jitter (default 1s).
     pub backoff_base: Duration,
@@ -55,6 +58,7 @@ impl Default for SyncConfig {
             lease: Duration::from_secs(60),
             max_attempts: 8,
             retention: Duration::from_secs(14 * 86_400),
+            unhealthy_after: Duration::from_secs(60),
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(600),
         }
@@ -70,6 +74,7 @@ pub(crate) const SYNC_KEYS: &[&str] = &[
     "lease",
     "max_attempts",
     "retention",
+    "unhealthy_after",
     "backoff_base",
     "backoff_max",
 ];
@@ -111,6 +116,9 @@ pub(crate) fn read_sync(ctx: &mut Ctx<'_>, t: Option<&TableReader<'_, '_>>) -> S
     }
     if let Some(d) = t.duration(ctx, "retention", ms(1000)) {
         sync.retention = d;
+    }
+    if let Some(d) = t.duration(ctx, "unhealthy_after", ms(100)) {
+        sync.unhealthy_after = d;
     }
     if let Some(d) = t.duration(ctx, "backoff_base", ms(10)) {
         sync.backoff_base = d;
