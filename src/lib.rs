@@ -1,20 +1,26 @@
 //! dealbridge: keeps an online store, 1C and a CRM in step.
 //!
-//! Module map:
+//! Module map (the data path and the crates: `ARCHITECTURE.md`):
+//! - [`connectors`]: the registry, the one list of connector crates; config parsing, `check`,
+//!   the wiring, webhooks, `emulate` and `sandbox` loop over it.
 //! - [`config`]: `dealbridge.toml` → typed config; secrets from the environment, never logged;
-//!   `check` names file:line of every mistake.
-//! - [`onec`]: importing CommerceML files from 1C into the store (`import-1c`, the exchange).
-//! - [`mapping`]: mapping files (status maps, title templates, field ownership).
-//! - [`sync`]: flows (poll → plan → enqueue) and the workers that drain the queue.
-//! - [`app`]: wiring config → store, connector clients, flows and engine; the one place that
-//!   knows which connector crate serves which `kind`.
+//!   `check` names file:line of every mistake. Each `[systems.<name>]` table is read by its
+//!   connector.
+//! - [`mapping`]: mapping files (status maps, title templates, field ownership, 1C price types).
+//! - [`app`]: wiring config → store, each system's capabilities (built by its connector), flows
+//!   and engine.
+//! - [`sync`]: flows (poll → plan → enqueue), webhook inbox, two-way reconciliation, payments,
+//!   catalog, schedules, and the supervised workers that drain the queue.
+//! - [`onec`]: 1C on the engine side: CommerceML import into the store (`import-1c`, the
+//!   exchange), documents (statuses, payments) from 1C.
+//! - [`server`]: the HTTP server (`/healthz`, `/status`, `/metrics`, `/webhooks/<name>`, the 1C
+//!   exchange endpoint).
 //! - [`status`]: the status report shared by the CLI, the status page and `/metrics`.
-//! - [`server`]: the HTTP server (`/healthz`, `/status`, `/metrics`).
 //! - [`cli`]: one module per subcommand.
 //!
 //! Durable state (bindings, queue, cursors, journal, conflicts) lives in the `dealbridge-store`
-//! crate; the canonical model and connector traits in `dealbridge-sdk`; each vendor's client and
-//! emulator in its own crate under `connectors/`.
+//! crate; the canonical model, the connector descriptor and traits in `dealbridge-sdk`; each
+//! vendor's client and emulator in its own crate under `connectors/`.
 
 pub mod app;
 pub mod cli;
