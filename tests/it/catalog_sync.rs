@@ -187,6 +187,7 @@ fn crm_writes(crm: &b24::RunningEmulator) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn nightly_catalog_writes_only_changes() {
     const N: usize = 300;
     let w = world(N, MAPPING).await;

@@ -218,6 +218,7 @@ fn edit_first_product(xml: &str, f: impl Fn(&str) -> String) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn property_values_images_and_definitions_are_stored_and_updated() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir).await;

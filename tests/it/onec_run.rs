@@ -64,6 +64,7 @@ fn documents(xml: &[u8]) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
     let world = spawn_world(Tuning {
         sync: "poll_interval = \"200ms\"",

@@ -18,6 +18,7 @@ use std::time::Duration;
 const PG_ENV: &str = "DEALBRIDGE_TEST_POSTGRES_URL";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn two_engines_on_postgres_share_the_queue_without_duplicates() {
     let Ok(admin_url) = std::env::var(PG_ENV) else {
         use std::io::Write;

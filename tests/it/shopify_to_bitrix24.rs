@@ -49,6 +49,7 @@ async fn world() -> (
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn shopify_orders_reach_bitrix24_by_webhook_once_and_by_polling() {
     let (shop, crm, dir) = world().await;
     let port = free_port();

@@ -23,6 +23,7 @@ fn new_order(n: usize) -> NewOrder {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn webhooks_make_deals_within_seconds_once_and_with_the_newest_data() {
     // Polling every hour: only webhooks can carry changes during this test.
     let world = spawn_world(Tuning {

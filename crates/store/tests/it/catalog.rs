@@ -445,6 +445,7 @@ fn detailed_batch(weight: &str) -> CatalogBatch {
     b
 }
 
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn properties_and_images_stored_resolved_and_skipped_when_unchanged(db: TestDb) {
     let s = &db.store;
     let r = s
