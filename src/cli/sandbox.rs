@@ -9,7 +9,7 @@ use clap::Args;
 use dealbridge_sdk::connector::{SandboxCrm, SandboxStore};
 use std::future::IntoFuture;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -62,19 +62,7 @@ async fn start_crm() -> anyhow::Result<Box<dyn SandboxCrm>> {
 
 /// Runs the sandbox.
 pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
-    let temp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            temp = tempfile::Builder::new()
-                .prefix("dealbridge-sandbox-")
-                .tempdir()?;
-            temp.path().to_path_buf()
-        }
-    };
+    let (dir, _temp) = sandbox_dir(args.dir.as_deref())?;
     let shop: Arc<dyn SandboxStore> = Arc::from(start_store(args.orders).await?);
     let crm: Arc<dyn SandboxCrm> = Arc::from(start_crm().await?);
     std::fs::create_dir_all(dir.join("mappings"))?;
@@ -91,6 +79,37 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     println!();
 
     let app = App::load(&config_path).await?;
+    first_syncs(&app, crm.as_ref()).await?;
+    show_two_way(&app, shop.as_ref(), crm.as_ref()).await?;
+    let store = app.store.clone();
+    if !args.once {
+        run_on(app, shop.clone(), crm.clone(), args.listen).await?;
+    }
+    store.close().await;
+    shop.shutdown().await;
+    crm.shutdown().await;
+    Ok(super::exit::OK)
+}
+
+/// The directory given, or a fresh temporary one (kept alive by the returned guard).
+fn sandbox_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            Ok((d.to_path_buf(), None))
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("dealbridge-sandbox-")
+                .tempdir()?;
+            Ok((temp.path().to_path_buf(), Some(temp)))
+        }
+    }
+}
+
+/// The first sync (orders become deals, the shop's catalog reaches the CRM) and a second one
+/// that writes nothing.
+async fn first_syncs(app: &App, crm: &dyn SandboxCrm) -> anyhow::Result<()> {
     let summary = app.engine.sync_once(None, false).await?;
     println!(
         "first sync: {} order(s) read, {} deal(s) created, {} payment(s) shown on deals, {} retried, {} dead",
@@ -110,84 +129,92 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
             c.crm_created,
         );
     }
-    print_deals(crm.as_ref());
+    print_deals(crm);
     let again = app.engine.sync_once(None, false).await?;
     println!(
         "second sync: {} written, {} unchanged — nothing is written twice",
         again.written,
         again.polls.iter().map(|(_, p)| p.unchanged).sum::<u64>()
     );
-    show_two_way(&app, shop.as_ref(), crm.as_ref()).await?;
+    Ok(())
+}
 
-    if !args.once {
-        println!();
-        println!("running on: a new order arrives in the shop every 10 s and becomes a deal within seconds.");
-        println!(
-            "status page: http://{}/status   (Ctrl-C to stop)",
-            args.listen
-        );
-        let stop = CancellationToken::new();
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}; pass --listen", args.listen))?;
-        let server_stop = stop.clone();
-        let server = tokio::spawn(
-            axum::serve(
-                listener,
-                router(AppState {
-                    store: app.store.clone(),
-                    health: Some(app.engine.health.clone()),
-                }),
-            )
-            .with_graceful_shutdown(async move { server_stop.cancelled().await })
-            .into_future(),
-        );
-        let shop_handle = shop.clone();
-        let crm_handle = crm.clone();
-        let arrivals_stop = stop.clone();
-        let arrivals = tokio::spawn(async move {
-            let mut seed = 1000;
-            let mut known = crm_handle.deals().len();
-            loop {
-                tokio::select! {
-                    _ = arrivals_stop.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(10)) => {}
-                }
-                seed += 1;
-                let ids = shop_handle.seed_orders(1, seed);
-                println!("shop: new order {:?}", ids);
-                for _ in 0..20 {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    let deals = crm_handle.deals();
-                    if deals.len() > known {
-                        known = deals.len();
-                        if let Some(d) = deals.last() {
-                            println!(
-                                "crm:  deal {} \"{}\" stage {} amount {} {}",
-                                d.id, d.title, d.stage, d.amount, d.currency
-                            );
-                        }
-                        break;
+/// Runs the engine and the status page until Ctrl-C, with a new order every 10 s.
+async fn run_on(
+    app: App,
+    shop: Arc<dyn SandboxStore>,
+    crm: Arc<dyn SandboxCrm>,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
+    println!();
+    println!(
+        "running on: a new order arrives in the shop every 10 s and becomes a deal within seconds."
+    );
+    println!("status page: http://{listen}/status   (Ctrl-C to stop)");
+    let stop = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}; pass --listen"))?;
+    let server_stop = stop.clone();
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            router(AppState {
+                store: app.store.clone(),
+                health: Some(app.engine.health.clone()),
+            }),
+        )
+        .with_graceful_shutdown(async move { server_stop.cancelled().await })
+        .into_future(),
+    );
+    let arrivals = spawn_arrivals(shop, crm, stop.clone());
+    let signal_stop = stop.clone();
+    tokio::spawn(async move {
+        super::run::wait_for_signal().await;
+        signal_stop.cancel();
+    });
+    let mut engine = app.engine;
+    engine.settings.poll_interval = Duration::from_secs(2);
+    Arc::new(engine).run(stop.clone()).await?;
+    stop.cancel();
+    let _ = arrivals.await;
+    server.await??;
+    Ok(())
+}
+
+/// A new order in the shop every 10 s, and the deal it becomes as soon as the CRM has it.
+fn spawn_arrivals(
+    shop: Arc<dyn SandboxStore>,
+    crm: Arc<dyn SandboxCrm>,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seed = 1000;
+        let mut known = crm.deals().len();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            }
+            seed += 1;
+            let ids = shop.seed_orders(1, seed);
+            println!("shop: new order {}", ids.join(", "));
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let deals = crm.deals();
+                if deals.len() > known {
+                    known = deals.len();
+                    if let Some(d) = deals.last() {
+                        println!(
+                            "crm:  deal {} \"{}\" stage {} amount {} {}",
+                            d.id, d.title, d.stage, d.amount, d.currency
+                        );
                     }
+                    break;
                 }
             }
-        });
-        let signal_stop = stop.clone();
-        tokio::spawn(async move {
-            super::run::wait_for_signal().await;
-            signal_stop.cancel();
-        });
-        let mut engine = app.engine;
-        engine.settings.poll_interval = Duration::from_secs(2);
-        Arc::new(engine).run(stop.clone()).await?;
-        stop.cancel();
-        let _ = arrivals.await;
-        server.await??;
-    }
-    app.store.close().await;
-    shop.shutdown().await;
-    crm.shutdown().await;
-    Ok(super::exit::OK)
+        }
+    })
 }
 
 fn print_deals(crm: &dyn SandboxCrm) {

@@ -56,6 +56,103 @@ fn kinds_offering(pick: fn(&dealbridge_sdk::connector::Offers) -> bool) -> Strin
     names.join(", ")
 }
 
+/// `to`: a system whose connector takes a catalog (a CRM's catalog or a store's prices).
+fn read_to(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    systems: &BTreeMap<String, Option<SystemKind>>,
+) -> Option<(String, SystemKind)> {
+    t.required_string(ctx, "to")
+        .and_then(|to| match systems.get(to.get_ref()) {
+            Some(Some(kind)) if accepts(*kind) => Some((to.into_inner(), *kind)),
+            Some(Some(kind)) => {
+                ctx.error(
+                    to.span(),
+                    format!(
+                    "a catalog cannot go to `{}` ({kind}); it goes to a CRM ({}) or a store ({})",
+                    to.get_ref(),
+                    kinds_offering(|o| o.crm_catalog),
+                    kinds_offering(|o| o.price_push)
+                ),
+                );
+                None
+            }
+            Some(None) => None, // the system's own mistake was reported
+            None => {
+                let known: Vec<&str> = systems.keys().map(String::as_str).collect();
+                let hint = nearest(to.get_ref(), &known).map_or_else(
+                    || format!("defined systems: {}", known.join(", ")),
+                    |n| format!("did you mean `{n}`?"),
+                );
+                ctx.error(
+                    to.span(),
+                    format!("`to = \"{}\"` names no system; {hint}", to.get_ref()),
+                );
+                None
+            }
+        })
+}
+
+/// `from`: a store whose own catalog is read (absent for the 1C catalog).
+fn read_from(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    systems: &BTreeMap<String, Option<SystemKind>>,
+) -> Option<Spanned<String>> {
+    t.string(ctx, "from").and_then(|f| match systems.get(f.get_ref()) {
+        Some(Some(kind)) if kind.connector().offers().catalog_source => Some(f),
+        Some(Some(kind)) => {
+            ctx.error(
+                f.span(),
+                format!(
+                    "a catalog cannot come from `{}` ({kind}); `from` names a store ({}) whose own products go to a CRM, and is left out for the 1C catalog",
+                    f.get_ref(),
+                    kinds_offering(|o| o.catalog_source)
+                ),
+            );
+            None
+        }
+        Some(None) => None,
+        None => {
+            let known: Vec<&str> = systems.keys().map(String::as_str).collect();
+            ctx.error(
+                f.span(),
+                format!("`from = \"{}\"` names no system; defined systems: {}", f.get_ref(), known.join(", ")),
+            );
+            None
+        }
+    })
+}
+
+/// `mapping`: the 1C catalog's mapping file, read relative to the config's directory.
+fn read_mapping(
+    ctx: &mut Ctx<'_>,
+    t: &TableReader<'_, '_>,
+    base_dir: &Path,
+) -> Option<CatalogMapping> {
+    t.required_string(ctx, "mapping").and_then(|m| {
+            let path = base_dir.join(m.get_ref());
+            if !path.is_file() {
+                ctx.error(
+                    m.span(),
+                    format!(
+                        "mapping file `{}` not found (looked at {}; relative paths are read from the config file's directory)",
+                        m.get_ref(),
+                        path.display()
+                    ),
+                );
+                return None;
+            }
+            match CatalogMapping::load(&path) {
+                Ok(mapping) => Some(mapping),
+                Err(errors) => {
+                    ctx.out.extend(errors.0);
+                    None
+                }
+            }
+            })
+}
+
 /// Reads `catalog`; `taken` are the flow names already used.
 pub(crate) fn read_catalogs(
     ctx: &mut Ctx<'_>,
@@ -99,52 +196,8 @@ pub(crate) fn read_catalogs(
                 );
             }
         }
-        let to = t.required_string(ctx, "to").and_then(|to| match systems.get(to.get_ref()) {
-            Some(Some(kind)) if accepts(*kind) => Some((to.into_inner(), *kind)),
-            Some(Some(kind)) => {
-                ctx.error(
-                    to.span(),
-                    format!(
-                        "a catalog cannot go to `{}` ({kind}); it goes to a CRM ({}) or a store ({})",
-                        to.get_ref(),
-                        kinds_offering(|o| o.crm_catalog),
-                        kinds_offering(|o| o.price_push)
-                    ),
-                );
-                None
-            }
-            Some(None) => None, // the system's own mistake was reported
-            None => {
-                let known: Vec<&str> = systems.keys().map(String::as_str).collect();
-                let hint = nearest(to.get_ref(), &known)
-                    .map_or_else(|| format!("defined systems: {}", known.join(", ")), |n| format!("did you mean `{n}`?"));
-                ctx.error(to.span(), format!("`to = \"{}\"` names no system; {hint}", to.get_ref()));
-                None
-            }
-        });
-        let from = t.string(ctx, "from").and_then(|f| match systems.get(f.get_ref()) {
-            Some(Some(kind)) if kind.connector().offers().catalog_source => Some(f),
-            Some(Some(kind)) => {
-                ctx.error(
-                    f.span(),
-                    format!(
-                        "a catalog cannot come from `{}` ({kind}); `from` names a store ({}) whose own products go to a CRM, and is left out for the 1C catalog",
-                        f.get_ref(),
-                        kinds_offering(|o| o.catalog_source)
-                    ),
-                );
-                None
-            }
-            Some(None) => None,
-            None => {
-                let known: Vec<&str> = systems.keys().map(String::as_str).collect();
-                ctx.error(
-                    f.span(),
-                    format!("`from = \"{}\"` names no system; defined systems: {}", f.get_ref(), known.join(", ")),
-                );
-                None
-            }
-        });
+        let to = read_to(ctx, &t, systems);
+        let from = read_from(ctx, &t, systems);
         if t.has("from") && from.is_none() {
             continue;
         }
@@ -171,27 +224,7 @@ pub(crate) fn read_catalogs(
         let mapping = if from.is_some() {
             Some(CatalogMapping::for_store())
         } else {
-            t.required_string(ctx, "mapping").and_then(|m| {
-            let path = base_dir.join(m.get_ref());
-            if !path.is_file() {
-                ctx.error(
-                    m.span(),
-                    format!(
-                        "mapping file `{}` not found (looked at {}; relative paths are read from the config file's directory)",
-                        m.get_ref(),
-                        path.display()
-                    ),
-                );
-                return None;
-            }
-            match CatalogMapping::load(&path) {
-                Ok(mapping) => Some(mapping),
-                Err(errors) => {
-                    ctx.out.extend(errors.0);
-                    None
-                }
-            }
-            })
+            read_mapping(ctx, &t, base_dir)
         };
         if ctx.out.len() != before {
             continue;
