@@ -90,6 +90,41 @@ fn state_error(key: &str, e: dealbridge_store::StoreError) -> ConnectorError {
     )
 }
 
+/// The order statuses 1C's `mode=info` lists: those of the first store in the config.
+pub fn info_statuses(config: &Config) -> Vec<(String, String)> {
+    config
+        .systems
+        .values()
+        .find_map(|s| s.kind().connector().order_statuses())
+        .map(|vocab| crate::onec::exchange::info_statuses(&vocab.all()))
+        .unwrap_or_default()
+}
+
+/// The payment method names 1C gets, per store system: the `[payment_methods]` of the first flow
+/// from it that names any.
+pub fn payment_methods(config: &Config) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut methods = BTreeMap::new();
+    for flow in config
+        .flows
+        .iter()
+        .filter(|f| !f.mapping.payment_methods.is_empty())
+    {
+        methods
+            .entry(flow.from.clone())
+            .or_insert_with(|| flow.mapping.payment_methods.clone());
+    }
+    methods
+}
+
+/// Where the 1C exchange hands the payments it reads: the engine's payments jobs, with the
+/// configured attempts.
+pub fn payments_queue(app: &App) -> Arc<dyn crate::onec::PaymentsQueue> {
+    Arc::new(crate::sync::payments::PaymentsJobs::new(
+        app.store.clone(),
+        app.config.sync.max_attempts,
+    ))
+}
+
 /// Builds every configured system through its connector.
 pub async fn build_systems(
     config: &Config,

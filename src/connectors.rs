@@ -6,6 +6,13 @@
 
 use dealbridge_sdk::connector::{Connector, SystemKind};
 
+/// 1C's CommerceML reader and writer, and the 1C exchange client (`emulate 1c`).
+pub use dealbridge_commerceml as commerceml;
+/// The site side of the 1C exchange: `[exchange_1c]`, the endpoint 1C talks to, the import and
+/// 1C's documents. 1C is not a `[systems.<name>]` (it connects to us), so it is mounted here
+/// rather than listed in [`CONNECTORS`].
+pub use dealbridge_commerceml::site as onec;
+
 /// Every connector this build knows, in the order messages list them.
 pub static CONNECTORS: &[&dyn Connector] = &[
     &dealbridge_woocommerce::connector::CONNECTOR,

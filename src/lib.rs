@@ -27,7 +27,8 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod mapping;
-pub mod onec;
 pub mod server;
 pub mod status;
 pub mod sync;
+
+pub use connectors::onec;

@@ -1,8 +1,8 @@
 //! `dealbridge commerceml inspect FILE... [--json]`: what CommerceML files hold, without a
 //! database (and without a config).
 
+use crate::connectors::commerceml::{inspect, FileSummary};
 use clap::Subcommand;
-use dealbridge_commerceml::{inspect, FileSummary};
 use std::path::PathBuf;
 
 /// CommerceML file tools.

@@ -177,7 +177,7 @@ fn emulator_command(kind: &'static str, emulator: &'static dyn Emulator) -> clap
 
 /// Runs one 1C exchange and prints what was said; non-zero exit on `failure`.
 async fn emulate_1c(args: &OneCArgs) -> anyhow::Result<u8> {
-    use dealbridge_commerceml::exchange_client::{
+    use crate::connectors::commerceml::exchange_client::{
         run_catalog_exchange, run_sale_exchange, ClientOptions,
     };
     let mut opts = ClientOptions::new(&args.url, &args.user, &args.password);

@@ -90,9 +90,10 @@ pub async fn import_1c(config: &Path, args: &ImportArgs) -> anyhow::Result<u8> {
     // Order statuses and payments in the files land on the orders sent to 1C, as through the
     // exchange endpoint.
     let mut docs = crate::onec::documents::DocumentsReport::default();
+    let payments = crate::sync::payments::PaymentsJobs::new(store.clone(), max_attempts);
     if report.documents > 0 {
         for file in &args.files {
-            let d = crate::onec::documents::apply_documents_file(&store, file, max_attempts)
+            let d = crate::onec::documents::apply_documents_file(&store, file, &payments)
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
             docs.matched += d.matched;

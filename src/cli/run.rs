@@ -1,10 +1,10 @@
 //! `dealbridge run`: pollers, workers and the HTTP server until SIGTERM or Ctrl-C.
 
 use crate::app::App;
+use crate::onec::endpoint::{self as exchange_endpoint, ExchangeSettings, ExchangeState};
 use crate::onec::exchange::StoreImporter;
-use crate::server::onec::{ExchangeSettings, ExchangeState};
 use crate::server::webhooks::{self, WebhookState};
-use crate::server::{router_with_exchange, AppState};
+use crate::server::{router_with, AppState};
 use anyhow::Context;
 use std::future::IntoFuture;
 use std::path::Path;
@@ -30,19 +30,18 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
     let exchange = app.config.exchange_1c.as_ref().map(|c| {
         info!(path = %c.path, "1C exchange endpoint enabled");
         let mut settings = ExchangeSettings::from_config(c);
-        settings.info_statuses = crate::onec::exchange::info_statuses(&app.config);
-        ExchangeState::new(
+        settings.info_statuses = crate::app::info_statuses(&app.config);
+        exchange_endpoint::router(ExchangeState::new(
             settings,
             Arc::new(
-                StoreImporter::new(app.store.clone())
+                StoreImporter::new(app.store.clone(), crate::app::payments_queue(&app))
                     .with_export_stages(c.export_stages.clone())
-                    .with_payment_methods(&app.config)
-                    .with_max_attempts(app.config.sync.max_attempts)
+                    .with_payment_methods(crate::app::payment_methods(&app.config))
                     .with_catalog_wake(app.engine.catalog_wake.clone()),
             ),
-        )
+        ))
     });
-    let routes = router_with_exchange(
+    let routes = router_with(
         AppState {
             store: app.store.clone(),
             health: Some(app.engine.health.clone()),

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use super::catalog::{read_catalogs, CatalogConfig};
 use super::database::{read_database, DatabaseConfig};
 use super::doc::{self, Ctx, TableReader};
-use super::exchange::{read_exchange_1c, Exchange1cConfig, EXCHANGE_1C_KEYS};
 use super::flow::{read_flows, FlowConfig};
 use super::schedule::{read_schedules, ScheduleConfig};
 use super::settings::{read_server, read_sync, ServerConfig, SyncConfig, SERVER_KEYS, SYNC_KEYS};
 use super::system::{read_system, SystemConfig, SystemKind};
+use crate::connectors::onec::config::{read_exchange_1c, Exchange1cConfig, EXCHANGE_1C_KEYS};
 use dealbridge_sdk::config::{ConfigErrors, Diagnostic, SourceFile};
 use dealbridge_sdk::config::{Env, ProcessEnv};
 

@@ -5,7 +5,6 @@
 
 mod catalog;
 mod database;
-mod exchange;
 mod flow;
 mod load;
 mod schedule;
@@ -19,10 +18,6 @@ pub use dealbridge_sdk::config::SourceFile;
 pub use dealbridge_sdk::config::{
     parse_duration, system_override_var, ConfigErrors, Diagnostic, Env, NoEnv, ProcessEnv, Secret,
     DATABASE_URL_VAR, DURATION_UNITS,
-};
-pub use exchange::{
-    Exchange1cConfig, OrderEncoding, DEFAULT_EXCHANGE_PATH, DEFAULT_FILE_LIMIT, DEFAULT_MAX_UPLOAD,
-    EXCHANGE_1C_PASSWORD_VAR,
 };
 pub use flow::{is_store, is_supported, supported_flows, Entity, FlowConfig};
 pub use load::{check, example_config, Config};

@@ -1,7 +1,6 @@
 //! The HTTP server: `/healthz`, `/status` (JSON, or a small page for browsers) and `/metrics`.
 //! Webhooks join here in later issues; the 1C exchange endpoint lives in [`onec`].
 
-pub mod onec;
 pub mod webhooks;
 
 use crate::status::StatusReport;
@@ -34,11 +33,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// [`router`] plus the 1C exchange endpoint at its configured path, when configured.
-pub fn router_with_exchange(state: AppState, exchange: Option<onec::ExchangeState>) -> Router {
+/// [`router`] plus other routes mounted beside it (the 1C exchange endpoint, when configured).
+pub fn router_with(state: AppState, extra: Option<Router>) -> Router {
     let main = router(state);
-    match exchange {
-        Some(e) => main.merge(onec::router(e)),
+    match extra {
+        Some(e) => main.merge(e),
         None => main,
     }
 }

@@ -7,10 +7,10 @@
 
 use dealbridge_sdk::model::{Contact, ExternalRef};
 
-/// Binding kind for a store or 1C order.
-pub const KIND_ORDER: &str = "order";
+/// Binding kind for a store or 1C order (shared with the 1C exchange, so kept by the store).
+pub const KIND_ORDER: &str = dealbridge_store::KIND_ORDER;
 /// Binding kind for the CRM deal that mirrors an order.
-pub const KIND_DEAL: &str = "deal";
+pub const KIND_DEAL: &str = dealbridge_store::KIND_DEAL;
 /// Binding kind for a CRM contact.
 pub const KIND_CONTACT: &str = "contact";
 

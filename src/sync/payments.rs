@@ -61,6 +61,30 @@ pub async fn queue_payments(
     Ok(())
 }
 
+/// The engine's side of [`crate::onec::PaymentsQueue`]: payments 1C reports for an order queue
+/// its payments job, tried `max_attempts` times (`[sync] max_attempts`).
+pub struct PaymentsJobs {
+    store: Store,
+    max_attempts: u32,
+}
+
+impl PaymentsJobs {
+    /// Jobs in `store`'s queue with `max_attempts` attempts each.
+    pub fn new(store: Store, max_attempts: u32) -> Self {
+        PaymentsJobs {
+            store,
+            max_attempts,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::onec::PaymentsQueue for PaymentsJobs {
+    async fn payments_changed(&self, entity: &str, order_id: &str) -> Result<(), StoreError> {
+        queue_payments(&self.store, entity, order_id, self.max_attempts).await
+    }
+}
+
 /// Whether the store's order carries money movements worth showing on the deal.
 pub fn has_payments(order: &Order) -> bool {
     order.paid_at.is_some() || order.status == "refunded" || order.status == "partially_refunded"

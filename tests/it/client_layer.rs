@@ -8,8 +8,8 @@ use crate::common;
 
 use common::{dealbridge, spawn_world, wait_until, ChildGuard, Tuning};
 use dealbridge::app::App;
+use dealbridge::onec::endpoint::ExchangeImporter;
 use dealbridge::onec::exchange::StoreImporter;
-use dealbridge::server::onec::ExchangeImporter;
 use dealbridge_sdk::fault::FaultConfig;
 use dealbridge_sdk::http::Timeouts;
 use dealbridge_sdk::traits::OrderSource;
@@ -255,8 +255,7 @@ async fn payments_from_1c_honour_the_configured_max_attempts() {
 
     // 1C takes the order and answers with a payment, through the exchange's importer as
     // `dealbridge run` builds it.
-    let importer =
-        StoreImporter::new(app.store.clone()).with_max_attempts(app.config.sync.max_attempts);
+    let importer = StoreImporter::new(app.store.clone(), dealbridge::app::payments_queue(&app));
     let offered = importer.orders_for_export().await.unwrap();
     let exported = offered[0].clone();
     importer

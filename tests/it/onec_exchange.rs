@@ -5,8 +5,9 @@
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use dealbridge::config::{OrderEncoding, Secret};
-use dealbridge::server::onec::{self, ExchangeImporter, ExchangeSettings, ExchangeState};
+use dealbridge::config::Secret;
+use dealbridge::onec::config::OrderEncoding;
+use dealbridge::onec::endpoint::{self as onec, ExchangeImporter, ExchangeSettings, ExchangeState};
 use dealbridge_commerceml::exchange_client::{
     run_catalog_exchange, run_sale_exchange, ClientOptions, ExchangeError, Transcript,
 };
@@ -736,7 +737,8 @@ async fn cli_emulator_prints_the_transcript_and_fails_on_failure() {
 
 #[test]
 fn config_section_defaults_env_override_and_unknown_keys() {
-    use dealbridge::config::{Config, NoEnv, DEFAULT_FILE_LIMIT, EXCHANGE_1C_PASSWORD_VAR};
+    use dealbridge::config::{Config, NoEnv};
+    use dealbridge::onec::config::{DEFAULT_FILE_LIMIT, EXCHANGE_1C_PASSWORD_VAR};
     use std::collections::BTreeMap;
     let path = Path::new("/srv/db/dealbridge.toml");
     let c = Config::from_str(

@@ -4,11 +4,13 @@
 //! the old one each full file deactivates what it does not list, as old modules expect. The run
 //! lives in the database, so a restart between parts continues it.
 
+use dealbridge::onec::endpoint::ExchangeImporter;
 use dealbridge::onec::exchange::StoreImporter;
 use dealbridge::onec::import_files;
-use dealbridge::server::onec::ExchangeImporter;
+use dealbridge::sync::payments::PaymentsJobs;
 use dealbridge_store::{CatalogKind, Store};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn catalog(dir: &Path, name: &str, ids: &[&str]) -> PathBuf {
     let mut x = String::from("\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация xmlns=\"urn:1C.ru:commerceml_2\" ВерсияСхемы=\"2.08\" ДатаФормирования=\"2026-03-01T10:00:00\"><Каталог СодержитТолькоИзменения=\"false\"><Ид>cat</Ид><Наименование>Каталог</Наименование><Товары>");
@@ -43,7 +45,7 @@ async fn a_split_full_catalog_is_deactivated_once_at_the_end() {
 
     let part1 = catalog(dir.path(), "import0_1.xml", &["a-1", "a-2"]);
     let part2 = catalog(dir.path(), "import0_2.xml", &["b-1", "b-2"]);
-    let importer = StoreImporter::new(store.clone());
+    let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)));
     importer
         .begin_exchange("catalog", Some("2.10"))
         .await
@@ -52,7 +54,7 @@ async fn a_split_full_catalog_is_deactivated_once_at_the_end() {
     // dealbridge restarts between the parts: a new importer on the same database.
     drop(importer);
     let store = Store::connect(&url).await.unwrap();
-    let importer = StoreImporter::new(store.clone());
+    let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)));
     importer.import_file("catalog", &part2).await.unwrap();
     for id in ["a-1", "a-2", "b-1", "b-2", "gone-1"] {
         assert!(

@@ -7,8 +7,9 @@ use crate::common;
 use common::{spawn_amo_world, spawn_world, AmoTuning, Tuning, World};
 use dealbridge::app::App;
 use dealbridge::onec::documents::apply_documents_file;
+use dealbridge::onec::endpoint::ExchangeImporter;
 use dealbridge::onec::exchange::StoreImporter;
-use dealbridge::server::onec::ExchangeImporter;
+use dealbridge::sync::payments::PaymentsJobs;
 use dealbridge_commerceml::writer::{write_orders, OrderExport, WriterOptions};
 use dealbridge_sdk::http::Timeouts;
 use dealbridge_sdk::model::Order;
@@ -125,7 +126,7 @@ async fn payments_from_1c_add_up_on_the_deal_and_mark_the_order_paid() {
         .to_string();
 
     // 1C takes the order (mode=query, then success) ...
-    let importer = StoreImporter::new(app.store.clone());
+    let importer = StoreImporter::new(app.store.clone(), dealbridge::app::payments_queue(&app));
     let offered = importer.orders_for_export().await.unwrap();
     let order = offered
         .iter()
@@ -143,7 +144,9 @@ async fn payments_from_1c_add_up_on_the_deal_and_mark_the_order_paid() {
     let dir = tempfile::tempdir().unwrap();
     let file1 = dir.path().join("from-1c-1.xml");
     std::fs::write(&file1, answer_from_1c(&order, "ПП-1", first)).unwrap();
-    let r = apply_documents_file(&app.store, &file1, 8).await.unwrap();
+    let r = apply_documents_file(&app.store, &file1, &PaymentsJobs::new(app.store.clone(), 8))
+        .await
+        .unwrap();
     assert_eq!((r.matched, r.payments), (1, 1));
     let pass = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(pass.dead, 0, "{pass:?}");
@@ -159,7 +162,9 @@ async fn payments_from_1c_add_up_on_the_deal_and_mark_the_order_paid() {
     // The rest arrives in a second file: the deal shows both, the order is paid.
     let file2 = dir.path().join("from-1c-2.xml");
     std::fs::write(&file2, answer_from_1c(&order, "ПП-2", total - first)).unwrap();
-    apply_documents_file(&app.store, &file2, 8).await.unwrap();
+    apply_documents_file(&app.store, &file2, &PaymentsJobs::new(app.store.clone(), 8))
+        .await
+        .unwrap();
     app.engine.sync_once(None, false).await.unwrap();
     let deal = deal_of(&w, order_id);
     assert_eq!(decimal(&deal["UF_CRM_PAID"]), total, "{deal}");
@@ -172,8 +177,12 @@ async fn payments_from_1c_add_up_on_the_deal_and_mark_the_order_paid() {
     assert_eq!(shop_order["status"], "processing");
 
     // 1C re-sends both files; the store's paid order comes back through the poll: nothing new.
-    apply_documents_file(&app.store, &file1, 8).await.unwrap();
-    apply_documents_file(&app.store, &file2, 8).await.unwrap();
+    apply_documents_file(&app.store, &file1, &PaymentsJobs::new(app.store.clone(), 8))
+        .await
+        .unwrap();
+    apply_documents_file(&app.store, &file2, &PaymentsJobs::new(app.store.clone(), 8))
+        .await
+        .unwrap();
     w.crm.handle.counters().reset();
     w.shop.handle.counters().reset();
     app.engine.sync_once(None, false).await.unwrap();
@@ -319,7 +328,7 @@ async fn an_order_made_in_1c_is_stored() {
     let order_id = create_order(&w.shop.base_url, &w.shop.handle.catalog(), false).await;
     let app = App::load(&w.config).await.unwrap();
     app.engine.sync_once(None, false).await.unwrap();
-    let importer = StoreImporter::new(app.store.clone());
+    let importer = StoreImporter::new(app.store.clone(), dealbridge::app::payments_queue(&app));
     let mut order = importer
         .orders_for_export()
         .await
@@ -333,7 +342,9 @@ async fn an_order_made_in_1c_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("from-1c.xml");
     std::fs::write(&file, answer_from_1c(&order, "ПП-9", order.total)).unwrap();
-    let r = apply_documents_file(&app.store, &file, 8).await.unwrap();
+    let r = apply_documents_file(&app.store, &file, &PaymentsJobs::new(app.store.clone(), 8))
+        .await
+        .unwrap();
     assert_eq!((r.matched, r.unmatched), (0, 1));
     let b = app
         .store
@@ -345,7 +356,9 @@ async fn an_order_made_in_1c_is_stored() {
     assert_eq!(stored.total, order.total);
     assert_eq!(stored.lines.len(), order.lines.len());
     // Sent again: updated in place, still one.
-    apply_documents_file(&app.store, &file, 8).await.unwrap();
+    apply_documents_file(&app.store, &file, &PaymentsJobs::new(app.store.clone(), 8))
+        .await
+        .unwrap();
     let counts = app.store.binding_counts().await.unwrap();
     assert!(
         counts.contains(&("1c".into(), "order_1c".into(), 1)),
@@ -366,7 +379,8 @@ async fn payment_methods_are_named_for_1c_as_the_mapping_says() {
     let order_id = create_order(&w.shop.base_url, &w.shop.handle.catalog(), false).await;
     let app = App::load(&w.config).await.unwrap();
     app.engine.sync_once(None, false).await.unwrap();
-    let importer = StoreImporter::new(app.store.clone()).with_payment_methods(&app.config);
+    let importer = StoreImporter::new(app.store.clone(), dealbridge::app::payments_queue(&app))
+        .with_payment_methods(dealbridge::app::payment_methods(&app.config));
     let order = importer
         .orders_for_export()
         .await

@@ -509,15 +509,15 @@ async fn an_amocrm_webhook_with_the_url_token_brings_a_stage_change_to_the_store
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deal_won_in_the_crm_is_offered_to_1c_and_marked_only_after_success() {
+    use dealbridge::onec::endpoint::ExchangeImporter;
     use dealbridge::onec::exchange::StoreImporter;
-    use dealbridge::server::onec::ExchangeImporter;
     let w = two_way_world().await;
     let won = create_order(&w, "processing").await;
     let open = create_order(&w, "processing").await;
     let app = App::load(&w.config).await.unwrap();
     app.engine.sync_once(None, false).await.unwrap();
-    let importer =
-        StoreImporter::new(app.store.clone()).with_export_stages(vec!["WON".to_string()]);
+    let importer = StoreImporter::new(app.store.clone(), dealbridge::app::payments_queue(&app))
+        .with_export_stages(vec!["WON".to_string()]);
     assert!(
         importer.orders_for_export().await.unwrap().is_empty(),
         "no deal is won yet"

@@ -3,6 +3,10 @@
 //! events), the order writer for the `mode=query` answer and the `mode=info` directory
 //! (order statuses, payment systems, delivery services) in Bitrix's shape.
 //!
+//! [`site`] is the site side of the exchange built on them: the HTTP endpoint 1C talks to,
+//! `[exchange_1c]`, the import into the state database, and the documents (statuses,
+//! payments) 1C sends back.
+//!
 //! The reader matches local element names (files come with no namespace or with
 //! `urn:1C.ru:commerceml_2`, `_208`, `_210`, `_3`), decodes UTF-8 with or without BOM and
 //! windows-1251 by the XML declaration, and decides what a file holds by its content.
@@ -15,6 +19,7 @@ mod node;
 mod options;
 mod reader;
 pub mod sdk_map;
+pub mod site;
 mod source;
 mod summary;
 pub mod values;

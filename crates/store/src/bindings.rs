@@ -9,6 +9,11 @@ use crate::snapshot::{canonical_json, snapshot_hash};
 use crate::store::Store;
 use sqlx::AssertSqlSafe;
 
+/// Binding kind of a store or 1C order (the engine and the 1C exchange both bind orders).
+pub const KIND_ORDER: &str = "order";
+/// Binding kind of the CRM deal that mirrors an order.
+pub const KIND_DEAL: &str = "deal";
+
 /// One canonical entity's identity in one system.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binding {

@@ -33,7 +33,7 @@ pub mod queue;
 mod snapshot;
 mod store;
 
-pub use bindings::{Binding, NewBinding};
+pub use bindings::{Binding, NewBinding, KIND_DEAL, KIND_ORDER};
 pub use catalog::{
     CatalogBatch, CatalogCounts, CatalogDetails, CatalogGroup, CatalogKind, CatalogOffer,
     CatalogPrice, CatalogPriceType, CatalogProduct, CatalogProperty, CatalogPropertyValue,

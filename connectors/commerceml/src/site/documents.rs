@@ -15,11 +15,12 @@
 //! snapshot, so it can be looked at and later mirrored; re-sending it updates it in place.
 
 use super::exchange::{KIND_ORDER_EXPORT, SYSTEM_1C};
-use crate::sync::ids::KIND_ORDER;
+use super::PaymentsQueue;
+use crate::{Document, PaymentInfo};
 use chrono::{NaiveDateTime, TimeZone, Utc};
-use dealbridge_commerceml::{Document, PaymentInfo};
 use dealbridge_sdk::model::{ExternalRef, Payment};
 use dealbridge_sdk::{Currency, Money};
+use dealbridge_store::KIND_ORDER;
 use dealbridge_store::{NewBinding, Store, StoreError};
 use serde_json::json;
 
@@ -53,12 +54,12 @@ fn local_to_utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&t))
 }
 
-/// Records one document's status and payments against the order it answers. A payments job it
-/// queues may be tried `max_attempts` times (`[sync] max_attempts`) before it goes dead.
+/// Records one document's status and payments against the order it answers; new payments are
+/// handed to `payments` (the engine queues the job that shows them on the deal).
 pub async fn apply_document(
     store: &Store,
     doc: &Document,
-    max_attempts: u32,
+    payments: &dyn PaymentsQueue,
 ) -> Result<DocumentOutcome, StoreError> {
     let mut export = None;
     for key in [doc.number.as_deref(), Some(doc.id.as_str())]
@@ -136,7 +137,7 @@ pub async fn apply_document(
         // The deal shows them once the payments job runs (it writes only what is new, so a
         // re-sent file costs one read and no write).
         let order_id = entity.split_once(':').map_or(entity.as_str(), |(_, id)| id);
-        crate::sync::payments::queue_payments(store, &entity, order_id, max_attempts).await?;
+        payments.payments_changed(&entity, order_id).await?;
     }
     Ok(DocumentOutcome::Matched {
         entity,
@@ -180,23 +181,23 @@ pub struct DocumentsReport {
 }
 
 /// Reads the documents of a CommerceML file (order statuses, payments) and applies each. The
-/// catalog part of a file is the import's business; this only looks at documents. Payments jobs
-/// get `max_attempts` attempts (`[sync] max_attempts`).
+/// catalog part of a file is the import's business; this only looks at documents. New payments
+/// go to `payments`.
 pub async fn apply_documents_file(
     store: &Store,
     path: &std::path::Path,
-    max_attempts: u32,
+    payments: &dyn PaymentsQueue,
 ) -> Result<DocumentsReport, String> {
     let owned = path.to_path_buf();
     let docs = tokio::task::spawn_blocking(move || -> Result<Vec<Document>, String> {
-        let mut reader = dealbridge_commerceml::CmlReader::open(&owned)
-            .map_err(|e| format!("{}: {e}", owned.display()))?;
+        let mut reader =
+            crate::CmlReader::open(&owned).map_err(|e| format!("{}: {e}", owned.display()))?;
         let mut docs = Vec::new();
         while let Some(item) = reader
             .next_item()
             .map_err(|e| format!("{}: {e}", owned.display()))?
         {
-            if let dealbridge_commerceml::Item::Document(d) = item {
+            if let crate::Item::Document(d) = item {
                 docs.push(d);
             }
         }
@@ -206,7 +207,7 @@ pub async fn apply_documents_file(
     .map_err(|e| format!("reading documents failed: {e}"))??;
     let mut report = DocumentsReport::default();
     for doc in &docs {
-        match apply_document(store, doc, max_attempts)
+        match apply_document(store, doc, payments)
             .await
             .map_err(|e| format!("document {}: {e}", doc.id))?
         {

@@ -16,9 +16,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use dealbridge_commerceml::{
-    CmlError, CmlReader, ContentKind, Item, Property, PropertyRef, ReaderOptions,
-};
+use crate::{CmlError, CmlReader, ContentKind, Item, Property, PropertyRef, ReaderOptions};
 use dealbridge_store::{
     CatalogBatch, CatalogDetails, CatalogGroup, CatalogKind, CatalogPriceType, CatalogProperty,
     CatalogPropertyValue, CatalogPropertyVariant, CatalogWarehouse, CatalogWriteReport, SeenRun,

@@ -18,14 +18,15 @@ pub use importer::ExchangeImporter;
 pub use session::COOKIE_NAME;
 pub use unzip::ZipLimits;
 
-use crate::config::{Exchange1cConfig, OrderEncoding, Secret};
+use super::config::{Exchange1cConfig, OrderEncoding};
+use crate::writer::{write_orders, OrderExport, OutputEncoding, WriterOptions};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use dealbridge_commerceml::writer::{write_orders, OrderExport, OutputEncoding, WriterOptions};
+use dealbridge_sdk::config::Secret;
 use jobs::{ImportJobs, JobState};
 use session::Sessions;
 use std::collections::HashMap;
@@ -199,9 +200,9 @@ async fn dispatch(
             Err(reason) => Answer::failure(format!("{mode} failed: {reason}")),
         },
         // Bitrix answers the status / payment system / delivery directory 1C reads to fill its
-        // matching tables (`Справочник`); see dealbridge_commerceml::writer::write_info.
+        // matching tables (`Справочник`); see crate::writer::write_info.
         (_, "info") => Answer::Xml(
-            dealbridge_commerceml::writer::write_info(&s.settings.info_statuses, &[], &[]),
+            crate::writer::write_info(&s.settings.info_statuses, &[], &[]),
             "application/xml; charset=utf-8",
         ),
         _ => Answer::failure(format!("unknown mode \"{mode}\" for type={kind}")),

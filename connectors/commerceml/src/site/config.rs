@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeValue;
 
-use super::doc::{Ctx, TableReader};
 use dealbridge_sdk::config::Env;
 use dealbridge_sdk::config::{resolve_secret, Secret};
+use dealbridge_sdk::config::{Ctx, TableReader};
 
 /// The variable that overrides `[exchange_1c] password`.
 pub const EXCHANGE_1C_PASSWORD_VAR: &str = "DEALBRIDGE_EXCHANGE_1C_PASSWORD";
@@ -56,7 +56,8 @@ pub struct Exchange1cConfig {
     pub export_stages: Vec<String>,
 }
 
-pub(crate) const EXCHANGE_1C_KEYS: &[&str] = &[
+/// The keys of `[exchange_1c]`.
+pub const EXCHANGE_1C_KEYS: &[&str] = &[
     "path",
     "login",
     "password",
@@ -69,7 +70,7 @@ pub(crate) const EXCHANGE_1C_KEYS: &[&str] = &[
 ];
 
 /// Reads `[exchange_1c]`; `None` when absent or broken (mistakes go to `ctx`).
-pub(crate) fn read_exchange_1c(
+pub fn read_exchange_1c(
     ctx: &mut Ctx<'_>,
     t: Option<&TableReader<'_, '_>>,
     base_dir: &Path,

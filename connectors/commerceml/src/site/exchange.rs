@@ -3,11 +3,12 @@
 //! confirms them.
 
 use super::documents::{apply_documents_file, DocumentsReport};
+use super::endpoint::ExchangeImporter;
 use super::import::{import_files, ImportRun};
-use crate::server::onec::ExchangeImporter;
-use crate::sync::ids::KIND_ORDER;
+use super::PaymentsQueue;
 use async_trait::async_trait;
 use dealbridge_sdk::model::Order;
+use dealbridge_store::KIND_ORDER;
 use dealbridge_store::{NewBinding, Store};
 use std::path::{Path, PathBuf};
 use tracing::info;
@@ -32,28 +33,22 @@ pub struct StoreImporter {
     catalog_changed: Option<std::sync::Arc<tokio::sync::Notify>>,
     /// One catalog exchange at a time touches the run.
     run_lock: tokio::sync::Mutex<()>,
-    /// Attempts of the payments jobs an import queues (`[sync] max_attempts`).
-    max_attempts: u32,
+    /// Where payments read from 1C's documents go (the engine's payments jobs).
+    payments: std::sync::Arc<dyn PaymentsQueue>,
 }
 
 impl StoreImporter {
-    /// An importer writing to `store`, offering every synced order to 1C.
-    pub fn new(store: Store) -> Self {
+    /// An importer writing to `store`, offering every synced order to 1C, handing payments
+    /// from 1C's documents to `payments`.
+    pub fn new(store: Store, payments: std::sync::Arc<dyn PaymentsQueue>) -> Self {
         StoreImporter {
             store,
             export_stages: Vec::new(),
             payment_methods: Default::default(),
             catalog_changed: None,
             run_lock: tokio::sync::Mutex::new(()),
-            max_attempts: crate::config::SyncConfig::default().max_attempts,
+            payments,
         }
-    }
-
-    /// Payments jobs queued by imported documents get `n` attempts (`[sync] max_attempts`;
-    /// the default's 8 otherwise).
-    pub fn with_max_attempts(mut self, n: u32) -> Self {
-        self.max_attempts = n;
-        self
     }
 
     async fn saved_run(&self) -> Result<Option<ImportRun>, String> {
@@ -75,15 +70,13 @@ impl StoreImporter {
             .map_err(|e| format!("cannot save the exchange's import run: {e}"))
     }
 
-    /// Payment methods are written to 1C as the flows' mappings name them (`[payment_methods]`).
-    pub fn with_payment_methods(mut self, config: &crate::config::Config) -> Self {
-        for flow in &config.flows {
-            if !flow.mapping.payment_methods.is_empty() {
-                self.payment_methods
-                    .entry(flow.from.clone())
-                    .or_insert_with(|| flow.mapping.payment_methods.clone());
-            }
-        }
+    /// Payment methods are written to 1C as the flows' mappings name them (`[payment_methods]`):
+    /// per store system, the method names by the store's payment method id.
+    pub fn with_payment_methods(
+        mut self,
+        methods: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        self.payment_methods = methods;
         self
     }
 
@@ -106,7 +99,7 @@ impl StoreImporter {
         }
         let deals = self
             .store
-            .bindings_for(crate::sync::ids::KIND_DEAL, entity)
+            .bindings_for(dealbridge_store::KIND_DEAL, entity)
             .await
             .map_err(|e| format!("cannot read the deal of {entity}: {e}"))?;
         Ok(deals.iter().any(|b| {
@@ -204,7 +197,7 @@ impl ExchangeImporter for StoreImporter {
             }
         }
         let docs = if report.documents > 0 {
-            apply_documents_file(&self.store, path, self.max_attempts).await?
+            apply_documents_file(&self.store, path, self.payments.as_ref()).await?
         } else {
             DocumentsReport::default()
         };
@@ -299,19 +292,11 @@ impl ExchangeImporter for StoreImporter {
     }
 }
 
-/// The site's order statuses for 1C's `mode=info` (id, name): those of the first store in the
-/// config, named as the store's admin shows them.
-pub fn info_statuses(config: &crate::config::Config) -> Vec<(String, String)> {
-    let Some(vocab) = config
-        .systems
-        .values()
-        .find_map(|s| crate::mapping::order_statuses(s.kind()))
-    else {
-        return Vec::new();
-    };
-    vocab
-        .all()
-        .into_iter()
+/// The site's order statuses for 1C's `mode=info` (id, name), named as a store's admin shows
+/// them (`on-hold` → `On hold`).
+pub fn info_statuses(statuses: &[&str]) -> Vec<(String, String)> {
+    statuses
+        .iter()
         .map(|id| {
             let words = id.replace(['-', '_'], " ");
             let mut name = words.clone();

@@ -1,7 +1,7 @@
 //! Reader items → store catalog rows. Decimals become their exact decimal text here, so the
 //! store never sees a float.
 
-use dealbridge_commerceml::{CmlProduct, Offer, Unit};
+use crate::{CmlProduct, Offer, Unit};
 use dealbridge_store::{CatalogOffer, CatalogPrice, CatalogProduct, CatalogStock};
 
 /// The unit as stored: its short name, else its code.
