@@ -38,6 +38,7 @@ pub(crate) struct Write {
     pub(crate) index: usize,
     /// The product id, for an update.
     pub(crate) id: Option<String>,
+    /// The outcome it reports: `updated`, `adopted` or `created`.
     pub(crate) action: &'static str,
 }
 
@@ -122,11 +123,15 @@ impl Plan {
 /// The outcomes of a push collected as its batches are answered: the pushed items, the first
 /// error, and the bindings found deleted in the CRM.
 pub(crate) struct Outcomes<'a> {
+    /// The pushed items, by index.
     pub(crate) items: &'a [CatalogItem],
+    /// One outcome slot per item.
     out: &'a mut [Option<CatalogPushed>],
     /// Whether a binding deleted in the CRM may be dropped and the item pushed again.
     allow_rebind: bool,
+    /// The first error met; later ones are dropped.
     first_error: Option<ConnectorError>,
+    /// Indexes of items whose bound product was deleted in the CRM.
     lost: Vec<usize>,
 }
 
