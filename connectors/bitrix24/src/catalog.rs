@@ -33,12 +33,169 @@ pub fn product_xml_id(item: &CatalogItem) -> String {
 }
 
 /// One write to make.
-struct Write {
+pub(crate) struct Write {
     /// Index into the pushed items.
-    index: usize,
+    pub(crate) index: usize,
     /// The product id, for an update.
-    id: Option<String>,
-    action: &'static str,
+    pub(crate) id: Option<String>,
+    /// The outcome it reports: `updated`, `adopted` or `created`.
+    pub(crate) action: &'static str,
+}
+
+/// The writes of one push: updates of bound items, then (once the unbound origins are looked
+/// up) adoptions and creations. Shared by both catalog modes, which plan alike.
+pub(crate) struct Plan {
+    /// Writes in the order they are sent: updates in item order, then one per unbound origin.
+    pub(crate) writes: Vec<Write>,
+    /// Each unbound origin's `XML_ID`, once, in order of first occurrence.
+    pub(crate) xml_ids: Vec<String>,
+    /// The item index of each unbound origin's first occurrence.
+    first_of: HashMap<String, usize>,
+    /// `(repeat, first)` item indexes: the same origin twice in one push is written once (the
+    /// first occurrence) and both get its id.
+    pub(crate) repeats: Vec<(usize, usize)>,
+}
+
+impl Plan {
+    /// Plans the items that have no outcome yet: bound ones (a non-blank CRM id) are updated,
+    /// unbound ones wait for [`Plan::add_unbound`].
+    pub(crate) fn new(items: &[CatalogItem], out: &[Option<CatalogPushed>]) -> Self {
+        let mut plan = Self {
+            writes: Vec::new(),
+            xml_ids: Vec::new(),
+            first_of: HashMap::new(),
+            repeats: Vec::new(),
+        };
+        for (i, item) in items.iter().enumerate() {
+            if out[i].is_some() {
+                continue;
+            }
+            match item
+                .crm_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                Some(id) => plan.writes.push(Write {
+                    index: i,
+                    id: Some(id.to_string()),
+                    action: "updated",
+                }),
+                None => plan.note_unbound(i, product_xml_id(item)),
+            }
+        }
+        plan
+    }
+
+    /// Records unbound item `i` with origin key `xml`: its first occurrence is looked up, a
+    /// repeat just copies the first's outcome.
+    fn note_unbound(&mut self, i: usize, xml: String) {
+        match self.first_of.get(&xml) {
+            Some(&first) => self.repeats.push((i, first)),
+            None => {
+                self.first_of.insert(xml.clone(), i);
+                self.xml_ids.push(xml);
+            }
+        }
+    }
+
+    /// Appends a write per unbound origin, in order: adopting the product `found` by its
+    /// `XML_ID` (a crashed push's leftover), else creating one.
+    pub(crate) fn add_unbound(&mut self, found: &HashMap<String, String>) {
+        for xml in &self.xml_ids {
+            let index = self.first_of[xml];
+            self.writes.push(match found.get(xml) {
+                Some(id) => Write {
+                    index,
+                    id: Some(id.clone()),
+                    action: "adopted",
+                },
+                None => Write {
+                    index,
+                    id: None,
+                    action: "created",
+                },
+            });
+        }
+    }
+}
+
+/// The outcomes of a push collected as its batches are answered: the pushed items, the first
+/// error, and the bindings found deleted in the CRM.
+pub(crate) struct Outcomes<'a> {
+    /// The pushed items, by index.
+    pub(crate) items: &'a [CatalogItem],
+    /// One outcome slot per item.
+    out: &'a mut [Option<CatalogPushed>],
+    /// Whether a binding deleted in the CRM may be dropped and the item pushed again.
+    allow_rebind: bool,
+    /// The first error met; later ones are dropped.
+    first_error: Option<ConnectorError>,
+    /// Indexes of items whose bound product was deleted in the CRM.
+    lost: Vec<usize>,
+}
+
+impl<'a> Outcomes<'a> {
+    /// Collects into `out` (one slot per item of `items`).
+    pub(crate) fn new(
+        items: &'a [CatalogItem],
+        out: &'a mut [Option<CatalogPushed>],
+        allow_rebind: bool,
+    ) -> Self {
+        Self {
+            items,
+            out,
+            allow_rebind,
+            first_error: None,
+            lost: Vec::new(),
+        }
+    }
+
+    /// Keeps `e` unless an earlier error is already kept (the first one is reported).
+    pub(crate) fn fail(&mut self, e: ConnectorError) {
+        self.first_error.get_or_insert(e);
+    }
+
+    /// A failed product write: a bound product deleted in the CRM (`gone`) is queued for
+    /// rebinding when allowed, anything else is kept as an error naming the item's origin.
+    pub(crate) fn write_failed(&mut self, w: &Write, gone: bool, mut e: ConnectorError) {
+        if gone && self.allow_rebind {
+            // Deleted in the CRM since it was bound: find by origin or create.
+            self.lost.push(w.index);
+        } else {
+            let item = &self.items[w.index];
+            e.message = format!(
+                "product {}:{}: {}",
+                item.origin.system, item.origin.id, e.message
+            );
+            self.fail(e);
+        }
+    }
+
+    /// Records the outcome of write `w`: the item now has CRM id `crm_id`.
+    pub(crate) fn pushed(&mut self, w: &Write, crm_id: String) {
+        self.out[w.index] = Some(CatalogPushed {
+            origin: self.items[w.index].origin.clone(),
+            crm_id,
+            action: w.action.to_string(),
+        });
+    }
+
+    /// A whole request failed with `e`: the error to return (the first one kept, if any).
+    /// Earlier requests landed; the retry adopts those products by origin.
+    pub(crate) fn abort(self, e: ConnectorError) -> ConnectorError {
+        self.first_error.unwrap_or(e)
+    }
+
+    /// Ends the pass: repeats get their first occurrence's outcome, then the first error is
+    /// returned, else the indexes of the bindings lost (to push again unbound).
+    pub(crate) fn finish(self, repeats: &[(usize, usize)]) -> Result<Vec<usize>, ConnectorError> {
+        copy_repeats(self.items, self.out, repeats);
+        match self.first_error {
+            Some(e) => Err(e),
+            None => Ok(self.lost),
+        }
+    }
 }
 
 impl Bitrix24Client {
@@ -115,146 +272,88 @@ impl Bitrix24Client {
         out: &mut [Option<CatalogPushed>],
         allow_rebind: bool,
     ) -> Result<(), ConnectorError> {
-        let mut writes: Vec<Write> = Vec::new();
-        let mut unbound: Vec<usize> = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            if out[i].is_some() {
-                continue;
-            }
-            match item
-                .crm_id
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                Some(id) => writes.push(Write {
-                    index: i,
-                    id: Some(id.to_string()),
-                    action: "updated",
-                }),
-                None => unbound.push(i),
-            }
-        }
-        // The same origin twice in one push is written once (the first occurrence) and both
-        // get its id.
-        let mut first_of: HashMap<String, usize> = HashMap::new();
-        let mut xml_ids = Vec::new();
-        let mut repeats = Vec::new();
-        for &i in &unbound {
-            let xml = product_xml_id(&items[i]);
-            match first_of.get(&xml) {
-                Some(&first) => repeats.push((i, first)),
-                None => {
-                    first_of.insert(xml.clone(), i);
-                    xml_ids.push(xml);
-                }
-            }
-        }
-        let found = if xml_ids.is_empty() {
+        let mut plan = Plan::new(items, out);
+        let found = if plan.xml_ids.is_empty() {
             HashMap::new()
         } else {
-            self.find_products_by_xml_id(&xml_ids).await?
+            self.find_products_by_xml_id(&plan.xml_ids).await?
         };
-        for xml in &xml_ids {
-            let i = first_of[xml];
-            writes.push(match found.get(xml) {
-                Some(id) => Write {
-                    index: i,
-                    id: Some(id.clone()),
-                    action: "adopted",
-                },
-                None => Write {
-                    index: i,
-                    id: None,
-                    action: "created",
-                },
-            });
-        }
-        let mut first_error: Option<ConnectorError> = None;
-        let mut lost_bindings = Vec::new();
-        for chunk in writes.chunks(MAX_BATCH) {
-            let cmds: Vec<(String, &str, Value)> = chunk
-                .iter()
-                .map(|w| {
-                    let fields = self.product_fields(&items[w.index]);
-                    match &w.id {
-                        Some(id) => (
-                            format!("u{}", w.index),
-                            "crm.product.update",
-                            json!({ "id": id, "fields": fields }),
-                        ),
-                        None => (
-                            format!("a{}", w.index),
-                            "crm.product.add",
-                            json!({ "fields": fields }),
-                        ),
-                    }
-                })
-                .collect();
+        plan.add_unbound(&found);
+        let mut outcomes = Outcomes::new(items, out, allow_rebind);
+        for chunk in plan.writes.chunks(MAX_BATCH) {
+            let cmds = self.product_commands(items, chunk);
             let answer: BatchResult = match self.batch(false, &cmds).await {
                 Ok(a) => a,
-                Err(e) => {
-                    // Earlier chunks landed; the retry adopts them by XML_ID.
-                    return Err(first_error.unwrap_or(e));
-                }
+                Err(e) => return Err(outcomes.abort(e)),
             };
             for (w, (key, _, _)) in chunk.iter().zip(&cmds) {
-                match answer.get(key) {
-                    Ok(v) => {
-                        let crm_id = match &w.id {
-                            Some(id) => id.clone(),
-                            None => match value_text(v).filter(|t| t.parse::<u64>().is_ok()) {
-                                Some(id) => id,
-                                None => {
-                                    first_error.get_or_insert_with(|| {
-                                        ConnectorError::new(
-                                            ErrorKind::Protocol,
-                                            SYSTEM,
-                                            format!("crm.product.add: expected a new id, got {v}"),
-                                        )
-                                    });
-                                    continue;
-                                }
-                            },
-                        };
-                        out[w.index] = Some(CatalogPushed {
-                            origin: items[w.index].origin.clone(),
-                            crm_id,
-                            action: w.action.to_string(),
-                        });
-                    }
-                    Err(e) => {
-                        let gone = w.action == "updated"
-                            && answer.errors.get(key).is_some_and(|a| {
-                                a.error_description
-                                    .to_ascii_lowercase()
-                                    .contains("not found")
-                            });
-                        if gone && allow_rebind {
-                            // Deleted in the CRM since it was bound: find by origin or create.
-                            lost_bindings.push(w.index);
-                        } else {
-                            let item = &items[w.index];
-                            let mut e = e;
-                            e.message = format!(
-                                "product {}:{}: {}",
-                                item.origin.system, item.origin.id, e.message
-                            );
-                            first_error.get_or_insert(e);
-                        }
-                    }
-                }
+                record_product_write(&mut outcomes, w, key, &answer);
             }
         }
-        copy_repeats(items, out, &repeats);
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        if !lost_bindings.is_empty() {
-            let rebound = unbind(items, &lost_bindings);
+        let lost = outcomes.finish(&plan.repeats)?;
+        if !lost.is_empty() {
+            let rebound = unbind(items, &lost);
             Box::pin(self.push_inner(&rebound, out, false)).await?;
         }
         Ok(())
+    }
+
+    /// The `batch` commands of `writes`: `u<i>` updates a bound product, `a<i>` adds one.
+    fn product_commands(
+        &self,
+        items: &[CatalogItem],
+        writes: &[Write],
+    ) -> Vec<(String, &'static str, Value)> {
+        writes
+            .iter()
+            .map(|w| {
+                let fields = self.product_fields(&items[w.index]);
+                match &w.id {
+                    Some(id) => (
+                        format!("u{}", w.index),
+                        "crm.product.update",
+                        json!({ "id": id, "fields": fields }),
+                    ),
+                    None => (
+                        format!("a{}", w.index),
+                        "crm.product.add",
+                        json!({ "fields": fields }),
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Records the answer to write `w` (command `key` of `answer`): the product's id, or why not.
+fn record_product_write(outcomes: &mut Outcomes<'_>, w: &Write, key: &str, answer: &BatchResult) {
+    match answer.get(key) {
+        Ok(v) => {
+            let crm_id = match &w.id {
+                Some(id) => id.clone(),
+                None => match value_text(v).filter(|t| t.parse::<u64>().is_ok()) {
+                    Some(id) => id,
+                    None => {
+                        outcomes.fail(ConnectorError::new(
+                            ErrorKind::Protocol,
+                            SYSTEM,
+                            format!("crm.product.add: expected a new id, got {v}"),
+                        ));
+                        return;
+                    }
+                },
+            };
+            outcomes.pushed(w, crm_id);
+        }
+        Err(e) => {
+            let gone = w.action == "updated"
+                && answer.errors.get(key).is_some_and(|a| {
+                    a.error_description
+                        .to_ascii_lowercase()
+                        .contains("not found")
+                });
+            outcomes.write_failed(w, gone, e);
+        }
     }
 }
 

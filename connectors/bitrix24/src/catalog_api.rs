@@ -23,27 +23,19 @@
 //! "not found" wording of `catalog.product.update` (rebinding matches "not found" and
 //! "not exist"), and `catalog.price.list` taking an array `productId` as IN.
 
-use crate::catalog::{copy_repeats, product_xml_id, unbind};
+use crate::catalog::{product_xml_id, unbind, Outcomes, Plan, Write};
 use crate::client::{BatchResult, Bitrix24Client, MAX_BATCH};
 use crate::settings::CatalogApi;
 use crate::wire::value_text;
 use crate::SYSTEM;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::model::{CatalogItem, CatalogPushed};
-use dealbridge_sdk::money::round_money;
+use dealbridge_sdk::money::{round_money, Money};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 /// Values per IN filter; one list page holds 50 rows.
 const LOOKUP_VALUES: usize = 50;
-
-/// One product to write.
-struct Write {
-    index: usize,
-    /// The product id, for an update.
-    id: Option<String>,
-    action: &'static str,
-}
 
 fn protocol(method: &str, what: impl std::fmt::Display) -> ConnectorError {
     ConnectorError::new(
@@ -202,224 +194,221 @@ impl Bitrix24Client {
         out: &mut [Option<CatalogPushed>],
         allow_rebind: bool,
     ) -> Result<(), ConnectorError> {
-        let CatalogApi::Catalog {
-            iblock_id,
-            price_type_id,
-        } = self.settings().catalog_api
-        else {
-            return Err(ConnectorError::new(
-                ErrorKind::Invalid,
-                SYSTEM,
-                "catalog push: the catalog.* mode needs CatalogApi::Catalog settings",
-            ));
-        };
-        let mut writes: Vec<Write> = Vec::new();
-        let mut first_of: HashMap<String, usize> = HashMap::new();
-        let mut xml_ids = Vec::new();
-        let mut repeats = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            if out[i].is_some() {
-                continue;
-            }
-            match item
-                .crm_id
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
-                Some(id) => writes.push(Write {
-                    index: i,
-                    id: Some(id.to_string()),
-                    action: "updated",
-                }),
-                None => {
-                    let xml = product_xml_id(item);
-                    match first_of.get(&xml) {
-                        Some(&first) => repeats.push((i, first)),
-                        None => {
-                            first_of.insert(xml.clone(), i);
-                            xml_ids.push(xml);
-                        }
-                    }
-                }
-            }
-        }
-        let found = if xml_ids.is_empty() {
+        let (iblock_id, price_type_id) = self.catalog_mode()?;
+        let mut plan = Plan::new(items, out);
+        let found = if plan.xml_ids.is_empty() {
             HashMap::new()
         } else {
-            self.find_catalog_products_by_xml_id(iblock_id, &xml_ids)
+            self.find_catalog_products_by_xml_id(iblock_id, &plan.xml_ids)
                 .await?
         };
-        for xml in &xml_ids {
-            let index = first_of[xml];
-            writes.push(match found.get(xml) {
-                Some(id) => Write {
-                    index,
-                    id: Some(id.clone()),
-                    action: "adopted",
-                },
-                None => Write {
-                    index,
-                    id: None,
-                    action: "created",
-                },
-            });
-        }
-        // Price ids of the products to update, so the price is updated in place.
-        let priced_updates: Vec<String> = writes
+        plan.add_unbound(&found);
+        let price_ids = self
+            .update_price_ids(items, &plan.writes, price_type_id)
+            .await?;
+        let groups: Vec<Vec<Command>> = plan
+            .writes
             .iter()
-            .filter(|w| items[w.index].price.is_some())
-            .filter_map(|w| w.id.clone())
-            .collect();
-        let price_ids = if priced_updates.is_empty() {
-            HashMap::new()
-        } else {
-            self.catalog_price_ids(&priced_updates, price_type_id)
-                .await?
-        };
-
-        // Each product's commands, kept together in one batch.
-        let groups: Vec<Vec<(String, &'static str, Value)>> = writes
-            .iter()
-            .map(|w| {
-                let item = &items[w.index];
-                let fields = self.catalog_fields(item, iblock_id);
-                let mut cmds = Vec::new();
-                let product_ref = match &w.id {
-                    Some(id) => {
-                        cmds.push((
-                            format!("u{}", w.index),
-                            "catalog.product.update",
-                            json!({ "id": id, "fields": fields }),
-                        ));
-                        id.clone()
-                    }
-                    None => {
-                        cmds.push((
-                            format!("a{}", w.index),
-                            "catalog.product.add",
-                            json!({ "fields": fields }),
-                        ));
-                        format!("$result[a{}][element][id]", w.index)
-                    }
-                };
-                if let Some(p) = &item.price {
-                    let amount = round_money(p.amount, p.currency.minor_units()).normalize();
-                    let existing = w.id.as_ref().and_then(|id| price_ids.get(id));
-                    cmds.push(match existing {
-                        Some(price_id) => (
-                            format!("p{}", w.index),
-                            "catalog.price.update",
-                            json!({ "id": price_id, "fields": {
-                                "price": amount.to_string(),
-                                "currency": p.currency.as_str(),
-                            }}),
-                        ),
-                        None => (
-                            format!("p{}", w.index),
-                            "catalog.price.add",
-                            json!({ "fields": {
-                                "productId": product_ref,
-                                "catalogGroupId": price_type_id,
-                                "price": amount.to_string(),
-                                "currency": p.currency.as_str(),
-                            }}),
-                        ),
-                    });
-                }
-                cmds
-            })
+            .map(|w| self.write_commands(&items[w.index], w, iblock_id, price_type_id, &price_ids))
             .collect();
 
-        let mut first_error: Option<ConnectorError> = None;
-        let mut lost = Vec::new();
+        let mut outcomes = Outcomes::new(items, out, allow_rebind);
         let mut start = 0;
         while start < groups.len() {
-            // As many whole products as fit 50 commands.
-            let mut end = start;
-            let mut n = 0;
-            while end < groups.len() && n + groups[end].len() <= MAX_BATCH {
-                n += groups[end].len();
-                end += 1;
-            }
-            let cmds: Vec<(String, &str, Value)> =
-                groups[start..end].iter().flatten().cloned().collect();
+            let end = batch_end(&groups, start);
+            let cmds: Vec<Command> = groups[start..end].iter().flatten().cloned().collect();
             let answer: BatchResult = match self.batch(false, &cmds).await {
                 Ok(a) => a,
-                // Earlier requests landed; the retry adopts those products by xmlId.
-                Err(e) => return Err(first_error.unwrap_or(e)),
+                Err(e) => return Err(outcomes.abort(e)),
             };
-            for (w, group) in writes[start..end].iter().zip(&groups[start..end]) {
-                let item = &items[w.index];
-                let (product_key, _, _) = &group[0];
-                let product = match answer.get(product_key) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let gone = w.action == "updated"
-                            && answer.errors.get(product_key).is_some_and(|a| {
-                                let d = a.error_description.to_ascii_lowercase();
-                                d.contains("not found") || d.contains("not exist")
-                            });
-                        if gone && allow_rebind {
-                            lost.push(w.index);
-                        } else {
-                            let mut e = e;
-                            e.message = format!(
-                                "product {}:{}: {}",
-                                item.origin.system, item.origin.id, e.message
-                            );
-                            first_error.get_or_insert(e);
-                        }
-                        continue;
-                    }
-                };
-                let crm_id = match &w.id {
-                    Some(id) => id.clone(),
-                    None => match product
-                        .pointer("/element/id")
-                        .and_then(value_text)
-                        .filter(|t| t.parse::<u64>().is_ok())
-                    {
-                        Some(id) => id,
-                        None => {
-                            first_error.get_or_insert_with(|| {
-                                protocol(
-                                    "catalog.product.add",
-                                    format!("no element id in {product}"),
-                                )
-                            });
-                            continue;
-                        }
-                    },
-                };
-                if let Some((price_key, method, _)) = group.get(1) {
-                    if let Err(mut e) = answer.get(price_key) {
-                        // The product is there; the retry finds it by xmlId and writes the
-                        // price again.
-                        e.message = format!(
-                            "product {}:{} (id {crm_id}) was written but its price was not ({method}): {}",
-                            item.origin.system, item.origin.id, e.message
-                        );
-                        first_error.get_or_insert(e);
-                        continue;
-                    }
-                }
-                out[w.index] = Some(CatalogPushed {
-                    origin: item.origin.clone(),
-                    crm_id,
-                    action: w.action.to_string(),
-                });
+            for (w, group) in plan.writes[start..end].iter().zip(&groups[start..end]) {
+                record_catalog_write(&mut outcomes, w, group, &answer);
             }
             start = end;
         }
-        copy_repeats(items, out, &repeats);
-        if let Some(e) = first_error {
-            return Err(e);
-        }
+        let lost = outcomes.finish(&plan.repeats)?;
         if !lost.is_empty() {
             let rebound = unbind(items, &lost);
             Box::pin(self.push_catalog_api(&rebound, out, false)).await?;
         }
         Ok(())
     }
+
+    /// The information block and price type of the `catalog.*` mode; an error in any other.
+    fn catalog_mode(&self) -> Result<(u32, u32), ConnectorError> {
+        match self.settings().catalog_api {
+            CatalogApi::Catalog {
+                iblock_id,
+                price_type_id,
+            } => Ok((iblock_id, price_type_id)),
+            CatalogApi::CrmProduct => Err(ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                "catalog push: the catalog.* mode needs CatalogApi::Catalog settings",
+            )),
+        }
+    }
+
+    /// Price ids of the products to update that carry a price (product id → price id), so the
+    /// price is updated in place rather than replaced. No request when there are none.
+    async fn update_price_ids(
+        &self,
+        items: &[CatalogItem],
+        writes: &[Write],
+        price_type_id: u32,
+    ) -> Result<HashMap<String, String>, ConnectorError> {
+        let priced_updates: Vec<String> = writes
+            .iter()
+            .filter(|w| items[w.index].price.is_some())
+            .filter_map(|w| w.id.clone())
+            .collect();
+        if priced_updates.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            self.catalog_price_ids(&priced_updates, price_type_id).await
+        }
+    }
+
+    /// One product's commands, kept together in one batch: its update (`u<i>`) or add (`a<i>`),
+    /// then its price (`p<i>`) when it has one.
+    fn write_commands(
+        &self,
+        item: &CatalogItem,
+        w: &Write,
+        iblock_id: u32,
+        price_type_id: u32,
+        price_ids: &HashMap<String, String>,
+    ) -> Vec<Command> {
+        let fields = self.catalog_fields(item, iblock_id);
+        let mut cmds = Vec::new();
+        let product_ref = match &w.id {
+            Some(id) => {
+                cmds.push((
+                    format!("u{}", w.index),
+                    "catalog.product.update",
+                    json!({ "id": id, "fields": fields }),
+                ));
+                id.clone()
+            }
+            None => {
+                cmds.push((
+                    format!("a{}", w.index),
+                    "catalog.product.add",
+                    json!({ "fields": fields }),
+                ));
+                // The new product's id, resolved by the batch from the add before it.
+                format!("$result[a{}][element][id]", w.index)
+            }
+        };
+        if let Some(p) = &item.price {
+            let existing = w.id.as_ref().and_then(|id| price_ids.get(id));
+            cmds.push(price_command(
+                w.index,
+                p,
+                existing,
+                &product_ref,
+                price_type_id,
+            ));
+        }
+        cmds
+    }
+}
+
+/// One `batch` command: key, method, parameters.
+type Command = (String, &'static str, Value);
+
+/// The price command of item `index`: `catalog.price.update` of its `existing` price (other
+/// price types untouched), else `catalog.price.add` for `product_ref`.
+fn price_command(
+    index: usize,
+    p: &Money,
+    existing: Option<&String>,
+    product_ref: &str,
+    price_type_id: u32,
+) -> Command {
+    let amount = round_money(p.amount, p.currency.minor_units()).normalize();
+    match existing {
+        Some(price_id) => (
+            format!("p{index}"),
+            "catalog.price.update",
+            json!({ "id": price_id, "fields": {
+                "price": amount.to_string(),
+                "currency": p.currency.as_str(),
+            }}),
+        ),
+        None => (
+            format!("p{index}"),
+            "catalog.price.add",
+            json!({ "fields": {
+                "productId": product_ref,
+                "catalogGroupId": price_type_id,
+                "price": amount.to_string(),
+                "currency": p.currency.as_str(),
+            }}),
+        ),
+    }
+}
+
+/// The end of the batch starting at group `start`: as many whole products as fit 50 commands.
+fn batch_end(groups: &[Vec<Command>], start: usize) -> usize {
+    let mut end = start;
+    let mut n = 0;
+    while end < groups.len() && n + groups[end].len() <= MAX_BATCH {
+        n += groups[end].len();
+        end += 1;
+    }
+    end
+}
+
+/// Records the answer to write `w` (its commands `group`, product first): the product's id once
+/// both the product and its price are written, or why not.
+fn record_catalog_write(
+    outcomes: &mut Outcomes<'_>,
+    w: &Write,
+    group: &[Command],
+    answer: &BatchResult,
+) {
+    let item = &outcomes.items[w.index];
+    let (product_key, _, _) = &group[0];
+    let product = match answer.get(product_key) {
+        Ok(v) => v,
+        Err(e) => {
+            let gone = w.action == "updated"
+                && answer.errors.get(product_key).is_some_and(|a| {
+                    let d = a.error_description.to_ascii_lowercase();
+                    d.contains("not found") || d.contains("not exist")
+                });
+            outcomes.write_failed(w, gone, e);
+            return;
+        }
+    };
+    let crm_id = match &w.id {
+        Some(id) => id.clone(),
+        None => match product
+            .pointer("/element/id")
+            .and_then(value_text)
+            .filter(|t| t.parse::<u64>().is_ok())
+        {
+            Some(id) => id,
+            None => {
+                outcomes.fail(protocol(
+                    "catalog.product.add",
+                    format!("no element id in {product}"),
+                ));
+                return;
+            }
+        },
+    };
+    if let Some((price_key, method, _)) = group.get(1) {
+        if let Err(mut e) = answer.get(price_key) {
+            // The product is there; the retry finds it by xmlId and writes the price again.
+            e.message = format!(
+                "product {}:{} (id {crm_id}) was written but its price was not ({method}): {}",
+                item.origin.system, item.origin.id, e.message
+            );
+            outcomes.fail(e);
+            return;
+        }
+    }
+    outcomes.pushed(w, crm_id);
 }

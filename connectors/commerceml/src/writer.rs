@@ -6,7 +6,7 @@
 
 use crate::error::CmlError;
 use chrono::{NaiveDateTime, Utc};
-use dealbridge_sdk::model::{Order, Payment};
+use dealbridge_sdk::model::{Contact, Order, Payment};
 use dealbridge_sdk::money::round_money;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
@@ -154,6 +154,7 @@ fn line(
     out.push_str("\t\t\t</Товар>\n");
 }
 
+/// Writes one order's `<Документ>`: header, counterparty, goods and requisites, in that order.
 fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
     let o = &e.order;
     if o.source.id.trim().is_empty() {
@@ -181,7 +182,20 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
     el(out, 2, "Валюта", o.currency.as_str());
     el(out, 2, "Курс", "1");
     el(out, 2, "Сумма", &money(o.total));
-    // Counterparty: a private buyer (РеквизитыФизЛица), or a company (РеквизитыЮрЛица).
+    counterparty(out, o);
+    el(out, 2, "Время", &created.format("%H:%M:%S").to_string());
+    if let Some(note) = o.note.as_deref().filter(|n| !n.trim().is_empty()) {
+        el(out, 2, "Комментарий", note);
+    }
+    goods(out, o);
+    document_requisites(out, e);
+    out.push_str("\t</Документ>\n");
+    Ok(())
+}
+
+/// Writes the order's `<Контрагенты>`: a private buyer (РеквизитыФизЛица), or a company
+/// (РеквизитыЮрЛица).
+fn counterparty(out: &mut String, o: &Order) {
     let c = &o.customer;
     let display = {
         let d = c.display_name();
@@ -191,6 +205,7 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
             d
         }
     };
+    // 1C matches counterparties by Ид: the CRM's id, else the e-mail, else one per order.
     let cid = c
         .source
         .as_ref()
@@ -212,32 +227,39 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
             }
         }
     }
-    let email = c.normalized_email();
-    let phone = c.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
-    if email.is_some() || phone.is_some() {
-        out.push_str("\t\t\t\t<Контакты>\n");
-        if let Some(m) = &email {
-            out.push_str("\t\t\t\t\t<Контакт>\n");
-            el(out, 6, "Тип", "Почта");
-            el(out, 6, "Значение", m);
-            out.push_str("\t\t\t\t\t</Контакт>\n");
-        }
-        if let Some(p) = phone {
-            out.push_str("\t\t\t\t\t<Контакт>\n");
-            el(out, 6, "Тип", "Телефон рабочий");
-            el(out, 6, "Значение", p);
-            out.push_str("\t\t\t\t\t</Контакт>\n");
-        }
-        out.push_str("\t\t\t\t</Контакты>\n");
-    }
+    contacts(out, c);
     el(out, 4, "Роль", "Покупатель");
     out.push_str("\t\t\t</Контрагент>\n\t\t</Контрагенты>\n");
-    el(out, 2, "Время", &created.format("%H:%M:%S").to_string());
-    if let Some(note) = o.note.as_deref().filter(|n| !n.trim().is_empty()) {
-        el(out, 2, "Комментарий", note);
+}
+
+/// Writes the counterparty's `<Контакты>` (e-mail, then phone); nothing when it has neither.
+fn contacts(out: &mut String, c: &Contact) {
+    let email = c.normalized_email();
+    let phone = c.phone.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    if email.is_none() && phone.is_none() {
+        return;
     }
+    out.push_str("\t\t\t\t<Контакты>\n");
+    if let Some(m) = &email {
+        out.push_str("\t\t\t\t\t<Контакт>\n");
+        el(out, 6, "Тип", "Почта");
+        el(out, 6, "Значение", m);
+        out.push_str("\t\t\t\t\t</Контакт>\n");
+    }
+    if let Some(p) = phone {
+        out.push_str("\t\t\t\t\t<Контакт>\n");
+        el(out, 6, "Тип", "Телефон рабочий");
+        el(out, 6, "Значение", p);
+        out.push_str("\t\t\t\t\t</Контакт>\n");
+    }
+    out.push_str("\t\t\t\t</Контакты>\n");
+}
+
+/// Writes the order's `<Товары>`: its lines, then delivery as a service line when charged.
+fn goods(out: &mut String, o: &Order) {
     out.push_str("\t\t<Товары>\n");
     for (i, l) in o.lines.iter().enumerate() {
+        // Every line needs an Ид: the catalog item's, else the SKU, else its position.
         let id = l
             .item
             .as_ref()
@@ -269,6 +291,12 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
         );
     }
     out.push_str("\t\t</Товары>\n");
+}
+
+/// Writes the document's `<ЗначенияРеквизитов>`: payment method and state, cancellation,
+/// status and when it changed.
+fn document_requisites(out: &mut String, e: &OrderExport) {
+    let o = &e.order;
     out.push_str("\t\t<ЗначенияРеквизитов>\n");
     if let Some(m) = o.payment_method.as_deref().filter(|m| !m.trim().is_empty()) {
         requisite(out, 3, "Метод оплаты", m);
@@ -313,8 +341,6 @@ fn document(out: &mut String, e: &OrderExport) -> Result<(), CmlError> {
             .to_string(),
     );
     out.push_str("\t\t</ЗначенияРеквизитов>\n");
-    out.push_str("\t</Документ>\n");
-    Ok(())
 }
 
 /// Writes the `mode=query` answer for these orders (none is a valid, empty answer).

@@ -439,244 +439,23 @@ impl ShopifyClient {
             None
         };
         let products = self.list_all_products().await?;
-        let mut by_sku: HashMap<&str, Vec<&ShopifyVariant>> = HashMap::new();
-        // Variant id → its product's id (the bulk price write is per product).
-        let mut product_of: HashMap<u64, u64> = HashMap::new();
-        for p in &products {
-            for v in &p.variants {
-                if let Some(sku) = v.sku.as_deref() {
-                    if wanted.contains_key(sku) {
-                        by_sku.entry(sku).or_default().push(v);
-                        product_of.insert(v.id, p.id);
-                    }
-                }
-            }
-        }
-
+        let (by_sku, product_of) = index_variants(&products, &wanted);
         let mut targets: Vec<Target> = Vec::new();
         for (sku, w) in &wanted {
             let variants = by_sku.get(sku.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let variant = match variants {
-                [] => {
-                    report.not_found.push(sku.clone());
-                    continue;
-                }
-                [one] => *one,
-                several => {
-                    let ids: Vec<String> = several.iter().map(|v| v.id.to_string()).collect();
-                    report.failed.push((
-                        sku.clone(),
-                        format!(
-                            "SKU {sku} is on {} variants in Shopify ({}); nothing written: make the SKU unique in Shopify",
-                            several.len(),
-                            ids.join(", ")
-                        ),
-                    ));
-                    continue;
-                }
-            };
-            let stock = match w.stock_quantity {
-                None => None,
-                Some(q) => match q.trunc().to_i64() {
-                    Some(whole) => Some(whole),
-                    None => {
-                        report.failed.push((
-                            sku.clone(),
-                            format!(
-                                "variant {} (SKU {sku}): stock {q} is out of range for Shopify; nothing written: check the quantity in 1C",
-                                variant.id
-                            ),
-                        ));
-                        continue;
-                    }
-                },
-            };
-            if stock.is_some() && variant.inventory_item_id.is_none() {
-                report.failed.push((
-                    sku.clone(),
-                    format!(
-                        "variant {} (SKU {sku}) has no inventory item in Shopify's answer, so its stock cannot be set; nothing written: check the variant in the Shopify admin",
-                        variant.id
-                    ),
-                ));
-                continue;
+            if let Some(t) = target(sku, w, variants, &mut report) {
+                targets.push(t);
             }
-            targets.push(Target {
-                sku,
-                variant,
-                price: w.regular_price,
-                stock,
-            });
         }
-
-        // Current stock of tracked variants, 50 items a read. Untracked ones are not read:
-        // their level has no `available` until tracking is on, so they are always set.
-        let mut levels: HashMap<u64, Option<i64>> = HashMap::new();
+        let levels = match location {
+            Some(loc) => self.current_levels(loc, &targets).await?,
+            None => HashMap::new(),
+        };
+        let mut changes = differences(targets, &levels, &mut report);
+        self.write_prices_and_tracking(&mut changes, &product_of)
+            .await?;
         if let Some(loc) = location {
-            let items: Vec<u64> = targets
-                .iter()
-                .filter(|t| t.stock.is_some() && t.tracked())
-                .filter_map(|t| t.variant.inventory_item_id)
-                .collect();
-            for chunk in items.chunks(LEVEL_IDS_MAX) {
-                for l in self.list_inventory_levels(chunk, &[loc]).await? {
-                    if l.location_id == loc {
-                        levels.insert(l.inventory_item_id, l.available);
-                    }
-                }
-            }
-        }
-
-        // What differs, per SKU (in SKU order, as `targets` is).
-        let mut changes: Vec<Change> = Vec::new();
-        for t in targets {
-            let v = t.variant;
-            let new_price = t.price.filter(|p| *p != v.price);
-            let turn_tracking_on = t.stock.is_some() && !t.tracked();
-            // A missing level (item not stocked at this location) differs from any quantity:
-            // setting it connects it.
-            let current = v
-                .inventory_item_id
-                .and_then(|item| levels.get(&item).copied().flatten());
-            let new_stock = t.stock.filter(|q| turn_tracking_on || current != Some(*q));
-            if new_price.is_none() && !turn_tracking_on && new_stock.is_none() {
-                report.unchanged.push(t.sku.to_string());
-                continue;
-            }
-            changes.push(Change {
-                sku: t.sku,
-                variant: v,
-                new_price,
-                turn_tracking_on,
-                new_stock,
-                failed: None,
-                written: Vec::new(),
-            });
-        }
-
-        // Prices and tracking: one `productVariantsBulkUpdate` per product, all its changed
-        // variants in it.
-        let mut by_product: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        for (i, c) in changes.iter().enumerate() {
-            if c.new_price.is_some() || c.turn_tracking_on {
-                let product = product_of
-                    .get(&c.variant.id)
-                    .copied()
-                    .or(c.variant.product_id)
-                    .unwrap_or(0);
-                by_product.entry(product).or_default().push(i);
-            }
-        }
-        for (product, idx) in by_product {
-            let inputs: Vec<Value> = idx
-                .iter()
-                .map(|&i| {
-                    let c = &changes[i];
-                    let mut input = Map::new();
-                    input.insert("id".into(), json!(gid("ProductVariant", c.variant.id)));
-                    if let Some(p) = c.new_price {
-                        input.insert("price".into(), json!(price_text(p)));
-                    }
-                    if c.turn_tracking_on {
-                        input.insert("inventoryItem".into(), json!({"tracked": true}));
-                    }
-                    Value::Object(input)
-                })
-                .collect();
-            let outcomes = self
-                .bulk_write(
-                    &format!("update prices of product {product}"),
-                    VARIANTS_BULK_UPDATE,
-                    "productVariantsBulkUpdate",
-                    "variants",
-                    inputs,
-                    |list| json!({"productId": gid("Product", product), "variants": list}),
-                )
-                .await?;
-            for (&i, outcome) in idx.iter().zip(outcomes) {
-                let c = &mut changes[i];
-                match outcome {
-                    Ok(()) => {
-                        if c.new_price.is_some() {
-                            c.written.push("price");
-                        }
-                        if c.turn_tracking_on {
-                            c.written.push("stock tracking");
-                        }
-                    }
-                    Err(why) => {
-                        c.failed = Some(format!(
-                            "variant {} (SKU {}): Shopify refused the price/tracking update ({why}); nothing written for this SKU: check the value in 1C",
-                            c.variant.id, c.sku
-                        ));
-                    }
-                }
-            }
-        }
-
-        // Stock: `inventorySetQuantities`, up to STOCK_SET_MAX levels a call. A SKU whose
-        // price or tracking was refused is not stocked (tracking may still be off).
-        if let Some(loc) = location {
-            let idx: Vec<usize> = changes
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| {
-                    c.failed.is_none()
-                        && c.new_stock.is_some()
-                        && c.variant.inventory_item_id.is_some()
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for chunk in idx.chunks(STOCK_SET_MAX) {
-                let inputs: Vec<Value> = chunk
-                    .iter()
-                    .map(|&i| {
-                        let c = &changes[i];
-                        json!({
-                            "inventoryItemId": gid("InventoryItem", c.variant.inventory_item_id.unwrap_or(0)),
-                            "locationId": gid("Location", loc),
-                            "quantity": c.new_stock.unwrap_or(0),
-                        })
-                    })
-                    .collect();
-                let outcomes = self
-                    .bulk_write(
-                        &format!("set stock of {} items at location {loc}", chunk.len()),
-                        INVENTORY_SET,
-                        "inventorySetQuantities",
-                        "quantities",
-                        inputs,
-                        |list| {
-                            json!({"input": {
-                                "name": "available",
-                                "reason": "correction",
-                                "ignoreCompareQuantity": true,
-                                "quantities": list,
-                            }})
-                        },
-                    )
-                    .await?;
-                for (&i, outcome) in chunk.iter().zip(outcomes) {
-                    let c = &mut changes[i];
-                    if let Err(why) = outcome {
-                        let also = if c.written.is_empty() {
-                            String::new()
-                        } else {
-                            format!(
-                                " ({} of variant {} already written)",
-                                c.written.join(" and "),
-                                c.variant.id
-                            )
-                        };
-                        c.failed = Some(format!(
-                            "variant {} (SKU {}): Shopify refused the stock {} at location {loc} ({why}){also}",
-                            c.variant.id,
-                            c.sku,
-                            c.new_stock.unwrap_or(0)
-                        ));
-                    }
-                }
-            }
+            self.write_stock(&mut changes, loc).await?;
         }
         for c in changes {
             match c.failed {
@@ -693,6 +472,293 @@ impl ShopifyClient {
             "shopify price/stock push"
         );
         Ok(report)
+    }
+
+    /// Current stock at `loc` of the tracked variants to stock (inventory item id → available),
+    /// 50 items a read. Untracked ones are not read: their level has no `available` until
+    /// tracking is on, so they are always set.
+    async fn current_levels(
+        &self,
+        loc: u64,
+        targets: &[Target<'_>],
+    ) -> Result<HashMap<u64, Option<i64>>, ConnectorError> {
+        let mut levels = HashMap::new();
+        let items: Vec<u64> = targets
+            .iter()
+            .filter(|t| t.stock.is_some() && t.tracked())
+            .filter_map(|t| t.variant.inventory_item_id)
+            .collect();
+        for chunk in items.chunks(LEVEL_IDS_MAX) {
+            for l in self.list_inventory_levels(chunk, &[loc]).await? {
+                if l.location_id == loc {
+                    levels.insert(l.inventory_item_id, l.available);
+                }
+            }
+        }
+        Ok(levels)
+    }
+
+    /// Prices and tracking: one `productVariantsBulkUpdate` per product (in product id order),
+    /// all its changed variants in it. Records what was written, or why a SKU failed.
+    async fn write_prices_and_tracking(
+        &self,
+        changes: &mut [Change<'_>],
+        product_of: &HashMap<u64, u64>,
+    ) -> Result<(), ConnectorError> {
+        let mut by_product: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            if c.new_price.is_some() || c.turn_tracking_on {
+                let product = product_of
+                    .get(&c.variant.id)
+                    .copied()
+                    .or(c.variant.product_id)
+                    .unwrap_or(0);
+                by_product.entry(product).or_default().push(i);
+            }
+        }
+        for (product, idx) in by_product {
+            let inputs: Vec<Value> = idx.iter().map(|&i| variant_input(&changes[i])).collect();
+            let outcomes = self
+                .bulk_write(
+                    &format!("update prices of product {product}"),
+                    VARIANTS_BULK_UPDATE,
+                    "productVariantsBulkUpdate",
+                    "variants",
+                    inputs,
+                    |list| json!({"productId": gid("Product", product), "variants": list}),
+                )
+                .await?;
+            for (&i, outcome) in idx.iter().zip(outcomes) {
+                changes[i].note_price_outcome(outcome);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stock: `inventorySetQuantities` at `loc`, up to STOCK_SET_MAX levels a call. A SKU whose
+    /// price or tracking was refused is not stocked (tracking may still be off).
+    async fn write_stock(
+        &self,
+        changes: &mut [Change<'_>],
+        loc: u64,
+    ) -> Result<(), ConnectorError> {
+        let idx: Vec<usize> = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.failed.is_none() && c.new_stock.is_some() && c.variant.inventory_item_id.is_some()
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for chunk in idx.chunks(STOCK_SET_MAX) {
+            let inputs: Vec<Value> = chunk
+                .iter()
+                .map(|&i| {
+                    let c = &changes[i];
+                    json!({
+                        "inventoryItemId": gid("InventoryItem", c.variant.inventory_item_id.unwrap_or(0)),
+                        "locationId": gid("Location", loc),
+                        "quantity": c.new_stock.unwrap_or(0),
+                    })
+                })
+                .collect();
+            let outcomes = self
+                .bulk_write(
+                    &format!("set stock of {} items at location {loc}", chunk.len()),
+                    INVENTORY_SET,
+                    "inventorySetQuantities",
+                    "quantities",
+                    inputs,
+                    |list| {
+                        json!({"input": {
+                            "name": "available",
+                            "reason": "correction",
+                            "ignoreCompareQuantity": true,
+                            "quantities": list,
+                        }})
+                    },
+                )
+                .await?;
+            for (&i, outcome) in chunk.iter().zip(outcomes) {
+                if let Err(why) = outcome {
+                    changes[i].note_stock_refused(loc, &why);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The variants carrying a wanted SKU, by SKU, and each such variant's product id (variant id →
+/// product id; the bulk price write is per product).
+fn index_variants<'a>(
+    products: &'a [ShopifyProduct],
+    wanted: &BTreeMap<String, SkuUpdate>,
+) -> (HashMap<&'a str, Vec<&'a ShopifyVariant>>, HashMap<u64, u64>) {
+    let mut by_sku: HashMap<&str, Vec<&ShopifyVariant>> = HashMap::new();
+    let mut product_of: HashMap<u64, u64> = HashMap::new();
+    for p in products {
+        for v in &p.variants {
+            if let Some(sku) = v.sku.as_deref() {
+                if wanted.contains_key(sku) {
+                    by_sku.entry(sku).or_default().push(v);
+                    product_of.insert(v.id, p.id);
+                }
+            }
+        }
+    }
+    (by_sku, product_of)
+}
+
+/// The write target of SKU `sku` (wanting `w`) among the `variants` carrying it, or `None`
+/// with the SKU reported not found or failed: nothing is written for a SKU that is missing, on
+/// several variants, has an out-of-range stock, or has no inventory item to stock.
+fn target<'a>(
+    sku: &'a str,
+    w: &SkuUpdate,
+    variants: &[&'a ShopifyVariant],
+    report: &mut PushReport,
+) -> Option<Target<'a>> {
+    let variant = match variants {
+        [] => {
+            report.not_found.push(sku.to_string());
+            return None;
+        }
+        [one] => *one,
+        several => {
+            let ids: Vec<String> = several.iter().map(|v| v.id.to_string()).collect();
+            report.failed.push((
+                sku.to_string(),
+                format!(
+                    "SKU {sku} is on {} variants in Shopify ({}); nothing written: make the SKU unique in Shopify",
+                    several.len(),
+                    ids.join(", ")
+                ),
+            ));
+            return None;
+        }
+    };
+    let stock = match w.stock_quantity {
+        None => None,
+        Some(q) => match q.trunc().to_i64() {
+            Some(whole) => Some(whole),
+            None => {
+                report.failed.push((
+                    sku.to_string(),
+                    format!(
+                        "variant {} (SKU {sku}): stock {q} is out of range for Shopify; nothing written: check the quantity in 1C",
+                        variant.id
+                    ),
+                ));
+                return None;
+            }
+        },
+    };
+    if stock.is_some() && variant.inventory_item_id.is_none() {
+        report.failed.push((
+            sku.to_string(),
+            format!(
+                "variant {} (SKU {sku}) has no inventory item in Shopify's answer, so its stock cannot be set; nothing written: check the variant in the Shopify admin",
+                variant.id
+            ),
+        ));
+        return None;
+    }
+    Some(Target {
+        sku,
+        variant,
+        price: w.regular_price,
+        stock,
+    })
+}
+
+/// What differs, per SKU (in SKU order, as `targets` is), given the current stock `levels`;
+/// SKUs already as wanted are reported unchanged.
+fn differences<'a>(
+    targets: Vec<Target<'a>>,
+    levels: &HashMap<u64, Option<i64>>,
+    report: &mut PushReport,
+) -> Vec<Change<'a>> {
+    let mut changes: Vec<Change> = Vec::new();
+    for t in targets {
+        let v = t.variant;
+        let new_price = t.price.filter(|p| *p != v.price);
+        let turn_tracking_on = t.stock.is_some() && !t.tracked();
+        // A missing level (item not stocked at this location) differs from any quantity:
+        // setting it connects it.
+        let current = v
+            .inventory_item_id
+            .and_then(|item| levels.get(&item).copied().flatten());
+        let new_stock = t.stock.filter(|q| turn_tracking_on || current != Some(*q));
+        if new_price.is_none() && !turn_tracking_on && new_stock.is_none() {
+            report.unchanged.push(t.sku.to_string());
+            continue;
+        }
+        changes.push(Change {
+            sku: t.sku,
+            variant: v,
+            new_price,
+            turn_tracking_on,
+            new_stock,
+            failed: None,
+            written: Vec::new(),
+        });
+    }
+    changes
+}
+
+/// The `productVariantsBulkUpdate` input of change `c`: its new price and/or tracking.
+fn variant_input(c: &Change<'_>) -> Value {
+    let mut input = Map::new();
+    input.insert("id".into(), json!(gid("ProductVariant", c.variant.id)));
+    if let Some(p) = c.new_price {
+        input.insert("price".into(), json!(price_text(p)));
+    }
+    if c.turn_tracking_on {
+        input.insert("inventoryItem".into(), json!({"tracked": true}));
+    }
+    Value::Object(input)
+}
+
+impl Change<'_> {
+    /// Records the outcome of this variant's price/tracking write.
+    fn note_price_outcome(&mut self, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => {
+                if self.new_price.is_some() {
+                    self.written.push("price");
+                }
+                if self.turn_tracking_on {
+                    self.written.push("stock tracking");
+                }
+            }
+            Err(why) => {
+                self.failed = Some(format!(
+                    "variant {} (SKU {}): Shopify refused the price/tracking update ({why}); nothing written for this SKU: check the value in 1C",
+                    self.variant.id, self.sku
+                ));
+            }
+        }
+    }
+
+    /// Records that Shopify refused this variant's stock at `loc`, naming what was already
+    /// written (the SKU is then partly updated).
+    fn note_stock_refused(&mut self, loc: u64, why: &str) {
+        let also = if self.written.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} of variant {} already written)",
+                self.written.join(" and "),
+                self.variant.id
+            )
+        };
+        self.failed = Some(format!(
+            "variant {} (SKU {}): Shopify refused the stock {} at location {loc} ({why}){also}",
+            self.variant.id,
+            self.sku,
+            self.new_stock.unwrap_or(0)
+        ));
     }
 }
 

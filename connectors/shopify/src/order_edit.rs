@@ -44,7 +44,7 @@ use dealbridge_sdk::{ConnectorError, ErrorKind};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// The staff note every commit carries, so the order's timeline says where the edit came from.
@@ -409,24 +409,7 @@ impl ShopifyClient {
         if dry.iter().any(|s| matches!(s, EditStep::AddBySku { .. })) {
             skus = Some(self.variants_by_sku().await?);
         }
-        let what = |op: &str| format!("edit order {id}: {op}");
-        let begun = self
-            .graphql::<BeginData>(
-                &what("orderEditBegin"),
-                BEGIN,
-                json!({ "id": format!("gid://shopify/Order/{id}") }),
-            )
-            .await?
-            .data
-            .order_edit_begin;
-        check_user_errors(&what("orderEditBegin"), &begun.user_errors)?;
-        let Some(calc) = begun.calculated_order else {
-            return Err(ConnectorError::new(
-                ErrorKind::Protocol,
-                SYSTEM,
-                format!("{}: no calculated order and no userErrors; check that the shop URL points at a Shopify store", what("orderEditBegin")),
-            ));
-        };
+        let calc = self.begin_order_edit(id).await?;
         let lines: Vec<EditableLine> = calc
             .line_items
             .nodes
@@ -438,99 +421,72 @@ impl ShopifyClient {
             // Someone made the same change between the read and the session: nothing to commit.
             return Ok(false);
         }
+        for step in &steps {
+            // The session may need the catalog when the dry run did not (the order changed).
+            if matches!(step, EditStep::AddBySku { .. }) && skus.is_none() {
+                skus = Some(self.variants_by_sku().await?);
+            }
+            let m = step_mutation(step, &calc.id, skus.as_ref(), &order.currency);
+            self.run_edit_step(id, &m).await?;
+        }
+        self.commit_order_edit(id, &calc.id).await?;
+        tracing::info!(
+            order = id,
+            steps = steps.len(),
+            "shopify order lines edited"
+        );
+        Ok(true)
+    }
+
+    /// Opens an order-edit session on order `id` (`orderEditBegin`): its calculated order.
+    async fn begin_order_edit(&self, id: u64) -> Result<CalcOrder, ConnectorError> {
+        let what = edit_what(id, "orderEditBegin");
+        let begun = self
+            .graphql::<BeginData>(
+                &what,
+                BEGIN,
+                json!({ "id": format!("gid://shopify/Order/{id}") }),
+            )
+            .await?
+            .data
+            .order_edit_begin;
+        check_user_errors(&what, &begun.user_errors)?;
+        begun.calculated_order.ok_or_else(|| {
+            ConnectorError::new(
+                ErrorKind::Protocol,
+                SYSTEM,
+                format!("{what}: no calculated order and no userErrors; check that the shop URL points at a Shopify store"),
+            )
+        })
+    }
+
+    /// Sends one step of the session on order `id`; its userErrors fail the edit, which is then
+    /// left uncommitted.
+    async fn run_edit_step(&self, id: u64, m: &StepMutation) -> Result<(), ConnectorError> {
         let not_committed =
             "the edit was not committed and the order is unchanged; fix the row in the CRM deal";
-        for step in &steps {
-            let (op, subject, vars) = match step {
-                EditStep::SetQuantity {
-                    line,
-                    name,
-                    quantity,
-                } => (
-                    "orderEditSetQuantity",
-                    format!("set line `{name}` to {quantity}"),
-                    (
-                        SET_QUANTITY,
-                        json!({
-                            "id": calc.id, "lineItemId": line, "quantity": quantity, "restock": true,
-                        }),
-                    ),
-                ),
-                EditStep::AddVariant {
-                    variant_id,
-                    name,
-                    quantity,
-                } => (
-                    "orderEditAddVariant",
-                    format!("add variant {variant_id} (`{name}`) × {quantity}"),
-                    (
-                        ADD_VARIANT,
-                        json!({
-                            "id": calc.id,
-                            "variantId": format!("gid://shopify/ProductVariant/{variant_id}"),
-                            "quantity": quantity,
-                            "allowDuplicates": true,
-                        }),
-                    ),
-                ),
-                EditStep::AddBySku {
-                    sku,
-                    name,
-                    price,
-                    quantity,
-                } => {
-                    if skus.is_none() {
-                        skus = Some(self.variants_by_sku().await?);
-                    }
-                    match skus.as_ref().and_then(|m| m.get(sku)) {
-                        Some(variant_id) => (
-                            "orderEditAddVariant",
-                            format!("add variant {variant_id} (SKU {sku}) × {quantity}"),
-                            (ADD_VARIANT, json!({
-                                "id": calc.id,
-                                "variantId": format!("gid://shopify/ProductVariant/{variant_id}"),
-                                "quantity": quantity,
-                                "allowDuplicates": true,
-                            })),
-                        ),
-                        None => (
-                            "orderEditAddCustomItem",
-                            format!("add custom item `{name}` (SKU {sku} is not in the catalog) × {quantity}"),
-                            (ADD_CUSTOM, custom_vars(&calc.id, name, *price, *quantity, &order.currency)),
-                        ),
-                    }
-                }
-                EditStep::AddCustom {
-                    title,
-                    price,
-                    quantity,
-                } => (
-                    "orderEditAddCustomItem",
-                    format!("add custom item `{title}` at {price} × {quantity}"),
-                    (
-                        ADD_CUSTOM,
-                        custom_vars(&calc.id, title, *price, *quantity, &order.currency),
-                    ),
-                ),
-            };
-            let (query, variables) = vars;
-            let payload = self
-                .graphql::<HashMap<String, Payload>>(&what(op), query, variables)
-                .await?
-                .data;
-            let errors = payload
-                .get(op)
-                .map(|p| p.user_errors.as_slice())
-                .unwrap_or(&[]);
-            check_user_errors(&format!("{}, {subject}", what(op)), errors).map_err(|e| {
-                ConnectorError::new(e.kind, SYSTEM, format!("{}; {not_committed}", e.message))
-            })?;
-        }
+        let what = edit_what(id, m.op);
+        let payload = self
+            .graphql::<HashMap<String, Payload>>(&what, m.query, m.variables.clone())
+            .await?
+            .data;
+        let errors = payload
+            .get(m.op)
+            .map(|p| p.user_errors.as_slice())
+            .unwrap_or(&[]);
+        check_user_errors(&format!("{what}, {}", m.subject), errors).map_err(|e| {
+            ConnectorError::new(e.kind, SYSTEM, format!("{}; {not_committed}", e.message))
+        })
+    }
+
+    /// Commits session `calc_id` of order `id` (`orderEditCommit`, customer not notified).
+    async fn commit_order_edit(&self, id: u64, calc_id: &str) -> Result<(), ConnectorError> {
+        let what = edit_what(id, "orderEditCommit");
         let committed = self
             .graphql::<HashMap<String, Payload>>(
-                &what("orderEditCommit"),
+                &what,
                 COMMIT,
-                json!({ "id": calc.id, "notifyCustomer": false, "staffNote": STAFF_NOTE }),
+                json!({ "id": calc_id, "notifyCustomer": false, "staffNote": STAFF_NOTE }),
             )
             .await?
             .data;
@@ -538,13 +494,7 @@ impl ShopifyClient {
             .get("orderEditCommit")
             .map(|p| p.user_errors.as_slice())
             .unwrap_or(&[]);
-        check_user_errors(&what("orderEditCommit"), errors)?;
-        tracing::info!(
-            order = id,
-            steps = steps.len(),
-            "shopify order lines edited"
-        );
-        Ok(true)
+        check_user_errors(&what, errors)
     }
 
     /// SKU → variant id over the whole catalog (the first variant of a repeated SKU, by
@@ -560,6 +510,101 @@ impl ShopifyClient {
         }
         Ok(map)
     }
+}
+
+/// What an edit call on order `id` is, for messages: `edit order <id>: <op>`.
+fn edit_what(id: u64, op: &str) -> String {
+    format!("edit order {id}: {op}")
+}
+
+/// One step of an edit as a GraphQL mutation.
+struct StepMutation {
+    /// The mutation's field, where its userErrors are.
+    op: &'static str,
+    /// What the step does, for messages.
+    subject: String,
+    query: &'static str,
+    variables: Value,
+}
+
+/// The mutation of `step` in session `calc` of an order in `currency`. A SKU line becomes the
+/// catalog's variant when `skus` (SKU → variant id) has it, else a custom item.
+fn step_mutation(
+    step: &EditStep,
+    calc: &str,
+    skus: Option<&HashMap<String, u64>>,
+    currency: &str,
+) -> StepMutation {
+    let (op, subject, query, variables) = match step {
+        EditStep::SetQuantity {
+            line,
+            name,
+            quantity,
+        } => (
+            "orderEditSetQuantity",
+            format!("set line `{name}` to {quantity}"),
+            SET_QUANTITY,
+            json!({
+                "id": calc, "lineItemId": line, "quantity": quantity, "restock": true,
+            }),
+        ),
+        EditStep::AddVariant {
+            variant_id,
+            name,
+            quantity,
+        } => (
+            "orderEditAddVariant",
+            format!("add variant {variant_id} (`{name}`) × {quantity}"),
+            ADD_VARIANT,
+            add_variant_vars(calc, *variant_id, *quantity),
+        ),
+        EditStep::AddBySku {
+            sku,
+            name,
+            price,
+            quantity,
+        } => match skus.and_then(|m| m.get(sku)) {
+            Some(variant_id) => (
+                "orderEditAddVariant",
+                format!("add variant {variant_id} (SKU {sku}) × {quantity}"),
+                ADD_VARIANT,
+                add_variant_vars(calc, *variant_id, *quantity),
+            ),
+            None => (
+                "orderEditAddCustomItem",
+                format!("add custom item `{name}` (SKU {sku} is not in the catalog) × {quantity}"),
+                ADD_CUSTOM,
+                custom_vars(calc, name, *price, *quantity, currency),
+            ),
+        },
+        EditStep::AddCustom {
+            title,
+            price,
+            quantity,
+        } => (
+            "orderEditAddCustomItem",
+            format!("add custom item `{title}` at {price} × {quantity}"),
+            ADD_CUSTOM,
+            custom_vars(calc, title, *price, *quantity, currency),
+        ),
+    };
+    StepMutation {
+        op,
+        subject,
+        query,
+        variables,
+    }
+}
+
+/// `orderEditAddVariant` variables: `quantity` of variant `variant_id`, as a line of its own
+/// even when the order already has that variant.
+fn add_variant_vars(calc: &str, variant_id: u64, quantity: i64) -> Value {
+    json!({
+        "id": calc,
+        "variantId": format!("gid://shopify/ProductVariant/{variant_id}"),
+        "quantity": quantity,
+        "allowDuplicates": true,
+    })
 }
 
 fn custom_vars(

@@ -149,6 +149,16 @@ pub struct NewCustomer {
     pub phone: Option<String>,
 }
 
+/// What a new line sells, resolved from its variant or given as a custom item.
+struct SoldItem {
+    product_id: Option<u64>,
+    variant_id: Option<u64>,
+    title: String,
+    variant_title: Option<String>,
+    sku: Option<String>,
+    price: Decimal,
+}
+
 /// The body of `POST orders.json` (`{"order": …}`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewOrder {
@@ -276,90 +286,133 @@ impl Store {
             return Err(("line_items".into(), "can't be blank".into()));
         }
         let cur = self.settings.currency.clone();
+        // Ids are handed out in sequence: lines, shipping lines, customer, then the order.
         let mut lines = Vec::new();
         for nl in &n.line_items {
-            if nl.quantity <= 0 {
-                return Err((
-                    "line_items".into(),
-                    "quantity must be greater than 0".into(),
-                ));
-            }
-            let (product_id, variant_id, title, variant_title, sku, price) = match nl.variant_id {
-                Some(vid) => {
-                    let v = self
-                        .find_variant(vid)
-                        .ok_or(("line_items".into(), format!("variant {vid} does not exist")))?;
-                    let p = &self.products[&v.product_id.unwrap_or_default()];
-                    (
-                        Some(p.id),
-                        Some(v.id),
-                        p.title.clone(),
-                        Some(v.title.clone()),
-                        v.sku.clone(),
-                        v.price,
-                    )
-                }
-                None => {
-                    let title = nl.title.clone().filter(|t| !t.is_empty()).ok_or((
-                        "line_items".into(),
-                        "title can't be blank for a custom item".into(),
-                    ))?;
-                    let price = nl
-                        .price
-                        .ok_or(("line_items".into(), "price can't be blank".into()))?;
-                    (None, None, title, None, None, price)
-                }
-            };
-            let tax = self.tax_of(price * Decimal::from(nl.quantity));
-            let id = self.id();
-            lines.push(LineItem {
-                id,
-                product_id,
-                variant_id,
-                name: Some(match &variant_title {
-                    Some(vt) if !vt.is_empty() && vt != "Default Title" => {
-                        format!("{title} - {vt}")
-                    }
-                    _ => title.clone(),
-                }),
-                title,
-                variant_title,
-                sku,
-                vendor: None,
-                quantity: nl.quantity,
-                current_quantity: Some(nl.quantity),
-                fulfillable_quantity: Some(nl.quantity),
-                price,
-                price_set: bag(price, &cur),
-                total_discount: Some(Decimal::ZERO),
-                total_discount_set: bag(Decimal::ZERO, &cur),
-                discount_allocations: Vec::new(),
-                tax_lines: self.tax_lines(tax),
-                taxable: true,
-                requires_shipping: true,
-                grams: Some(0),
-                gift_card: false,
-                fulfillment_status: None,
-                properties: Vec::new(),
-            });
+            lines.push(self.new_line_item(nl, &cur)?);
         }
         let mut shipping_lines = Vec::new();
         for s in &n.shipping_lines {
-            let tax = self.tax_of(s.price);
-            let id = self.id();
-            shipping_lines.push(ShippingLine {
-                id: Some(id),
-                code: Some(s.title.clone()),
-                title: s.title.clone(),
-                price: s.price,
-                price_set: bag(s.price, &cur),
-                discounted_price: Some(s.price),
-                source: Some("shopify".into()),
-                discount_allocations: Vec::new(),
-                tax_lines: self.tax_lines(tax),
-            });
+            shipping_lines.push(self.new_shipping_line(s, &cur));
         }
-        let customer = n.customer.clone().map(|c| {
+        let customer = self.new_customer(&n);
+        let mut order = self.new_order(&n, lines, shipping_lines, customer);
+        self.recompute_totals(&mut order);
+        self.record_payment(&order);
+        let id = order.id;
+        self.orders.insert(id, order);
+        Ok(id)
+    }
+
+    /// What a new line sells: a catalog variant, or a custom item with its own title and price.
+    fn sold_item(&self, nl: &NewLine) -> Result<SoldItem, (String, String)> {
+        match nl.variant_id {
+            Some(vid) => {
+                let v = self
+                    .find_variant(vid)
+                    .ok_or(("line_items".into(), format!("variant {vid} does not exist")))?;
+                let p = &self.products[&v.product_id.unwrap_or_default()];
+                Ok(SoldItem {
+                    product_id: Some(p.id),
+                    variant_id: Some(v.id),
+                    title: p.title.clone(),
+                    variant_title: Some(v.title.clone()),
+                    sku: v.sku.clone(),
+                    price: v.price,
+                })
+            }
+            None => {
+                let title = nl.title.clone().filter(|t| !t.is_empty()).ok_or((
+                    "line_items".into(),
+                    "title can't be blank for a custom item".into(),
+                ))?;
+                let price = nl
+                    .price
+                    .ok_or(("line_items".into(), "price can't be blank".into()))?;
+                Ok(SoldItem {
+                    product_id: None,
+                    variant_id: None,
+                    title,
+                    variant_title: None,
+                    sku: None,
+                    price,
+                })
+            }
+        }
+    }
+
+    /// A new order's line, taxed at the shop's rate; the `Err` is the 422 field error.
+    fn new_line_item(&mut self, nl: &NewLine, cur: &str) -> Result<LineItem, (String, String)> {
+        if nl.quantity <= 0 {
+            return Err((
+                "line_items".into(),
+                "quantity must be greater than 0".into(),
+            ));
+        }
+        let SoldItem {
+            product_id,
+            variant_id,
+            title,
+            variant_title,
+            sku,
+            price,
+        } = self.sold_item(nl)?;
+        let tax = self.tax_of(price * Decimal::from(nl.quantity));
+        let id = self.id();
+        Ok(LineItem {
+            id,
+            product_id,
+            variant_id,
+            // Shopify names a line "<product> - <variant>", leaving out the default variant.
+            name: Some(match &variant_title {
+                Some(vt) if !vt.is_empty() && vt != "Default Title" => {
+                    format!("{title} - {vt}")
+                }
+                _ => title.clone(),
+            }),
+            title,
+            variant_title,
+            sku,
+            vendor: None,
+            quantity: nl.quantity,
+            current_quantity: Some(nl.quantity),
+            fulfillable_quantity: Some(nl.quantity),
+            price,
+            price_set: bag(price, cur),
+            total_discount: Some(Decimal::ZERO),
+            total_discount_set: bag(Decimal::ZERO, cur),
+            discount_allocations: Vec::new(),
+            tax_lines: self.tax_lines(tax),
+            taxable: true,
+            requires_shipping: true,
+            grams: Some(0),
+            gift_card: false,
+            fulfillment_status: None,
+            properties: Vec::new(),
+        })
+    }
+
+    /// A new order's shipping line, taxed at the shop's rate.
+    fn new_shipping_line(&mut self, s: &NewShipping, cur: &str) -> ShippingLine {
+        let tax = self.tax_of(s.price);
+        let id = self.id();
+        ShippingLine {
+            id: Some(id),
+            code: Some(s.title.clone()),
+            title: s.title.clone(),
+            price: s.price,
+            price_set: bag(s.price, cur),
+            discounted_price: Some(s.price),
+            source: Some("shopify".into()),
+            discount_allocations: Vec::new(),
+            tax_lines: self.tax_lines(tax),
+        }
+    }
+
+    /// The new order's customer, if it names one (a new id unless given; the order's e-mail
+    /// when the customer has none).
+    fn new_customer(&mut self, n: &NewOrder) -> Option<Customer> {
+        n.customer.clone().map(|c| {
             let id = c.id.unwrap_or_else(|| self.id());
             Customer {
                 id,
@@ -377,11 +430,23 @@ impl Store {
                 default_address: None,
                 addresses: Vec::new(),
             }
-        });
+        })
+    }
+
+    /// The new order with its parts, numbered after the orders so far; totals are left for
+    /// [`Store::recompute_totals`].
+    fn new_order(
+        &mut self,
+        n: &NewOrder,
+        lines: Vec<LineItem>,
+        shipping_lines: Vec<ShippingLine>,
+        customer: Option<Customer>,
+    ) -> ShopifyOrder {
+        let cur = self.settings.currency.clone();
         let id = self.id();
         let now = self.now();
         let number = self.orders.len() as u64 + 1001;
-        let mut order = ShopifyOrder {
+        ShopifyOrder {
             id,
             admin_graphql_api_id: Some(format!("gid://shopify/Order/{id}")),
             name: Some(format!("#{number}")),
@@ -431,11 +496,7 @@ impl Store {
             billing_address: None,
             shipping_address: None,
             note_attributes: Vec::new(),
-        };
-        self.recompute_totals(&mut order);
-        self.record_payment(&order);
-        self.orders.insert(id, order);
-        Ok(id)
+        }
     }
 
     /// Totals from the parts, exactly: total = lines + shipping (+ tax unless included) −
