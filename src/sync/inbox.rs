@@ -286,6 +286,24 @@ async fn process_crm_event(
 }
 
 #[cfg(test)]
+mod kind_tests {
+    use super::is_order;
+
+    #[test]
+    fn order_deliveries_are_known_by_their_entity_and_by_old_topics() {
+        // What the webhook endpoint stores now: `<entity>:<topic>`.
+        assert!(is_order("order:order.updated"));
+        assert!(is_order("order:orders/create"));
+        assert!(!is_order("deal:oncrmdealupdate"));
+        assert!(!is_order("other:product.updated"));
+        // Rows stored by earlier versions carry the sender's bare topic.
+        assert!(is_order("order.updated"));
+        assert!(is_order("orders/updated"));
+        assert!(!is_order("lead.status"));
+    }
+}
+
+#[cfg(test)]
 mod pause_tests {
     use super::InboxReport;
     use std::time::Duration;

@@ -190,3 +190,58 @@ pub trait Connector: Send + Sync + 'static {
         Ok(RemoteReport::default())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Mine {
+        key: String,
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Other;
+
+    #[test]
+    fn settings_come_back_as_their_own_struct_only() {
+        let s: Arc<dyn SystemSettings> = Arc::new(Mine { key: "k".into() });
+        assert_eq!(settings_of::<Mine>(s.as_ref()).unwrap().key, "k");
+        let err = settings_of::<Other>(s.as_ref()).unwrap_err();
+        assert!(
+            err.to_string().contains("settings of another connector"),
+            "{err}"
+        );
+        assert!(s.same_as(&Mine { key: "k".into() }));
+        assert!(!s.same_as(&Mine { key: "x".into() }));
+        assert!(!s.same_as(&Other));
+    }
+
+    #[test]
+    fn emulator_options_parse_and_name_the_flag() {
+        let mut o = EmulatorOptions::default();
+        o.0.insert("seed-orders".into(), "12".into());
+        o.0.insert("user".into(), "x".into());
+        o.0.insert("enterprise".into(), "true".into());
+        assert_eq!(o.parse::<usize>("seed-orders").unwrap(), Some(12));
+        assert_eq!(o.parse::<usize>("absent").unwrap(), None);
+        assert_eq!(
+            o.parse::<u64>("user").unwrap_err(),
+            "--user `x` is not a valid value"
+        );
+        assert!(o.flag("enterprise"));
+        assert!(!o.flag("user"));
+        assert_eq!(o.text("absent"), "");
+    }
+
+    #[test]
+    fn hints_are_stored_under_their_entity() {
+        assert_eq!(HintEntity::Order.as_str(), "order");
+        assert_eq!(HintEntity::Deal.as_str(), "deal");
+        assert_eq!(HintEntity::Other.as_str(), "other");
+        // A body without an id of its own is deduplicated by its hash.
+        assert_eq!(body_hash(b"a"), body_hash(b"a"));
+        assert_ne!(body_hash(b"a"), body_hash(b"b"));
+        assert_eq!(body_hash(b"").len(), 64);
+    }
+}
