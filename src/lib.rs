@@ -11,10 +11,10 @@
 //!   and engine.
 //! - [`sync`]: flows (poll → plan → enqueue), webhook inbox, two-way reconciliation, payments,
 //!   catalog, schedules, and the supervised workers that drain the queue.
-//! - [`onec`]: 1C on the engine side: CommerceML import into the store (`import-1c`, the
-//!   exchange), documents (statuses, payments) from 1C.
-//! - [`server`]: the HTTP server (`/healthz`, `/status`, `/metrics`, `/webhooks/<name>`, the 1C
-//!   exchange endpoint).
+//! - [`onec`]: 1C, from `connectors/commerceml` (re-exported by the registry): `[exchange_1c]`,
+//!   the exchange endpoint, the import into the store (`import-1c`), 1C's documents.
+//! - [`server`]: the HTTP server (`/healthz`, `/status`, `/metrics`, `/webhooks/<name>`; other
+//!   routes such as the 1C endpoint are mounted beside them).
 //! - [`status`]: the status report shared by the CLI, the status page and `/metrics`.
 //! - [`cli`]: one module per subcommand.
 //!
