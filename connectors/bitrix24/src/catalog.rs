@@ -17,7 +17,7 @@ use crate::wire::value_text;
 use crate::SYSTEM;
 use async_trait::async_trait;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::model::{CatalogItem, CatalogPushReport, CatalogPushed};
+use dealbridge_sdk::model::{CatalogItem, CatalogPushReport, CatalogPushed, PushAction};
 use dealbridge_sdk::money::round_money;
 use dealbridge_sdk::traits::CrmCatalog;
 use serde_json::{json, Map, Value};
@@ -38,7 +38,7 @@ struct Write {
     index: usize,
     /// The product id, for an update.
     id: Option<String>,
-    action: &'static str,
+    action: PushAction,
 }
 
 impl Bitrix24Client {
@@ -130,7 +130,7 @@ impl Bitrix24Client {
                 Some(id) => writes.push(Write {
                     index: i,
                     id: Some(id.to_string()),
-                    action: "updated",
+                    action: PushAction::Updated,
                 }),
                 None => unbound.push(i),
             }
@@ -161,12 +161,12 @@ impl Bitrix24Client {
                 Some(id) => Write {
                     index: i,
                     id: Some(id.clone()),
-                    action: "adopted",
+                    action: PushAction::Adopted,
                 },
                 None => Write {
                     index: i,
                     id: None,
-                    action: "created",
+                    action: PushAction::Created,
                 },
             });
         }
@@ -220,11 +220,11 @@ impl Bitrix24Client {
                         out[w.index] = Some(CatalogPushed {
                             origin: items[w.index].origin.clone(),
                             crm_id,
-                            action: w.action.to_string(),
+                            action: w.action,
                         });
                     }
                     Err(e) => {
-                        let gone = w.action == "updated"
+                        let gone = w.action == PushAction::Updated
                             && answer.errors.get(key).is_some_and(|a| {
                                 a.error_description
                                     .to_ascii_lowercase()

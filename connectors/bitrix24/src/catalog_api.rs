@@ -29,7 +29,7 @@ use crate::settings::CatalogApi;
 use crate::wire::value_text;
 use crate::SYSTEM;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::model::{CatalogItem, CatalogPushed};
+use dealbridge_sdk::model::{CatalogItem, CatalogPushed, PushAction};
 use dealbridge_sdk::money::round_money;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -42,7 +42,7 @@ struct Write {
     index: usize,
     /// The product id, for an update.
     id: Option<String>,
-    action: &'static str,
+    action: PushAction,
 }
 
 fn protocol(method: &str, what: impl std::fmt::Display) -> ConnectorError {
@@ -230,7 +230,7 @@ impl Bitrix24Client {
                 Some(id) => writes.push(Write {
                     index: i,
                     id: Some(id.to_string()),
-                    action: "updated",
+                    action: PushAction::Updated,
                 }),
                 None => {
                     let xml = product_xml_id(item);
@@ -256,12 +256,12 @@ impl Bitrix24Client {
                 Some(id) => Write {
                     index,
                     id: Some(id.clone()),
-                    action: "adopted",
+                    action: PushAction::Adopted,
                 },
                 None => Write {
                     index,
                     id: None,
-                    action: "created",
+                    action: PushAction::Created,
                 },
             });
         }
@@ -355,7 +355,7 @@ impl Bitrix24Client {
                 let product = match answer.get(product_key) {
                     Ok(v) => v,
                     Err(e) => {
-                        let gone = w.action == "updated"
+                        let gone = w.action == PushAction::Updated
                             && answer.errors.get(product_key).is_some_and(|a| {
                                 let d = a.error_description.to_ascii_lowercase();
                                 d.contains("not found") || d.contains("not exist")
@@ -407,7 +407,7 @@ impl Bitrix24Client {
                 out[w.index] = Some(CatalogPushed {
                     origin: item.origin.clone(),
                     crm_id,
-                    action: w.action.to_string(),
+                    action: w.action,
                 });
             }
             start = end;
