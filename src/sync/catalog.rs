@@ -47,7 +47,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use dealbridge_sdk::model::SkuUpdate;
-use dealbridge_sdk::model::{CatalogItem, ExternalRef};
+use dealbridge_sdk::model::{CatalogItem, ExternalRef, PushAction};
 use dealbridge_sdk::money::{parse_decimal, Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
 pub use dealbridge_sdk::traits::{CatalogSource, StorePricePush};
@@ -703,10 +703,10 @@ impl CatalogFlow {
         let (mut created, mut updated, mut adopted) = (0u64, 0u64, 0u64);
         let mut rows: Vec<(&str, &str, &Value)> = Vec::with_capacity(pending.len());
         for (p, out) in pending.iter().zip(&pushed.items) {
-            match out.action.as_str() {
-                "created" => created += 1,
-                "adopted" => adopted += 1,
-                _ => updated += 1,
+            match out.action {
+                PushAction::Created => created += 1,
+                PushAction::Adopted => adopted += 1,
+                PushAction::Updated => updated += 1,
             }
             rows.push((p.entity.as_str(), out.crm_id.as_str(), &p.snapshot));
         }

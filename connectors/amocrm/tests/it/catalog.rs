@@ -147,8 +147,15 @@ async fn few_unbound_items_are_found_by_query_and_changed_ones_patched() {
     assert_eq!(n.get("GET /api/v4/catalogs/{id}/elements").calls, 3);
     assert_eq!(n.get("PATCH /api/v4/catalogs/{id}/elements").served, 1);
     assert_eq!(n.get("POST /api/v4/catalogs/{id}/elements").served, 1);
-    let actions: Vec<&str> = r.items.iter().map(|i| i.action.as_str()).collect();
-    assert_eq!(actions, ["adopted", "adopted", "created"]);
+    let actions: Vec<PushAction> = r.items.iter().map(|i| i.action).collect();
+    assert_eq!(
+        actions,
+        [
+            PushAction::Adopted,
+            PushAction::Adopted,
+            PushAction::Created
+        ]
+    );
     assert_eq!(emu.handle.elements().len(), 21);
     unique_origins(&emu);
     emu.shutdown().await;
