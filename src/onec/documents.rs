@@ -19,8 +19,7 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use dealbridge_commerceml::{Document, PaymentInfo};
 use dealbridge_sdk::model::{ExternalRef, Payment};
 use dealbridge_sdk::{Currency, Money};
-use dealbridge_store::EntityKind;
-use dealbridge_store::{NewBinding, Store, StoreError};
+use dealbridge_store::{EntityKind, NewBinding, Store, StoreError};
 use serde_json::json;
 
 /// What happened to one document.
