@@ -3,7 +3,7 @@
 //! status page and `/metrics`, so they never disagree.
 
 use crate::sync::supervisor::LoopHealth;
-use dealbridge_store::{Store, StoreError};
+use dealbridge_store::{EntityKind, Store, StoreError};
 use serde::Serialize;
 use std::fmt;
 
@@ -45,7 +45,7 @@ pub struct BindingCount {
     /// System name.
     pub system: String,
     /// Entity kind.
-    pub kind: String,
+    pub kind: EntityKind,
     /// How many.
     pub count: i64,
 }
@@ -94,7 +94,7 @@ impl StatusReport {
             })
             .collect();
         let catalogs = store
-            .journal_latest_per_entity("catalog")
+            .journal_latest_per_entity(EntityKind::Catalog)
             .await?
             .into_iter()
             .map(|row| CatalogPush {

@@ -42,11 +42,12 @@
 //! amount). Per-item success is on the binding (`synced_at`, snapshot), not in the journal, so a
 //! first night of 100,000 products does not write 100,000 journal rows.
 
+use dealbridge_store::EntityKind;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use dealbridge_sdk::model::SkuUpdate;
-use dealbridge_sdk::model::{CatalogItem, ExternalRef};
+use dealbridge_sdk::model::{CatalogItem, ExternalRef, PushAction};
 use dealbridge_sdk::money::{parse_decimal, Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
 pub use dealbridge_sdk::traits::{CatalogSource, StorePricePush};
@@ -67,11 +68,6 @@ pub const CHUNK: usize = 500;
 /// At most this many not-found SKUs are kept in the report and journaled per run; the count is
 /// always exact.
 pub const NOT_FOUND_SAMPLE: usize = 100;
-
-/// Binding kind of a CRM product mirroring a 1C item.
-pub const KIND_PRODUCT: &str = "product";
-/// Binding kind of the price/stock last written to the store for a 1C item.
-pub const KIND_PRODUCT_PRICE: &str = "product_price";
 
 /// Where a catalog flow's items come from.
 #[derive(Clone)]
@@ -320,7 +316,9 @@ impl CatalogFlow {
                 .map(|i| format!("{}:{}", self.source_system, i.origin.id))
                 .collect();
             let ids: Vec<&str> = entities.iter().map(String::as_str).collect();
-            let bound = self.bindings(store, &self.crm, KIND_PRODUCT, &ids).await?;
+            let bound = self
+                .bindings(store, &self.crm, EntityKind::Product, &ids)
+                .await?;
             for (item, entity) in chunk.iter().zip(entities) {
                 let binding = bound.get(&entity);
                 if !item.active && !self.mapping.include_inactive && binding.is_none() {
@@ -349,7 +347,7 @@ impl CatalogFlow {
         &self,
         store: &Store,
         target: &Option<(String, Arc<T>)>,
-        kind: &str,
+        kind: EntityKind,
         ids: &[&str],
     ) -> Result<HashMap<String, (String, Option<String>)>, CatalogError> {
         match target {
@@ -416,9 +414,11 @@ impl CatalogFlow {
                 .map(|e| format!("{}:{}", self.source_system, e.external_id))
                 .collect();
             let ids: Vec<&str> = entities.iter().map(String::as_str).collect();
-            let crm_bound = self.bindings(store, &self.crm, KIND_PRODUCT, &ids).await?;
+            let crm_bound = self
+                .bindings(store, &self.crm, EntityKind::Product, &ids)
+                .await?;
             let store_bound = self
-                .bindings(store, &self.store, KIND_PRODUCT_PRICE, &ids)
+                .bindings(store, &self.store, EntityKind::ProductPrice, &ids)
                 .await?;
             for (e, entity) in page.iter().zip(entities) {
                 let crm_binding = crm_bound.get(&entity);
@@ -649,7 +649,7 @@ impl CatalogFlow {
         };
         store
             .journal(&JournalEntry {
-                kind: KIND_PRODUCT,
+                kind: EntityKind::Product,
                 entity_id: entity,
                 system,
                 action,
@@ -666,7 +666,7 @@ impl CatalogFlow {
         let entity = format!("flow:{}", self.name);
         store
             .journal(&JournalEntry {
-                kind: "catalog",
+                kind: EntityKind::Catalog,
                 entity_id: &entity,
                 system,
                 action: "pushed",
@@ -703,15 +703,15 @@ impl CatalogFlow {
         let (mut created, mut updated, mut adopted) = (0u64, 0u64, 0u64);
         let mut rows: Vec<(&str, &str, &Value)> = Vec::with_capacity(pending.len());
         for (p, out) in pending.iter().zip(&pushed.items) {
-            match out.action.as_str() {
-                "created" => created += 1,
-                "adopted" => adopted += 1,
-                _ => updated += 1,
+            match out.action {
+                PushAction::Created => created += 1,
+                PushAction::Adopted => adopted += 1,
+                PushAction::Updated => updated += 1,
             }
             rows.push((p.entity.as_str(), out.crm_id.as_str(), &p.snapshot));
         }
         store
-            .save_catalog_bindings(system, KIND_PRODUCT, &rows)
+            .save_catalog_bindings(system, EntityKind::Product, &rows)
             .await
             .map_err(self.store_err())?;
         report.crm_created += created;
@@ -764,7 +764,7 @@ impl CatalogFlow {
             .map(|p| (p.entity.as_str(), p.update.sku.as_str(), &p.snapshot))
             .collect();
         store
-            .save_catalog_bindings(system, KIND_PRODUCT_PRICE, &rows)
+            .save_catalog_bindings(system, EntityKind::ProductPrice, &rows)
             .await
             .map_err(self.store_err())?;
         let entity_of: HashMap<&str, &str> = pending

@@ -9,7 +9,7 @@
 //! changed deal).
 
 use super::engine::Engine;
-use super::ids::{entity_id, KIND_DEAL};
+use super::ids::entity_id;
 use super::poll::{poll_since, OrderFlow, Pages};
 use super::pull::DealPullFlow;
 use super::two_way::base::{load_inputs, LoadError, PairInputs};
@@ -20,6 +20,7 @@ use super::worker::{FlowTarget, TwoWay};
 use super::SyncError;
 use dealbridge_sdk::model::{CrmDealState, Deal, Order, OrderChange};
 use dealbridge_store::Binding;
+use dealbridge_store::EntityKind;
 use serde::Serialize;
 
 /// One thing the pass would do.
@@ -130,7 +131,7 @@ impl Engine {
         };
         let bound = self
             .store
-            .binding(&flow.target_system, KIND_DEAL, &entity)
+            .binding(&flow.target_system, EntityKind::Deal, &entity)
             .await?;
         let upsert = decide_upsert(deal, bound.as_ref()).map_err(SyncError::Encode)?;
         // The deal we last wrote is this one: the worker stops there too, two-way or not.

@@ -4,15 +4,12 @@
 //! `shop:123` for WooCommerce order 123 of the system configured as `shop`. That name is stable
 //! (it never depends on a write having happened), so a retried or re-polled change always finds
 //! the same bindings and the same queue coalescing key.
+//!
+//! Entity and job kinds are [`EntityKind`] and [`dealbridge_store::JobKind`], owned by the store
+//! because it keeps their strings.
 
 use dealbridge_sdk::model::{Contact, ExternalRef};
-
-/// Binding kind for a store or 1C order (shared with the 1C exchange, so kept by the store).
-pub const KIND_ORDER: &str = dealbridge_store::KIND_ORDER;
-/// Binding kind for the CRM deal that mirrors an order.
-pub const KIND_DEAL: &str = dealbridge_store::KIND_DEAL;
-/// Binding kind for a CRM contact.
-pub const KIND_CONTACT: &str = "contact";
+use dealbridge_store::EntityKind;
 
 /// The canonical entity id of a record first seen in `source`.
 pub fn entity_id(source: &ExternalRef) -> String {
@@ -21,7 +18,7 @@ pub fn entity_id(source: &ExternalRef) -> String {
 
 /// The queue coalescing key for writes of an entity's mirror in `target`: a newer change to the
 /// same deal replaces the pending one instead of queueing twice.
-pub fn coalesce_key(target: &str, kind: &str, entity: &str) -> String {
+pub fn coalesce_key(target: &str, kind: EntityKind, entity: &str) -> String {
     format!("{target}:{kind}:{entity}")
 }
 
@@ -46,7 +43,7 @@ mod tests {
         };
         assert_eq!(entity_id(&r), "shop:123");
         assert_eq!(
-            coalesce_key("crm", KIND_DEAL, "shop:123"),
+            coalesce_key("crm", EntityKind::Deal, "shop:123"),
             "crm:deal:shop:123"
         );
         let c = Contact {

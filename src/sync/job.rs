@@ -4,10 +4,7 @@
 use dealbridge_sdk::model::{CrmDealState, Order};
 use serde::{Deserialize, Serialize};
 
-/// Job kind: make the CRM deal for an order match it.
-pub const JOB_DEAL_UPSERT: &str = "deal.upsert";
-
-/// Payload of [`JOB_DEAL_UPSERT`]. The deal is planned when the job runs, not when it is
+/// Payload of [`JobKind::DealUpsert`]. The deal is planned when the job runs, not when it is
 /// queued, so a dead-lettered job retried after a mapping fix uses the fixed mapping.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DealUpsert {
@@ -17,11 +14,7 @@ pub struct DealUpsert {
     pub order: Order,
 }
 
-/// Job kind: a deal changed in the CRM; merge it with its order and write what moved to the
-/// other side (CRM → store, and back to the CRM when the store recalculates).
-pub const JOB_DEAL_PULL: &str = "deal.pull";
-
-/// Payload of [`JOB_DEAL_PULL`]. The order is re-read from the store when the job runs; the deal
+/// Payload of [`JobKind::DealPull`]. The order is re-read from the store when the job runs; the deal
 /// is the state the CRM poll (or event) saw, the newest one when several were coalesced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DealPull {

@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use dealbridge_sdk::model::{CatalogItem, Deal, DealLine, ExternalRef, Order};
 use dealbridge_store::{Store, StoreError};
 
-use super::catalog::KIND_PRODUCT;
 use super::reverse::StoreProduct;
 use crate::onec::exchange::SYSTEM_1C;
+use dealbridge_store::EntityKind;
 
 /// Sets `product_id` on the rows of `deal` that stand for `order`'s lines (its first
 /// `order.lines.len()` rows, as the planner builds them) whose product is bound to a product of
@@ -66,7 +66,7 @@ pub async fn link_rows(
         return Ok(());
     }
     let bound = store
-        .catalog_bindings(crm_system, KIND_PRODUCT, &entities)
+        .catalog_bindings(crm_system, EntityKind::Product, &entities)
         .await?;
     for (i, line) in order.lines[..n].iter().enumerate() {
         let direct = own[i].as_ref().and_then(|e| bound.get(e));
@@ -98,7 +98,7 @@ pub async fn store_products_of_rows(
             continue;
         }
         let Some(b) = store
-            .binding_by_external(crm_system, KIND_PRODUCT, id)
+            .binding_by_external(crm_system, EntityKind::Product, id)
             .await?
         else {
             continue;

@@ -9,20 +9,16 @@
 //! for the order, those are the order's payments (1C keeps the books); otherwise the store's
 //! captured payments and refunds are.
 
-use super::ids::{KIND_DEAL, KIND_ORDER};
 use super::worker::{read_with_retry, store_err, Executor, FlowTarget, JobOutcome, RunError};
-use crate::onec::documents::KIND_PAYMENT;
 use crate::onec::exchange::SYSTEM_1C;
 use dealbridge_sdk::model::{Order, OrderChange, Payment};
 use dealbridge_sdk::{ConnectorError, ErrorKind};
+use dealbridge_store::{EntityKind, JobKind};
 use dealbridge_store::{Job, NewJob, Store, StoreError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// Job kind: make the order's deal show its payments.
-pub const JOB_DEAL_PAYMENTS: &str = "deal.payments";
-
-/// Payload of [`JOB_DEAL_PAYMENTS`]. The payments are gathered when the job runs.
+/// Payload of [`JobKind::DealPayments`]. The payments are gathered when the job runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DealPayments {
     /// The order entity (`shop:123`).
@@ -51,7 +47,7 @@ pub async fn queue_payments(
     store
         .queue()
         .enqueue(&NewJob {
-            kind: JOB_DEAL_PAYMENTS,
+            kind: JobKind::DealPayments,
             target: "crm",
             coalesce_key: &payments_key(entity),
             payload: &payload,
@@ -91,7 +87,7 @@ pub fn has_payments(order: &Order) -> bool {
 }
 
 impl Executor {
-    /// Runs a [`JOB_DEAL_PAYMENTS`] job.
+    /// Runs a [`JobKind::DealPayments`] job.
     pub(crate) async fn run_payments(&self, job: &Job) -> Result<JobOutcome, RunError> {
         let payload: DealPayments = super::worker::decode(job)?;
         let entity = payload.entity.as_str();
@@ -104,7 +100,7 @@ impl Executor {
         else {
             // Recorded (1C's payments are bindings) but not shown anywhere: no flow asks for it.
             self.journal_kind(
-                "payment",
+                EntityKind::Payment,
                 entity,
                 source_system,
                 "kept",
@@ -122,7 +118,7 @@ impl Executor {
         };
         let Some(deal) = self
             .store
-            .binding(target, KIND_DEAL, entity)
+            .binding(target, EntityKind::Deal, entity)
             .await
             .map_err(store_err)?
         else {
@@ -142,7 +138,7 @@ impl Executor {
         let writes = crm.sync_payments(&deal.external_id, &payments).await?;
         if writes > 0 {
             self.journal_kind(
-                "payment",
+                EntityKind::Payment,
                 entity,
                 target,
                 "updated",
@@ -185,7 +181,11 @@ impl Executor {
     async fn payments_from_1c(&self, entity: &str) -> Result<Vec<Payment>, RunError> {
         let bound = self
             .store
-            .bindings_with_prefix(SYSTEM_1C, KIND_PAYMENT, &format!("{entity}/payment/"))
+            .bindings_with_prefix(
+                SYSTEM_1C,
+                EntityKind::Payment,
+                &format!("{entity}/payment/"),
+            )
             .await
             .map_err(store_err)?;
         Ok(bound
@@ -231,7 +231,7 @@ impl Executor {
             )
             .await?;
         self.journal_kind(
-            KIND_ORDER,
+            EntityKind::Order,
             entity,
             &flow.source_system,
             "paid",

@@ -5,13 +5,14 @@
 //! window before the cursor: WooCommerce dates have one-second resolution and a change made in
 //! the same second as the last one we saw would otherwise be skipped.
 
-use super::ids::{coalesce_key, entity_id, KIND_DEAL, KIND_ORDER};
-use super::job::{DealUpsert, JOB_DEAL_UPSERT};
+use super::ids::{coalesce_key, entity_id};
+use super::job::DealUpsert;
 use super::SyncError;
 use chrono::{DateTime, Utc};
 use dealbridge_sdk::model::{Order, Page};
 use dealbridge_sdk::traits::OrderSource;
 use dealbridge_store::{snapshot_hash, Enqueued, JobFilter, JobState, NewJob, Store};
+use dealbridge_store::{EntityKind, JobKind};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
@@ -119,7 +120,11 @@ impl OrderFlow {
     ) -> Result<bool, SyncError> {
         let snapshot = serde_json::to_value(order).map_err(SyncError::Encode)?;
         let bound = store
-            .binding(&self.source_system, KIND_ORDER, &entity_id(&order.source))
+            .binding(
+                &self.source_system,
+                EntityKind::Order,
+                &entity_id(&order.source),
+            )
             .await?;
         Ok(bound
             .is_some_and(|b| b.snapshot_hash.as_deref() == Some(snapshot_hash(&snapshot).as_str())))
@@ -142,7 +147,7 @@ impl OrderFlow {
             order: order.clone(),
         })
         .map_err(SyncError::Encode)?;
-        let key = coalesce_key(&self.target_system, KIND_DEAL, &entity);
+        let key = coalesce_key(&self.target_system, EntityKind::Deal, &entity);
         // A change the operator dropped, or one that is sitting in the dead letter, is not
         // queued again just because the overlap window (or --full) re-read it: it stays set
         // aside until the order changes again or someone runs `queue retry`.
@@ -165,7 +170,7 @@ impl OrderFlow {
         let queued = store
             .queue()
             .enqueue(&NewJob {
-                kind: JOB_DEAL_UPSERT,
+                kind: JobKind::DealUpsert,
                 target: &self.target_system,
                 coalesce_key: &key,
                 payload: &payload,

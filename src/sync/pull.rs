@@ -5,8 +5,8 @@
 //! deal snapshot saved with the write and queue nothing, which is what stops ping-pong. Deals a
 //! manager created by hand (no origin from this store) are not ours to mirror and are skipped.
 
-use super::ids::{coalesce_key, entity_id, KIND_DEAL, KIND_ORDER};
-use super::job::{DealPull, JOB_DEAL_PULL};
+use super::ids::{coalesce_key, entity_id};
+use super::job::DealPull;
 use super::poll::{advance_cursor, poll_since, Pages, PollReport};
 use super::two_way::merge::same_compared_fields;
 use super::SyncError;
@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use dealbridge_sdk::model::{CrmDealState, Deal, Page};
 use dealbridge_sdk::traits::CrmDealReader;
 use dealbridge_store::{Binding, Enqueued, NewJob, Store};
+use dealbridge_store::{EntityKind, JobKind};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
@@ -116,7 +117,10 @@ impl DealPullFlow {
             return Ok(Err(Pulled::NotOurs));
         }
         let entity = entity_id(origin);
-        let Some(bound) = store.binding(&self.crm_system, KIND_DEAL, &entity).await? else {
+        let Some(bound) = store
+            .binding(&self.crm_system, EntityKind::Deal, &entity)
+            .await?
+        else {
             // Not bound yet: the store → CRM job that creates it is still on its way.
             return Ok(Err(Pulled::Unbound));
         };
@@ -152,11 +156,11 @@ impl DealPullFlow {
             deal: state.clone(),
         })
         .map_err(SyncError::Encode)?;
-        let key = coalesce_key(&self.store_system, KIND_ORDER, &entity);
+        let key = coalesce_key(&self.store_system, EntityKind::Order, &entity);
         let queued = store
             .queue()
             .enqueue(&NewJob {
-                kind: JOB_DEAL_PULL,
+                kind: JobKind::DealPull,
                 target: &self.store_system,
                 coalesce_key: &key,
                 payload: &payload,

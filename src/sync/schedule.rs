@@ -13,13 +13,11 @@ use super::pull::DealPullFlow;
 use super::SyncError;
 use crate::config::ScheduleConfig;
 use chrono::{DateTime, Utc};
+use dealbridge_store::EntityKind;
 use dealbridge_store::{JournalEntry, Store};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
-
-/// Journal kind of a scheduled run.
-pub const KIND_SCHEDULE: &str = "schedule";
 
 /// One scheduled job with what it runs.
 pub struct ScheduledJob {
@@ -110,7 +108,7 @@ impl ScheduledJob {
         );
         store
             .journal(&JournalEntry {
-                kind: KIND_SCHEDULE,
+                kind: EntityKind::Schedule,
                 entity_id: name,
                 system: "engine",
                 action: "ran",

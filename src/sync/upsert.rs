@@ -72,7 +72,7 @@ mod tests {
         let snapshot = serde_json::to_value(of).unwrap();
         Binding {
             system: "crm".into(),
-            kind: "deal".into(),
+            kind: dealbridge_store::EntityKind::Deal,
             entity_id: "shop:1".into(),
             external_id: "42".into(),
             snapshot_hash: Some(snapshot_hash(&snapshot)),

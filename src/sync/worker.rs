@@ -9,8 +9,8 @@
 //! against the binding ([`super::upsert`]); a job of a two-way pair loads both sides, decides
 //! with the pure [`super::two_way::decide`] and applies the plan ([`super::two_way`]).
 
-use super::ids::{contact_key, entity_id, KIND_CONTACT, KIND_DEAL, KIND_ORDER};
-use super::job::{DealPull, DealUpsert, JOB_DEAL_PULL, JOB_DEAL_UPSERT};
+use super::ids::{contact_key, entity_id};
+use super::job::{DealPull, DealUpsert};
 use super::plan::{DealPlanner, PlanError};
 use super::two_way::run::PairJob;
 use super::upsert::{decide_upsert, UpsertPlan};
@@ -22,6 +22,7 @@ use dealbridge_sdk::traits::{
     CrmDealReader, CrmDeals, CrmPayments, OrderSink, OrderSource, PaymentSource,
 };
 use dealbridge_sdk::ConnectorError;
+use dealbridge_store::{EntityKind, JobKind};
 use dealbridge_store::{
     FailOutcome, Failure, Job, JournalEntry, NewBinding, Queue, Store, StoreError,
 };
@@ -207,15 +208,15 @@ impl Executor {
     }
 
     async fn run(&self, job: &Job) -> Result<JobOutcome, RunError> {
-        match job.kind.as_str() {
-            JOB_DEAL_UPSERT => {
+        match job.kind {
+            JobKind::DealUpsert => {
                 let payload: DealUpsert = decode(job)?;
                 let (flow, crm) = self.flow(job, &payload.flow)?;
                 let entity = entity_id(&payload.order.source);
                 if let Some(two) = &flow.two_way {
                     let bound = self
                         .store
-                        .binding(&flow.target_system, KIND_DEAL, &entity)
+                        .binding(&flow.target_system, EntityKind::Deal, &entity)
                         .await
                         .map_err(store_err)?;
                     if bound.is_some() {
@@ -231,7 +232,7 @@ impl Executor {
                 }
                 self.upsert(flow, crm, &payload).await
             }
-            JOB_DEAL_PULL => {
+            JobKind::DealPull => {
                 let payload: DealPull = decode(job)?;
                 let (flow, crm) = self.flow(job, &payload.flow)?;
                 let Some(two) = &flow.two_way else {
@@ -252,11 +253,7 @@ impl Executor {
                 };
                 self.reconcile(flow, two, crm, job).await
             }
-            super::payments::JOB_DEAL_PAYMENTS => self.run_payments(job).await,
-            other => Err(RunError::Permanent(format!(
-                "job {}: unknown kind `{other}`; this build of dealbridge cannot run it (drop it with `dealbridge queue drop {}`)",
-                job.id, job.id
-            ))),
+            JobKind::DealPayments => self.run_payments(job).await,
         }
     }
 
@@ -290,7 +287,7 @@ impl Executor {
         let deal = flow.plan(&self.store, order).await?;
         let bound = self
             .store
-            .binding(&flow.target_system, KIND_DEAL, &entity)
+            .binding(&flow.target_system, EntityKind::Deal, &entity)
             .await
             .map_err(store_err)?;
         let plan = decide_upsert(deal, bound.as_ref())
@@ -346,7 +343,7 @@ impl Executor {
                 self.store
                     .save_binding(&NewBinding {
                         system: target,
-                        kind: KIND_DEAL,
+                        kind: EntityKind::Deal,
                         entity_id: entity,
                         external_id: &deal_id,
                         snapshot: Some(&snapshot),
@@ -363,7 +360,7 @@ impl Executor {
         self.store
             .save_binding(&NewBinding {
                 system: &flow.source_system,
-                kind: KIND_ORDER,
+                kind: EntityKind::Order,
                 entity_id: entity,
                 external_id: &order.source.id,
                 snapshot: Some(&order_snapshot),
@@ -408,7 +405,7 @@ impl Executor {
         self.store
             .save_binding(&NewBinding {
                 system: target,
-                kind: KIND_DEAL,
+                kind: EntityKind::Deal,
                 entity_id: entity,
                 external_id: deal_id,
                 snapshot: Some(&json),
@@ -428,7 +425,7 @@ impl Executor {
         self.store
             .save_binding(&NewBinding {
                 system: source,
-                kind: KIND_ORDER,
+                kind: EntityKind::Order,
                 entity_id: entity,
                 external_id: &order.source.id,
                 snapshot: Some(&json),
@@ -484,7 +481,7 @@ impl Executor {
         };
         let bound = |store: Store, key: String| async move {
             store
-                .binding(target, KIND_CONTACT, &key)
+                .binding(target, EntityKind::Contact, &key)
                 .await
                 .map(|b| b.map(|b| b.external_id))
                 .map_err(store_err)
@@ -512,14 +509,14 @@ impl Executor {
         self.store
             .save_binding(&NewBinding {
                 system: target,
-                kind: KIND_CONTACT,
+                kind: EntityKind::Contact,
                 entity_id: &key,
                 external_id: &id,
                 snapshot: snapshot.as_ref(),
             })
             .await
             .map_err(store_err)?;
-        self.journal_kind(KIND_CONTACT, &key, target, action, Some(&id), "")
+        self.journal_kind(EntityKind::Contact, &key, target, action, Some(&id), "")
             .await?;
         Ok(Some(id))
     }
@@ -533,14 +530,14 @@ impl Executor {
         external: Option<&str>,
         detail: &str,
     ) -> Result<(), RunError> {
-        self.journal_kind(KIND_DEAL, entity, system, action, external, detail)
+        self.journal_kind(EntityKind::Deal, entity, system, action, external, detail)
             .await
     }
 
     /// Journals an action on an entity of `kind` in `system`.
     pub(crate) async fn journal_kind(
         &self,
-        kind: &str,
+        kind: EntityKind,
         entity: &str,
         system: &str,
         action: &str,

@@ -6,10 +6,11 @@
 use crate::common;
 use dealbridge::mapping::catalog::CatalogMapping;
 use dealbridge::onec::import_files;
-use dealbridge::sync::catalog::{CatalogFlow, KIND_PRODUCT};
+use dealbridge::sync::catalog::CatalogFlow;
 use dealbridge_bitrix24::emulator as b24;
 use dealbridge_bitrix24::{Bitrix24Client, ClientLimits};
 use dealbridge_sdk::http::Timeouts;
+use dealbridge_store::EntityKind;
 use dealbridge_store::Store;
 use dealbridge_woocommerce::emulator as woo;
 use dealbridge_woocommerce::WooClient;
@@ -228,7 +229,7 @@ async fn nightly_catalog_writes_only_changes() {
     // Bound with the CRM id.
     let b = w
         .store
-        .binding("crm", KIND_PRODUCT, &format!("1c:{}", guid(1, 7)))
+        .binding("crm", EntityKind::Product, &format!("1c:{}", guid(1, 7)))
         .await
         .unwrap()
         .unwrap();

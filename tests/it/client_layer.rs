@@ -5,6 +5,7 @@
 //! `[sync] max_attempts`.
 
 use crate::common;
+use dealbridge_commerceml::ExchangeType;
 
 use common::{dealbridge, spawn_world, wait_until, ChildGuard, Tuning};
 use dealbridge::app::App;
@@ -264,7 +265,10 @@ async fn payments_from_1c_honour_the_configured_max_attempts() {
         .unwrap();
     let file = w.dir.path().join("from-1c.xml");
     std::fs::write(&file, answer_from_1c(&exported)).unwrap();
-    importer.import_file("sale", &file).await.unwrap();
+    importer
+        .import_file(ExchangeType::Sale, &file)
+        .await
+        .unwrap();
 
     // The CRM fails every call from now on: the payments job is tried twice, then dead.
     w.crm.handle.faults().set(FaultConfig {

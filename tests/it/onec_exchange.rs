@@ -11,6 +11,7 @@ use dealbridge::onec::endpoint::{self as onec, ExchangeImporter, ExchangeSetting
 use dealbridge_commerceml::exchange_client::{
     run_catalog_exchange, run_sale_exchange, ClientOptions, ExchangeError, Transcript,
 };
+use dealbridge_commerceml::ExchangeType;
 use dealbridge_sdk::model::{Contact, ExternalRef, Order, OrderLine};
 use dealbridge_sdk::money::Currency;
 use rust_decimal_macros::dec;
@@ -33,7 +34,11 @@ struct RecordingImporter {
 
 #[async_trait]
 impl ExchangeImporter for RecordingImporter {
-    async fn import_file(&self, exchange_type: &str, path: &Path) -> Result<String, String> {
+    async fn import_file(
+        &self,
+        exchange_type: ExchangeType,
+        path: &Path,
+    ) -> Result<String, String> {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name == "panic.xml" {
             panic!("importer bug");

@@ -7,6 +7,7 @@
 //! so each offer stores two stock rows (`""` = total, plus the warehouse).
 
 use dealbridge::onec::{import_files, ImportProgress, ImportReport};
+use dealbridge_store::EntityKind;
 use dealbridge_store::{CatalogCounts, CatalogKind, Store, UpsertCounts};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -119,7 +120,7 @@ async fn variant_ids_prices_and_bindings_are_stored_exactly() {
     assert_eq!(p.name.as_deref(), Some("AGIO. Блузка, цвет белый в цветы"));
     assert!(p.active);
     let b = s
-        .binding("1c", "product", &format!("1c:{id}"))
+        .binding("1c", EntityKind::Product, &format!("1c:{id}"))
         .await
         .unwrap()
         .unwrap();
@@ -132,7 +133,7 @@ async fn variant_ids_prices_and_bindings_are_stored_exactly() {
             .expect("decimal text");
     }
     assert!(s
-        .binding("1c", "offer", &format!("1c:{id}"))
+        .binding("1c", EntityKind::Offer, &format!("1c:{id}"))
         .await
         .unwrap()
         .is_some());

@@ -3,6 +3,7 @@
 //! engine synced from the shop; they are offered until 1C confirms them with `success`.
 
 use crate::common;
+use dealbridge_store::EntityKind;
 
 use common::{dealbridge, spawn_world, wait_until, ChildGuard, Tuning};
 use dealbridge_commerceml::exchange_client::{
@@ -204,7 +205,7 @@ async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
     run_sale_exchange(&opts, std::slice::from_ref(&file))
         .await
         .unwrap_or_else(|e| panic!("status upload failed: {e}"));
-    let bound = |kind: &'static str| {
+    let bound = |kind: EntityKind| {
         let store = store.clone();
         async move {
             store
@@ -212,15 +213,15 @@ async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
                 .await
                 .unwrap()
                 .into_iter()
-                .find(|(s, k, _)| s == "1c" && k == kind)
+                .find(|(s, k, _)| s == "1c" && *k == kind)
                 .map(|(_, _, n)| n)
                 .unwrap_or(0)
         }
     };
-    assert_eq!(bound("payment").await, 2);
+    assert_eq!(bound(EntityKind::Payment).await, 2);
     for id in &answer.1 {
         let b = store
-            .binding("1c", "order", &format!("shop:{id}"))
+            .binding("1c", EntityKind::Order, &format!("shop:{id}"))
             .await
             .unwrap()
             .expect("1C side of the order");
@@ -230,7 +231,7 @@ async fn run_serves_the_1c_exchange_catalog_in_orders_out() {
     }
     run_sale_exchange(&opts, &[file]).await.unwrap();
     assert_eq!(
-        bound("payment").await,
+        bound(EntityKind::Payment).await,
         2,
         "re-sent payments are not recorded twice"
     );

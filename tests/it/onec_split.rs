@@ -8,6 +8,7 @@ use dealbridge::onec::endpoint::ExchangeImporter;
 use dealbridge::onec::exchange::StoreImporter;
 use dealbridge::onec::import_files;
 use dealbridge::sync::payments::PaymentsJobs;
+use dealbridge_commerceml::ExchangeType;
 use dealbridge_store::{CatalogKind, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,22 +48,31 @@ async fn a_split_full_catalog_is_deactivated_once_at_the_end() {
     let part2 = catalog(dir.path(), "import0_2.xml", &["b-1", "b-2"]);
     let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)));
     importer
-        .begin_exchange("catalog", Some("2.10"))
+        .begin_exchange(ExchangeType::Catalog, Some("2.10"))
         .await
         .unwrap();
-    importer.import_file("catalog", &part1).await.unwrap();
+    importer
+        .import_file(ExchangeType::Catalog, &part1)
+        .await
+        .unwrap();
     // dealbridge restarts between the parts: a new importer on the same database.
     drop(importer);
     let store = Store::connect(&url).await.unwrap();
     let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)));
-    importer.import_file("catalog", &part2).await.unwrap();
+    importer
+        .import_file(ExchangeType::Catalog, &part2)
+        .await
+        .unwrap();
     for id in ["a-1", "a-2", "b-1", "b-2", "gone-1"] {
         assert!(
             active(&store, id).await,
             "{id}: nothing is deactivated before the end"
         );
     }
-    let summary = importer.finish_exchange("catalog").await.unwrap();
+    let summary = importer
+        .finish_exchange(ExchangeType::Catalog)
+        .await
+        .unwrap();
     assert!(summary.contains("deactivated 1 products"), "{summary}");
     assert!(
         !active(&store, "gone-1").await,
@@ -73,13 +83,22 @@ async fn a_split_full_catalog_is_deactivated_once_at_the_end() {
     }
     // `complete` after `deactivate`: nothing more.
     assert_eq!(
-        importer.finish_exchange("catalog").await.unwrap(),
+        importer
+            .finish_exchange(ExchangeType::Catalog)
+            .await
+            .unwrap(),
         "nothing to deactivate"
     );
 
     // Old protocol (no version at init): each full file deactivates what it does not list.
-    importer.begin_exchange("catalog", None).await.unwrap();
-    importer.import_file("catalog", &part1).await.unwrap();
+    importer
+        .begin_exchange(ExchangeType::Catalog, None)
+        .await
+        .unwrap();
+    importer
+        .import_file(ExchangeType::Catalog, &part1)
+        .await
+        .unwrap();
     assert!(
         !active(&store, "b-1").await,
         "an old-protocol full file stands for the whole catalog"

@@ -3,6 +3,7 @@
 //! paid is marked paid in the store; and the same engine code does it for Bitrix24 and amoCRM.
 
 use crate::common;
+use dealbridge_store::EntityKind;
 
 use common::{spawn_amo_world, spawn_world, AmoTuning, Tuning, World};
 use dealbridge::app::App;
@@ -348,7 +349,7 @@ async fn an_order_made_in_1c_is_stored() {
     assert_eq!((r.matched, r.unmatched), (0, 1));
     let b = app
         .store
-        .binding("1c", "order_1c", "1c:1C-7731")
+        .binding("1c", EntityKind::Order1c, "1c:1C-7731")
         .await
         .unwrap()
         .expect("stored");
@@ -361,7 +362,7 @@ async fn an_order_made_in_1c_is_stored() {
         .unwrap();
     let counts = app.store.binding_counts().await.unwrap();
     assert!(
-        counts.contains(&("1c".into(), "order_1c".into(), 1)),
+        counts.contains(&("1c".into(), EntityKind::Order1c, 1)),
         "{counts:?}"
     );
     app.store.close().await;

@@ -6,7 +6,8 @@ use crate::common;
 use chrono::{Duration as ChronoDuration, Utc};
 use common::{spawn_world, Tuning};
 use dealbridge::app::App;
-use dealbridge::sync::schedule::{Fired, KIND_SCHEDULE};
+use dealbridge::sync::schedule::Fired;
+use dealbridge_store::EntityKind;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 async fn runs(store: &dealbridge_store::Store, job: &str) -> Vec<String> {
     store
-        .journal_for(KIND_SCHEDULE, job)
+        .journal_for(EntityKind::Schedule, job)
         .await
         .unwrap()
         .into_iter()

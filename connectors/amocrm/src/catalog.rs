@@ -17,7 +17,9 @@ use crate::wire::{field_text, CatalogElement};
 use crate::SYSTEM;
 use async_trait::async_trait;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::model::{CatalogItem, CatalogPushReport, CatalogPushed, ExternalRef};
+use dealbridge_sdk::model::{
+    CatalogItem, CatalogPushReport, CatalogPushed, ExternalRef, PushAction,
+};
 use dealbridge_sdk::traits::CrmCatalog;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -276,8 +278,9 @@ impl CrmCatalog for AmoCatalog {
             self.lookup(&f, &unbound).await?
         };
 
-        // Per input index: (crm id once known, action).
-        let mut out: Vec<(Option<u64>, &'static str)> = vec![(None, ""); items.len()];
+        // Per input index: (crm id once known, action); every index is set by the loop below.
+        let mut out: Vec<(Option<u64>, PushAction)> =
+            vec![(None, PushAction::Created); items.len()];
         let mut patch: Vec<Value> = Vec::new();
         let mut create: Vec<(String, Value)> = Vec::new();
         let mut first_of: BTreeMap<String, usize> = BTreeMap::new();
@@ -293,7 +296,7 @@ impl CrmCatalog for AmoCatalog {
                 let mut b = body;
                 b["id"] = json!(id);
                 patch.push(b);
-                out[i] = (Some(id), "updated");
+                out[i] = (Some(id), PushAction::Updated);
                 continue;
             }
             let k = key(&it.origin);
@@ -310,11 +313,11 @@ impl CrmCatalog for AmoCatalog {
                         b["id"] = json!(e.id);
                         patch.push(b);
                     }
-                    out[i] = (Some(e.id), "adopted");
+                    out[i] = (Some(e.id), PushAction::Adopted);
                 }
                 None => {
                     create.push((k, body));
-                    out[i] = (None, "created");
+                    out[i] = (None, PushAction::Created);
                 }
             }
         }
@@ -341,7 +344,7 @@ impl CrmCatalog for AmoCatalog {
                 CatalogPushed {
                     origin: it.origin.clone(),
                     crm_id: id.to_string(),
-                    action: action.to_string(),
+                    action,
                 }
             })
             .collect();

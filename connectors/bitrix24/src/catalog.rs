@@ -17,7 +17,7 @@ use crate::wire::value_text;
 use crate::SYSTEM;
 use async_trait::async_trait;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::model::{CatalogItem, CatalogPushReport, CatalogPushed};
+use dealbridge_sdk::model::{CatalogItem, CatalogPushReport, CatalogPushed, PushAction};
 use dealbridge_sdk::money::round_money;
 use dealbridge_sdk::traits::CrmCatalog;
 use serde_json::{json, Map, Value};
@@ -39,7 +39,7 @@ pub(crate) struct Write {
     /// The product id, for an update.
     pub(crate) id: Option<String>,
     /// The outcome it reports: `updated`, `adopted` or `created`.
-    pub(crate) action: &'static str,
+    pub(crate) action: PushAction,
 }
 
 /// The writes of one push: updates of bound items, then (once the unbound origins are looked
@@ -79,7 +79,7 @@ impl Plan {
                 Some(id) => plan.writes.push(Write {
                     index: i,
                     id: Some(id.to_string()),
-                    action: "updated",
+                    action: PushAction::Updated,
                 }),
                 None => plan.note_unbound(i, product_xml_id(item)),
             }
@@ -108,12 +108,12 @@ impl Plan {
                 Some(id) => Write {
                     index,
                     id: Some(id.clone()),
-                    action: "adopted",
+                    action: PushAction::Adopted,
                 },
                 None => Write {
                     index,
                     id: None,
-                    action: "created",
+                    action: PushAction::Created,
                 },
             });
         }
@@ -177,7 +177,7 @@ impl<'a> Outcomes<'a> {
         self.out[w.index] = Some(CatalogPushed {
             origin: self.items[w.index].origin.clone(),
             crm_id,
-            action: w.action.to_string(),
+            action: w.action,
         });
     }
 
@@ -346,7 +346,7 @@ fn record_product_write(outcomes: &mut Outcomes<'_>, w: &Write, key: &str, answe
             outcomes.pushed(w, crm_id);
         }
         Err(e) => {
-            let gone = w.action == "updated"
+            let gone = w.action == PushAction::Updated
                 && answer.errors.get(key).is_some_and(|a| {
                     a.error_description
                         .to_ascii_lowercase()

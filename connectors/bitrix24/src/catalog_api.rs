@@ -29,7 +29,7 @@ use crate::settings::CatalogApi;
 use crate::wire::value_text;
 use crate::SYSTEM;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::model::{CatalogItem, CatalogPushed};
+use dealbridge_sdk::model::{CatalogItem, CatalogPushed, PushAction};
 use dealbridge_sdk::money::{round_money, Money};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -373,7 +373,7 @@ fn record_catalog_write(
     let product = match answer.get(product_key) {
         Ok(v) => v,
         Err(e) => {
-            let gone = w.action == "updated"
+            let gone = w.action == PushAction::Updated
                 && answer.errors.get(product_key).is_some_and(|a| {
                     let d = a.error_description.to_ascii_lowercase();
                     d.contains("not found") || d.contains("not exist")

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use dealbridge_sdk::http::{client, Timeouts};
 
+use crate::ExchangeType;
+
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -167,14 +169,14 @@ struct InitAnswer {
 struct Session {
     http: reqwest::Client,
     opts: ClientOptions,
-    kind: &'static str,
+    kind: ExchangeType,
     cookie: Option<String>,
     sessid: Option<String>,
     transcript: Transcript,
 }
 
 impl Session {
-    fn new(opts: &ClientOptions, kind: &'static str) -> Result<Self, ExchangeError> {
+    fn new(opts: &ClientOptions, kind: ExchangeType) -> Result<Self, ExchangeError> {
         let http = client(Timeouts {
             connect: Duration::from_secs(10),
             request: Duration::from_secs(300),
@@ -202,7 +204,7 @@ impl Session {
         extra: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, ExchangeError> {
-        let mut params: Vec<(&str, &str)> = vec![("type", self.kind), ("mode", mode)];
+        let mut params: Vec<(&str, &str)> = vec![("type", self.kind.as_str()), ("mode", mode)];
         params.extend_from_slice(extra);
         let sessid = self.sessid.clone();
         if let Some(s) = sessid.as_deref() {
@@ -349,7 +351,7 @@ impl Session {
 
     /// `mode=import` until `success`.
     async fn import(&mut self, name: &str) -> Result<(), ExchangeError> {
-        if self.kind == "sale" && self.opts.version.is_none() {
+        if self.kind == ExchangeType::Sale && self.opts.version.is_none() {
             // Old protocol: the site imported order files at upload; 1C sends no import.
             return Ok(());
         }
@@ -436,7 +438,7 @@ pub async fn run_catalog_exchange(
     opts: &ClientOptions,
     files: &[PathBuf],
 ) -> Result<Transcript, ExchangeError> {
-    let mut s = Session::new(opts, "catalog")?;
+    let mut s = Session::new(opts, ExchangeType::Catalog)?;
     s.checkauth().await?;
     let init = s.init().await?;
     s.send_files(init, files).await?;
@@ -453,7 +455,7 @@ pub async fn run_sale_exchange(
     opts: &ClientOptions,
     status_files: &[PathBuf],
 ) -> Result<Transcript, ExchangeError> {
-    let mut s = Session::new(opts, "sale")?;
+    let mut s = Session::new(opts, ExchangeType::Sale)?;
     s.checkauth().await?;
     let init = s.init().await?;
     let xml = s.send("query", &[], None).await?;

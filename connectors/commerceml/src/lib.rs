@@ -14,6 +14,7 @@
 mod convert;
 mod error;
 pub mod exchange_client;
+mod exchange_type;
 mod items;
 mod node;
 mod options;
@@ -26,6 +27,7 @@ pub mod values;
 pub mod writer;
 
 pub use error::CmlError;
+pub use exchange_type::ExchangeType;
 pub use items::*;
 pub use options::ReaderOptions;
 pub use reader::{CmlReader, ContentKind, Header};

@@ -318,8 +318,57 @@ pub struct CatalogPushed {
     pub origin: ExternalRef,
     /// Its id in the CRM.
     pub crm_id: String,
-    /// `created`, `updated` or `adopted` (found by origin, then updated).
-    pub action: String,
+    /// What the push did to it.
+    pub action: PushAction,
+}
+
+/// What a catalog push did to one item. Serialised as the strings below, which the engine also
+/// counts by and which appear in journal details; [`PushAction::as_str`] is the one mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushAction {
+    /// `created`: the CRM had no such product; it was added.
+    Created,
+    /// `updated`: the bound product was written.
+    Updated,
+    /// `adopted`: an unbound product was found by its origin, then updated (a lost binding).
+    Adopted,
+}
+
+impl PushAction {
+    /// Every action.
+    pub const ALL: [PushAction; 3] = [
+        PushAction::Created,
+        PushAction::Updated,
+        PushAction::Adopted,
+    ];
+
+    /// The action's name: `created`, `updated` or `adopted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushAction::Created => "created",
+            PushAction::Updated => "updated",
+            PushAction::Adopted => "adopted",
+        }
+    }
+}
+
+impl std::fmt::Display for PushAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for PushAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PushAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown catalog push action {s:?}; expected created, updated or adopted")
+            })
+    }
 }
 
 /// What to set on a store's product or variant with this SKU; `None` leaves a field alone.
@@ -381,4 +430,32 @@ pub struct OrderChange {
     pub paid: Option<bool>,
     /// A note to add to the order (visible to the shop owner, not the customer).
     pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names are counted by the engine and written into journal details; a rename is a
+    /// visible change, so they are spelled out here.
+    #[test]
+    fn push_actions_keep_their_names() {
+        let want = [
+            (PushAction::Created, "created"),
+            (PushAction::Updated, "updated"),
+            (PushAction::Adopted, "adopted"),
+        ];
+        assert_eq!(want.len(), PushAction::ALL.len());
+        for (action, text) in want {
+            assert_eq!(action.as_str(), text);
+            assert_eq!(action.to_string(), text);
+            assert_eq!(text.parse::<PushAction>(), Ok(action));
+            assert_eq!(serde_json::to_value(action).unwrap(), text);
+            assert_eq!(
+                serde_json::from_value::<PushAction>(text.into()).unwrap(),
+                action
+            );
+        }
+        assert!("Created".parse::<PushAction>().is_err());
+    }
 }

@@ -5,14 +5,10 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{ms, on_db, RowExt};
 use crate::error::{is_unique_violation, StoreError};
+use crate::kinds::EntityKind;
 use crate::snapshot::{canonical_json, snapshot_hash};
 use crate::store::Store;
 use sqlx::AssertSqlSafe;
-
-/// Binding kind of a store or 1C order (the engine and the 1C exchange both bind orders).
-pub const KIND_ORDER: &str = "order";
-/// Binding kind of the CRM deal that mirrors an order.
-pub const KIND_DEAL: &str = "deal";
 
 /// One canonical entity's identity in one system.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +16,7 @@ pub struct Binding {
     /// System name from the config, e.g. `shop` or `crm`.
     pub system: String,
     /// Entity kind, e.g. `order`, `deal`, `contact`.
-    pub kind: String,
+    pub kind: EntityKind,
     /// The canonical entity id.
     pub entity_id: String,
     /// The record's id in that system.
@@ -39,7 +35,7 @@ pub struct NewBinding<'a> {
     /// System name.
     pub system: &'a str,
     /// Entity kind.
-    pub kind: &'a str,
+    pub kind: EntityKind,
     /// Canonical entity id.
     pub entity_id: &'a str,
     /// Id in that system.
@@ -53,7 +49,7 @@ const COLS: &str = "system, kind, entity_id, external_id, snapshot, snapshot_has
 fn from_row(r: &impl RowExt) -> Result<Binding, StoreError> {
     Ok(Binding {
         system: r.text("system")?,
-        kind: r.text("kind")?,
+        kind: r.named("bindings", "kind")?,
         entity_id: r.text("entity_id")?,
         external_id: r.text("external_id")?,
         snapshot: r.opt_json("snapshot")?,
@@ -67,14 +63,14 @@ impl Store {
     pub async fn binding(
         &self,
         system: &str,
-        kind: &str,
+        kind: EntityKind,
         entity_id: &str,
     ) -> Result<Option<Binding>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM bindings WHERE system = $1 AND kind = $2 AND entity_id = $3"
         );
         on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind).bind(entity_id)
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind.as_str()).bind(entity_id)
                 .fetch_optional(pool).await
                 .map_err(StoreError::db(format!("reading binding {system}/{kind}/entity {entity_id}")))?
                 .as_ref().map(from_row).transpose()
@@ -85,14 +81,14 @@ impl Store {
     pub async fn binding_by_external(
         &self,
         system: &str,
-        kind: &str,
+        kind: EntityKind,
         external_id: &str,
     ) -> Result<Option<Binding>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM bindings WHERE system = $1 AND kind = $2 AND external_id = $3"
         );
         on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind).bind(external_id)
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind.as_str()).bind(external_id)
                 .fetch_optional(pool).await
                 .map_err(StoreError::db(format!("reading binding {system}/{kind}/external {external_id}")))?
                 .as_ref().map(from_row).transpose()
@@ -102,14 +98,14 @@ impl Store {
     /// Every system's binding of one canonical entity, ordered by system.
     pub async fn bindings_for(
         &self,
-        kind: &str,
+        kind: EntityKind,
         entity_id: &str,
     ) -> Result<Vec<Binding>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM bindings WHERE kind = $1 AND entity_id = $2 ORDER BY system"
         );
         on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind).bind(entity_id)
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind.as_str()).bind(entity_id)
                 .fetch_all(pool).await
                 .map_err(StoreError::db(format!("reading bindings of {kind} {entity_id}")))?
                 .iter().map(from_row).collect()
@@ -117,11 +113,11 @@ impl Store {
     }
 
     /// Bindings of (`system`, `kind`) whose entity id starts with `prefix`, by entity id: the
-    /// payments 1C recorded against one order are `("1c", "payment", "shop:123/payment/")`.
+    /// payments 1C recorded against one order are `("1c", Payment, "shop:123/payment/")`.
     pub async fn bindings_with_prefix(
         &self,
         system: &str,
-        kind: &str,
+        kind: EntityKind,
         prefix: &str,
     ) -> Result<Vec<Binding>, StoreError> {
         // substr instead of LIKE: ids may hold `%` and `_`; instead of a range: PostgreSQL
@@ -132,7 +128,7 @@ impl Store {
              AND substr(entity_id, 1, $4) = $3 ORDER BY entity_id"
         );
         on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind).bind(prefix).bind(len)
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind.as_str()).bind(prefix).bind(len)
                 .fetch_all(pool).await
                 .map_err(StoreError::db(format!("reading {system}/{kind} bindings under {prefix}")))?
                 .iter().map(from_row).collect()
@@ -141,12 +137,12 @@ impl Store {
 
     /// Bindings of `kind` held by systems other than `mirror_system` whose entity has no
     /// `mirror_kind` binding in `mirror_system` yet, oldest sync first: "orders not yet sent to
-    /// 1C" is `unmirrored("order", "1c", "order_export", n)`.
+    /// 1C" is `unmirrored(Order, "1c", OrderExport, n)`.
     pub async fn unmirrored(
         &self,
-        kind: &str,
+        kind: EntityKind,
         mirror_system: &str,
-        mirror_kind: &str,
+        mirror_kind: EntityKind,
         limit: u32,
     ) -> Result<Vec<Binding>, StoreError> {
         let sql = format!(
@@ -156,7 +152,7 @@ impl Store {
         );
         on_db!(&self.db, pool => {
             sqlx::query(AssertSqlSafe(sql.as_str()))
-                .bind(kind).bind(mirror_system).bind(mirror_kind).bind(i64::from(limit))
+                .bind(kind.as_str()).bind(mirror_system).bind(mirror_kind.as_str()).bind(i64::from(limit))
                 .fetch_all(pool).await
                 .map_err(StoreError::db(format!("listing {kind} bindings not yet in {mirror_system}")))?
                 .iter().map(from_row).collect()
@@ -177,7 +173,7 @@ impl Store {
                    snapshot_hash = excluded.snapshot_hash, synced_at = excluded.synced_at";
         let res = on_db!(&self.db, pool => {
             sqlx::query(sql)
-                .bind(b.system).bind(b.kind).bind(b.entity_id).bind(b.external_id)
+                .bind(b.system).bind(b.kind.as_str()).bind(b.entity_id).bind(b.external_id)
                 .bind(snapshot.as_deref()).bind(hash.as_deref()).bind(now)
                 .execute(pool).await.map(|_| ())
         });
@@ -189,7 +185,7 @@ impl Store {
                     .await?;
                 Err(StoreError::BindingConflict {
                     system: b.system.to_string(),
-                    kind: b.kind.to_string(),
+                    kind: b.kind,
                     external_id: b.external_id.to_string(),
                     entity_id: b.entity_id.to_string(),
                     bound_to: holder.map(|h| h.entity_id).unwrap_or_else(|| "?".into()),
@@ -209,12 +205,12 @@ impl Store {
     pub async fn remove_binding(
         &self,
         system: &str,
-        kind: &str,
+        kind: EntityKind,
         entity_id: &str,
     ) -> Result<bool, StoreError> {
         let sql = "DELETE FROM bindings WHERE system = $1 AND kind = $2 AND entity_id = $3";
         let n = on_db!(&self.db, pool => {
-            sqlx::query(sql).bind(system).bind(kind).bind(entity_id)
+            sqlx::query(sql).bind(system).bind(kind.as_str()).bind(entity_id)
                 .execute(pool).await
                 .map_err(StoreError::db(format!("removing binding {system}/{kind}/entity {entity_id}")))?
                 .rows_affected()
@@ -223,13 +219,13 @@ impl Store {
     }
 
     /// Number of bindings per (system, kind), sorted.
-    pub async fn binding_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+    pub async fn binding_counts(&self) -> Result<Vec<(String, EntityKind, i64)>, StoreError> {
         let sql = "SELECT system, kind, COUNT(*) AS n FROM bindings GROUP BY system, kind ORDER BY system, kind";
         on_db!(&self.db, pool => {
             sqlx::query(sql).fetch_all(pool).await
                 .map_err(StoreError::db("counting bindings"))?
                 .iter()
-                .map(|r| Ok((r.text("system")?, r.text("kind")?, r.i64("n")?)))
+                .map(|r| Ok((r.text("system")?, r.named("bindings", "kind")?, r.i64("n")?)))
                 .collect()
         })
     }

@@ -15,6 +15,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::db::{ms, on_db, Backend, RowExt};
 use crate::error::StoreError;
+use crate::kinds::EntityKind;
 use crate::snapshot::snapshot_hash;
 use crate::store::Store;
 
@@ -658,9 +659,9 @@ impl Store {
                         .bind(now)
                 });
             let new_products: Vec<&str> = todo.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
-            CatalogConn::insert_bindings(&mut *tx, system, "product", &new_products, now).await?;
+            CatalogConn::insert_bindings(&mut *tx, system, EntityKind::Product, &new_products, now).await?;
             if let Some(SeenRun { run, products: true, .. }) = seen {
-                CatalogConn::insert_seen(&mut *tx, run, "product", &ids).await?;
+                CatalogConn::insert_seen(&mut *tx, run, CatalogKind::Product.as_str(), &ids).await?;
             }
 
             // --- offers, their prices and stock -------------------------------------------------
@@ -732,9 +733,9 @@ impl Store {
                         .bind(now)
                 });
             let new_offers: Vec<&str> = core.iter().filter(|p| p.new).map(|p| p.row.external_id.as_str()).collect();
-            CatalogConn::insert_bindings(&mut *tx, system, "offer", &new_offers, now).await?;
+            CatalogConn::insert_bindings(&mut *tx, system, EntityKind::Offer, &new_offers, now).await?;
             if let Some(SeenRun { run, offers: true, .. }) = seen {
-                CatalogConn::insert_seen(&mut *tx, run, "offer", &ids).await?;
+                CatalogConn::insert_seen(&mut *tx, run, CatalogKind::Offer.as_str(), &ids).await?;
             }
 
             tx.commit().await.map_err(StoreError::db(op("rows (commit)")))?;
@@ -1000,7 +1001,7 @@ macro_rules! backend_helpers {
             async fn insert_bindings(
                 &mut self,
                 system: &str,
-                kind: &str,
+                kind: EntityKind,
                 ids: &[&str],
                 now: i64,
             ) -> Result<(), StoreError> {
@@ -1018,7 +1019,7 @@ macro_rules! backend_helpers {
                     );
                     let mut q = sqlx::query(AssertSqlSafe(positional(sql, $pg)));
                     for id in chunk {
-                        q = q.bind(system).bind(kind).bind(format!("{system}:{id}")).bind(*id).bind(now);
+                        q = q.bind(system).bind(kind.as_str()).bind(format!("{system}:{id}")).bind(*id).bind(now);
                     }
                     q.execute(&mut *self).await.map_err(StoreError::db(format!("binding new 1C {kind}s of system {system}")))?;
                 }
@@ -1071,7 +1072,7 @@ trait CatalogConn {
     async fn insert_bindings(
         &mut self,
         system: &str,
-        kind: &str,
+        kind: EntityKind,
         ids: &[&str],
         now: i64,
     ) -> Result<(), StoreError>;
@@ -1399,7 +1400,7 @@ impl Store {
     pub async fn catalog_bindings(
         &self,
         system: &str,
-        kind: &str,
+        kind: EntityKind,
         entity_ids: &[&str],
     ) -> Result<HashMap<String, (String, Option<String>)>, StoreError> {
         let mut out = HashMap::with_capacity(entity_ids.len());
@@ -1410,7 +1411,7 @@ impl Store {
                 in_list(3, chunk.len())
             );
             on_db!(&self.db, pool => {
-                let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind);
+                let mut q = sqlx::query(AssertSqlSafe(sql.as_str())).bind(system).bind(kind.as_str());
                 for id in chunk {
                     q = q.bind(*id);
                 }
@@ -1477,7 +1478,7 @@ impl Store {
     pub async fn save_catalog_bindings(
         &self,
         system: &str,
-        kind: &str,
+        kind: EntityKind,
         rows: &[(&str, &str, &serde_json::Value)],
     ) -> Result<(), StoreError> {
         if rows.is_empty() {
@@ -1494,9 +1495,9 @@ impl Store {
         on_db!(&self.db, pool => {
             let mut tx = pool.begin_with(self.db.begin_write()).await.map_err(StoreError::db(op()))?;
             for (entity_id, external_id, snapshot) in rows {
-                sqlx::query(take_over).bind(system).bind(kind).bind(*external_id).bind(*entity_id)
+                sqlx::query(take_over).bind(system).bind(kind.as_str()).bind(*external_id).bind(*entity_id)
                     .execute(&mut *tx).await.map_err(StoreError::db(op()))?;
-                sqlx::query(upsert).bind(system).bind(kind).bind(*entity_id).bind(*external_id)
+                sqlx::query(upsert).bind(system).bind(kind.as_str()).bind(*entity_id).bind(*external_id)
                     .bind(crate::snapshot::canonical_json(snapshot)).bind(snapshot_hash(snapshot)).bind(now)
                     .execute(&mut *tx).await.map_err(StoreError::db(op()))?;
             }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{ms, on_db, RowExt};
 use crate::error::StoreError;
+use crate::kinds::EntityKind;
 use crate::snapshot::canonical_json;
 use crate::store::Store;
 use sqlx::AssertSqlSafe;
@@ -48,7 +49,7 @@ impl FromStr for ConflictState {
 #[derive(Debug, Clone, Copy)]
 pub struct NewConflict<'a> {
     /// Canonical entity kind.
-    pub kind: &'a str,
+    pub kind: EntityKind,
     /// Canonical entity id.
     pub entity_id: &'a str,
     /// The canonical field, e.g. `status` or `lines[2].qty`.
@@ -79,7 +80,7 @@ pub struct Conflict {
     /// Row id.
     pub id: i64,
     /// Entity kind.
-    pub kind: String,
+    pub kind: EntityKind,
     /// Entity id.
     pub entity_id: String,
     /// Field.
@@ -118,7 +119,7 @@ pub struct ConflictFilter {
     /// Only this state.
     pub state: Option<ConflictState>,
     /// Only this entity kind.
-    pub kind: Option<String>,
+    pub kind: Option<EntityKind>,
     /// Only this entity id.
     pub entity_id: Option<String>,
     /// At most this many (0 means 100).
@@ -132,7 +133,7 @@ fn from_row(r: &impl RowExt) -> Result<Conflict, StoreError> {
     let id = r.i64("id")?;
     Ok(Conflict {
         id,
-        kind: r.text("entity_kind")?,
+        kind: r.named("conflicts", "entity_kind")?,
         entity_id: r.text("entity_id")?,
         field: r.text("field")?,
         base: r.opt_json("base")?,
@@ -174,7 +175,7 @@ impl Store {
         let chosen_value = c.chosen_value.map(canonical_json);
         on_db!(&self.db, pool => {
             let row = sqlx::query(sql)
-                .bind(c.kind).bind(c.entity_id).bind(c.field).bind(base.as_deref())
+                .bind(c.kind.as_str()).bind(c.entity_id).bind(c.field).bind(base.as_deref())
                 .bind(canonical_json(c.ours)).bind(canonical_json(c.theirs))
                 .bind(c.ours_system).bind(c.theirs_system).bind(c.rule).bind(c.chosen)
                 .bind(chosen_value.as_deref()).bind(c.reason).bind(state.as_str()).bind(now)
@@ -203,7 +204,7 @@ impl Store {
         let mut args: Vec<String> = Vec::new();
         for (col, val) in [
             ("state", f.state.map(|s| s.as_str().to_string())),
-            ("entity_kind", f.kind.clone()),
+            ("entity_kind", f.kind.map(|k| k.as_str().to_string())),
             ("entity_id", f.entity_id.clone()),
         ] {
             if let Some(v) = val {
@@ -227,12 +228,12 @@ impl Store {
     /// Open conflicts of one entity (the `manual` rule holds its writes while any is open).
     pub async fn open_conflicts_for(
         &self,
-        kind: &str,
+        kind: EntityKind,
         entity_id: &str,
     ) -> Result<Vec<Conflict>, StoreError> {
         self.conflicts(&ConflictFilter {
             state: Some(ConflictState::Open),
-            kind: Some(kind.to_string()),
+            kind: Some(kind),
             entity_id: Some(entity_id.to_string()),
             limit: 1000,
         })

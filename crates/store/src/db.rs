@@ -220,6 +220,16 @@ pub(crate) trait RowExt {
     fn opt_json(&self, col: &str) -> Result<Option<serde_json::Value>, StoreError> {
         self.opt_text(col)?.map(|s| parse_json(&s, col)).transpose()
     }
+    /// A typed name from a text column ([`crate::EntityKind`], [`crate::JobKind`]); an unknown
+    /// string is a [`StoreError::Corrupt`] naming the table, the column and the value.
+    fn named<T>(&self, table: &str, col: &str) -> Result<T, StoreError>
+    where
+        T: std::str::FromStr<Err = crate::kinds::UnknownName>,
+    {
+        self.text(col)?
+            .parse()
+            .map_err(|e| StoreError::corrupt(format!("{table}.{col}"), e))
+    }
 }
 
 fn parse_json(s: &str, col: &str) -> Result<serde_json::Value, StoreError> {

@@ -84,7 +84,7 @@ pub enum StoreError {
         /// System name.
         system: String,
         /// Entity kind.
-        kind: String,
+        kind: crate::EntityKind,
         /// The external id both want.
         external_id: String,
         /// The entity that asked.

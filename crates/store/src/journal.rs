@@ -4,14 +4,15 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{ms, on_db, RowExt};
 use crate::error::StoreError;
+use crate::kinds::EntityKind;
 use crate::store::Store;
 use sqlx::AssertSqlSafe;
 
 /// What to record.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct JournalEntry<'a> {
     /// Canonical entity kind, e.g. `order`.
-    pub kind: &'a str,
+    pub kind: EntityKind,
     /// Canonical entity id.
     pub entity_id: &'a str,
     /// The system acted on, e.g. `crm`.
@@ -34,7 +35,7 @@ pub struct JournalRow {
     /// When it was recorded.
     pub at: DateTime<Utc>,
     /// Entity kind.
-    pub kind: String,
+    pub kind: EntityKind,
     /// Entity id.
     pub entity_id: String,
     /// System acted on.
@@ -55,7 +56,7 @@ fn from_row(r: &impl RowExt) -> Result<JournalRow, StoreError> {
     Ok(JournalRow {
         id: r.i64("id")?,
         at: r.time("at")?,
-        kind: r.text("entity_kind")?,
+        kind: r.named("journal", "entity_kind")?,
         entity_id: r.text("entity_id")?,
         system: r.text("system")?,
         action: r.text("action")?,
@@ -73,7 +74,7 @@ impl Store {
         let now = ms(self.clock.now());
         on_db!(&self.db, pool => {
             sqlx::query(sql)
-                .bind(now).bind(e.kind).bind(e.entity_id).bind(e.system).bind(e.action)
+                .bind(now).bind(e.kind.as_str()).bind(e.entity_id).bind(e.system).bind(e.action)
                 .bind(e.external_id).bind(e.job_id).bind(e.detail)
                 .execute(pool).await
                 .map_err(StoreError::db(format!(
@@ -86,14 +87,14 @@ impl Store {
     /// Everything recorded for one entity, oldest first.
     pub async fn journal_for(
         &self,
-        kind: &str,
+        kind: EntityKind,
         entity_id: &str,
     ) -> Result<Vec<JournalRow>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM journal WHERE entity_kind = $1 AND entity_id = $2 ORDER BY id"
         );
         on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind).bind(entity_id).fetch_all(pool).await
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind.as_str()).bind(entity_id).fetch_all(pool).await
                 .map_err(StoreError::db(format!("reading the journal of {kind} {entity_id}")))?
                 .iter().map(from_row).collect()
         })
@@ -103,7 +104,7 @@ impl Store {
     /// pushed chunk, kind `catalog`).
     pub async fn journal_latest_per_entity(
         &self,
-        kind: &str,
+        kind: EntityKind,
     ) -> Result<Vec<JournalRow>, StoreError> {
         let sql = format!(
             "SELECT {COLS} FROM journal WHERE id IN \
@@ -111,7 +112,7 @@ impl Store {
              ORDER BY entity_id"
         );
         on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind).fetch_all(pool).await
+            sqlx::query(AssertSqlSafe(sql.as_str())).bind(kind.as_str()).fetch_all(pool).await
                 .map_err(StoreError::db(format!("reading the latest {kind} journal entries")))?
                 .iter().map(from_row).collect()
         })

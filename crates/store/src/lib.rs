@@ -13,6 +13,7 @@
 //! * `inbox`: raw accepted input, deduped per source.
 //! * `cursors`: poll cursors.
 //! * `journal`: what was done to which entity.
+//! * `kinds`: [`EntityKind`] and [`JobKind`], the one mapping to their stored strings.
 //! * `lock`: named locks across processes ([`NamedLock`]; PostgreSQL advisory locks).
 //! * `conflicts`: the field-level conflict log.
 //! * [`queue`]: the durable job queue (coalescing, leases with fencing, backoff, dead letter).
@@ -28,12 +29,13 @@ mod db;
 mod error;
 mod inbox;
 mod journal;
+mod kinds;
 mod lock;
 pub mod queue;
 mod snapshot;
 mod store;
 
-pub use bindings::{Binding, NewBinding, KIND_DEAL, KIND_ORDER};
+pub use bindings::{Binding, NewBinding};
 pub use catalog::{
     CatalogBatch, CatalogCounts, CatalogDetails, CatalogGroup, CatalogKind, CatalogOffer,
     CatalogPrice, CatalogPriceType, CatalogProduct, CatalogProperty, CatalogPropertyValue,
@@ -46,6 +48,7 @@ pub use db::Backend;
 pub use error::StoreError;
 pub use inbox::InboxItem;
 pub use journal::{JournalEntry, JournalRow};
+pub use kinds::{EntityKind, JobKind, UnknownName};
 pub use lock::NamedLock;
 pub use queue::{
     BackoffPolicy, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob, Queue,

@@ -13,8 +13,8 @@ use dealbridge_sdk::traits::CrmDeals;
 use super::base::PairInputs;
 use super::conflicts::{record_conflicts, PairSystems};
 use super::decide::{DealWrite, PairAction, PairPlan, PairWrites};
-use crate::sync::ids::KIND_ORDER;
 use crate::sync::worker::{store_err, Executor, FlowTarget, JobOutcome, RunError, TwoWay};
+use dealbridge_store::EntityKind;
 
 impl Executor {
     /// Applies the plan decided for the pair of `inputs`.
@@ -102,7 +102,7 @@ impl Executor {
         .flatten()
         .collect();
         self.journal_kind(
-            KIND_ORDER,
+            EntityKind::Order,
             entity,
             source,
             "updated",

@@ -17,10 +17,10 @@ use dealbridge_store::{Binding, Store, StoreError};
 
 use super::conflicts::load_resolutions;
 use super::merge::{lines_value, Resolutions};
-use crate::sync::ids::{KIND_DEAL, KIND_ORDER};
 use crate::sync::plan::PlanError;
 use crate::sync::reverse::StoreProduct;
 use crate::sync::worker::{store_err, FlowTarget, RunError};
+use dealbridge_store::EntityKind;
 
 /// What each side looked like when the pair last synced, in deal terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,7 +93,7 @@ pub async fn load_inputs(
     let planned = flow.plan_deal(store, &order).await??;
     let base = load_base(store, flow, deal_binding, &planned).await?;
     let open_conflicts: Vec<i64> = store
-        .open_conflicts_for(KIND_DEAL, &entity)
+        .open_conflicts_for(EntityKind::Deal, &entity)
         .await?
         .iter()
         .map(|c| c.id)
@@ -147,7 +147,11 @@ async fn load_base(
         .and_then(|s| serde_json::from_value(s.clone()).ok())
         .unwrap_or_else(|| planned.clone());
     let base_order = store
-        .binding(&flow.source_system, KIND_ORDER, &deal_binding.entity_id)
+        .binding(
+            &flow.source_system,
+            EntityKind::Order,
+            &deal_binding.entity_id,
+        )
         .await?
         .and_then(|b| b.snapshot)
         .and_then(|s| serde_json::from_value::<Order>(s).ok());

@@ -10,7 +10,7 @@ use tracing::warn;
 
 use super::merge::{side_name, FieldConflict, Resolutions, Side};
 use crate::mapping::OwnedField;
-use crate::sync::ids::KIND_DEAL;
+use dealbridge_store::EntityKind;
 
 /// Decisions people made on this pair's `manual` conflicts since the pair last synced
 /// (`since`): they are applied once, by the next merge. Decisions made by a rule
@@ -23,7 +23,7 @@ pub async fn load_resolutions(
     let decided = store
         .conflicts(&ConflictFilter {
             state: Some(ConflictState::Resolved),
-            kind: Some(KIND_DEAL.to_string()),
+            kind: Some(EntityKind::Deal),
             entity_id: Some(entity.to_string()),
             limit: 100,
         })
@@ -80,7 +80,7 @@ pub async fn record_conflicts(
         });
         let id = store
             .record_conflict(&NewConflict {
-                kind: KIND_DEAL,
+                kind: EntityKind::Deal,
                 entity_id: entity,
                 field: c.field.as_str(),
                 base: Some(&c.base),

@@ -6,10 +6,10 @@ use dealbridge_store::{snapshot_hash, Binding};
 
 use super::base::load_inputs;
 use super::decide::decide;
-use crate::sync::ids::KIND_DEAL;
 use crate::sync::worker::{
     read_with_retry, store_err, to_json, Executor, FlowTarget, JobOutcome, RunError, TwoWay,
 };
+use dealbridge_store::EntityKind;
 
 /// The job being reconciled: which pair, and what its payload carried.
 pub(crate) struct PairJob<'a> {
@@ -55,7 +55,7 @@ impl Executor {
         let (entity, target) = (job.entity, flow.target_system.as_str());
         let Some(deal_binding) = self
             .store
-            .binding(target, KIND_DEAL, entity)
+            .binding(target, EntityKind::Deal, entity)
             .await
             .map_err(store_err)?
         else {

@@ -5,7 +5,7 @@ use crate::common;
 
 use dealbridge_amocrm::{AmoCatalog, CatalogSettings};
 use dealbridge_sdk::fault::FaultConfig;
-use dealbridge_sdk::model::{CatalogItem, ExternalRef};
+use dealbridge_sdk::model::{CatalogItem, ExternalRef, PushAction};
 use dealbridge_sdk::money::{Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
 use rust_decimal::Decimal;
@@ -64,7 +64,7 @@ async fn push_creates_in_arrays_and_a_lost_binding_push_adopts_without_writes() 
     assert_eq!(n.get("GET /api/v4/catalogs/{id}/elements").calls, 1);
     assert_eq!(n.get("POST /api/v4/catalogs/{id}/elements").served, 3);
     assert_eq!(emu.handle.elements().len(), 600);
-    assert!(report.items.iter().all(|r| r.action == "created"));
+    assert!(report.items.iter().all(|r| r.action == PushAction::Created));
     let e = emu
         .handle
         .elements()
@@ -93,7 +93,7 @@ async fn push_creates_in_arrays_and_a_lost_binding_push_adopts_without_writes() 
         0,
         "unchanged: no write"
     );
-    assert!(again.items.iter().all(|r| r.action == "adopted"));
+    assert!(again.items.iter().all(|r| r.action == PushAction::Adopted));
     assert_eq!(
         again.items.iter().map(|r| &r.crm_id).collect::<Vec<_>>(),
         report.items.iter().map(|r| &r.crm_id).collect::<Vec<_>>()
@@ -112,7 +112,7 @@ async fn push_creates_in_arrays_and_a_lost_binding_push_adopts_without_writes() 
         })
         .collect();
     let upd = cat.push_products(&bound).await.unwrap();
-    assert!(upd.items.iter().all(|r| r.action == "updated"));
+    assert!(upd.items.iter().all(|r| r.action == PushAction::Updated));
     assert_eq!(n.get("GET /api/v4/catalogs/{id}/elements").calls, 0);
     assert_eq!(n.get("PATCH /api/v4/catalogs/{id}/elements").served, 2);
     let e = emu
@@ -147,8 +147,15 @@ async fn few_unbound_items_are_found_by_query_and_changed_ones_patched() {
     assert_eq!(n.get("GET /api/v4/catalogs/{id}/elements").calls, 3);
     assert_eq!(n.get("PATCH /api/v4/catalogs/{id}/elements").served, 1);
     assert_eq!(n.get("POST /api/v4/catalogs/{id}/elements").served, 1);
-    let actions: Vec<&str> = r.items.iter().map(|i| i.action.as_str()).collect();
-    assert_eq!(actions, ["adopted", "adopted", "created"]);
+    let actions: Vec<PushAction> = r.items.iter().map(|i| i.action).collect();
+    assert_eq!(
+        actions,
+        [
+            PushAction::Adopted,
+            PushAction::Adopted,
+            PushAction::Created
+        ]
+    );
     assert_eq!(emu.handle.elements().len(), 21);
     unique_origins(&emu);
     emu.shutdown().await;
@@ -192,7 +199,7 @@ async fn faults_with_reruns_never_duplicate() {
     let n = emu.handle.counters();
     n.reset();
     let r = cat.push_products(&items).await.unwrap();
-    assert!(r.items.iter().all(|i| i.action == "adopted"));
+    assert!(r.items.iter().all(|i| i.action == PushAction::Adopted));
     assert_eq!(n.get("POST /api/v4/catalogs/{id}/elements").calls, 0);
     assert_eq!(n.get("PATCH /api/v4/catalogs/{id}/elements").calls, 0);
     emu.shutdown().await;

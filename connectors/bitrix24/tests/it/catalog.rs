@@ -5,7 +5,7 @@ use crate::common;
 
 use dealbridge_bitrix24::emulator::EmulatorConfig;
 use dealbridge_sdk::fault::FaultConfig;
-use dealbridge_sdk::model::{CatalogItem, ExternalRef};
+use dealbridge_sdk::model::{CatalogItem, ExternalRef, PushAction};
 use dealbridge_sdk::money::{Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
 use rust_decimal::Decimal;
@@ -53,7 +53,7 @@ async fn thousand_new_products_cost_at_most_25_requests() {
     let (emu, c) = common::setup().await;
     let report = c.push_products(&items(1000)).await.unwrap();
     assert_eq!(report.items.len(), 1000);
-    assert!(report.items.iter().all(|p| p.action == "created"));
+    assert!(report.items.iter().all(|p| p.action == PushAction::Created));
     // 1 lookup batch (20 list commands) + 20 add batches.
     assert_eq!(emu.handle.http_requests(), 21);
     assert!(emu.handle.http_requests() <= 25);
@@ -92,7 +92,7 @@ async fn bound_items_are_updated_without_lookup() {
         it.active = i % 2 == 0;
     }
     let report = c.push_products(&bound).await.unwrap();
-    assert!(report.items.iter().all(|p| p.action == "updated"));
+    assert!(report.items.iter().all(|p| p.action == PushAction::Updated));
     assert_eq!(
         emu.handle.http_requests() - before,
         2,
@@ -130,10 +130,10 @@ async fn lost_report_is_adopted_on_repush() {
     let adopted = report
         .items
         .iter()
-        .filter(|p| p.action == "adopted")
+        .filter(|p| p.action == PushAction::Adopted)
         .count();
     assert_eq!(adopted, 121);
-    assert_eq!(report.items[121].action, "created");
+    assert_eq!(report.items[121].action, PushAction::Created);
     let counters = emu.handle.counters();
     assert_eq!(counters.get("crm.product.add").calls, 1);
     assert_eq!(counters.get("crm.product.update").calls, 121);
@@ -149,7 +149,7 @@ async fn bound_item_deleted_in_crm_is_found_or_recreated() {
     let mut one = items(1);
     one[0].crm_id = Some("999".into());
     let report = c.push_products(&one).await.unwrap();
-    assert_eq!(report.items[0].action, "created");
+    assert_eq!(report.items[0].action, PushAction::Created);
     assert_ne!(report.items[0].crm_id, "999");
     assert_eq!(emu.handle.products().len(), 1);
     emu.shutdown().await;

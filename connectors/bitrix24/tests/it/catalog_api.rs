@@ -5,7 +5,7 @@ use crate::common;
 
 use dealbridge_bitrix24::emulator::CATALOG_IBLOCK_ID;
 use dealbridge_bitrix24::{Bitrix24Client, Bitrix24Settings, CatalogApi};
-use dealbridge_sdk::model::{CatalogItem, ExternalRef};
+use dealbridge_sdk::model::{CatalogItem, ExternalRef, PushAction};
 use dealbridge_sdk::money::{Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
 use rust_decimal::Decimal;
@@ -61,7 +61,7 @@ async fn new_products_cost_two_commands_each() {
     let (emu, c) = common::setup().await;
     let c = catalog_mode(c);
     let report = c.push_products(&items(100, 10_000)).await.unwrap();
-    assert!(report.items.iter().all(|p| p.action == "created"));
+    assert!(report.items.iter().all(|p| p.action == PushAction::Created));
     // 1 lookup batch (2 list commands) + ⌈200 / 50⌉ = 4 write batches.
     assert_eq!(emu.handle.http_requests(), 5);
     let counters = emu.handle.counters();
@@ -106,7 +106,7 @@ async fn repush_adopts_and_updates_prices_in_place() {
     let before = emu.handle.http_requests();
     // The report of the first push was lost: items come unbound, with new prices.
     let again = c.push_products(&items(60, 20_000)).await.unwrap();
-    assert!(again.items.iter().all(|p| p.action == "adopted"));
+    assert!(again.items.iter().all(|p| p.action == PushAction::Adopted));
     for (a, b) in first.items.iter().zip(&again.items) {
         assert_eq!(a.crm_id, b.crm_id);
     }
@@ -138,8 +138,8 @@ async fn bound_items_skip_the_product_lookup_and_lost_bindings_rebind() {
     bound[2].crm_id = Some("9999".into());
     let before = emu.handle.http_requests();
     let report = c.push_products(&bound).await.unwrap();
-    assert_eq!(report.items[0].action, "updated");
-    assert_eq!(report.items[2].action, "adopted");
+    assert_eq!(report.items[0].action, PushAction::Updated);
+    assert_eq!(report.items[2].action, PushAction::Adopted);
     assert_eq!(report.items[2].crm_id, first.items[2].crm_id);
     // Price ids + writes; then for the lost one: lookup, price ids, writes.
     assert_eq!(emu.handle.http_requests() - before, 5);

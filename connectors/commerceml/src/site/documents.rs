@@ -14,21 +14,14 @@
 //! phone) is stored as binding (`1c`, `order_1c`, `1c:<Ид>`) with the canonical order as its
 //! snapshot, so it can be looked at and later mirrored; re-sending it updates it in place.
 
-use super::exchange::{KIND_ORDER_EXPORT, SYSTEM_1C};
+use super::exchange::SYSTEM_1C;
 use super::PaymentsQueue;
 use crate::{Document, PaymentInfo};
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use dealbridge_sdk::model::{ExternalRef, Payment};
 use dealbridge_sdk::{Currency, Money};
-use dealbridge_store::KIND_ORDER;
-use dealbridge_store::{NewBinding, Store, StoreError};
+use dealbridge_store::{EntityKind, NewBinding, Store, StoreError};
 use serde_json::json;
-
-/// Binding kind of a payment recorded from 1C.
-pub const KIND_PAYMENT: &str = "payment";
-
-/// Binding kind of an order made in 1C itself (no order of ours matches it).
-pub const KIND_ORDER_1C: &str = "order_1c";
 
 /// What happened to one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +60,7 @@ pub async fn apply_document(
         .flatten()
     {
         if let Some(b) = store
-            .binding_by_external(SYSTEM_1C, KIND_ORDER_EXPORT, key)
+            .binding_by_external(SYSTEM_1C, EntityKind::OrderExport, key)
             .await?
         {
             export = Some(b);
@@ -80,7 +73,7 @@ pub async fn apply_document(
         store
             .save_binding(&NewBinding {
                 system: SYSTEM_1C,
-                kind: KIND_ORDER_1C,
+                kind: EntityKind::Order1c,
                 entity_id: &format!("{SYSTEM_1C}:{}", doc.id),
                 external_id: &doc.id,
                 snapshot: Some(&snapshot),
@@ -105,7 +98,7 @@ pub async fn apply_document(
     store
         .save_binding(&NewBinding {
             system: SYSTEM_1C,
-            kind: KIND_ORDER,
+            kind: EntityKind::Order,
             entity_id: &entity,
             external_id: &number_1c,
             snapshot: Some(&state),
@@ -125,7 +118,7 @@ pub async fn apply_document(
         store
             .save_binding(&NewBinding {
                 system: SYSTEM_1C,
-                kind: KIND_PAYMENT,
+                kind: EntityKind::Payment,
                 entity_id: &format!("{entity}/payment/{}", payment.source.id),
                 external_id: &payment.source.id,
                 snapshot: Some(&snapshot),

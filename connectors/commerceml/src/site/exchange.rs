@@ -6,17 +6,15 @@ use super::documents::{apply_documents_file, DocumentsReport};
 use super::endpoint::ExchangeImporter;
 use super::import::{import_files, ImportRun};
 use super::PaymentsQueue;
+use crate::ExchangeType;
 use async_trait::async_trait;
 use dealbridge_sdk::model::Order;
-use dealbridge_store::KIND_ORDER;
-use dealbridge_store::{NewBinding, Store};
+use dealbridge_store::{EntityKind, NewBinding, Store};
 use std::path::{Path, PathBuf};
 use tracing::info;
 
 /// The system name 1C's records carry in bindings.
 pub const SYSTEM_1C: &str = "1c";
-/// Binding kind marking an order as confirmed by 1C (external id: the order number sent).
-pub const KIND_ORDER_EXPORT: &str = "order_export";
 /// Most orders offered in one `mode=query` answer; the rest follow in the next exchange.
 const EXPORT_BATCH: u32 = 500;
 /// Cursor holding the catalog exchange's [`ImportRun`] between `init` and `deactivate`, so a
@@ -99,7 +97,7 @@ impl StoreImporter {
         }
         let deals = self
             .store
-            .bindings_for(dealbridge_store::KIND_DEAL, entity)
+            .bindings_for(EntityKind::Deal, entity)
             .await
             .map_err(|e| format!("cannot read the deal of {entity}: {e}"))?;
         Ok(deals.iter().any(|b| {
@@ -116,10 +114,10 @@ impl StoreImporter {
 impl ExchangeImporter for StoreImporter {
     async fn begin_exchange(
         &self,
-        exchange_type: &str,
+        exchange_type: ExchangeType,
         version: Option<&str>,
     ) -> Result<(), String> {
-        if exchange_type != "catalog" {
+        if exchange_type != ExchangeType::Catalog {
             return Ok(());
         }
         let _held = self.run_lock.lock().await;
@@ -142,8 +140,8 @@ impl ExchangeImporter for StoreImporter {
         self.save_run(run.as_ref()).await
     }
 
-    async fn finish_exchange(&self, exchange_type: &str) -> Result<String, String> {
-        if exchange_type != "catalog" {
+    async fn finish_exchange(&self, exchange_type: ExchangeType) -> Result<String, String> {
+        if exchange_type != ExchangeType::Catalog {
             return Ok("nothing to deactivate".to_string());
         }
         let _held = self.run_lock.lock().await;
@@ -167,11 +165,15 @@ impl ExchangeImporter for StoreImporter {
         Ok(format!("deactivated {products} products, {offers} offers"))
     }
 
-    async fn import_file(&self, exchange_type: &str, path: &Path) -> Result<String, String> {
+    async fn import_file(
+        &self,
+        exchange_type: ExchangeType,
+        path: &Path,
+    ) -> Result<String, String> {
         let files = [PathBuf::from(path)];
         // Held for the whole import: files of one exchange join its run one after another.
         let _held = self.run_lock.lock().await;
-        let run = if exchange_type == "catalog" {
+        let run = if exchange_type == ExchangeType::Catalog {
             self.saved_run().await?
         } else {
             None
@@ -227,7 +229,7 @@ impl ExchangeImporter for StoreImporter {
         };
         let bindings = self
             .store
-            .unmirrored(KIND_ORDER, SYSTEM_1C, KIND_ORDER_EXPORT, limit)
+            .unmirrored(EntityKind::Order, SYSTEM_1C, EntityKind::OrderExport, limit)
             .await
             .map_err(|e| format!("cannot read orders for 1C: {e}"))?;
         let mut ready = Vec::new();
@@ -263,7 +265,12 @@ impl ExchangeImporter for StoreImporter {
         // among the orders not yet exported (the set 1C was just sent).
         let pending = self
             .store
-            .unmirrored(KIND_ORDER, SYSTEM_1C, KIND_ORDER_EXPORT, u32::MAX)
+            .unmirrored(
+                EntityKind::Order,
+                SYSTEM_1C,
+                EntityKind::OrderExport,
+                u32::MAX,
+            )
             .await
             .map_err(|e| format!("cannot read orders for 1C: {e}"))?;
         for id in ids {
@@ -280,7 +287,7 @@ impl ExchangeImporter for StoreImporter {
             self.store
                 .save_binding(&NewBinding {
                     system: SYSTEM_1C,
-                    kind: KIND_ORDER_EXPORT,
+                    kind: EntityKind::OrderExport,
                     entity_id: &b.entity_id,
                     external_id: &number,
                     snapshot: None,

@@ -24,8 +24,9 @@ impl Queue {
             }
             sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
         }
+        let kind = f.kind.map(|k| k.as_str().to_string());
         for (col, val) in [
-            ("kind", &f.kind),
+            ("kind", &kind),
             ("target", &f.target),
             ("coalesce_key", &f.coalesce_key),
         ] {

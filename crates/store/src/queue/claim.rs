@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::db::{dur_ms, ms, on_db, Db};
+use crate::db::{dur_ms, ms, on_db, Db, RowExt};
 use crate::error::{is_unique_violation, StoreError};
 use sqlx::AssertSqlSafe;
 
@@ -49,15 +49,51 @@ impl Queue {
                  RETURNING {JOB_COLS}"
             ),
         };
-        let mut jobs: Vec<Job> = on_db!(&self.db, pool => {
-            sqlx::query(AssertSqlSafe(sql.as_str())).bind(worker).bind(until).bind(now).bind(limit)
+        let mut jobs = Vec::new();
+        let mut unreadable = Vec::new();
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query(AssertSqlSafe(sql.as_str())).bind(worker).bind(until).bind(now).bind(limit)
                 .fetch_all(pool).await
-                .map_err(StoreError::db(format!("claiming jobs for worker {worker}")))?
-                .iter().map(job_from_row).collect::<Result<_, _>>()?
+                .map_err(StoreError::db(format!("claiming jobs for worker {worker}")))?;
+            for r in &rows {
+                match job_from_row(r) {
+                    Ok(job) => jobs.push(job),
+                    Err(e) => unreadable.push((r.i64("id")?, r.i64("lease_token")?, e.to_string())),
+                }
+            }
         });
+        // A row this build cannot read (e.g. a job kind it does not know) must not block the
+        // whole batch on every claim: it goes to the dead letter with the reason, as a job the
+        // worker could not run always did.
+        for (id, token, reason) in unreadable {
+            self.bury_unreadable(id, token, &reason, now).await?;
+        }
         // RETURNING gives no order guarantee.
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)
+    }
+
+    /// Dead-letters a just-claimed job whose row cannot be read, fenced by its new lease token.
+    async fn bury_unreadable(
+        &self,
+        id: i64,
+        token: i64,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $3, \
+                   last_error_kind = 'unreadable', finished_at = $4, updated_at = $4 \
+                   WHERE id = $1 AND state = 'running' AND lease_token = $2";
+        let reason = format!(
+            "job {id} cannot be read by this build of dealbridge: {reason}; drop it with `dealbridge queue drop {id}`"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(id).bind(token).bind(&reason).bind(now)
+                .execute(pool).await
+                .map_err(StoreError::db(format!("dead-lettering unreadable job {id}")))?;
+        });
+        tracing::warn!(job = id, "job is dead: {reason}");
+        Ok(())
     }
 
     /// Takes back running jobs whose lease ran out: dead if that was their last attempt, dropped if

@@ -93,7 +93,7 @@ impl Queue {
         let max_attempts = i64::from(job.max_attempts.max(1));
         let (id, coalesced) = on_db!(&self.db, pool => {
             let row = sqlx::query(sql)
-                .bind(job.kind).bind(job.target).bind(job.coalesce_key).bind(&payload)
+                .bind(job.kind.as_str()).bind(job.target).bind(job.coalesce_key).bind(&payload)
                 .bind(max_attempts).bind(now)
                 .fetch_one(pool).await
                 .map_err(StoreError::db(format!(

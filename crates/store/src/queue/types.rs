@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::RowExt;
 use crate::error::StoreError;
+use crate::kinds::JobKind;
 
 /// A job's life: `pending → running → done`, or `→ pending` again (retry after backoff), or
 /// `→ dead` (permanent failure, attempts exhausted); `pending`/`dead → dropped` by an operator;
@@ -68,8 +69,8 @@ impl FromStr for JobState {
 /// A job to enqueue.
 #[derive(Debug, Clone, Copy)]
 pub struct NewJob<'a> {
-    /// What to do, e.g. `crm.deal.upsert`.
-    pub kind: &'a str,
+    /// What to do, e.g. [`JobKind::DealUpsert`].
+    pub kind: JobKind,
     /// The system written to, e.g. `crm`.
     pub target: &'a str,
     /// The target entity, e.g. `crm:deal:shop:123`: at most one pending job per key.
@@ -104,7 +105,7 @@ pub struct Job {
     /// Id.
     pub id: i64,
     /// What to do.
-    pub kind: String,
+    pub kind: JobKind,
     /// System written to.
     pub target: String,
     /// Coalescing / serialisation key.
@@ -170,7 +171,7 @@ pub struct JobFilter {
     /// Only these states (empty: all).
     pub states: Vec<JobState>,
     /// Only this kind.
-    pub kind: Option<String>,
+    pub kind: Option<JobKind>,
     /// Only this target system.
     pub target: Option<String>,
     /// Only this key.
@@ -194,7 +195,7 @@ pub(crate) fn job_from_row(r: &impl RowExt) -> Result<Job, StoreError> {
     let id = r.i64("id")?;
     Ok(Job {
         id,
-        kind: r.text("kind")?,
+        kind: r.named("jobs", "kind")?,
         target: r.text("target")?,
         coalesce_key: r.text("coalesce_key")?,
         payload: r.json("payload")?,

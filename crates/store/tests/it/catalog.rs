@@ -8,7 +8,7 @@ use common::TestDb;
 use dealbridge_store::{
     CatalogBatch, CatalogDetails, CatalogGroup, CatalogKind, CatalogOffer, CatalogPrice,
     CatalogPriceType, CatalogProduct, CatalogProperty, CatalogPropertyValue,
-    CatalogPropertyVariant, CatalogStock, CatalogWarehouse, SeenRun, UpsertCounts,
+    CatalogPropertyVariant, CatalogStock, CatalogWarehouse, EntityKind, SeenRun, UpsertCounts,
 };
 use std::time::Duration;
 
@@ -132,9 +132,17 @@ async fn batch_inserts_then_skips_unchanged(db: TestDb) {
     );
     assert_eq!((c.groups, c.price_types, c.warehouses), (1, 1, 1));
     // Bindings for products and offers, entity id `<system>:<id>`.
-    let b = s.binding("1c", "offer", "1c:p2#c1").await.unwrap().unwrap();
+    let b = s
+        .binding("1c", EntityKind::Offer, "1c:p2#c1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b.external_id, "p2#c1");
-    assert!(s.binding("1c", "product", "1c:p1").await.unwrap().is_some());
+    assert!(s
+        .binding("1c", EntityKind::Product, "1c:p1")
+        .await
+        .unwrap()
+        .is_some());
     let before = s
         .catalog_row("1c", CatalogKind::Product, "p1")
         .await
@@ -350,13 +358,13 @@ async fn catalog_bindings_bulk_read_and_take_over(db: TestDb) {
     let snap = serde_json::json!({"sku": "A", "price": "1"});
     s.save_catalog_bindings(
         "shop",
-        "product_price",
+        EntityKind::ProductPrice,
         &[("1c:a", "A", &snap), ("1c:b", "B", &snap)],
     )
     .await
     .unwrap();
     let got = s
-        .catalog_bindings("shop", "product_price", &["1c:a", "1c:b", "1c:c"])
+        .catalog_bindings("shop", EntityKind::ProductPrice, &["1c:a", "1c:b", "1c:c"])
         .await
         .unwrap();
     assert_eq!(got.len(), 2);
@@ -366,11 +374,11 @@ async fn catalog_bindings_bulk_read_and_take_over(db: TestDb) {
         Some(dealbridge_store::snapshot_hash(&snap).as_str())
     );
     // SKU `A` moves to item c: c takes it over, a loses its binding, no conflict error.
-    s.save_catalog_bindings("shop", "product_price", &[("1c:c", "A", &snap)])
+    s.save_catalog_bindings("shop", EntityKind::ProductPrice, &[("1c:c", "A", &snap)])
         .await
         .unwrap();
     let got = s
-        .catalog_bindings("shop", "product_price", &["1c:a", "1c:b", "1c:c"])
+        .catalog_bindings("shop", EntityKind::ProductPrice, &["1c:a", "1c:b", "1c:c"])
         .await
         .unwrap();
     assert!(!got.contains_key("1c:a"));
@@ -378,7 +386,7 @@ async fn catalog_bindings_bulk_read_and_take_over(db: TestDb) {
     assert_eq!(got["1c:b"].0, "B");
     // Other systems and kinds are apart.
     assert!(s
-        .catalog_bindings("crm", "product_price", &["1c:b"])
+        .catalog_bindings("crm", EntityKind::ProductPrice, &["1c:b"])
         .await
         .unwrap()
         .is_empty());
@@ -771,9 +779,13 @@ async fn a_catalog_batch_and_binding_writes_at_the_same_time_both_land(db: TestD
                 let snapshot = serde_json::json!({ "n": i });
                 let entity = format!("1c:item-{i}");
                 let external = i.to_string();
-                s.save_catalog_bindings("crm", "product", &[(&entity, &external, &snapshot)])
-                    .await
-                    .unwrap();
+                s.save_catalog_bindings(
+                    "crm",
+                    EntityKind::Product,
+                    &[(&entity, &external, &snapshot)],
+                )
+                .await
+                .unwrap();
             }
         })
     };
@@ -787,7 +799,7 @@ async fn a_catalog_batch_and_binding_writes_at_the_same_time_both_land(db: TestD
     }
     pusher.await.unwrap();
     let bound = s
-        .catalog_bindings("crm", "product", &["1c:item-0", "1c:item-299"])
+        .catalog_bindings("crm", EntityKind::Product, &["1c:item-0", "1c:item-299"])
         .await
         .unwrap();
     assert_eq!(bound.len(), 2);

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::TestDb;
 use dealbridge_store::{
-    Clock, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob, Queue, StoreError,
+    Clock, Enqueued, FailOutcome, Failure, Job, JobFilter, JobKind, JobState, NewJob, Queue,
+    StoreError,
 };
 use serde_json::{json, Value};
 
@@ -36,7 +37,7 @@ const LEASE: Duration = Duration::from_secs(30);
 
 async fn put(q: &Queue, key: &str, payload: Value, max_attempts: u32) -> Enqueued {
     q.enqueue(&NewJob {
-        kind: "crm.deal.upsert",
+        kind: JobKind::DealUpsert,
         target: "crm",
         coalesce_key: key,
         payload: &payload,
@@ -538,7 +539,7 @@ async fn counts_and_next_due(db: TestDb) {
         .list(&JobFilter {
             states: vec![JobState::Done, JobState::Dead],
             target: Some("crm".into()),
-            kind: Some("crm.deal.upsert".into()),
+            kind: Some(JobKind::DealUpsert),
             ..Default::default()
         })
         .await

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::TestDb;
 use dealbridge_store::{
-    snapshot_hash, Backend, Clock, ConflictFilter, ConflictState, JournalEntry, NewBinding,
-    NewConflict, NewJob, Store, StoreError,
+    snapshot_hash, Backend, Clock, ConflictFilter, ConflictState, EntityKind, JobKind,
+    JournalEntry, NewBinding, NewConflict, NewJob, Store, StoreError,
 };
 use serde_json::json;
 
@@ -22,7 +22,108 @@ both_backends!(
     bindings_under_a_prefix,
     inbox_items_set_aside_come_back_when_their_time_comes,
     journal_latest_entry_of_each_entity,
+    unknown_stored_kinds_are_errors_naming_table_and_value,
 );
+
+/// Runs raw SQL on the test database, as a hand edit or another version would.
+async fn exec_raw(url: &str, sql: &str) {
+    use sqlx::Connection;
+    if url.starts_with("sqlite") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+}
+
+async fn unknown_stored_kinds_are_errors_naming_table_and_value(db: TestDb) {
+    let s = &db.store;
+    s.save_binding(&NewBinding {
+        system: "crm",
+        kind: EntityKind::Deal,
+        entity_id: "shop:1",
+        external_id: "7",
+        snapshot: None,
+    })
+    .await
+    .unwrap();
+    exec_raw(&db.url, "UPDATE bindings SET kind = 'dael'").await;
+    let err = s.binding_counts().await.unwrap_err().to_string();
+    assert!(
+        err.contains("bindings.kind") && err.contains("\"dael\""),
+        "{err}"
+    );
+
+    s.queue()
+        .enqueue(&NewJob {
+            kind: JobKind::DealUpsert,
+            target: "crm",
+            coalesce_key: "k",
+            payload: &json!({}),
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    exec_raw(&db.url, "UPDATE jobs SET kind = 'crm.deal.upsert'").await;
+    // A claim dead-letters the unreadable job instead of failing the batch forever.
+    s.queue()
+        .enqueue(&NewJob {
+            kind: JobKind::DealPull,
+            target: "shop",
+            coalesce_key: "k2",
+            payload: &json!({}),
+            max_attempts: 3,
+        })
+        .await
+        .unwrap();
+    let claimed = s
+        .queue()
+        .claim("w", Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].kind, JobKind::DealPull);
+    let counts = s.queue().counts().await.unwrap();
+    assert!(
+        counts.contains(&(dealbridge_store::JobState::Dead, 1)),
+        "{counts:?}"
+    );
+    let err = s
+        .queue()
+        .list(&Default::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("jobs.kind") && err.contains("\"crm.deal.upsert\""),
+        "{err}"
+    );
+
+    s.journal(&JournalEntry {
+        kind: EntityKind::Order,
+        entity_id: "shop:1",
+        system: "crm",
+        action: "created",
+        external_id: None,
+        job_id: None,
+        detail: None,
+    })
+    .await
+    .unwrap();
+    exec_raw(&db.url, "UPDATE journal SET entity_kind = 'Order'").await;
+    let err = s.journal_recent(10).await.unwrap_err().to_string();
+    assert!(
+        err.contains("journal.entity_kind") && err.contains("\"Order\""),
+        "{err}"
+    );
+}
 
 async fn bindings_under_a_prefix(db: TestDb) {
     let s = &db.store;
@@ -34,7 +135,7 @@ async fn bindings_under_a_prefix(db: TestDb) {
     ] {
         s.save_binding(&NewBinding {
             system: "1c",
-            kind: "payment",
+            kind: EntityKind::Payment,
             entity_id: entity,
             external_id: ext,
             snapshot: None,
@@ -43,7 +144,7 @@ async fn bindings_under_a_prefix(db: TestDb) {
         .unwrap();
     }
     let found: Vec<String> = s
-        .bindings_with_prefix("1c", "payment", "shop:1/payment/")
+        .bindings_with_prefix("1c", EntityKind::Payment, "shop:1/payment/")
         .await
         .unwrap()
         .into_iter()
@@ -55,7 +156,7 @@ async fn bindings_under_a_prefix(db: TestDb) {
         "only that order's payments; `%`/`_` are not wildcards"
     );
     assert!(s
-        .bindings_with_prefix("1c", "payment", "shop:1/payment/b_")
+        .bindings_with_prefix("1c", EntityKind::Payment, "shop:1/payment/b_")
         .await
         .unwrap()
         .iter()
@@ -66,7 +167,7 @@ async fn migrations_are_idempotent(db: TestDb) {
     let q = db.store.queue();
     let payload = json!({"n": 1});
     q.enqueue(&NewJob {
-        kind: "crm.deal.upsert",
+        kind: JobKind::DealUpsert,
         target: "crm",
         coalesce_key: "crm:deal:shop:1",
         payload: &payload,
@@ -93,11 +194,15 @@ async fn migrations_are_idempotent(db: TestDb) {
 
 async fn bindings_upsert_and_lookup_both_ways(db: TestDb) {
     let s = &db.store;
-    assert!(s.binding("crm", "deal", "order-1").await.unwrap().is_none());
+    assert!(s
+        .binding("crm", EntityKind::Deal, "order-1")
+        .await
+        .unwrap()
+        .is_none());
     let snap = json!({"title": "Order 1", "amount": "10.50", "lines": [{"sku": "A", "qty": "2"}]});
     s.save_binding(&NewBinding {
         system: "crm",
-        kind: "deal",
+        kind: EntityKind::Deal,
         entity_id: "order-1",
         external_id: "501",
         snapshot: Some(&snap),
@@ -105,7 +210,11 @@ async fn bindings_upsert_and_lookup_both_ways(db: TestDb) {
     .await
     .unwrap();
 
-    let b = s.binding("crm", "deal", "order-1").await.unwrap().unwrap();
+    let b = s
+        .binding("crm", EntityKind::Deal, "order-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b.external_id, "501");
     assert_eq!(b.snapshot.as_ref(), Some(&snap));
     assert_eq!(
@@ -114,7 +223,7 @@ async fn bindings_upsert_and_lookup_both_ways(db: TestDb) {
     );
     assert_eq!(b.synced_at, db.clock.now());
     let by_ext = s
-        .binding_by_external("crm", "deal", "501")
+        .binding_by_external("crm", EntityKind::Deal, "501")
         .await
         .unwrap()
         .unwrap();
@@ -122,7 +231,7 @@ async fn bindings_upsert_and_lookup_both_ways(db: TestDb) {
     // Another system's id for the same entity is a separate binding.
     s.save_binding(&NewBinding {
         system: "shop",
-        kind: "deal",
+        kind: EntityKind::Deal,
         entity_id: "order-1",
         external_id: "1001",
         snapshot: None,
@@ -130,7 +239,7 @@ async fn bindings_upsert_and_lookup_both_ways(db: TestDb) {
     .await
     .unwrap();
     assert!(s
-        .binding_by_external("crm", "deal", "1001")
+        .binding_by_external("crm", EntityKind::Deal, "1001")
         .await
         .unwrap()
         .is_none());
@@ -143,26 +252,30 @@ async fn bindings_upsert_and_lookup_both_ways(db: TestDb) {
     .unwrap();
     s.save_binding(&NewBinding {
         system: "crm",
-        kind: "deal",
+        kind: EntityKind::Deal,
         entity_id: "order-1",
         external_id: "501",
         snapshot: Some(&snap2),
     })
     .await
     .unwrap();
-    let b2 = s.binding("crm", "deal", "order-1").await.unwrap().unwrap();
+    let b2 = s
+        .binding("crm", EntityKind::Deal, "order-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(b2.snapshot.as_ref(), Some(&snap2));
     assert_ne!(b2.snapshot_hash, b.snapshot_hash);
     assert_eq!(b2.synced_at, b.synced_at + chrono::Duration::seconds(60));
 
-    let all = s.bindings_for("deal", "order-1").await.unwrap();
+    let all = s.bindings_for(EntityKind::Deal, "order-1").await.unwrap();
     assert_eq!(
         all.iter().map(|b| b.system.as_str()).collect::<Vec<_>>(),
         ["crm", "shop"]
     );
     s.save_binding(&NewBinding {
         system: "crm",
-        kind: "contact",
+        kind: EntityKind::Contact,
         entity_id: "c-1",
         external_id: "77",
         snapshot: None,
@@ -172,20 +285,26 @@ async fn bindings_upsert_and_lookup_both_ways(db: TestDb) {
     assert_eq!(
         s.binding_counts().await.unwrap(),
         vec![
-            ("crm".to_string(), "contact".to_string(), 1),
-            ("crm".to_string(), "deal".to_string(), 1),
-            ("shop".to_string(), "deal".to_string(), 1),
+            ("crm".to_string(), EntityKind::Contact, 1),
+            ("crm".to_string(), EntityKind::Deal, 1),
+            ("shop".to_string(), EntityKind::Deal, 1),
         ]
     );
-    assert!(s.remove_binding("shop", "deal", "order-1").await.unwrap());
-    assert!(!s.remove_binding("shop", "deal", "order-1").await.unwrap());
+    assert!(s
+        .remove_binding("shop", EntityKind::Deal, "order-1")
+        .await
+        .unwrap());
+    assert!(!s
+        .remove_binding("shop", EntityKind::Deal, "order-1")
+        .await
+        .unwrap());
 }
 
 async fn binding_external_id_is_unique(db: TestDb) {
     let s = &db.store;
     let nb = |entity_id: &'static str| NewBinding {
         system: "crm",
-        kind: "deal",
+        kind: EntityKind::Deal,
         entity_id,
         external_id: "900",
         snapshot: None,
@@ -206,7 +325,7 @@ async fn binding_external_id_is_unique(db: TestDb) {
     assert!(err.to_string().contains("already bound to entity order-1"));
     // The first binding is untouched.
     let b = s
-        .binding_by_external("crm", "deal", "900")
+        .binding_by_external("crm", EntityKind::Deal, "900")
         .await
         .unwrap()
         .unwrap();
@@ -298,7 +417,7 @@ async fn cursors_set_and_list(db: TestDb) {
 async fn journal_records_per_entity(db: TestDb) {
     let s = &db.store;
     let e = JournalEntry {
-        kind: "order",
+        kind: EntityKind::Order,
         entity_id: "shop:1",
         system: "crm",
         action: "created",
@@ -322,7 +441,7 @@ async fn journal_records_per_entity(db: TestDb) {
     })
     .await
     .unwrap();
-    let rows = s.journal_for("order", "shop:1").await.unwrap();
+    let rows = s.journal_for(EntityKind::Order, "shop:1").await.unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].action, "created");
     assert_eq!(rows[0].external_id.as_deref(), Some("501"));
@@ -334,7 +453,11 @@ async fn journal_records_per_entity(db: TestDb) {
     assert_eq!(rows[1].action, "skipped-unchanged");
     assert_eq!(rows[1].detail, None);
     assert!(rows[1].at > rows[0].at);
-    assert!(s.journal_for("order", "shop:9").await.unwrap().is_empty());
+    assert!(s
+        .journal_for(EntityKind::Order, "shop:9")
+        .await
+        .unwrap()
+        .is_empty());
     let recent = s.journal_recent(2).await.unwrap();
     assert_eq!(recent.len(), 2);
     assert_eq!(recent[0].entity_id, "shop:2", "newest first");
@@ -348,7 +471,7 @@ async fn conflicts_log_and_resolve(db: TestDb) {
     let theirs = json!("cancelled");
     let auto = s
         .record_conflict(&NewConflict {
-            kind: "order",
+            kind: EntityKind::Order,
             entity_id: "shop:1",
             field: "status",
             base: Some(&base),
@@ -367,7 +490,7 @@ async fn conflicts_log_and_resolve(db: TestDb) {
     let amount_theirs = json!({"amount": "12.00", "currency": "EUR"});
     let manual = s
         .record_conflict(&NewConflict {
-            kind: "order",
+            kind: EntityKind::Order,
             entity_id: "shop:1",
             field: "total",
             base: None,
@@ -388,7 +511,10 @@ async fn conflicts_log_and_resolve(db: TestDb) {
     assert_eq!(c.resolved_by.as_deref(), Some("rule:store"));
     assert_eq!(c.base, Some(base));
     assert_eq!(c.chosen_value, Some(ours.clone()));
-    let open = s.open_conflicts_for("order", "shop:1").await.unwrap();
+    let open = s
+        .open_conflicts_for(EntityKind::Order, "shop:1")
+        .await
+        .unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].id, manual);
     assert_eq!(open[0].theirs, amount_theirs);
@@ -519,7 +645,7 @@ async fn inbox_items_set_aside_come_back_when_their_time_comes(db: TestDb) {
 async fn journal_latest_entry_of_each_entity(db: TestDb) {
     let s = &db.store;
     let e = JournalEntry {
-        kind: "catalog",
+        kind: EntityKind::Catalog,
         entity_id: "flow:products",
         system: "crm",
         action: "pushed",
@@ -544,13 +670,16 @@ async fn journal_latest_entry_of_each_entity(db: TestDb) {
     .unwrap();
     // Another kind is not mixed in.
     s.journal(&JournalEntry {
-        kind: "order",
+        kind: EntityKind::Order,
         entity_id: "shop:1",
         ..e
     })
     .await
     .unwrap();
-    let latest = s.journal_latest_per_entity("catalog").await.unwrap();
+    let latest = s
+        .journal_latest_per_entity(EntityKind::Catalog)
+        .await
+        .unwrap();
     let got: Vec<(&str, &str, Option<&str>)> = latest
         .iter()
         .map(|r| (r.entity_id.as_str(), r.system.as_str(), r.detail.as_deref()))
@@ -571,7 +700,7 @@ async fn journal_latest_entry_of_each_entity(db: TestDb) {
         ]
     );
     assert!(s
-        .journal_latest_per_entity("none")
+        .journal_latest_per_entity(EntityKind::Schedule)
         .await
         .unwrap()
         .is_empty());

@@ -1,5 +1,6 @@
 //! The seam between the exchange protocol and storage: what the endpoint asks of the engine.
 
+use crate::ExchangeType;
 use async_trait::async_trait;
 use dealbridge_sdk::model::Order;
 use std::path::Path;
@@ -12,7 +13,8 @@ use std::path::Path;
 pub trait ExchangeImporter: Send + Sync {
     /// Imports one uploaded file. `exchange_type` is `catalog` or `sale`. `Ok` carries a short
     /// summary for the 1C log; `Err` the reason 1C shows to its user.
-    async fn import_file(&self, exchange_type: &str, path: &Path) -> Result<String, String>;
+    async fn import_file(&self, exchange_type: ExchangeType, path: &Path)
+        -> Result<String, String>;
 
     /// Orders 1C has not yet confirmed (answered to `type=sale&mode=query`).
     async fn orders_for_export(&self) -> Result<Vec<Order>, String>;
@@ -26,7 +28,7 @@ pub trait ExchangeImporter: Send + Sync {
     /// catalog split over several files is deactivated once, at the end.
     async fn begin_exchange(
         &self,
-        _exchange_type: &str,
+        _exchange_type: ExchangeType,
         _version: Option<&str>,
     ) -> Result<(), String> {
         Ok(())
@@ -34,7 +36,7 @@ pub trait ExchangeImporter: Send + Sync {
 
     /// 1C asks to deactivate what the exchange's full files did not list (`mode=deactivate`), or
     /// the exchange ends (`mode=complete`). Idempotent: the second call finds nothing to do.
-    async fn finish_exchange(&self, _exchange_type: &str) -> Result<String, String> {
+    async fn finish_exchange(&self, _exchange_type: ExchangeType) -> Result<String, String> {
         Ok("nothing to deactivate".to_string())
     }
 }

@@ -20,6 +20,7 @@ pub use unzip::ZipLimits;
 
 use super::config::{Exchange1cConfig, OrderEncoding};
 use crate::writer::{write_orders, OrderExport, OutputEncoding, WriterOptions};
+use crate::ExchangeType;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -169,11 +170,10 @@ async fn dispatch(
     let s = &state.inner;
     let kind = params.get("type").map(String::as_str).unwrap_or("");
     let mode = params.get("mode").map(String::as_str).unwrap_or("");
-    if kind != "catalog" && kind != "sale" {
-        return Answer::failure(format!(
-            "unknown exchange type \"{kind}\"; expected type=catalog or type=sale"
-        ));
-    }
+    let kind: ExchangeType = match kind.parse() {
+        Ok(kind) => kind,
+        Err(reason) => return Answer::failure(reason),
+    };
     if mode == "checkauth" {
         return checkauth(s, &headers);
     }
@@ -193,8 +193,8 @@ async fn dispatch(
         }
         (_, "file") => file(s, &cookie, kind, filename, body).await,
         (_, "import") => import(s, kind, filename).await,
-        ("sale", "query") => query(s, &cookie).await,
-        ("sale", "success") => confirm(s, &cookie).await,
+        (ExchangeType::Sale, "query") => query(s, &cookie).await,
+        (ExchangeType::Sale, "success") => confirm(s, &cookie).await,
         (_, "deactivate") | (_, "complete") => match s.importer.finish_exchange(kind).await {
             Ok(summary) => Answer::Success(vec![format!("{mode}: done"), summary]),
             Err(reason) => Answer::failure(format!("{mode} failed: {reason}")),
@@ -225,11 +225,11 @@ fn checkauth(s: &Inner, headers: &HeaderMap) -> Answer {
     ])
 }
 
-fn type_dir(s: &Inner, kind: &str) -> PathBuf {
-    s.settings.dir.join(kind)
+fn type_dir(s: &Inner, kind: ExchangeType) -> PathBuf {
+    s.settings.dir.join(kind.as_str())
 }
 
-fn init(s: &Inner, cookie: &str, kind: &str, version: Option<String>) -> Answer {
+fn init(s: &Inner, cookie: &str, kind: ExchangeType, version: Option<String>) -> Answer {
     let dir = type_dir(s, kind);
     if let Err(e) = files::reset_dir(&dir) {
         return Answer::failure(format!(
@@ -237,7 +237,7 @@ fn init(s: &Inner, cookie: &str, kind: &str, version: Option<String>) -> Answer 
             dir.display()
         ));
     }
-    s.jobs.clear(kind);
+    s.jobs.clear(kind.as_str());
     let sessid = s
         .sessions
         .with(cookie, |sess| {
@@ -256,7 +256,13 @@ fn init(s: &Inner, cookie: &str, kind: &str, version: Option<String>) -> Answer 
     Answer::Raw(text)
 }
 
-async fn file(s: &Inner, cookie: &str, kind: &str, filename: Option<&str>, body: Body) -> Answer {
+async fn file(
+    s: &Inner,
+    cookie: &str,
+    kind: ExchangeType,
+    filename: Option<&str>,
+    body: Body,
+) -> Answer {
     let Some(name) = filename else {
         return Answer::failure("mode=file needs filename=");
     };
@@ -290,7 +296,7 @@ async fn file(s: &Inner, cookie: &str, kind: &str, filename: Option<&str>, body:
         .sessions
         .with(cookie, |sess| sess.version.is_none())
         .unwrap_or(false);
-    if kind == "sale" && old_protocol && !files::is_zip(&dir.join(&rel)) {
+    if kind == ExchangeType::Sale && old_protocol && !files::is_zip(&dir.join(&rel)) {
         // Old protocol (no version at init): 1C sends no mode=import for sale files, the site
         // imports at upload time.
         return match s.importer.import_file(kind, &dir.join(&rel)).await {
@@ -329,7 +335,7 @@ async fn unpack_pending(s: &Inner, dir: &std::path::Path) -> Result<Vec<PathBuf>
     .map_err(|e| format!("unpacking failed: {e}"))?
 }
 
-async fn import(s: &Inner, kind: &str, filename: Option<&str>) -> Answer {
+async fn import(s: &Inner, kind: ExchangeType, filename: Option<&str>) -> Answer {
     let Some(name) = filename else {
         return Answer::failure("mode=import needs filename=");
     };
@@ -357,9 +363,8 @@ async fn import(s: &Inner, kind: &str, filename: Option<&str>) -> Answer {
         Some(JobState::Done(result)) => return finished(s, &key, name, result),
         None => {
             let importer = Arc::clone(&s.importer);
-            let kind = kind.to_string();
             s.jobs.start(key.clone(), move || async move {
-                importer.import_file(&kind, &path).await
+                importer.import_file(kind, &path).await
             })
         }
     };
