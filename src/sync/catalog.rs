@@ -52,7 +52,7 @@ use dealbridge_sdk::money::{parse_decimal, Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
 pub use dealbridge_sdk::traits::{CatalogSource, StorePricePush};
 use dealbridge_sdk::ConnectorError;
-use dealbridge_store::{snapshot_hash, JournalEntry, Store, StoreError};
+use dealbridge_store::{snapshot_hash, CatalogEntry, JournalEntry, Store, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -229,6 +229,17 @@ struct PendingCrm {
     snapshot: Value,
 }
 
+/// What one 1C catalog run collects while it walks the pages.
+struct OnecPass {
+    report: CatalogReport,
+    /// Every item is written, changed or not (`sync --full`).
+    full: bool,
+    crm_pending: Vec<PendingCrm>,
+    store_pending: Vec<PendingStore>,
+    /// Articles already sent to the store in this run (a second one would overwrite the first).
+    skus_seen: HashSet<String>,
+}
+
 /// A store update waiting to be pushed.
 struct PendingStore {
     entity: String,
@@ -390,15 +401,18 @@ impl CatalogFlow {
     /// The 1C direction: entries read from the state database in pages.
     async fn run_onec(&self, store: &Store, full: bool) -> Result<CatalogReport, CatalogError> {
         let resolved = self.resolve(store).await?;
-        let mut report = CatalogReport {
-            flow: self.name.clone(),
-            source: self.source_system.clone(),
+        let mut pass = OnecPass {
+            report: CatalogReport {
+                flow: self.name.clone(),
+                source: self.source_system.clone(),
+                full,
+                ..Default::default()
+            },
             full,
-            ..Default::default()
+            crm_pending: Vec::new(),
+            store_pending: Vec::new(),
+            skus_seen: HashSet::new(),
         };
-        let mut crm_pending: Vec<PendingCrm> = Vec::new();
-        let mut store_pending: Vec<PendingStore> = Vec::new();
-        let mut skus_seen: HashSet<String> = HashSet::new();
         let mut after = String::new();
         loop {
             let page = store
@@ -408,126 +422,161 @@ impl CatalogFlow {
             let Some(last) = page.last() else { break };
             after = last.external_id.clone();
             let short = page.len() < CHUNK;
-            report.entries += page.len() as u64;
-            let entities: Vec<String> = page
-                .iter()
-                .map(|e| format!("{}:{}", self.source_system, e.external_id))
-                .collect();
-            let ids: Vec<&str> = entities.iter().map(String::as_str).collect();
-            let crm_bound = self
-                .bindings(store, &self.crm, EntityKind::Product, &ids)
-                .await?;
-            let store_bound = self
-                .bindings(store, &self.store, EntityKind::ProductPrice, &ids)
-                .await?;
-            for (e, entity) in page.iter().zip(entities) {
-                let crm_binding = crm_bound.get(&entity);
-                if !e.active && !self.mapping.include_inactive && crm_binding.is_none() {
-                    report.skipped_inactive += 1;
-                    continue;
-                }
-                let price = match self.price_of(&resolved, &e.prices) {
-                    Ok(p) => p,
-                    Err(why) => {
-                        self.problem(store, &entity, "catalog_invalid", None, &why)
-                            .await?;
-                        report.invalid.push((entity, why));
-                        continue;
-                    }
-                };
-                if self.crm.is_some() {
-                    let item = CatalogItem {
-                        origin: ExternalRef {
-                            system: self.source_system.clone(),
-                            id: e.external_id.clone(),
-                        },
-                        crm_id: None,
-                        name: e.name.clone(),
-                        sku: e.sku.clone(),
-                        description: None,
-                        price: price.clone(),
-                        unit: e.unit.clone(),
-                        active: e.active,
-                    };
-                    self.plan_crm(
-                        item,
-                        entity.clone(),
-                        crm_binding,
-                        full,
-                        &mut crm_pending,
-                        &mut report,
-                    );
-                }
-                if self.store.is_some() {
-                    if !e.active {
-                        report.skipped_inactive += u64::from(self.crm.is_none());
-                        continue;
-                    }
-                    let stock = match stock_of(&resolved, &e.stock) {
-                        Ok(s) => s,
-                        Err(why) => {
-                            self.problem(store, &entity, "catalog_invalid", None, &why)
-                                .await?;
-                            report.invalid.push((entity, why));
-                            continue;
-                        }
-                    };
-                    let regular_price = price.as_ref().map(|p| p.amount);
-                    let Some(sku) = e.sku.clone() else {
-                        report.store_skipped += 1;
-                        continue;
-                    };
-                    if regular_price.is_none() && stock.is_none() {
-                        report.store_skipped += 1;
-                        continue;
-                    }
-                    if !skus_seen.insert(sku.clone()) {
-                        let why = format!(
-                            "SKU `{sku}` is also the article of another 1C item sent earlier in this run; the store got that one's price and stock. Give each 1C offer its own article"
-                        );
-                        self.problem(store, &entity, "catalog_duplicate_sku", Some(&sku), &why)
-                            .await?;
-                        report.store_duplicate_sku.push(sku);
-                        continue;
-                    }
-                    let snapshot = json!({
-                        "sku": sku,
-                        "regular_price": regular_price.map(|d| d.normalize().to_string()),
-                        "stock_quantity": stock.map(|d| d.normalize().to_string()),
-                    });
-                    let same = store_bound.get(&entity).is_some_and(|(bound_sku, h)| {
-                        *bound_sku == sku && h.as_deref() == Some(&snapshot_hash(&snapshot))
-                    });
-                    if same && !full {
-                        report.store_unchanged += 1;
-                    } else {
-                        store_pending.push(PendingStore {
-                            entity,
-                            update: SkuUpdate {
-                                sku,
-                                regular_price,
-                                stock_quantity: stock,
-                            },
-                            snapshot,
-                        });
-                    }
-                }
+            self.plan_page(store, &resolved, &page, &mut pass).await?;
+            if pass.crm_pending.len() >= CHUNK {
+                self.flush_crm(store, &mut pass.crm_pending, &mut pass.report)
+                    .await?;
             }
-            if crm_pending.len() >= CHUNK {
-                self.flush_crm(store, &mut crm_pending, &mut report).await?;
-            }
-            if store_pending.len() >= CHUNK {
-                self.flush_store(store, &mut store_pending, &mut report)
+            if pass.store_pending.len() >= CHUNK {
+                self.flush_store(store, &mut pass.store_pending, &mut pass.report)
                     .await?;
             }
             if short {
                 break;
             }
         }
-        self.flush_crm(store, &mut crm_pending, &mut report).await?;
-        self.flush_store(store, &mut store_pending, &mut report)
+        self.flush_crm(store, &mut pass.crm_pending, &mut pass.report)
             .await?;
-        Ok(report)
+        self.flush_store(store, &mut pass.store_pending, &mut pass.report)
+            .await?;
+        Ok(pass.report)
+    }
+
+    /// Plans one page of 1C entries: the CRM item and the store's price and stock of each.
+    async fn plan_page(
+        &self,
+        store: &Store,
+        resolved: &Resolved,
+        page: &[CatalogEntry],
+        pass: &mut OnecPass,
+    ) -> Result<(), CatalogError> {
+        pass.report.entries += page.len() as u64;
+        let entities: Vec<String> = page
+            .iter()
+            .map(|e| format!("{}:{}", self.source_system, e.external_id))
+            .collect();
+        let ids: Vec<&str> = entities.iter().map(String::as_str).collect();
+        let crm_bound = self
+            .bindings(store, &self.crm, EntityKind::Product, &ids)
+            .await?;
+        let store_bound = self
+            .bindings(store, &self.store, EntityKind::ProductPrice, &ids)
+            .await?;
+        for (e, entity) in page.iter().zip(entities) {
+            let crm_binding = crm_bound.get(&entity);
+            if !e.active && !self.mapping.include_inactive && crm_binding.is_none() {
+                pass.report.skipped_inactive += 1;
+                continue;
+            }
+            let price = match self.price_of(resolved, &e.prices) {
+                Ok(p) => p,
+                Err(why) => {
+                    self.problem(store, &entity, "catalog_invalid", None, &why)
+                        .await?;
+                    pass.report.invalid.push((entity, why));
+                    continue;
+                }
+            };
+            if self.crm.is_some() {
+                let item = CatalogItem {
+                    origin: ExternalRef {
+                        system: self.source_system.clone(),
+                        id: e.external_id.clone(),
+                    },
+                    crm_id: None,
+                    name: e.name.clone(),
+                    sku: e.sku.clone(),
+                    description: None,
+                    price: price.clone(),
+                    unit: e.unit.clone(),
+                    active: e.active,
+                };
+                self.plan_crm(
+                    item,
+                    entity.clone(),
+                    crm_binding,
+                    pass.full,
+                    &mut pass.crm_pending,
+                    &mut pass.report,
+                );
+            }
+            if self.store.is_some() {
+                let bound = store_bound.get(&entity);
+                self.plan_store_entry(store, resolved, e, entity, price, bound, pass)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans the store's price and stock of one 1C entry, by SKU: only what differs from the
+    /// snapshot last written (or everything on a full run); an entry without an article, or with
+    /// an article an earlier entry of this run already used, is skipped and said why.
+    #[allow(clippy::too_many_arguments)] // one entry's inputs, all read by the caller's page pass
+    async fn plan_store_entry(
+        &self,
+        store: &Store,
+        resolved: &Resolved,
+        e: &CatalogEntry,
+        entity: String,
+        price: Option<Money>,
+        bound: Option<&(String, Option<String>)>,
+        pass: &mut OnecPass,
+    ) -> Result<(), CatalogError> {
+        let report = &mut pass.report;
+        if !e.active {
+            report.skipped_inactive += u64::from(self.crm.is_none());
+            return Ok(());
+        }
+        let stock = match stock_of(resolved, &e.stock) {
+            Ok(s) => s,
+            Err(why) => {
+                self.problem(store, &entity, "catalog_invalid", None, &why)
+                    .await?;
+                report.invalid.push((entity, why));
+                return Ok(());
+            }
+        };
+        let regular_price = price.as_ref().map(|p| p.amount);
+        let Some(sku) = e.sku.clone() else {
+            report.store_skipped += 1;
+            return Ok(());
+        };
+        if regular_price.is_none() && stock.is_none() {
+            report.store_skipped += 1;
+            return Ok(());
+        }
+        if !pass.skus_seen.insert(sku.clone()) {
+            let why = format!(
+                "SKU `{sku}` is also the article of another 1C item sent earlier in this run; the store got that one's price and stock. Give each 1C offer its own article"
+            );
+            self.problem(store, &entity, "catalog_duplicate_sku", Some(&sku), &why)
+                .await?;
+            report.store_duplicate_sku.push(sku);
+            return Ok(());
+        }
+        let snapshot = json!({
+            "sku": sku,
+            "regular_price": regular_price.map(|d| d.normalize().to_string()),
+            "stock_quantity": stock.map(|d| d.normalize().to_string()),
+        });
+        let same = bound.is_some_and(|(bound_sku, h)| {
+            *bound_sku == sku && h.as_deref() == Some(&snapshot_hash(&snapshot))
+        });
+        if same && !pass.full {
+            report.store_unchanged += 1;
+        } else {
+            pass.store_pending.push(PendingStore {
+                entity,
+                update: SkuUpdate {
+                    sku,
+                    regular_price,
+                    stock_quantity: stock,
+                },
+                snapshot,
+            });
+        }
+        Ok(())
     }
 
     /// Finds the mapped price type and warehouses in the imported catalog.

@@ -511,6 +511,135 @@ impl DetailPart {
 /// An offer's prices, stock and property values as written.
 type OfferParts = (PartColumns, PartColumns, DetailPart);
 
+/// The products of a batch that need writing (new, changed, or listed again after being
+/// deactivated), with their detail parts; unchanged ones are only counted.
+fn plan_products<'a>(
+    products: &[&'a CatalogProduct],
+    old: &HashMap<String, ProductState>,
+    product_details: &HashMap<&str, &CatalogDetails>,
+    report: &mut CatalogWriteReport,
+) -> (
+    Vec<Planned<'a, CatalogProduct>>,
+    Vec<(DetailPart, DetailPart)>,
+) {
+    let mut todo = Vec::new();
+    let mut details: Vec<(DetailPart, DetailPart)> = Vec::new();
+    for p in products {
+        // The core hash is the row's alone, so rows without details keep the hash they
+        // had before details were stored; details have hashes of their own.
+        let h = hash_of(*p);
+        let d = product_details.get(p.external_id.as_str());
+        let props = DetailPart::new(d.and_then(|d| d.properties.as_ref()));
+        let images = DetailPart::new(d.and_then(|d| d.images.as_ref()));
+        let new = match old.get(p.external_id.as_str()) {
+            // An inactive row listed again is reactivated, so it counts as changed.
+            Some(o)
+                if o.hash == h
+                    && o.active != p.deleted
+                    && props.same_as(o.properties_hash.as_ref())
+                    && images.same_as(o.images_hash.as_ref()) =>
+            {
+                report.products.unchanged += 1;
+                continue;
+            }
+            Some(_) => {
+                report.products.updated += 1;
+                false
+            }
+            None => {
+                report.products.inserted += 1;
+                true
+            }
+        };
+        todo.push(Planned {
+            row: *p,
+            hash: h,
+            new,
+        });
+        details.push((props, images));
+    }
+    (todo, details)
+}
+
+/// The offers of a batch that need writing, with the parts (prices, stock, properties) their
+/// rows get; prices and stock are counted one by one.
+fn plan_offers<'a>(
+    offers: &[&'a CatalogOffer],
+    old: &HashMap<String, OfferState>,
+    offer_details: &HashMap<&str, &CatalogDetails>,
+    report: &mut CatalogWriteReport,
+) -> (Vec<Planned<'a, CatalogOffer>>, Vec<OfferParts>) {
+    let mut core: Vec<Planned<CatalogOffer>> = Vec::new();
+    let mut parts: Vec<OfferParts> = Vec::new();
+    for o in offers {
+        let h = hash_of(*o);
+        let prev = old.get(o.external_id.as_str());
+        let props = DetailPart::new(
+            offer_details
+                .get(o.external_id.as_str())
+                .and_then(|d| d.properties.as_ref()),
+        );
+        let props_same = props.same_as(prev.and_then(|p| p.properties_hash.as_ref()));
+        let ph = o.prices.as_ref().map(hash_of);
+        let sh = o.stock.as_ref().map(hash_of);
+        let core_same = matches!(prev, Some(p) if p.hash == h && p.active != o.deleted);
+        let prices_same = ph.is_none() || matches!(prev, Some(p) if p.prices_hash == ph);
+        let stock_same = sh.is_none() || matches!(prev, Some(p) if p.stock_hash == sh);
+        let n_prices = o.prices.as_ref().map_or(0, Vec::len) as u64;
+        let n_stock = o.stock.as_ref().map_or(0, Vec::len) as u64;
+        let had_prices = prev.is_some_and(|p| p.prices_hash.is_some());
+        let had_stock = prev.is_some_and(|p| p.stock_hash.is_some());
+        if prices_same {
+            report.prices.unchanged += n_prices
+        } else if had_prices {
+            report.prices.updated += n_prices
+        } else {
+            report.prices.inserted += n_prices
+        }
+        if stock_same {
+            report.stock.unchanged += n_stock
+        } else if had_stock {
+            report.stock.updated += n_stock
+        } else {
+            report.stock.inserted += n_stock
+        }
+        let new = match prev {
+            Some(_) if core_same && prices_same && stock_same && props_same => {
+                report.offers.unchanged += 1;
+                continue;
+            }
+            Some(_) => {
+                if core_same && props_same {
+                    report.offers.unchanged += 1
+                } else {
+                    report.offers.updated += 1
+                }
+                false
+            }
+            None => {
+                report.offers.inserted += 1;
+                true
+            }
+        };
+        // A part this file does not carry is bound as NULL and kept by the COALESCE below.
+        parts.push((
+            PartColumns::new(o.prices.as_ref(), ph, |p: &CatalogPrice| {
+                p.price_type_id.as_str()
+            }),
+            PartColumns::new(o.stock.as_ref(), sh, |s: &CatalogStock| {
+                s.warehouse_id.as_str()
+            }),
+            props,
+        ));
+        core.push(Planned {
+            row: *o,
+            hash: h,
+            new,
+        });
+    }
+    (core, parts)
+}
+
 /// The variants of a property as its stored JSON object (`{ИдЗначения: Значение}`).
 fn variants_json(v: &[CatalogPropertyVariant]) -> String {
     let map: BTreeMap<&str, &str> = v
@@ -615,28 +744,7 @@ impl Store {
             // --- products, with their property values and images --------------------------------
             let ids: Vec<&str> = products.iter().map(|p| p.external_id.as_str()).collect();
             let old = CatalogConn::existing_product_hashes(&mut *tx, system, &ids).await?;
-            let mut todo = Vec::new();
-            let mut details: Vec<(DetailPart, DetailPart)> = Vec::new();
-            for p in &products {
-                // The core hash is the row's alone, so rows without details keep the hash they
-                // had before details were stored; details have hashes of their own.
-                let h = hash_of(*p);
-                let d = product_details.get(p.external_id.as_str());
-                let props = DetailPart::new(d.and_then(|d| d.properties.as_ref()));
-                let images = DetailPart::new(d.and_then(|d| d.images.as_ref()));
-                let new = match old.get(p.external_id.as_str()) {
-                    // An inactive row listed again is reactivated, so it counts as changed.
-                    Some(o) if o.hash == h && o.active != p.deleted
-                        && props.same_as(o.properties_hash.as_ref()) && images.same_as(o.images_hash.as_ref()) => {
-                        report.products.unchanged += 1;
-                        continue;
-                    }
-                    Some(_) => { report.products.updated += 1; false }
-                    None => { report.products.inserted += 1; true }
-                };
-                todo.push(Planned { row: *p, hash: h, new });
-                details.push((props, images));
-            }
+            let (todo, details) = plan_products(&products, &old, &product_details, &mut report);
             let rows: Vec<(&Planned<CatalogProduct>, &(DetailPart, DetailPart))> = todo.iter().zip(details.iter()).collect();
             // A part this file does not carry is bound as NULL and kept by the COALESCE below.
             exec_chunks!(tx, pg, rows, 15,
@@ -667,47 +775,7 @@ impl Store {
             // --- offers, their prices and stock -------------------------------------------------
             let ids: Vec<&str> = offers.iter().map(|p| p.external_id.as_str()).collect();
             let old = CatalogConn::existing_offer_hashes(&mut *tx, system, &ids).await?;
-            let mut core: Vec<Planned<CatalogOffer>> = Vec::new();
-            let mut parts: Vec<OfferParts> = Vec::new();
-            for o in &offers {
-                let h = hash_of(*o);
-                let prev = old.get(o.external_id.as_str());
-                let props = DetailPart::new(offer_details.get(o.external_id.as_str()).and_then(|d| d.properties.as_ref()));
-                let props_same = props.same_as(prev.and_then(|p| p.properties_hash.as_ref()));
-                let ph = o.prices.as_ref().map(hash_of);
-                let sh = o.stock.as_ref().map(hash_of);
-                let core_same = matches!(prev, Some(p) if p.hash == h && p.active != o.deleted);
-                let prices_same = ph.is_none() || matches!(prev, Some(p) if p.prices_hash == ph);
-                let stock_same = sh.is_none() || matches!(prev, Some(p) if p.stock_hash == sh);
-                let n_prices = o.prices.as_ref().map_or(0, Vec::len) as u64;
-                let n_stock = o.stock.as_ref().map_or(0, Vec::len) as u64;
-                let had_prices = prev.is_some_and(|p| p.prices_hash.is_some());
-                let had_stock = prev.is_some_and(|p| p.stock_hash.is_some());
-                if prices_same { report.prices.unchanged += n_prices }
-                else if had_prices { report.prices.updated += n_prices }
-                else { report.prices.inserted += n_prices }
-                if stock_same { report.stock.unchanged += n_stock }
-                else if had_stock { report.stock.updated += n_stock }
-                else { report.stock.inserted += n_stock }
-                let new = match prev {
-                    Some(_) if core_same && prices_same && stock_same && props_same => {
-                        report.offers.unchanged += 1;
-                        continue;
-                    }
-                    Some(_) => {
-                        if core_same && props_same { report.offers.unchanged += 1 } else { report.offers.updated += 1 }
-                        false
-                    }
-                    None => { report.offers.inserted += 1; true }
-                };
-                // A part this file does not carry is bound as NULL and kept by the COALESCE below.
-                parts.push((
-                    PartColumns::new(o.prices.as_ref(), ph, |p: &CatalogPrice| p.price_type_id.as_str()),
-                    PartColumns::new(o.stock.as_ref(), sh, |s: &CatalogStock| s.warehouse_id.as_str()),
-                    props,
-                ));
-                core.push(Planned { row: *o, hash: h, new });
-            }
+            let (core, parts) = plan_offers(&offers, &old, &offer_details, &mut report);
             let rows: Vec<(&Planned<CatalogOffer>, &OfferParts)> = core.iter().zip(parts.iter()).collect();
             exec_chunks!(tx, pg, rows, 19,
                 |v: String| format!("INSERT INTO catalog_offers (system, external_id, product_id, characteristic_id, sku, name, barcodes, deleted, active, content_hash, \

@@ -37,10 +37,10 @@ mod store;
 
 pub use bindings::{Binding, NewBinding};
 pub use catalog::{
-    CatalogBatch, CatalogCounts, CatalogDetails, CatalogGroup, CatalogKind, CatalogOffer,
-    CatalogPrice, CatalogPriceType, CatalogProduct, CatalogProperty, CatalogPropertyValue,
-    CatalogPropertyVariant, CatalogStock, CatalogWarehouse, CatalogWriteReport, SeenRun,
-    StoredCatalogRow, UpsertCounts,
+    CatalogBatch, CatalogCounts, CatalogDetails, CatalogEntry, CatalogGroup, CatalogKind,
+    CatalogOffer, CatalogPrice, CatalogPriceType, CatalogProduct, CatalogProperty,
+    CatalogPropertyValue, CatalogPropertyVariant, CatalogStock, CatalogWarehouse,
+    CatalogWriteReport, SeenRun, StoredCatalogRow, UpsertCounts,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conflicts::{Conflict, ConflictFilter, ConflictState, NewConflict};
