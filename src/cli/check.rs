@@ -2,9 +2,14 @@
 
 use super::exit;
 use crate::config::{check as check_config, example_config, ProcessEnv};
-use crate::mapping::default_mapping_file;
 use anyhow::Context;
 use std::path::Path;
+
+/// The mapping `dealbridge init` writes beside the example config: the shipped
+/// `mappings/woocommerce-bitrix24.toml`, for the pair the example config connects.
+pub fn default_mapping_file() -> &'static str {
+    include_str!("../../mappings/woocommerce-bitrix24.toml")
+}
 
 /// Writes the commented example config (and the default mapping next to it). Never overwrites.
 pub fn init(path: &Path) -> anyhow::Result<u8> {

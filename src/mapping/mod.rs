@@ -31,11 +31,6 @@ pub use ownership::{FieldOwnership, OwnedField, Owner};
 pub use statuses::{order_statuses, StatusVocabulary};
 pub use template::{Placeholder, TemplateError, TitleTemplate};
 
-/// The mapping shipped in `mappings/woocommerce-bitrix24.toml`, for `dealbridge init`.
-pub fn default_mapping_file() -> &'static str {
-    include_str!("../../mappings/woocommerce-bitrix24.toml")
-}
-
 /// The title used when `[deal]` sets none.
 pub const DEFAULT_TITLE: &str = "Order #{number}";
 

@@ -198,10 +198,10 @@ fn the_shipped_example_passes_check() {
         example_config(),
         include_str!("../../examples/dealbridge.toml")
     );
-    assert_eq!(dealbridge::mapping::default_mapping_file(), MAPPING);
+    assert_eq!(dealbridge::cli::check::default_mapping_file(), MAPPING);
     let s = Setup::new(
         example_config(),
-        dealbridge::mapping::default_mapping_file(),
+        dealbridge::cli::check::default_mapping_file(),
     );
     let config = s.check().unwrap_or_else(|e| panic!("{e:#?}"));
     assert_eq!(config.systems.len(), 2);
