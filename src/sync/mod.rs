@@ -16,6 +16,7 @@
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
 //! - [`queue_worker`]: claims jobs and runs them; retried on store errors, never ended by one.
+//! - [`selection`]: which jobs an operator means (state, flow, error class) for `queue` commands.
 //! - [`supervisor`]: runs a background loop pass after pass, pausing on failures, and keeps
 //!   each loop's health for `/healthz` and `/status`.
 //! - [`loops`]: the supervised loops of `run` (workers, polls, inbox, catalog, schedules,
@@ -37,6 +38,7 @@ pub mod pull;
 pub mod queue_worker;
 pub mod reverse;
 pub mod schedule;
+pub mod selection;
 pub mod supervisor;
 pub mod two_way;
 pub mod upsert;

@@ -890,3 +890,115 @@ async fn check_remote_names_the_shopify_location_a_catalog_writes() {
         stdout(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_filters_and_bulk_retry_touch_each_matching_job_once() {
+    let world = spawn_world(Tuning::default()).await;
+    let orders = create_orders(&world.shop.base_url, 8, 3).await;
+    let completed = orders.iter().filter(|(_, s)| s == "completed").count();
+    let mapping = "mappings/woocommerce-bitrix24.toml";
+    world.edit_file(
+        mapping,
+        "completed = \"WON\"",
+        "completed = \"NO_SUCH_STAGE\"",
+    );
+    assert_eq!(code(&world.cli(&["sync"])), 3);
+
+    // Filters: the CRM refused the stage, a permanent failure of flow `orders`.
+    let list = |extra: &[&str]| {
+        let mut args = vec!["queue", "list", "--json", "--state", "dead"];
+        args.extend_from_slice(extra);
+        world.cli_json(&args).as_array().unwrap().clone()
+    };
+    let permanent = list(&["--flow", "orders", "--error-class", "permanent"]);
+    assert_eq!(permanent.len(), completed, "{permanent:#?}");
+    for job in &permanent {
+        assert_eq!(job["flow"], "orders");
+        assert_eq!(job["error_class"], "permanent");
+    }
+    assert_eq!(list(&["--error-class", "invalid"]).len(), completed);
+    assert!(list(&["--error-class", "transient"]).is_empty());
+    let out = world.cli(&["queue", "list", "--flow", "nope"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("no flow called `nope`"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A filter that matches nothing touches nothing.
+    let out = world.cli(&["queue", "retry", "--all", "--error-class", "transient"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("0 job(s) queued again"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(list(&[]).len(), completed);
+
+    // After the fix, one command retries every matching job, once; a second does nothing.
+    world.edit_file(
+        mapping,
+        "completed = \"NO_SUCH_STAGE\"",
+        "completed = \"WON\"",
+    );
+    let out = world.cli(&[
+        "queue",
+        "retry",
+        "--all",
+        "--flow",
+        "orders",
+        "--error-class",
+        "permanent",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with(&format!("{completed} job(s) queued again")),
+        "{}",
+        stdout(&out)
+    );
+    let again = world.cli(&["queue", "retry", "--all", "--flow", "orders"]);
+    assert!(
+        stdout(&again).starts_with("0 job(s) queued again"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(list(&[]).is_empty());
+    assert_eq!(code(&world.cli(&["sync"])), 0);
+    let (n, origins) = world.deal_origins();
+    assert_eq!(n, orders.len(), "exactly one deal per order");
+    assert_eq!(origins, ids(&orders));
+
+    // Drop --all works on what is left (nothing dead now) and says so.
+    let out = world.cli(&["queue", "drop", "--all"]);
+    assert!(
+        stdout(&out).starts_with("0 job(s) dropped"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Each operator action is journalled with who and how many.
+    let store = dealbridge::app::open_store(&world.config).await.unwrap();
+    let actions = store
+        .journal_for(dealbridge_store::EntityKind::Queue, "jobs")
+        .await
+        .unwrap();
+    let summary: Vec<(String, u64)> = actions
+        .iter()
+        .map(|a| {
+            let d: Value = serde_json::from_str(a.detail.as_deref().unwrap()).unwrap();
+            assert!(d["who"].as_str().unwrap().starts_with("cli:"), "{d}");
+            (a.action.clone(), d["count"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("retry-all".to_string(), 0),
+            ("retry-all".to_string(), completed as u64),
+            ("retry-all".to_string(), 0),
+            ("drop-all".to_string(), 0),
+        ]
+    );
+    store.close().await;
+}

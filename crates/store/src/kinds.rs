@@ -115,6 +115,8 @@ stored_names! {
         Catalog = "catalog",
         /// A schedule (journal only: its runs).
         Schedule = "schedule",
+        /// The job queue (journal only: operators' retries and drops, with who and how many).
+        Queue = "queue",
     }
 }
 
@@ -149,6 +151,7 @@ mod tests {
             (EntityKind::ProductPrice, "product_price"),
             (EntityKind::Catalog, "catalog"),
             (EntityKind::Schedule, "schedule"),
+            (EntityKind::Queue, "queue"),
         ];
         assert_eq!(want.len(), EntityKind::ALL.len());
         for (kind, text) in want {

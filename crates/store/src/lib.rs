@@ -51,7 +51,8 @@ pub use journal::{JournalEntry, JournalRow};
 pub use kinds::{EntityKind, JobKind, UnknownName};
 pub use lock::NamedLock;
 pub use queue::{
-    BackoffPolicy, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob, Queue,
+    BackoffPolicy, BulkRetry, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob,
+    Queue,
 };
 pub use snapshot::{canonical_json, snapshot_hash};
 pub use store::Store;

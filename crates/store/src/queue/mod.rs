@@ -27,6 +27,7 @@
 
 mod admin;
 mod backoff;
+mod bulk;
 mod claim;
 mod finish;
 mod types;
@@ -34,6 +35,7 @@ mod types;
 use std::sync::Arc;
 
 pub use backoff::BackoffPolicy;
+pub use bulk::BulkRetry;
 pub use types::{Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob};
 
 use crate::clock::Clock;

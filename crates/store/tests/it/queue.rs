@@ -24,6 +24,7 @@ both_backends!(
     max_attempts_then_dead_with_reason,
     permanent_failure_is_dead_at_once,
     retry_from_dead_is_claimable,
+    bulk_retry_and_drop_touch_each_job_once,
     drop_keeps_the_job,
     release_gives_the_try_back,
     counts_and_next_due,
@@ -746,4 +747,66 @@ async fn concurrent_changes_to_shared_keys_run_one_at_a_time_and_the_last_wins(d
     }
     let counts = q.counts().await.unwrap();
     assert!(counts.contains(&(JobState::Pending, 0)) && counts.contains(&(JobState::Running, 0)));
+}
+
+async fn bulk_retry_and_drop_touch_each_job_once(db: TestDb) {
+    let q = db.store.queue();
+    let perm = Failure {
+        retryable: false,
+        kind: "mapping",
+        message: "unmapped stage",
+        retry_after: None,
+    };
+    // 30 dead jobs, one per key, plus two dead jobs of one key (only the newer may come back)
+    // and one dead job whose key has a newer pending job already.
+    let mut dead = Vec::new();
+    for i in 0..30 {
+        dead.push(put(&q, &format!("k{i}"), json!({"v": i}), 1).await.id());
+    }
+    let old_twin = put(&q, "twin", json!({"v": 1}), 1).await.id();
+    let busy = put(&q, "busy", json!({"v": 1}), 1).await.id();
+    for job in q.claim("w", LEASE, 50).await.unwrap() {
+        q.fail(&job, &perm).await.unwrap();
+    }
+    let new_twin = put(&q, "twin", json!({"v": 2}), 1).await.id();
+    let job = claim_one(&q, "w").await;
+    q.fail(&job, &perm).await.unwrap();
+    let newer_busy = put(&q, "busy", json!({"v": 2}), 1).await.id();
+    let all_dead = q
+        .list(&JobFilter {
+            states: vec![JobState::Dead],
+            limit: 1000,
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all_dead.len(), 33);
+
+    let report = q.retry_many(&all_dead).await.unwrap();
+    assert_eq!(report.retried, 31, "{report:?}");
+    let mut superseded = vec![old_twin, busy];
+    superseded.sort_unstable();
+    assert_eq!(report.superseded, superseded);
+    for id in dead.iter().chain([&new_twin]) {
+        assert_eq!(q.get(*id).await.unwrap().unwrap().state, JobState::Pending);
+    }
+    assert_eq!(q.get(busy).await.unwrap().unwrap().state, JobState::Dead);
+    assert_eq!(
+        q.get(newer_busy).await.unwrap().unwrap().state,
+        JobState::Pending
+    );
+
+    // The same action again finds nothing to do.
+    let again = q.retry_many(&all_dead).await.unwrap();
+    assert_eq!(again.retried, 0, "{again:?}");
+
+    // Drop: pending and dead jobs go, running and done ones do not; again, nothing more.
+    let ids: Vec<i64> = dead[..10].iter().copied().chain([busy]).collect();
+    assert_eq!(q.drop_many(&ids, "operator").await.unwrap(), 11);
+    assert_eq!(q.drop_many(&ids, "operator").await.unwrap(), 0);
+    let dropped = q.get(busy).await.unwrap().unwrap();
+    assert_eq!(
+        (dropped.state, dropped.drop_reason.as_deref()),
+        (JobState::Dropped, Some("operator"))
+    );
 }
