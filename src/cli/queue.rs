@@ -6,7 +6,7 @@ use crate::app::load_config;
 use crate::config::Config;
 use crate::sync::selection::{flow_of, ErrorFilter, Selection};
 use clap::{Args, Subcommand};
-use dealbridge_store::{EntityKind, Job, JobKind, JobState, JournalEntry, Store};
+use dealbridge_store::{Job, JobKind, JobState, Store};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -261,17 +261,6 @@ async fn journal(store: &Store, action: &str, what: &str, count: u64) -> anyhow:
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
     );
-    let detail = serde_json::json!({"who": who, "what": what, "count": count}).to_string();
-    store
-        .journal(&JournalEntry {
-            kind: EntityKind::Queue,
-            entity_id: "jobs",
-            system: "queue",
-            action,
-            external_id: None,
-            job_id: None,
-            detail: Some(&detail),
-        })
-        .await?;
+    crate::sync::selection::journal_action(store, &who, action, what, count).await?;
     Ok(())
 }

@@ -53,6 +53,10 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
         &app.config,
         app.engine.inbox_wake.clone(),
     )));
+    let routes = match console(&app) {
+        Some(console) => routes.merge(console),
+        None => routes,
+    };
     let server = tokio::spawn(
         axum::serve(listener, routes)
             .with_graceful_shutdown(async move { server_stop.cancelled().await })
@@ -70,6 +74,32 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
     server.await??;
     app.store.close().await;
     Ok(super::exit::OK)
+}
+
+/// The web console, when it may be served: with `[server] console_token` anywhere, without one
+/// only on a loopback address (it shows customers' names and e-mails). Says which at start.
+pub fn console(app: &App) -> Option<axum::Router> {
+    use crate::server::console::{auth::ConsoleAuth, router, ConsoleState};
+    let listen = app.listen;
+    let token = app.config.server.console_token.clone();
+    if token.is_none() && !listen.ip().is_loopback() {
+        tracing::warn!(
+            %listen,
+            "the web console is not served: {listen} is not a loopback address and [server] console_token is not set"
+        );
+        return None;
+    }
+    info!(
+        url = %format!("http://{listen}/"),
+        login = token.is_some(),
+        "web console (failed jobs, retry and drop)"
+    );
+    Some(router(ConsoleState {
+        store: app.store.clone(),
+        config: Arc::new(app.config.clone()),
+        health: Some(app.engine.health.clone()),
+        auth: Arc::new(ConsoleAuth::new(token)),
+    }))
 }
 
 /// SIGTERM (service managers) or SIGINT (Ctrl-C).

@@ -122,7 +122,7 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
     let db_table = top.table(&mut ctx, "database", "[database]", &["url"]);
     let database = read_database(&mut ctx, db_table.as_ref(), dir, env);
     let server_table = top.table(&mut ctx, "server", "[server]", SERVER_KEYS);
-    let server = read_server(&mut ctx, server_table.as_ref());
+    let server = read_server(&mut ctx, server_table.as_ref(), env);
     let sync_table = top.table(&mut ctx, "sync", "[sync]", SYNC_KEYS);
     let sync = read_sync(&mut ctx, sync_table.as_ref());
     let exchange_table = top.table(&mut ctx, "exchange_1c", "[exchange_1c]", EXCHANGE_1C_KEYS);

@@ -4,18 +4,27 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::doc::{Ctx, TableReader};
+use dealbridge_sdk::config::{resolve_secret, Env, Secret};
+
+/// The variable that overrides `[server] console_token`.
+pub const CONSOLE_TOKEN_VAR: &str = "DEALBRIDGE_SERVER_CONSOLE_TOKEN";
 
 /// `[server]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// `listen`: address of the HTTP server (webhooks, `/healthz`). Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// `console_token`: the token the web console's login asks for (it shows customers' names
+    /// and e-mails, so it is closed by default). Without it the console is served only on a
+    /// loopback `listen` address.
+    pub console_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            console_token: None,
         }
     }
 }
@@ -65,7 +74,7 @@ impl Default for SyncConfig {
     }
 }
 
-pub(crate) const SERVER_KEYS: &[&str] = &["listen"];
+pub(crate) const SERVER_KEYS: &[&str] = &["listen", "console_token"];
 pub(crate) const SYNC_KEYS: &[&str] = &[
     "poll_interval",
     "overlap",
@@ -80,10 +89,21 @@ pub(crate) const SYNC_KEYS: &[&str] = &[
 ];
 
 /// Reads `[server]`; absent keys keep their defaults.
-pub(crate) fn read_server(ctx: &mut Ctx<'_>, t: Option<&TableReader<'_, '_>>) -> ServerConfig {
+pub(crate) fn read_server(
+    ctx: &mut Ctx<'_>,
+    t: Option<&TableReader<'_, '_>>,
+    env: &dyn Env,
+) -> ServerConfig {
     let mut server = ServerConfig::default();
-    let Some(t) = t else { return server };
+    let Some(t) = t else {
+        server.console_token = env.var(CONSOLE_TOKEN_VAR).map(Secret::new);
+        return server;
+    };
     t.deny_unknown(ctx);
+    if t.has("console_token") || env.var(CONSOLE_TOKEN_VAR).is_some() {
+        server.console_token =
+            resolve_secret(ctx, t, "console_token", CONSOLE_TOKEN_VAR, env).map(|(s, _)| s);
+    }
     if let Some(listen) = t.string(ctx, "listen") {
         match listen.get_ref().parse::<SocketAddr>() {
             Ok(addr) => server.listen = addr,

@@ -1,6 +1,8 @@
 //! The HTTP server: `/healthz`, `/status` (JSON, or a small page for browsers) and `/metrics`.
 //! Webhooks join here in later issues; the 1C exchange endpoint lives in [`onec`].
 
+pub mod console;
+pub mod html;
 pub mod webhooks;
 
 use crate::status::StatusReport;

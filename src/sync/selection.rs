@@ -4,7 +4,9 @@
 //! "show me what needs a person" are one filter each.
 
 use crate::config::{Config, Entity};
-use dealbridge_store::{Job, JobFilter, JobKind, JobState, Store, StoreError};
+use dealbridge_store::{
+    EntityKind, Job, JobFilter, JobKind, JobState, JournalEntry, Store, StoreError,
+};
 use std::fmt;
 use std::str::FromStr;
 
@@ -150,6 +152,29 @@ impl Selection {
             parts.join(", ")
         }
     }
+}
+
+/// Records an operator's action on the queue in the journal: who (`cli:<user>`, `console`),
+/// what (the selection or the job), how many jobs it changed.
+pub async fn journal_action(
+    store: &Store,
+    who: &str,
+    action: &str,
+    what: &str,
+    count: u64,
+) -> Result<(), StoreError> {
+    let detail = serde_json::json!({"who": who, "what": what, "count": count}).to_string();
+    store
+        .journal(&JournalEntry {
+            kind: EntityKind::Queue,
+            entity_id: "jobs",
+            system: "queue",
+            action,
+            external_id: None,
+            job_id: None,
+            detail: Some(&detail),
+        })
+        .await
 }
 
 /// The flow a job belongs to: named in its payload (order and deal jobs), or for a payments job

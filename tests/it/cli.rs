@@ -1002,3 +1002,165 @@ async fn queue_filters_and_bulk_retry_touch_each_matching_job_once() {
     );
     store.close().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// the web console
+
+/// The console's router over this world's database, closed by `token`, on a loopback port.
+async fn serve_console(world: &World, token: &str) -> String {
+    use dealbridge::server::console::{auth::ConsoleAuth, router, ConsoleState};
+    let config = dealbridge::app::load_config(&world.config).unwrap();
+    let store = dealbridge::app::open_store(&world.config).await.unwrap();
+    let app = router(ConsoleState {
+        store,
+        config: std::sync::Arc::new(config),
+        health: None,
+        auth: std::sync::Arc::new(ConsoleAuth::new(Some(dealbridge::config::Secret::new(
+            token,
+        )))),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// The value of the first `name=csrf value="…"` in a page.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=csrf value=\"")
+        .expect("a form with a CSRF token")
+        + 17;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_is_closed_without_the_token_and_retries_all_matching_after_a_fix() {
+    let world = spawn_world(Tuning::default()).await;
+    let orders = create_orders(&world.shop.base_url, 8, 3).await;
+    let completed = orders.iter().filter(|(_, s)| s == "completed").count();
+    let mapping = "mappings/woocommerce-bitrix24.toml";
+    world.edit_file(
+        mapping,
+        "completed = \"WON\"",
+        "completed = \"NO_SUCH_STAGE\"",
+    );
+    assert_eq!(code(&world.cli(&["sync"])), 3);
+    let base = serve_console(&world, "t0ken-xyz").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Closed: every page and action answers 401 without a session, and nothing changes.
+    for path in ["/", "/errors"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        assert!(r.text().await.unwrap().contains("Console token"));
+    }
+    let r = http
+        .post(format!("{base}/errors/retry-all"))
+        .form(&[("csrf", "x"), ("state", "dead")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let wrong = http
+        .post(format!("{base}/login"))
+        .form(&[("token", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    // Logged in: the Errors page shows each dead job with the CRM's own message.
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[("token", "t0ken-xyz")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let get = |path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let page = get("/errors").await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains(&format!("{completed} job(s) match")),
+        "{page}"
+    );
+    assert!(
+        page.contains("NO_SUCH_STAGE"),
+        "the vendor's message is shown: {page}"
+    );
+    assert!(page.contains("orders — permanent (invalid)"), "{page}");
+    let overview = get("/").await.unwrap();
+    assert_eq!(overview.status(), 200);
+    assert!(overview.text().await.unwrap().contains("Dead jobs"));
+    let csrf = csrf_of(&page);
+    let dead = || jobs(&world, Some("dead")).len();
+
+    // A forged CSRF token changes nothing.
+    let post_all = |csrf: String| {
+        http.post(format!("{base}/errors/retry-all"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf),
+                ("state", "dead".into()),
+                ("flow", "orders".into()),
+                ("class", "permanent".into()),
+            ])
+            .send()
+    };
+    assert_eq!(post_all("forged".into()).await.unwrap().status(), 403);
+    assert_eq!(dead(), completed);
+
+    // Fix the mapping, retry all matching: every dead job runs again with the fixed mapping.
+    world.edit_file(
+        mapping,
+        "completed = \"NO_SUCH_STAGE\"",
+        "completed = \"WON\"",
+    );
+    assert_eq!(post_all(csrf.clone()).await.unwrap().status(), 303);
+    assert_eq!(dead(), 0);
+    assert_eq!(
+        post_all(csrf).await.unwrap().status(),
+        303,
+        "a second click"
+    );
+    assert_eq!(code(&world.cli(&["sync"])), 0);
+    let (n, origins) = world.deal_origins();
+    assert_eq!(n, orders.len(), "exactly one deal per order");
+    assert_eq!(origins, ids(&orders));
+
+    // Both clicks are journalled, by the console, with how many each changed.
+    let store = dealbridge::app::open_store(&world.config).await.unwrap();
+    let counts: Vec<(String, u64)> = store
+        .journal_for(dealbridge_store::EntityKind::Queue, "jobs")
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let d: Value = serde_json::from_str(a.detail.as_deref().unwrap()).unwrap();
+            assert_eq!(d["who"], "console");
+            assert!(
+                !a.detail.as_deref().unwrap().contains("t0ken"),
+                "no token in the journal"
+            );
+            (a.action.clone(), d["count"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("retry-all".into(), completed as u64),
+            ("retry-all".into(), 0)
+        ]
+    );
+    store.close().await;
+}

@@ -1,0 +1,308 @@
+//! The operator console at `/`: the overview, and the failed jobs with why and what to do
+//! (retry one, retry all matching the filter with the current config and mapping, drop).
+//! Closed by a token (`[server] console_token`, see [`auth`]); every action is a POST with the
+//! session's CSRF token, is journalled (who, what, how many) and does nothing more when repeated.
+
+pub mod auth;
+pub mod pages;
+
+use crate::config::Config;
+use crate::status::StatusReport;
+use crate::sync::selection::{journal_action, ErrorFilter, Selection};
+use crate::sync::supervisor::Health;
+use auth::{set_cookie, ConsoleAuth};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use dealbridge_store::{Job, JobState, Store};
+use pages::ErrorsQuery;
+use std::str::FromStr;
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// Most jobs the Errors page lists (the actions still reach every matching job).
+const PAGE_JOBS: usize = 500;
+
+/// What the console's handlers share.
+#[derive(Clone)]
+pub struct ConsoleState {
+    /// The state database.
+    pub store: Store,
+    /// The loaded config (flows, for filters and grouping).
+    pub config: Arc<Config>,
+    /// The engine's loops, when an engine runs beside the server.
+    pub health: Option<Arc<Health>>,
+    /// Who may come in.
+    pub auth: Arc<ConsoleAuth>,
+}
+
+/// The console's routes.
+pub fn router(state: ConsoleState) -> Router {
+    Router::new()
+        .route("/", get(overview))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/errors", get(errors))
+        .route("/errors/retry-all", post(retry_all))
+        .route("/errors/drop-all", post(drop_all))
+        .route("/errors/{id}/retry", post(retry_one))
+        .route("/errors/{id}/drop", post(drop_one))
+        .with_state(state)
+}
+
+fn server_error(e: impl std::fmt::Display) -> Response {
+    warn!(error = %e, "console request failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("the state database did not answer: {e}\n"),
+    )
+        .into_response()
+}
+
+async fn overview(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
+    if let Err(denied) = s.auth.session(&headers) {
+        return denied.into_response();
+    }
+    let mut report = match StatusReport::gather(&s.store).await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    if let Some(h) = &s.health {
+        report.loops = h.snapshot();
+    }
+    Html(pages::overview(&report)).into_response()
+}
+
+async fn login_form() -> Response {
+    pages::login(None).into_response()
+}
+
+/// The login form's fields.
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(State(s): State<ConsoleState>, Form(f): Form<LoginForm>) -> Response {
+    match s.auth.login(&f.token) {
+        Some(session) => {
+            info!("console login");
+            (
+                [(header::SET_COOKIE, set_cookie(&session))],
+                Redirect::to("/"),
+            )
+                .into_response()
+        }
+        None => {
+            warn!("console login with a wrong token");
+            (StatusCode::UNAUTHORIZED, pages::login(Some("wrong token"))).into_response()
+        }
+    }
+}
+
+async fn logout(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
+    s.auth.logout(&headers);
+    Redirect::to("/login").into_response()
+}
+
+/// The jobs a query of the Errors page means: dead ones, or pending ones that failed before
+/// (`retrying`), of a flow and error class.
+fn selection(q: &ErrorsQuery) -> Result<(Selection, bool), String> {
+    let retrying = q.state.as_deref() == Some("retrying");
+    let error = q
+        .class
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(ErrorFilter::from_str)
+        .transpose()?;
+    Ok((
+        Selection {
+            states: vec![if retrying {
+                JobState::Pending
+            } else {
+                JobState::Dead
+            }],
+            flow: q.flow.clone().filter(|f| !f.is_empty()),
+            error,
+            kind: None,
+        },
+        retrying,
+    ))
+}
+
+async fn matching(
+    s: &ConsoleState,
+    q: &ErrorsQuery,
+    limit: Option<usize>,
+) -> Result<Vec<Job>, Response> {
+    let (sel, retrying) = selection(q).map_err(|e| (StatusCode::BAD_REQUEST, e).into_response())?;
+    let jobs = sel
+        .jobs(&s.store, &s.config, None)
+        .await
+        .map_err(server_error)?;
+    Ok(jobs
+        .into_iter()
+        .filter(|j| !retrying || j.last_error_kind.is_some())
+        .take(limit.unwrap_or(usize::MAX))
+        .collect())
+}
+
+async fn errors(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Query(q): Query<ErrorsQuery>,
+) -> Response {
+    let session = match s.auth.session(&headers) {
+        Ok(session) => session,
+        Err(denied) => return denied.into_response(),
+    };
+    match matching(&s, &q, Some(PAGE_JOBS)).await {
+        Ok(jobs) => Html(pages::errors(&s.config, &q, &jobs, &session.csrf)).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// A bulk action's form: the filter it was shown with, and the CSRF token.
+#[derive(serde::Deserialize)]
+struct BulkForm {
+    csrf: String,
+    #[serde(flatten)]
+    query: ErrorsQuery,
+}
+
+/// Back to the Errors page with the same filter.
+fn back(q: &ErrorsQuery) -> Response {
+    let qs = serde_urlencoded_pairs(q);
+    Redirect::to(&format!("/errors?{qs}")).into_response()
+}
+
+fn serde_urlencoded_pairs(q: &ErrorsQuery) -> String {
+    let enc = |v: &Option<String>| {
+        url::form_urlencoded::byte_serialize(v.as_deref().unwrap_or("").as_bytes())
+            .collect::<String>()
+    };
+    format!(
+        "state={}&flow={}&class={}",
+        enc(&q.state),
+        enc(&q.flow),
+        enc(&q.class)
+    )
+}
+
+async fn retry_all(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Form(f): Form<BulkForm>,
+) -> Response {
+    if let Err(denied) = s.auth.check_csrf(&headers, &f.csrf) {
+        return denied.into_response();
+    }
+    let jobs = match matching(&s, &f.query, None).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let report = match s.store.queue().retry_many(&jobs).await {
+        Ok(r) => r,
+        Err(e) => return server_error(e),
+    };
+    let what = describe(&f.query, jobs.len());
+    if let Err(e) = journal_action(&s.store, "console", "retry-all", &what, report.retried).await {
+        return server_error(e);
+    }
+    info!(retried = report.retried, "console: retry all matching");
+    back(&f.query)
+}
+
+async fn drop_all(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Form(f): Form<BulkForm>,
+) -> Response {
+    if let Err(denied) = s.auth.check_csrf(&headers, &f.csrf) {
+        return denied.into_response();
+    }
+    let jobs = match matching(&s, &f.query, None).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    let dropped = match s
+        .store
+        .queue()
+        .drop_many(&ids, "dropped from the console")
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => return server_error(e),
+    };
+    let what = describe(&f.query, jobs.len());
+    if let Err(e) = journal_action(&s.store, "console", "drop-all", &what, dropped).await {
+        return server_error(e);
+    }
+    back(&f.query)
+}
+
+/// A one-job action's form.
+#[derive(serde::Deserialize)]
+struct OneForm {
+    csrf: String,
+}
+
+async fn retry_one(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<OneForm>,
+) -> Response {
+    if let Err(denied) = s.auth.check_csrf(&headers, &f.csrf) {
+        return denied.into_response();
+    }
+    let n = match s.store.queue().retry(id).await {
+        Ok(changed) => u64::from(changed),
+        Err(dealbridge_store::StoreError::Superseded { .. }) => 0,
+        Err(e) => return server_error(e),
+    };
+    if let Err(e) = journal_action(&s.store, "console", "retry", &format!("job {id}"), n).await {
+        return server_error(e);
+    }
+    Redirect::to("/errors").into_response()
+}
+
+async fn drop_one(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<OneForm>,
+) -> Response {
+    if let Err(denied) = s.auth.check_csrf(&headers, &f.csrf) {
+        return denied.into_response();
+    }
+    let n = match s
+        .store
+        .queue()
+        .drop_job(id, "dropped from the console")
+        .await
+    {
+        Ok(changed) => u64::from(changed),
+        Err(e) => return server_error(e),
+    };
+    if let Err(e) = journal_action(&s.store, "console", "drop", &format!("job {id}"), n).await {
+        return server_error(e);
+    }
+    Redirect::to("/errors").into_response()
+}
+
+/// The filter in words, for the journal.
+fn describe(q: &ErrorsQuery, matched: usize) -> String {
+    format!(
+        "state {}, flow {}, class {} ({matched} matched)",
+        q.state.as_deref().unwrap_or("dead"),
+        q.flow.as_deref().filter(|f| !f.is_empty()).unwrap_or("any"),
+        q.class
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or("any")
+    )
+}

@@ -1,0 +1,179 @@
+//! The console's pages, rendered on the server (readable without JavaScript; the stylesheet is
+//! in the binary, nothing comes from a CDN).
+
+use crate::config::Config;
+use crate::server::html::escape;
+use crate::status::StatusReport;
+use crate::sync::selection::{flow_of, ErrorClass};
+use dealbridge_store::Job;
+use std::fmt::Write;
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}\
+header{background:#1f3a5f;color:#fff;padding:8px 16px;display:flex;gap:16px;align-items:center}\
+header a{color:#fff;text-decoration:none;font-weight:600}main{padding:16px}\
+table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
+th{background:#f0f3f7}.bad{color:#a00;font-weight:600}.ok{color:#070}form.inline{display:inline}\
+button{cursor:pointer}.err{max-width:640px;white-space:pre-wrap;font-family:monospace;font-size:12px}";
+
+/// A whole page around `body`, with the navigation.
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>{t} — dealbridge</title>\
+         <style>{STYLE}</style><header><span>dealbridge</span><a href=\"/\">Overview</a>\
+         <a href=\"/errors\">Errors</a><form class=inline method=post action=\"/logout\">\
+         <button>Log out</button></form></header><main><h1>{t}</h1>{body}</main></html>",
+        t = escape(title)
+    )
+}
+
+/// The login form (`error`: what went wrong with the last try).
+pub fn login(error: Option<&str>) -> axum::response::Html<String> {
+    let note = error.map_or(String::new(), |e| format!("<p class=bad>{}</p>", escape(e)));
+    axum::response::Html(format!(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Log in — dealbridge</title>\
+         <style>{STYLE}</style><main><h1>dealbridge console</h1>{note}\
+         <form method=post action=\"/login\"><label>Console token \
+         <input type=password name=token autofocus></label> <button>Log in</button></form>\
+         <p>The token is <code>[server] console_token</code> (or DEALBRIDGE_SERVER_CONSOLE_TOKEN).</p></main></html>"
+    ))
+}
+
+/// The overview: queue, loops, cursors, catalogs, conflicts.
+pub fn overview(report: &StatusReport) -> String {
+    let mut b = String::new();
+    let dead = count(report, "dead");
+    let _ = write!(
+        b,
+        "<p>Open conflicts: <b>{}</b>. Dead jobs: <b class={}>{dead}</b> (<a href=\"/errors\">see why</a>).</p>",
+        report.open_conflicts,
+        if dead > 0 { "bad" } else { "ok" }
+    );
+    b.push_str("<h2>Queue</h2><table><tr><th>state</th><th>jobs</th></tr>");
+    for (state, n) in &report.queue {
+        let _ = write!(b, "<tr><td>{}</td><td>{n}</td></tr>", escape(state));
+    }
+    b.push_str("</table><h2>Background loops</h2><table><tr><th>loop</th><th>last success</th><th>failing since</th><th>last error</th></tr>");
+    for l in &report.loops {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td class=bad>{}</td><td class=err>{}</td></tr>",
+            escape(&l.name),
+            l.last_success.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            l.failing_since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            escape(l.last_error.as_deref().unwrap_or("")),
+        );
+    }
+    b.push_str(
+        "</table><h2>Cursors</h2><table><tr><th>cursor</th><th>value</th><th>moved</th></tr>",
+    );
+    for c in report
+        .cursors
+        .iter()
+        .filter(|c| !c.name.starts_with("oauth:"))
+    {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&c.name),
+            escape(&c.value),
+            escape(&c.updated_at)
+        );
+    }
+    b.push_str("</table><h2>Catalogs</h2><table><tr><th>catalog</th><th>system</th><th>at</th><th>what</th></tr>");
+    for c in &report.catalogs {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&c.flow),
+            escape(&c.system),
+            escape(&c.at),
+            escape(&c.detail)
+        );
+    }
+    b.push_str("</table>");
+    page("Overview", &b)
+}
+
+fn count(report: &StatusReport, state: &str) -> i64 {
+    report
+        .queue
+        .iter()
+        .find(|(s, _)| s == state)
+        .map_or(0, |(_, n)| *n)
+}
+
+/// The filter the Errors page shows (query string), echoed into its forms.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ErrorsQuery {
+    /// `dead` (default) or `retrying`.
+    pub state: Option<String>,
+    /// A flow name.
+    pub flow: Option<String>,
+    /// `transient`, `permanent` or a failure code.
+    pub class: Option<String>,
+}
+
+/// Dead (or retrying) jobs with why, grouped by flow and error class, and the actions.
+pub fn errors(config: &Config, q: &ErrorsQuery, jobs: &[Job], csrf: &str) -> String {
+    let mut b = String::new();
+    let filter_fields = format!(
+        "<input type=hidden name=state value=\"{}\"><input type=hidden name=flow value=\"{}\">\
+         <input type=hidden name=class value=\"{}\"><input type=hidden name=csrf value=\"{}\">",
+        escape(q.state.as_deref().unwrap_or("dead")),
+        escape(q.flow.as_deref().unwrap_or("")),
+        escape(q.class.as_deref().unwrap_or("")),
+        escape(csrf)
+    );
+    let _ = write!(
+        b,
+        "<form method=get action=\"/errors\">State <select name=state><option{}>dead</option><option{}>retrying</option></select> \
+         Flow <input name=flow value=\"{}\"> Class <input name=class value=\"{}\" placeholder=\"transient, permanent or a code\"> \
+         <button>Filter</button></form>",
+        if q.state.as_deref() == Some("retrying") { "" } else { " selected" },
+        if q.state.as_deref() == Some("retrying") { " selected" } else { "" },
+        escape(q.flow.as_deref().unwrap_or("")),
+        escape(q.class.as_deref().unwrap_or("")),
+    );
+    let _ = write!(
+        b,
+        "<p>{} job(s) match. <form class=inline method=post action=\"/errors/retry-all\">{filter_fields}\
+         <button>Retry all matching</button></form> <form class=inline method=post action=\"/errors/drop-all\">{filter_fields}\
+         <button>Drop all matching</button></form> (retried jobs run with the current config and mapping)</p>",
+        jobs.len()
+    );
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<&Job>> = Default::default();
+    for j in jobs {
+        let flow = flow_of(j, config).unwrap_or_else(|| "-".into());
+        let class = j
+            .last_error_kind
+            .as_deref()
+            .map_or("-".to_string(), |c| format!("{} ({c})", ErrorClass::of(c)));
+        groups.entry((flow, class)).or_default().push(j);
+    }
+    for ((flow, class), jobs) in &groups {
+        let _ = write!(
+            b,
+            "<h2>{} — {} — {} job(s)</h2><table><tr><th>job</th><th>record</th><th>attempts</th><th>last change</th><th>error</th><th></th></tr>",
+            escape(flow),
+            escape(class),
+            jobs.len()
+        );
+        for j in jobs {
+            let _ = write!(
+                b,
+                "<tr><td>{id}</td><td>{key}</td><td>{a}/{m}</td><td>{at}</td><td class=err>{err}</td><td>\
+                 <form class=inline method=post action=\"/errors/{id}/retry\"><input type=hidden name=csrf value=\"{c}\"><button>Retry</button></form> \
+                 <form class=inline method=post action=\"/errors/{id}/drop\"><input type=hidden name=csrf value=\"{c}\"><button>Drop</button></form></td></tr>",
+                id = j.id,
+                key = escape(&j.coalesce_key),
+                a = j.attempts,
+                m = j.max_attempts,
+                at = j.updated_at.to_rfc3339(),
+                err = escape(j.last_error.as_deref().unwrap_or("")),
+                c = escape(csrf),
+            );
+        }
+        b.push_str("</table>");
+    }
+    page("Errors", &b)
+}
