@@ -58,8 +58,8 @@ pub fn overview(report: &StatusReport) -> String {
             b,
             "<tr><td>{}</td><td>{}</td><td class=bad>{}</td><td class=err>{}</td></tr>",
             escape(&l.name),
-            l.last_success.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            l.failing_since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            l.last_success.map(when).unwrap_or_default(),
+            l.failing_since.map(when).unwrap_or_default(),
             escape(l.last_error.as_deref().unwrap_or("")),
         );
     }
@@ -92,6 +92,11 @@ pub fn overview(report: &StatusReport) -> String {
     }
     b.push_str("</table>");
     page("Overview", &b)
+}
+
+/// A time as people read it (to the second, UTC).
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 fn count(report: &StatusReport, state: &str) -> i64 {
@@ -168,7 +173,7 @@ pub fn errors(config: &Config, q: &ErrorsQuery, jobs: &[Job], csrf: &str) -> Str
                 key = escape(&j.coalesce_key),
                 a = j.attempts,
                 m = j.max_attempts,
-                at = j.updated_at.to_rfc3339(),
+                at = when(j.updated_at),
                 err = escape(j.last_error.as_deref().unwrap_or("")),
                 c = escape(csrf),
             );
