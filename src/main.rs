@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use dealbridge::cli::{self, Cli, Command};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -42,11 +43,13 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr (stdout is for results a script reads). `RUST_LOG` overrides the level.
+/// Colours only on a terminal: a log file or journald would get the escape codes verbatim.
 fn init_logging(json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn,reqwest=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

@@ -14,7 +14,7 @@ use dealbridge_store::{InboxItem, Store};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::task::JoinSet;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// What one inbox pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -179,13 +179,13 @@ pub async fn process_inbox(
         .inbox_next_retry()
         .await?
         .map(|due| (due - store.now()).to_std().unwrap_or_default());
-    if report.processed > 0 {
-        info!(
-            processed = report.processed,
-            orders = report.orders,
-            "inbox pass done"
-        );
-    }
+    pass_event!(
+        report.processed > 0,
+        processed = report.processed,
+        orders = report.orders,
+        deferred = report.deferred,
+        "inbox pass done"
+    );
     Ok(report)
 }
 

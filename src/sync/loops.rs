@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
-use tracing::{error, info};
+use tracing::error;
 
 /// A queue worker: one job (or one idle wait) per pass. A store error in `claim`, `execute`,
 /// `next_due` pauses the worker with the supervisor's backoff; a job left claimed by a failed
@@ -165,7 +165,9 @@ async fn push_catalog(c: &CatalogFlow, store: &Store) -> Result<(), CatalogError
     };
     let result = c.run(store, false).await;
     if let Ok(r) = &result {
-        info!(catalog = %c.name, created = r.crm_created, updated = r.crm_updated, store_updated = r.store_updated, "catalog pushed after a 1C exchange");
+        let written = r.crm_created + r.crm_updated + r.crm_adopted + r.store_updated;
+        pass_event!(written > 0, catalog = %c.name, created = r.crm_created, updated = r.crm_updated,
+            adopted = r.crm_adopted, store_updated = r.store_updated, "catalog pushed after a 1C exchange");
     }
     let released = lock.release().await.map_err(store_error);
     result?;
@@ -213,10 +215,8 @@ pub async fn retention(store: Store, retention: Duration, sup: Supervision) {
     supervise("retention".to_string(), sup, move || {
         let queue = store.queue();
         async move {
-            match queue.purge(retention).await? {
-                0 => {}
-                n => info!(purged = n, "purged finished jobs past retention"),
-            }
+            let purged = queue.purge(retention).await?;
+            pass_event!(purged > 0, purged, "purged finished jobs past retention");
             Ok::<_, dealbridge_store::StoreError>(Next::After(Duration::from_secs(3600)))
         }
     })

@@ -23,6 +23,19 @@
 //!   retention).
 //! - [`engine`]: puts flows and workers together for `sync` (one pass to completion) and `run`.
 
+/// Logs a background pass at INFO when it changed something and at DEBUG when it did not: the
+/// loops run every few seconds, and a line per idle pass buried the lines that matter (issue 11).
+/// `tracing` fixes a callsite's level at compile time, hence a macro and not a function.
+macro_rules! pass_event {
+    ($changed:expr, $($arg:tt)+) => {
+        if $changed {
+            ::tracing::info!($($arg)+)
+        } else {
+            ::tracing::debug!($($arg)+)
+        }
+    };
+}
+
 pub mod catalog;
 pub mod dry_run;
 pub mod engine;

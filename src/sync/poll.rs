@@ -15,7 +15,7 @@ use dealbridge_store::{snapshot_hash, Enqueued, JobFilter, JobState, NewJob, Sto
 use dealbridge_store::{EntityKind, JobKind};
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{debug, info};
+use tracing::debug;
 
 /// One order flow: orders from `source_system` become deals in `target_system`.
 pub struct OrderFlow {
@@ -82,7 +82,9 @@ impl OrderFlow {
             pages.advance(&listing);
         }
         advance_cursor(store, &cursor_name, newest).await?;
-        info!(
+        // Unchanged and set-aside orders are the overlap window read again: nothing new.
+        pass_event!(
+            report.queued + report.coalesced > 0,
             flow = %self.name,
             pages = report.pages,
             seen = report.seen,

@@ -17,7 +17,7 @@ use dealbridge_store::{Binding, Enqueued, NewJob, Store};
 use dealbridge_store::{EntityKind, JobKind};
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{debug, info};
+use tracing::debug;
 
 /// One CRM → store flow: deals read from `crm_system`, merged into orders of `store_system`.
 pub struct DealPullFlow {
@@ -84,8 +84,9 @@ impl DealPullFlow {
             pages.advance(&listing);
         }
         advance_cursor(store, &cursor_name, newest).await?;
-        info!(flow = %self.name, pages = report.pages, seen = report.seen, queued = report.queued,
-              coalesced = report.coalesced, unchanged = report.unchanged, "deal poll pass done");
+        pass_event!(report.queued + report.coalesced > 0, flow = %self.name, pages = report.pages,
+              seen = report.seen, queued = report.queued, coalesced = report.coalesced,
+              unchanged = report.unchanged, "deal poll pass done");
         Ok(report)
     }
 
