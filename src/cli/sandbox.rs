@@ -150,6 +150,9 @@ async fn run_on(
     println!(
         "running on: a new order arrives in the shop every 10 s and becomes a deal within seconds."
     );
+    // A token for this run only: the console shows the buyers' names and e-mails.
+    let token = one_time_token();
+    println!("console:     http://{listen}/   (token {token})");
     println!("status page: http://{listen}/status   (Ctrl-C to stop)");
     let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -162,7 +165,8 @@ async fn run_on(
             router(AppState {
                 store: app.store.clone(),
                 health: Some(app.engine.health.clone()),
-            }),
+            })
+            .merge(console_router(&app, &token)),
         )
         .with_graceful_shutdown(async move { server_stop.cancelled().await })
         .into_future(),
@@ -180,6 +184,25 @@ async fn run_on(
     let _ = arrivals.await;
     server.await??;
     Ok(())
+}
+
+/// The web console of the sandbox's engine, closed by `token`.
+fn console_router(app: &App, token: &str) -> axum::Router {
+    use crate::server::console::{auth::ConsoleAuth, router, ConsoleState};
+    router(ConsoleState {
+        store: app.store.clone(),
+        config: Arc::new(app.config.clone()),
+        health: Some(app.engine.health.clone()),
+        auth: Arc::new(ConsoleAuth::new(Some(crate::config::Secret::new(token)))),
+    })
+}
+
+/// 16 random bytes as hex.
+fn one_time_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A new order in the shop every 10 s, and the deal it becomes as soon as the CRM has it.
