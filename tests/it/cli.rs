@@ -1164,3 +1164,117 @@ async fn the_console_is_closed_without_the_token_and_retries_all_matching_after_
     );
     store.close().await;
 }
+
+/// The first executable of `names` on PATH.
+fn on_path(names: &[&str]) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// chromedriver on a free loopback port, and the Chromium binary it should drive.
+async fn chromedriver() -> Option<(ChildGuard, String, std::path::PathBuf)> {
+    let driver = on_path(&["chromedriver"])?;
+    let browser = on_path(&["chromium", "chromium-browser", "google-chrome"])?;
+    let port = free_port();
+    let mut cmd = std::process::Command::new(driver);
+    cmd.arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let guard = ChildGuard::spawn(cmd, "chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let status = format!("{url}/status");
+    let http = dealbridge_sdk::http::client(Timeouts::default()).unwrap();
+    wait_until("chromedriver answers", WAIT, || {
+        let req = http.get(&status).send();
+        async move { req.await.is_ok() }
+    })
+    .await;
+    Some((guard, url, browser))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries_all_after_a_fix() {
+    let Some((_driver, webdriver, browser)) = chromedriver().await else {
+        eprintln!(
+            "SKIPPED (no chromium/chromedriver on PATH; apt-get install chromium chromium-driver): in_a_real_browser_…"
+        );
+        return;
+    };
+    let world = spawn_world(Tuning::default()).await;
+    let orders = create_orders(&world.shop.base_url, 8, 3).await;
+    let mapping = "mappings/woocommerce-bitrix24.toml";
+    world.edit_file(
+        mapping,
+        "completed = \"WON\"",
+        "completed = \"NO_SUCH_STAGE\"",
+    );
+    assert_eq!(code(&world.cli(&["sync"])), 3);
+    let base = serve_console(&world, "browser-t0ken").await;
+
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "goog:chromeOptions": {
+            "binary": browser,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800"]
+        }
+    }))
+    .unwrap();
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let b = fantoccini::ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&webdriver)
+        .await
+        .expect("a WebDriver session");
+    use fantoccini::Locator;
+
+    // The console asks for the token first.
+    b.goto(&format!("{base}/")).await.unwrap();
+    let token = b.find(Locator::Css("input[name=token]")).await.unwrap();
+    token.send_keys("browser-t0ken").await.unwrap();
+    b.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let overview = b.source().await.unwrap();
+    assert!(overview.contains("Dead jobs"), "{overview}");
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(
+        shots.join("console-overview.png"),
+        b.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // The Errors page names the CRM's own complaint.
+    b.goto(&format!("{base}/errors")).await.unwrap();
+    let errors = b.source().await.unwrap();
+    assert!(errors.contains("NO_SUCH_STAGE"), "{errors}");
+    std::fs::write(
+        shots.join("console-errors.png"),
+        b.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Fix the mapping, click "Retry all matching", and the deals appear in the CRM.
+    world.edit_file(
+        mapping,
+        "completed = \"NO_SUCH_STAGE\"",
+        "completed = \"WON\"",
+    );
+    b.find(Locator::Css("form[action='/errors/retry-all'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let after = b.source().await.unwrap();
+    assert!(after.contains("0 job(s) match"), "{after}");
+    assert_eq!(code(&world.cli(&["sync"])), 0);
+    let (n, origins) = world.deal_origins();
+    assert_eq!(n, orders.len(), "exactly one deal per order");
+    assert_eq!(origins, ids(&orders));
+    b.close().await.unwrap();
+    eprintln!("screenshots in {}", shots.display());
+}
