@@ -163,12 +163,24 @@ pub async fn journal_action(
     what: &str,
     count: u64,
 ) -> Result<(), StoreError> {
+    journal_operator(store, (EntityKind::Queue, "jobs"), who, action, what, count).await
+}
+
+/// Records an operator's action on `entity` (a conflict's record, the queue) in the journal.
+pub async fn journal_operator(
+    store: &Store,
+    entity: (EntityKind, &str),
+    who: &str,
+    action: &str,
+    what: &str,
+    count: u64,
+) -> Result<(), StoreError> {
     let detail = serde_json::json!({"who": who, "what": what, "count": count}).to_string();
     store
         .journal(&JournalEntry {
-            kind: EntityKind::Queue,
-            entity_id: "jobs",
-            system: "queue",
+            kind: entity.0,
+            entity_id: entity.1,
+            system: "operator",
             action,
             external_id: None,
             job_id: None,

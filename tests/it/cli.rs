@@ -1278,3 +1278,110 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
     b.close().await.unwrap();
     eprintln!("screenshots in {}", shots.display());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_waiting_for_a_person_is_decided_from_the_console_once() {
+    let world = spawn_world(Tuning::default()).await;
+    let store = dealbridge::app::open_store(&world.config).await.unwrap();
+    let (base, ours, theirs) = (json!("processing"), json!("completed"), json!("cancelled"));
+    let id = store
+        .record_conflict(&dealbridge_store::NewConflict {
+            kind: dealbridge_store::EntityKind::Order,
+            entity_id: "shop:42",
+            field: "status",
+            base: Some(&base),
+            ours: &ours,
+            theirs: &theirs,
+            ours_system: "shop",
+            theirs_system: "crm",
+            rule: "manual",
+            chosen: None,
+            chosen_value: None,
+            reason: "both changed the status; the mapping says a person decides",
+        })
+        .await
+        .unwrap();
+    let console = serve_console(&world, "c0nflict").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(
+        http.get(format!("{console}/conflicts"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let login = http
+        .post(format!("{console}/login"))
+        .form(&[("token", "c0nflict")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{console}/conflicts"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Waiting for a person (1)"), "{page}");
+    assert!(
+        page.contains("shop: completed") && page.contains("crm: cancelled"),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let take = |csrf: String| {
+        http.post(format!("{console}/conflicts/{id}/take"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf), ("side", "crm".to_string())])
+            .send()
+    };
+    assert_eq!(take("forged".into()).await.unwrap().status(), 403);
+    assert_eq!(
+        store.conflict(id).await.unwrap().unwrap().state,
+        dealbridge_store::ConflictState::Open
+    );
+    assert_eq!(take(csrf.clone()).await.unwrap().status(), 303);
+    assert_eq!(take(csrf).await.unwrap().status(), 303, "a second click");
+    let decided = store.conflict(id).await.unwrap().unwrap();
+    assert_eq!(decided.state, dealbridge_store::ConflictState::Resolved);
+    assert_eq!(decided.chosen.as_deref(), Some("crm"));
+    assert_eq!(decided.chosen_value, Some(theirs));
+
+    // The Activity page shows the decision; the second click changed nothing.
+    let activity = http
+        .get(format!("{console}/activity"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(activity.contains("conflict"), "{activity}");
+    let counts: Vec<u64> = store
+        .journal_for(dealbridge_store::EntityKind::Order, "shop:42")
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<Value>(a.detail.as_deref().unwrap()).unwrap()["count"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(counts, vec![1, 0]);
+    store.close().await;
+}

@@ -1,5 +1,6 @@
-//! The operator console at `/`: the overview, and the failed jobs with why and what to do
-//! (retry one, retry all matching the filter with the current config and mapping, drop).
+//! The operator console at `/`: the overview; the failed jobs with why and what to do (retry
+//! one, retry all matching the filter with the current config and mapping, drop); the conflicts
+//! waiting for a person (take a side); the journal (activity).
 //! Closed by a token (`[server] console_token`, see [`auth`]); every action is a POST with the
 //! session's CSRF token, is journalled (who, what, how many) and does nothing more when repeated.
 
@@ -8,7 +9,7 @@ pub mod pages;
 
 use crate::config::Config;
 use crate::status::StatusReport;
-use crate::sync::selection::{journal_action, ErrorFilter, Selection};
+use crate::sync::selection::{journal_action, journal_operator, ErrorFilter, Selection};
 use crate::sync::supervisor::Health;
 use auth::{set_cookie, ConsoleAuth};
 use axum::extract::{Path, Query, State};
@@ -16,7 +17,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use dealbridge_store::{Job, JobState, Store};
+use dealbridge_store::{ConflictFilter, ConflictState, Job, JobState, Store};
 use pages::ErrorsQuery;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/errors/drop-all", post(drop_all))
         .route("/errors/{id}/retry", post(retry_one))
         .route("/errors/{id}/drop", post(drop_one))
+        .route("/conflicts", get(conflicts))
+        .route("/conflicts/{id}/take", post(take_side))
+        .route("/activity", get(activity))
         .with_state(state)
 }
 
@@ -292,6 +296,96 @@ async fn drop_one(
         return server_error(e);
     }
     Redirect::to("/errors").into_response()
+}
+
+/// Most rows the Conflicts and Activity pages list.
+const PAGE_ROWS: u32 = 200;
+
+async fn conflicts(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
+    let session = match s.auth.session(&headers) {
+        Ok(session) => session,
+        Err(denied) => return denied.into_response(),
+    };
+    let filter = |state| ConflictFilter {
+        state: Some(state),
+        limit: PAGE_ROWS,
+        ..ConflictFilter::default()
+    };
+    let open = s.store.conflicts(&filter(ConflictState::Open)).await;
+    let decided = s.store.conflicts(&filter(ConflictState::Resolved)).await;
+    match (open, decided) {
+        (Ok(open), Ok(decided)) => {
+            Html(pages::conflicts(&open, &decided, &session.csrf)).into_response()
+        }
+        (Err(e), _) | (_, Err(e)) => server_error(e),
+    }
+}
+
+/// "Take this side" of a conflict.
+#[derive(serde::Deserialize)]
+struct TakeForm {
+    csrf: String,
+    side: String,
+}
+
+/// Resolves an open conflict with one side's value, as `conflicts resolve --take` does; the
+/// next sync writes it to both systems. A second click finds it decided and changes nothing.
+async fn take_side(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<TakeForm>,
+) -> Response {
+    if let Err(denied) = s.auth.check_csrf(&headers, &f.csrf) {
+        return denied.into_response();
+    }
+    let c = match s.store.conflict(id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return (StatusCode::NOT_FOUND, format!("no conflict {id}\n")).into_response(),
+        Err(e) => return server_error(e),
+    };
+    let value = if f.side == c.ours_system {
+        c.ours.clone()
+    } else if f.side == c.theirs_system {
+        c.theirs.clone()
+    } else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "conflict {id} is between `{}` and `{}`\n",
+                c.ours_system, c.theirs_system
+            ),
+        )
+            .into_response();
+    };
+    let reason = format!("{} taken in the console", f.side);
+    match s
+        .store
+        .resolve_conflict(id, &f.side, Some(&value), "console", &reason)
+        .await
+    {
+        Ok(changed) => {
+            let what = format!("conflict {id}: {reason}");
+            let entity = (c.kind, c.entity_id.as_str());
+            let n = u64::from(changed);
+            if let Err(e) = journal_operator(&s.store, entity, "console", "resolve", &what, n).await
+            {
+                return server_error(e);
+            }
+            Redirect::to("/conflicts").into_response()
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+async fn activity(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
+    if let Err(denied) = s.auth.session(&headers) {
+        return denied.into_response();
+    }
+    match s.store.journal_recent(PAGE_ROWS).await {
+        Ok(rows) => Html(pages::activity(&rows)).into_response(),
+        Err(e) => server_error(e),
+    }
 }
 
 /// The filter in words, for the journal.

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::server::html::escape;
 use crate::status::StatusReport;
 use crate::sync::selection::{flow_of, ErrorClass};
-use dealbridge_store::Job;
+use dealbridge_store::{Conflict, Job, JournalRow};
 use std::fmt::Write;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}\
@@ -20,7 +20,8 @@ fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=en><meta charset=utf-8><title>{t} — dealbridge</title>\
          <style>{STYLE}</style><header><span>dealbridge</span><a href=\"/\">Overview</a>\
-         <a href=\"/errors\">Errors</a><form class=inline method=post action=\"/logout\">\
+         <a href=\"/errors\">Errors</a><a href=\"/conflicts\">Conflicts</a>\
+         <a href=\"/activity\">Activity</a><form class=inline method=post action=\"/logout\">\
          <button>Log out</button></form></header><main><h1>{t}</h1>{body}</main></html>",
         t = escape(title)
     )
@@ -181,4 +182,84 @@ pub fn errors(config: &Config, q: &ErrorsQuery, jobs: &[Job], csrf: &str) -> Str
         b.push_str("</table>");
     }
     page("Errors", &b)
+}
+
+/// A JSON value as a person reads it (a string without its quotes).
+fn value(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None => "(absent)".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Open conflicts with the base and both values, each with "take this side" actions; then the
+/// recently decided ones with their rule and reason.
+pub fn conflicts(open: &[Conflict], decided: &[Conflict], csrf: &str) -> String {
+    let mut b = String::new();
+    let _ = write!(b, "<h2>Waiting for a person ({})</h2>", open.len());
+    b.push_str("<table><tr><th>id</th><th>record</th><th>field</th><th>base</th><th>one side</th><th>other side</th><th>rule</th><th>decide</th></tr>");
+    for c in open {
+        let take = |system: &str| {
+            format!(
+                "<form class=inline method=post action=\"/conflicts/{}/take\"><input type=hidden name=csrf value=\"{}\">\
+                 <input type=hidden name=side value=\"{s}\"><button>Take {s}</button></form>",
+                c.id,
+                escape(csrf),
+                s = escape(system)
+            )
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}: {}</td><td>{}: {}</td><td>{}</td><td>{} {}</td></tr>",
+            c.id,
+            escape(c.kind.as_str()),
+            escape(&c.entity_id),
+            escape(&c.field),
+            escape(&value(c.base.as_ref())),
+            escape(&c.ours_system),
+            escape(&value(Some(&c.ours))),
+            escape(&c.theirs_system),
+            escape(&value(Some(&c.theirs))),
+            escape(&c.rule),
+            take(&c.ours_system),
+            take(&c.theirs_system),
+        );
+    }
+    b.push_str("</table><h2>Decided</h2><table><tr><th>id</th><th>record</th><th>field</th><th>winner</th><th>value</th><th>why</th></tr>");
+    for c in decided {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.id,
+            escape(&c.entity_id),
+            escape(&c.field),
+            escape(c.chosen.as_deref().unwrap_or("")),
+            escape(&value(c.chosen_value.as_ref())),
+            escape(&c.reason),
+        );
+    }
+    b.push_str("</table>");
+    page("Conflicts", &b)
+}
+
+/// The journal, newest first: catalog pushes, 1C exchanges, schedule runs, operators' actions.
+pub fn activity(rows: &[JournalRow]) -> String {
+    let mut b = String::from(
+        "<table><tr><th>when</th><th>what</th><th>record</th><th>system</th><th>action</th><th>detail</th></tr>",
+    );
+    for r in rows {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=err>{}</td></tr>",
+            when(r.at),
+            escape(r.kind.as_str()),
+            escape(&r.entity_id),
+            escape(&r.system),
+            escape(&r.action),
+            escape(r.detail.as_deref().unwrap_or("")),
+        );
+    }
+    b.push_str("</table>");
+    page("Activity", &b)
 }
