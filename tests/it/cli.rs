@@ -1238,6 +1238,12 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
         .click()
         .await
         .unwrap();
+    // A click does not wait for the next page: wait for what the page shows, as a person would.
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//h1[text()='Overview']"))
+        .await
+        .expect("the overview after logging in");
     let overview = b.source().await.unwrap();
     assert!(overview.contains("Dead jobs"), "{overview}");
     let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -1249,6 +1255,11 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
 
     // The Errors page names the CRM's own complaint.
     b.goto(&format!("{base}/errors")).await.unwrap();
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//h1[text()='Errors']"))
+        .await
+        .expect("the Errors page");
     let errors = b.source().await.unwrap();
     assert!(errors.contains("NO_SUCH_STAGE"), "{errors}");
     std::fs::write(
@@ -1269,8 +1280,11 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
         .click()
         .await
         .unwrap();
-    let after = b.source().await.unwrap();
-    assert!(after.contains("0 job(s) match"), "{after}");
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//p[starts-with(., '0 job(s) match')]"))
+        .await
+        .expect("the Errors page again, with nothing dead");
     assert_eq!(code(&world.cli(&["sync"])), 0);
     let (n, origins) = world.deal_origins();
     assert_eq!(n, orders.len(), "exactly one deal per order");
