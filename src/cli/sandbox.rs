@@ -159,10 +159,10 @@ async fn run_on(
     let server = tokio::spawn(
         axum::serve(
             listener,
-            router(AppState {
-                store: app.store.clone(),
-                health: Some(app.engine.health.clone()),
-            }),
+            router(AppState::new(
+                app.store.clone(),
+                Some(app.engine.health.clone()),
+            )),
         )
         .with_graceful_shutdown(async move { server_stop.cancelled().await })
         .into_future(),

@@ -8,6 +8,7 @@ mod catalog_sync;
 mod cli;
 mod client_layer;
 mod config_check;
+mod metrics;
 mod onec_exchange;
 mod onec_import;
 mod onec_run;
