@@ -160,36 +160,59 @@ async fn counters_match_what_the_emulators_saw_under_thirty_percent_faults() {
     cmd.arg("--config").arg(&world.config).arg("run");
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
+    let started = std::time::Instant::now();
     let mut engine = ChildGuard::spawn(cmd, "dealbridge run");
     let crm = world.crm.handle.clone();
-    wait_until("every order as a deal", Duration::from_secs(60), || {
+    wait_until("every order as a deal", Duration::from_secs(120), || {
         let crm = crm.clone();
         async move { crm.deal_count() == ORDERS }
     })
     .await;
     engine.assert_running();
+    println!("{ORDERS} deals after {:?}", started.elapsed());
+
+    // Webhook deliveries: a forged one to a configured system, one to a name not configured.
+    let http = reqwest::Client::new();
+    for (path, status) in [("shop", 401), ("no-such-system", 404)] {
+        let r = http
+            .post(format!("http://127.0.0.1:{port}/webhooks/{path}"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+    }
 
     // Quiet moment: two equal scrapes around the emulators' counts (the engine polls hourly
     // and its jobs are done, but a retry may still be in flight).
     let url = format!("http://127.0.0.1:{port}/metrics");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
     let (text, samples, seen) = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no quiet moment with every job done within 30 s; last scrape:\n{last}"
+        );
         let before = scrape(&url).await;
         let seen = seen(&world, shop_base, crm_base);
         let after = scrape(&url).await;
         let (b, a) = (parse(&before), parse(&after));
         let jobs_done = sum(&a, "dealbridge_jobs_done_total", &[]);
+        // By series: the recorder renders series in no fixed order.
         let counters = |s: &[Sample]| {
             s.iter()
                 .filter(|s| s.name.starts_with("dealbridge_api_requests_total"))
-                .cloned()
-                .collect::<Vec<_>>()
+                .map(|s| (format!("{:?}", s.labels), s.value))
+                .collect::<BTreeMap<_, _>>()
         };
         if counters(&b) == counters(&a) && jobs_done == ORDERS as u64 {
             break (after, a, seen);
         }
+        last = after;
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
 
+    println!("quiet after {:?}", started.elapsed());
     check_requests(&samples, "woocommerce", seen.shop_calls, seen.shop);
     check_requests(&samples, "bitrix24", seen.crm_calls, seen.crm);
     assert!(
@@ -244,6 +267,15 @@ async fn counters_match_what_the_emulators_saw_under_thirty_percent_faults() {
     assert!(samples
         .iter()
         .any(|s| s.name == "dealbridge_open_conflicts"));
+
+    let rejected = |system| {
+        sum(
+            &samples,
+            "dealbridge_webhook_deliveries_total",
+            &[("system", system), ("outcome", "rejected")],
+        )
+    };
+    assert_eq!((rejected("shop"), rejected("unknown")), (1, 1), "{text}");
 
     no_label_carries_an_id(&samples);
     promtool_check(&text);
