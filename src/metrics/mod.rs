@@ -54,8 +54,27 @@ pub fn recorder() -> &'static PrometheusHandle {
         }
         dealbridge_sdk::metrics::describe();
         engine::describe();
+        spawn_upkeep(handle.clone());
         handle
     })
+}
+
+/// How often histogram samples are folded into their buckets between scrapes.
+const UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histograms' pending samples into their buckets every [`UPKEEP`], so memory stays
+/// bounded when nobody scrapes (the exporter does this only on render otherwise). A plain
+/// thread: the recorder may be installed before, or outside, a tokio runtime.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_string())
+        .spawn(move || loop {
+            std::thread::sleep(UPKEEP);
+            handle.run_upkeep();
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "metrics: cannot start the upkeep thread; histograms are folded on scrape only");
+    }
 }
 
 /// The in-memory part of the exposition: every counter and histogram recorded so far.

@@ -183,35 +183,8 @@ async fn counters_match_what_the_emulators_saw_under_thirty_percent_faults() {
         assert_eq!(r.status().as_u16(), status, "{path}");
     }
 
-    // Quiet moment: two equal scrapes around the emulators' counts (the engine polls hourly
-    // and its jobs are done, but a retry may still be in flight).
     let url = format!("http://127.0.0.1:{port}/metrics");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut last = String::new();
-    let (text, samples, seen) = loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no quiet moment with every job done within 30 s; last scrape:\n{last}"
-        );
-        let before = scrape(&url).await;
-        let seen = seen(&world, shop_base, crm_base);
-        let after = scrape(&url).await;
-        let (b, a) = (parse(&before), parse(&after));
-        let jobs_done = sum(&a, "dealbridge_jobs_done_total", &[]);
-        // By series: the recorder renders series in no fixed order.
-        let counters = |s: &[Sample]| {
-            s.iter()
-                .filter(|s| s.name.starts_with("dealbridge_api_requests_total"))
-                .map(|s| (format!("{:?}", s.labels), s.value))
-                .collect::<BTreeMap<_, _>>()
-        };
-        if counters(&b) == counters(&a) && jobs_done == ORDERS as u64 {
-            break (after, a, seen);
-        }
-        last = after;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
-
+    let (text, samples, seen) = quiet_scrape(&url, &world, shop_base, crm_base).await;
     println!("quiet after {:?}", started.elapsed());
     check_requests(&samples, "woocommerce", seen.shop_calls, seen.shop);
     check_requests(&samples, "bitrix24", seen.crm_calls, seen.crm);
@@ -220,54 +193,8 @@ async fn counters_match_what_the_emulators_saw_under_thirty_percent_faults() {
         "faults struck"
     );
 
-    // Jobs: one per order, all done, none dead; the faults on the CRM caused retries.
-    let n = ORDERS as u64;
-    assert_eq!(world.crm.handle.deal_count() as u64, n);
-    let upsert = [("kind", "deal.upsert")];
-    assert_eq!(
-        sum(&samples, "dealbridge_jobs_done_total", &upsert),
-        n,
-        "{text}"
-    );
-    assert_eq!(
-        sum(
-            &samples,
-            "dealbridge_jobs_enqueued_total",
-            &[("kind", "deal.upsert"), ("flow", "orders")]
-        ),
-        n,
-        "{text}"
-    );
-    assert_eq!(
-        sum(&samples, "dealbridge_jobs_dead_total", &[]),
-        0,
-        "{text}"
-    );
-    assert_eq!(
-        sum(&samples, "dealbridge_job_latency_seconds_count", &upsert),
-        n,
-        "{text}"
-    );
-    if seen.crm[1] + seen.crm[2] > 0 {
-        assert!(
-            sum(&samples, "dealbridge_job_retries_total", &upsert) > 0,
-            "{text}"
-        );
-    }
-    // The database gauges (cached) and the loops are there too.
-    assert_eq!(
-        sum(&samples, "dealbridge_jobs", &[("state", "done")]),
-        n,
-        "{text}"
-    );
-    assert!(samples
-        .iter()
-        .any(|s| s.name == "dealbridge_oldest_pending_job_age_seconds"));
-    assert!(samples.iter().any(|s| s.name == "dealbridge_loop_failures"));
-    assert!(samples
-        .iter()
-        .any(|s| s.name == "dealbridge_open_conflicts"));
-
+    check_jobs(&samples, &text, &seen);
+    assert_eq!(world.crm.handle.deal_count(), ORDERS);
     let rejected = |system| {
         sum(
             &samples,
@@ -279,6 +206,91 @@ async fn counters_match_what_the_emulators_saw_under_thirty_percent_faults() {
 
     no_label_carries_an_id(&samples);
     promtool_check(&text);
+}
+
+/// Scrapes until a quiet moment: two equal scrapes around the emulators' counts, with every
+/// job done (the engine polls hourly, but a retry may still be in flight) and the cached
+/// database gauges read since.
+async fn quiet_scrape(
+    url: &str,
+    world: &World,
+    shop_base: [u64; 3],
+    crm_base: [u64; 3],
+) -> (String, Vec<Sample>, Seen) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no quiet moment with every job done within 30 s; last scrape:\n{last}"
+        );
+        let before = scrape(url).await;
+        let seen = seen(world, shop_base, crm_base);
+        let after = scrape(url).await;
+        let (b, a) = (parse(&before), parse(&after));
+        let jobs_done = sum(&a, "dealbridge_jobs_done_total", &[]);
+        // The database gauges are read at most every 5 s: wait for a read after the last job.
+        let done_in_db = sum(&a, "dealbridge_jobs", &[("state", "done")]);
+        // By series: the recorder renders series in no fixed order.
+        let counters = |s: &[Sample]| {
+            s.iter()
+                .filter(|s| s.name.starts_with("dealbridge_api_requests_total"))
+                .map(|s| (format!("{:?}", s.labels), s.value))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let all = ORDERS as u64;
+        if counters(&b) == counters(&a) && jobs_done == all && done_in_db == all {
+            break (after, a, seen);
+        }
+        last = after;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Jobs: one per order, all done, none dead; the faults on the CRM caused retries; the database
+/// gauges (cached) and the loops are there too.
+fn check_jobs(samples: &[Sample], text: &str, seen: &Seen) {
+    let n = ORDERS as u64;
+    let upsert = [("kind", "deal.upsert")];
+    assert_eq!(
+        sum(samples, "dealbridge_jobs_done_total", &upsert),
+        n,
+        "{text}"
+    );
+    assert_eq!(
+        sum(
+            samples,
+            "dealbridge_jobs_enqueued_total",
+            &[("kind", "deal.upsert"), ("flow", "orders")]
+        ),
+        n,
+        "{text}"
+    );
+    assert_eq!(sum(samples, "dealbridge_jobs_dead_total", &[]), 0, "{text}");
+    assert_eq!(
+        sum(samples, "dealbridge_job_latency_seconds_count", &upsert),
+        n,
+        "{text}"
+    );
+    if seen.crm[1] + seen.crm[2] > 0 {
+        assert!(
+            sum(samples, "dealbridge_job_retries_total", &upsert) > 0,
+            "{text}"
+        );
+    }
+    // The database gauges (cached) and the loops are there too.
+    assert_eq!(
+        sum(samples, "dealbridge_jobs", &[("state", "done")]),
+        n,
+        "{text}"
+    );
+    assert!(samples
+        .iter()
+        .any(|s| s.name == "dealbridge_oldest_pending_job_age_seconds"));
+    assert!(samples.iter().any(|s| s.name == "dealbridge_loop_failures"));
+    assert!(samples
+        .iter()
+        .any(|s| s.name == "dealbridge_open_conflicts"));
 }
 
 /// `dealbridge_api_requests_total` of `system` equals the emulator's count per outcome: every
