@@ -367,6 +367,8 @@ fn executor(
 impl App {
     /// Loads the config at `path` and builds everything it describes.
     pub async fn load(path: &Path) -> anyhow::Result<App> {
+        // Before any client is built: what they count from here on reaches `/metrics`.
+        crate::metrics::recorder();
         let config = load_config(path)?;
         let store = connect(&config).await?;
         let systems = build_systems(&config, &store).await?;

@@ -15,6 +15,8 @@
 //!   the exchange endpoint, the import into the store (`import-1c`), 1C's documents.
 //! - [`server`]: the HTTP server (`/healthz`, `/status`, `/metrics`, `/webhooks/<name>`; other
 //!   routes such as the 1C endpoint are mounted beside them).
+//! - [`metrics`]: `/metrics`: the in-memory counters (API requests, jobs, webhook deliveries)
+//!   and the cached database gauges.
 //! - [`status`]: the status report shared by the CLI, the status page and `/metrics`.
 //! - [`cli`]: one module per subcommand.
 //!
@@ -27,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod mapping;
+pub mod metrics;
 pub mod server;
 pub mod status;
 pub mod sync;

@@ -42,10 +42,7 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
         ))
     });
     let routes = router_with(
-        AppState {
-            store: app.store.clone(),
-            health: Some(app.engine.health.clone()),
-        },
+        AppState::new(app.store.clone(), Some(app.engine.health.clone())),
         exchange,
     )
     .merge(webhooks::router(WebhookState::new(

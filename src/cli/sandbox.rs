@@ -162,10 +162,10 @@ async fn run_on(
     let server = tokio::spawn(
         axum::serve(
             listener,
-            router(AppState {
-                store: app.store.clone(),
-                health: Some(app.engine.health.clone()),
-            })
+            router(AppState::new(
+                app.store.clone(),
+                Some(app.engine.health.clone()),
+            ))
             .merge(console_router(&app, &token)),
         )
         .with_graceful_shutdown(async move { server_stop.cancelled().await })

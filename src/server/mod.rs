@@ -1,10 +1,12 @@
-//! The HTTP server: `/healthz`, `/status` (JSON, or a small page for browsers) and `/metrics`.
-//! Webhooks join here in later issues; the 1C exchange endpoint lives in [`onec`].
+//! The HTTP server: `/healthz`, `/status` (JSON, or a small page for browsers) and `/metrics`
+//! (the Prometheus text format, see [`crate::metrics`]). Webhooks are in [`webhooks`]; the 1C
+//! exchange endpoint lives in [`onec`].
 
 pub mod console;
 pub mod html;
 pub mod webhooks;
 
+use crate::metrics::cached::DbGauges;
 use crate::status::StatusReport;
 use crate::sync::supervisor::{Health, LoopHealth};
 use axum::extract::State;
@@ -24,6 +26,19 @@ pub struct AppState {
     /// The engine's loops, when an engine runs beside the server (`run`, `sandbox`); `None`
     /// serves the database's view only.
     pub health: Option<Arc<Health>>,
+    /// The database gauges of `/metrics`, read at most every few seconds.
+    pub gauges: Arc<DbGauges>,
+}
+
+impl AppState {
+    /// The state over `store`, with the engine's loop `health` when an engine runs beside it.
+    pub fn new(store: Store, health: Option<Arc<Health>>) -> Self {
+        AppState {
+            gauges: Arc::new(DbGauges::new(store.clone())),
+            store,
+            health,
+        }
+    }
 }
 
 /// The router with every route.
@@ -112,24 +127,33 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
 }
 
+/// `/metrics`: the cached database gauges, the loops' health, then every counter and
+/// histogram in memory.
 async fn metrics(State(state): State<AppState>) -> Response {
-    match StatusReport::gather(&state.store).await {
-        Ok(mut r) => {
-            if let Some(health) = &state.health {
-                r.loops = health.snapshot();
-            }
-            (
-                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                r.to_prometheus(),
+    let snapshot = match state.gauges.snapshot().await {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unavailable: {e}\n"),
             )
                 .into_response()
         }
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unavailable: {e}\n"),
-        )
-            .into_response(),
+    };
+    let mut snapshot = snapshot;
+    if let Some(health) = &state.health {
+        snapshot.report.loops = health.snapshot();
     }
+    let mut body = snapshot.to_prometheus(chrono::Utc::now());
+    body.push_str(&crate::metrics::render_counters());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 fn html_escape(s: &str) -> String {

@@ -10,6 +10,7 @@
 //! webhook time out.
 
 use crate::config::Config;
+use crate::metrics::engine::{webhook_delivery, Delivery};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,6 +23,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tracing::{info, warn};
+
+/// The `system` label of a delivery to a name the config does not have.
+const UNKNOWN_SYSTEM: &str = "unknown";
 
 /// Largest delivery body accepted (a WooCommerce order with many lines is tens of KB).
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -96,6 +100,8 @@ async fn handle(
     body: &[u8],
 ) -> Response {
     let Some(receiver) = state.systems.get(system) else {
+        // Not labelled with the path's segment: anyone can make up names.
+        webhook_delivery(UNKNOWN_SYSTEM, Delivery::Rejected);
         return answer(
             StatusCode::NOT_FOUND,
             format!("no system named `{system}` in the config"),
@@ -107,9 +113,13 @@ async fn handle(
         url_token,
     };
     match receiver.accept(&request) {
-        Ok(Accepted::Reply(text)) => answer(StatusCode::OK, text),
+        Ok(Accepted::Reply(text)) => {
+            webhook_delivery(system, Delivery::Stored);
+            answer(StatusCode::OK, text)
+        }
         Ok(Accepted::Hints(hints)) => store_hints(state, system, &hints).await,
         Err(rejected) => {
+            webhook_delivery(system, Delivery::Rejected);
             warn!(%system, error = %rejected.message, "webhook rejected");
             let status = StatusCode::from_u16(rejected.status).unwrap_or(StatusCode::UNAUTHORIZED);
             answer(status, rejected.message)
@@ -121,6 +131,7 @@ async fn handle(
 /// the first failure answers 503 (the sender retries; polling catches the change anyway).
 async fn store_hints(state: &WebhookState, system: &str, hints: &[Hint]) -> Response {
     let mut last = answer(StatusCode::OK, "nothing to store");
+    let mut any_fresh = false;
     for hint in hints {
         let kind = format!("{}:{}", hint.entity.as_str(), hint.topic);
         let payload = serde_json::json!({ "id": hint.id }).to_string();
@@ -131,6 +142,7 @@ async fn store_hints(state: &WebhookState, system: &str, hints: &[Hint]) -> Resp
         {
             Ok(fresh) => {
                 info!(%system, topic = %hint.topic, fresh, "webhook stored");
+                any_fresh |= fresh;
                 state.wake.notify_one();
                 answer(
                     StatusCode::OK,
@@ -139,6 +151,7 @@ async fn store_hints(state: &WebhookState, system: &str, hints: &[Hint]) -> Resp
             }
             Err(e) => {
                 warn!(%system, error = %e, "webhook could not be stored");
+                webhook_delivery(system, Delivery::Rejected);
                 return answer(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "cannot store the delivery now; polling will pick the change up",
@@ -146,5 +159,11 @@ async fn store_hints(state: &WebhookState, system: &str, hints: &[Hint]) -> Resp
             }
         };
     }
+    let outcome = if any_fresh || hints.is_empty() {
+        Delivery::Stored
+    } else {
+        Delivery::Duplicate
+    };
+    webhook_delivery(system, outcome);
     last
 }

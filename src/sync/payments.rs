@@ -44,7 +44,7 @@ pub async fn queue_payments(
         order_id: order_id.to_string(),
     })
     .expect("payload encodes");
-    store
+    let queued = store
         .queue()
         .enqueue(&NewJob {
             kind: JobKind::DealPayments,
@@ -54,6 +54,12 @@ pub async fn queue_payments(
             max_attempts,
         })
         .await?;
+    if matches!(queued, dealbridge_store::Enqueued::Inserted(_)) {
+        crate::metrics::engine::job_enqueued(
+            JobKind::DealPayments,
+            crate::metrics::engine::NO_FLOW,
+        );
+    }
     Ok(())
 }
 

@@ -180,7 +180,10 @@ impl OrderFlow {
             })
             .await?;
         Ok(match queued {
-            Enqueued::Inserted(_) => Queued::Inserted,
+            Enqueued::Inserted(_) => {
+                crate::metrics::engine::job_enqueued(JobKind::DealUpsert, &self.name);
+                Queued::Inserted
+            }
             Enqueued::Coalesced(_) => Queued::Coalesced,
         })
     }

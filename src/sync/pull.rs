@@ -169,7 +169,10 @@ impl DealPullFlow {
             })
             .await?;
         Ok(match queued {
-            Enqueued::Inserted(_) => Pulled::Queued,
+            Enqueued::Inserted(_) => {
+                crate::metrics::engine::job_enqueued(JobKind::DealPull, &self.forward);
+                Pulled::Queued
+            }
             Enqueued::Coalesced(_) => Pulled::Coalesced,
         })
     }

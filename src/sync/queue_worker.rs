@@ -8,7 +8,8 @@ use super::engine::{error_chain, EngineSettings, Tally};
 use super::supervisor::Backoff;
 use super::worker::{Executor, JobOutcome};
 use super::SyncError;
-use dealbridge_store::Store;
+use crate::metrics::engine as metrics;
+use dealbridge_store::{Job, Store};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,21 @@ pub enum Step {
     Idle(Duration),
     /// Draining, and no pending or running work is left.
     Drained,
+}
+
+/// Counts a job's outcome in the process's metrics; a done job's latency runs from its
+/// enqueue (a folded change keeps the job's first enqueue time) to now.
+fn count_outcome(job: &Job, outcome: JobOutcome) {
+    match outcome {
+        JobOutcome::Created | JobOutcome::Written | JobOutcome::Unchanged => {
+            let latency = (chrono::Utc::now() - job.created_at)
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            metrics::job_done(job.kind, latency);
+        }
+        JobOutcome::Retrying => metrics::job_retried(job.kind),
+        JobOutcome::Dead => metrics::job_dead(job.kind),
+    }
 }
 
 /// What one worker task owns.
@@ -55,7 +71,8 @@ impl Worker {
         let jobs = queue.claim(&self.id, self.settings.lease, 1).await?;
         if let Some(job) = jobs.into_iter().next() {
             // Not raced against `stop`: a job in hand is finished, so its lease ends cleanly.
-            let counter = match self.executor.execute(&job).await? {
+            let outcome = self.executor.execute(&job).await?;
+            let counter = match outcome {
                 JobOutcome::Created => &self.tally.created,
                 JobOutcome::Written => &self.tally.written,
                 JobOutcome::Unchanged => &self.tally.unchanged,
@@ -63,6 +80,7 @@ impl Worker {
                 JobOutcome::Dead => &self.tally.dead,
             };
             counter.fetch_add(1, Ordering::Relaxed);
+            count_outcome(&job, outcome);
             return Ok(Step::Worked);
         }
         if drain && queue.pending_count().await? == 0 {

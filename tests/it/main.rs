@@ -9,6 +9,7 @@ mod cli;
 mod client_layer;
 mod config_check;
 mod logs;
+mod metrics;
 mod onec_exchange;
 mod onec_import;
 mod onec_run;

@@ -95,10 +95,10 @@ impl Running {
         let stop = CancellationToken::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let routes = router(AppState {
-            store: app.store.clone(),
-            health: Some(app.engine.health.clone()),
-        });
+        let routes = router(AppState::new(
+            app.store.clone(),
+            Some(app.engine.health.clone()),
+        ));
         let server_stop = stop.clone();
         let server = tokio::spawn(async move {
             axum::serve(listener, routes)

@@ -8,7 +8,8 @@ use crate::SYSTEM;
 use dealbridge_sdk::auth::{OAuthTokens, TokenCache, TokenStore};
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::http::{
-    classify_status, classify_transport, client, send, ClientLimits, RateLimiter, Timeouts,
+    classify_status, classify_transport, client, send_with, Answer, ClientLimits, RateLimiter,
+    Timeouts,
 };
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -402,7 +403,7 @@ impl Bitrix24Client {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         // The URL holds the token; `send` keeps it out of transport errors.
-        let answer = send(self.limiter.as_ref(), SYSTEM, &what, req).await?;
+        let answer = send_with(self.limiter.as_ref(), SYSTEM, &what, req, is_throttle).await?;
         let (status, bytes) = (answer.status, answer.body);
         tracing::debug!(
             system = SYSTEM,
@@ -626,6 +627,13 @@ fn parse_webhook_url(raw: &str) -> Result<(String, String), ConnectorError> {
     let masked: Vec<&str> = segments[..n - 1].iter().copied().chain(["***"]).collect();
     shown.set_path(&format!("{}/", masked.join("/")));
     Ok((base.to_string(), shown.to_string()))
+}
+
+/// Bitrix24's "too many requests": HTTP 503 with `QUERY_LIMIT_EXCEEDED` (the portal's leaky
+/// bucket), counted as `throttled` by the shared client layer rather than as a server error.
+fn is_throttle(answer: &Answer) -> bool {
+    answer.status == 503
+        && std::str::from_utf8(&answer.body).is_ok_and(|b| b.contains("QUERY_LIMIT_EXCEEDED"))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -64,12 +65,28 @@ pub enum FaultOutcome {
     DropAfterWrite,
 }
 
+impl FaultOutcome {
+    /// Position in the draw counters.
+    fn index(self) -> usize {
+        match self {
+            FaultOutcome::Pass => 0,
+            FaultOutcome::ServerError => 1,
+            FaultOutcome::Throttle => 2,
+            FaultOutcome::Timeout => 3,
+            FaultOutcome::Drop => 4,
+            FaultOutcome::DropAfterWrite => 5,
+        }
+    }
+}
+
 /// Shared, changeable fault settings of one emulator.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     config: Arc<Mutex<FaultConfig>>,
     /// Outcomes scripted for the next calls, consumed before any random draw.
     planned: Arc<Mutex<VecDeque<FaultOutcome>>>,
+    /// How many times each outcome was drawn, in [`FaultOutcome::index`] order.
+    rolled: Arc<[AtomicU64; 6]>,
 }
 
 impl Faults {
@@ -95,8 +112,20 @@ impl Faults {
         self.planned.lock().expect("fault lock").len()
     }
 
+    /// How many calls drew `outcome` so far (planned or by the rates), so a test can check
+    /// what a client saw against what the emulator did ("12 calls were throttled").
+    pub fn rolled(&self, outcome: FaultOutcome) -> u64 {
+        self.rolled[outcome.index()].load(Ordering::Relaxed)
+    }
+
     /// Draws the outcome for one call: the next planned one if any, else by the rates.
     pub fn roll(&self) -> FaultOutcome {
+        let outcome = self.draw();
+        self.rolled[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+
+    fn draw(&self) -> FaultOutcome {
         if let Some(next) = self.planned.lock().expect("fault lock").pop_front() {
             return next;
         }
@@ -245,6 +274,9 @@ mod tests {
         assert_eq!(f.roll(), FaultOutcome::ServerError);
         assert_eq!(f.roll(), FaultOutcome::Pass);
         assert_eq!(f.planned(), 0);
+        assert_eq!(f.rolled(FaultOutcome::Throttle), 2);
+        assert_eq!(f.rolled(FaultOutcome::ServerError), 1);
+        assert_eq!(f.rolled(FaultOutcome::Pass), 1);
     }
 
     #[test]

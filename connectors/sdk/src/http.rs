@@ -5,6 +5,7 @@
 //! stays in the connector.
 
 use crate::error::{ConnectorError, ErrorKind};
+use crate::metrics::RequestOutcome;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter as Governor};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -194,13 +195,47 @@ impl Answer {
 /// and reads the whole body. Only a transport failure is an error here, classified by
 /// [`classify_transport`]; what a status or body means is the connector's to say, because only
 /// it knows the vendor's error bodies.
+///
+/// Every request is counted ([`crate::metrics`]): `dealbridge_api_requests_total` by system and
+/// outcome (a 429 is `throttled`) and its duration. A vendor that throttles with another status
+/// uses [`send_with`].
 pub async fn send(
     limiter: Option<&RateLimiter>,
     system: &'static str,
     what: &str,
     req: reqwest::RequestBuilder,
 ) -> Result<Answer, ConnectorError> {
+    send_with(limiter, system, what, req, |_| false).await
+}
+
+/// [`send`], with `throttled` saying which answers (besides a 429) are the vendor's "too many
+/// requests" (Bitrix24's 503 `QUERY_LIMIT_EXCEEDED`), so they are counted as `throttled`
+/// rather than `server_error`. The time spent waiting on `limiter` is not part of the
+/// request's duration.
+pub async fn send_with(
+    limiter: Option<&RateLimiter>,
+    system: &'static str,
+    what: &str,
+    req: reqwest::RequestBuilder,
+    throttled: fn(&Answer) -> bool,
+) -> Result<Answer, ConnectorError> {
     wait_for(limiter).await;
+    let started = std::time::Instant::now();
+    let answer = receive(system, what, req).await;
+    let outcome = match &answer {
+        Ok(a) => RequestOutcome::of_status(a.status, throttled(a)),
+        Err(_) => RequestOutcome::Network,
+    };
+    crate::metrics::record_request(system, outcome, started.elapsed());
+    answer
+}
+
+/// Sends `req` and reads the whole answer.
+async fn receive(
+    system: &'static str,
+    what: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<Answer, ConnectorError> {
     // `without_url`: reqwest puts the URL in its errors, and a URL may hold a credential
     // (Bitrix24's webhook path, an OAuth `auth` parameter).
     let resp = req

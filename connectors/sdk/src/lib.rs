@@ -13,6 +13,8 @@
 //!   relies on ([`ConnectorError::should_retry`](error::ConnectorError::should_retry)).
 //! - [`http`]: shared HTTP plumbing: a client with timeouts, the [`ClientLimits`](http::ClientLimits)
 //!   every client takes and its rate limiter (one per remote account), and the mapping of HTTP failures onto [`ConnectorError`](error::ConnectorError).
+//! - [`metrics`]: the API request counters and durations [`http::send`](http::send) records,
+//!   through the `metrics` facade (the engine installs the recorder).
 //! - [`auth`]: OAuth token pairs, the [`TokenStore`](auth::TokenStore) they are saved in, and
 //!   the [`TokenCache`](auth::TokenCache) that refreshes once and saves before a new token is used.
 //! - [`traits`]: what a store and a CRM connector implement so the engine can drive them without
@@ -28,6 +30,7 @@ pub mod emulator_server;
 pub mod error;
 pub mod fault;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod money;
 pub mod traits;

@@ -140,6 +140,18 @@ impl Queue {
         })
     }
 
+    /// When the oldest pending job was enqueued (`None`: nothing pending). Its age is how long
+    /// the queue has been behind.
+    pub async fn oldest_pending(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let sql = "SELECT MIN(created_at) AS t FROM jobs WHERE state = 'pending'";
+        let t: Option<i64> = on_db!(&self.db, pool => {
+            sqlx::query(sql).fetch_one(pool).await
+                .map_err(StoreError::db("finding the oldest pending job"))?
+                .opt_i64("t")?
+        });
+        t.map(|t| from_ms(t, "oldest pending job")).transpose()
+    }
+
     /// The earliest time `claim` may have something new: the earliest run_at of a pending job or
     /// lease expiry of a running one. It can be in the past while nothing is claimable (a pending
     /// job waits for its key's running job), so a worker loop should still sleep a little.
