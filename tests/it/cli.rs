@@ -1101,7 +1101,19 @@ async fn the_console_is_closed_without_the_token_and_retries_all_matching_after_
     assert!(page.contains("orders — permanent (invalid)"), "{page}");
     let overview = get("/").await.unwrap();
     assert_eq!(overview.status(), 200);
-    assert!(overview.text().await.unwrap().contains("Dead jobs"));
+    let overview = overview.text().await.unwrap();
+    assert!(overview.contains("Dead jobs"), "{overview}");
+    let done = orders.len() - completed;
+    assert!(
+        overview.contains(&format!(
+            "Last hour: {done} done, {completed} failed for good"
+        )),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("<td>orders</td><td>shop → crm</td>"),
+        "{overview}"
+    );
     let csrf = csrf_of(&page);
     let dead = || jobs(&world, Some("dead")).len();
 

@@ -9,7 +9,7 @@ pub mod pages;
 
 use crate::config::Config;
 use crate::status::StatusReport;
-use crate::sync::selection::{journal_action, journal_operator, ErrorFilter, Selection};
+use crate::sync::selection::{flow_of, journal_action, journal_operator, ErrorFilter, Selection};
 use crate::sync::supervisor::Health;
 use auth::{set_cookie, ConsoleAuth};
 use axum::extract::{Path, Query, State};
@@ -76,7 +76,53 @@ async fn overview(State(s): State<ConsoleState>, headers: HeaderMap) -> Response
     if let Some(h) = &s.health {
         report.loops = h.snapshot();
     }
-    Html(pages::overview(&report)).into_response()
+    let now = chrono::Utc::now();
+    let (flows, hour, day) = match flow_rows(&s, &report).await {
+        Ok(rows) => rows,
+        Err(e) => return server_error(e),
+    };
+    Html(pages::overview(&report, &flows, hour, day, now)).into_response()
+}
+
+/// Per flow: its last successful poll, its waiting jobs and the oldest one; and the jobs done and
+/// dead in the last hour and day.
+async fn flow_rows(
+    s: &ConsoleState,
+    report: &StatusReport,
+) -> Result<(Vec<pages::FlowRow>, (i64, i64), (i64, i64)), dealbridge_store::StoreError> {
+    let waiting = Selection {
+        states: vec![JobState::Pending, JobState::Running],
+        ..Selection::default()
+    }
+    .jobs(&s.store, &s.config, None)
+    .await?;
+    let rows = s
+        .config
+        .flows
+        .iter()
+        .map(|f| {
+            let mine: Vec<&Job> = waiting
+                .iter()
+                .filter(|j| flow_of(j, &s.config).as_deref() == Some(f.name.as_str()))
+                .collect();
+            let poll = report.loops.iter().find(|l| {
+                l.name == format!("poll:{}", f.name) || l.name == format!("pull:{}", f.name)
+            });
+            pages::FlowRow {
+                name: f.name.clone(),
+                route: format!("{} → {}", f.from, f.to),
+                last_poll: poll.and_then(|l| l.last_success),
+                failing_since: poll.and_then(|l| l.failing_since),
+                waiting: mine.len(),
+                oldest: mine.iter().map(|j| j.created_at).min(),
+            }
+        })
+        .collect();
+    let now = chrono::Utc::now();
+    let q = s.store.queue();
+    let hour = q.finished_since(now - chrono::Duration::hours(1)).await?;
+    let day = q.finished_since(now - chrono::Duration::days(1)).await?;
+    Ok((rows, hour, day))
 }
 
 async fn login_form() -> Response {

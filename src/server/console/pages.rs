@@ -39,16 +39,72 @@ pub fn login(error: Option<&str>) -> axum::response::Html<String> {
     ))
 }
 
-/// The overview: queue, loops, cursors, catalogs, conflicts.
-pub fn overview(report: &StatusReport) -> String {
+/// One flow's line on the overview.
+#[derive(Debug, Clone)]
+pub struct FlowRow {
+    /// The flow's name.
+    pub name: String,
+    /// `shop → crm`.
+    pub route: String,
+    /// Its poll's last success.
+    pub last_poll: Option<chrono::DateTime<chrono::Utc>>,
+    /// Since when its poll fails, if it does.
+    pub failing_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its pending and running jobs.
+    pub waiting: usize,
+    /// When the oldest of them was queued.
+    pub oldest: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `95 s`, `12 min`, `3 h`: how long ago, roughly.
+fn ago(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let s = (now - t).num_seconds().max(0);
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}
+
+/// The overview: flows, recent jobs, queue, loops, cursors, catalogs, conflicts.
+pub fn overview(
+    report: &StatusReport,
+    flows: &[FlowRow],
+    hour: (i64, i64),
+    day: (i64, i64),
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     let mut b = String::new();
     let dead = count(report, "dead");
     let _ = write!(
         b,
-        "<p>Open conflicts: <b>{}</b>. Dead jobs: <b class={}>{dead}</b> (<a href=\"/errors\">see why</a>).</p>",
+        "<p>Open conflicts: <b>{}</b>. Dead jobs: <b class={}>{dead}</b> (<a href=\"/errors\">see why</a>). \
+         Last hour: {} done, {} failed for good. Last day: {} done, {} failed for good.</p>",
         report.open_conflicts,
-        if dead > 0 { "bad" } else { "ok" }
+        if dead > 0 { "bad" } else { "ok" },
+        hour.0,
+        hour.1,
+        day.0,
+        day.1
     );
+    b.push_str("<h2>Flows</h2><table><tr><th>flow</th><th>from → to</th><th>last successful poll</th><th>waiting jobs</th><th>oldest waiting</th></tr>");
+    for f in flows {
+        let poll = match (f.last_poll, f.failing_since) {
+            (_, Some(since)) => format!("<span class=bad>failing for {}</span>", ago(since, now)),
+            (Some(t), None) => format!("{} ago", ago(t, now)),
+            (None, None) => "-".to_string(),
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{poll}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.name),
+            escape(&f.route),
+            f.waiting,
+            f.oldest
+                .map_or("-".to_string(), |t| format!("{} ago", ago(t, now))),
+        );
+    }
+    b.push_str("</table>");
     b.push_str("<h2>Queue</h2><table><tr><th>state</th><th>jobs</th></tr>");
     for (state, n) in &report.queue {
         let _ = write!(b, "<tr><td>{}</td><td>{n}</td></tr>", escape(state));

@@ -130,6 +130,20 @@ impl Queue {
             .collect())
     }
 
+    /// Jobs that became done or dead at or after `since`, per state (for "done/failed in the
+    /// last hour and day").
+    pub async fn finished_since(&self, since: DateTime<Utc>) -> Result<(i64, i64), StoreError> {
+        let sql = "SELECT state, COUNT(*) AS n FROM jobs WHERE finished_at >= $1 \
+                   AND state IN ('done', 'dead') GROUP BY state";
+        let rows: Vec<(String, i64)> = on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(ms(since)).fetch_all(pool).await
+                .map_err(StoreError::db("counting jobs finished recently"))?
+                .iter().map(|r| Ok((r.text("state")?, r.i64("n")?))).collect::<Result<_, StoreError>>()?
+        });
+        let n = |state: &str| rows.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+        Ok((n("done"), n("dead")))
+    }
+
     /// Work left: pending plus running jobs.
     pub async fn pending_count(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('pending', 'running')";
