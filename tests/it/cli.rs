@@ -1035,6 +1035,7 @@ fn csrf_of(page: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn the_console_is_closed_without_the_token_and_retries_all_matching_after_a_fix() {
     let world = spawn_world(Tuning::default()).await;
     let orders = create_orders(&world.shop.base_url, 8, 3).await;
