@@ -22,5 +22,5 @@ pub use dealbridge_sdk::config::{
 pub use flow::{is_store, is_supported, supported_flows, Entity, FlowConfig};
 pub use load::{check, example_config, Config};
 pub use schedule::ScheduleConfig;
-pub use settings::{ServerConfig, SyncConfig, CONSOLE_TOKEN_VAR};
+pub use settings::{ServerConfig, SyncConfig, CONSOLE_TOKEN_VAR, METRICS_TOKEN_VAR};
 pub use system::{RateLimit, Role, SystemConfig, SystemKind, SystemLimits};

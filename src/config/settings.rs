@@ -8,6 +8,8 @@ use dealbridge_sdk::config::{resolve_secret, Env, Secret};
 
 /// The variable that overrides `[server] console_token`.
 pub const CONSOLE_TOKEN_VAR: &str = "DEALBRIDGE_SERVER_CONSOLE_TOKEN";
+/// The variable that overrides `[server] metrics_token`.
+pub const METRICS_TOKEN_VAR: &str = "DEALBRIDGE_SERVER_METRICS_TOKEN";
 
 /// `[server]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +20,9 @@ pub struct ServerConfig {
     /// and e-mails, so it is closed by default). Without it the console is served only on a
     /// loopback `listen` address.
     pub console_token: Option<Secret>,
+    /// `metrics_token`: when set, `/metrics` answers only `Authorization: Bearer <token>`
+    /// (Prometheus' `authorization` scrape setting); open otherwise.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
@@ -25,6 +30,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             console_token: None,
+            metrics_token: None,
         }
     }
 }
@@ -74,7 +80,7 @@ impl Default for SyncConfig {
     }
 }
 
-pub(crate) const SERVER_KEYS: &[&str] = &["listen", "console_token"];
+pub(crate) const SERVER_KEYS: &[&str] = &["listen", "console_token", "metrics_token"];
 pub(crate) const SYNC_KEYS: &[&str] = &[
     "poll_interval",
     "overlap",
@@ -97,13 +103,17 @@ pub(crate) fn read_server(
     let mut server = ServerConfig::default();
     let Some(t) = t else {
         server.console_token = env.var(CONSOLE_TOKEN_VAR).map(Secret::new);
+        server.metrics_token = env.var(METRICS_TOKEN_VAR).map(Secret::new);
         return server;
     };
     t.deny_unknown(ctx);
-    if t.has("console_token") || env.var(CONSOLE_TOKEN_VAR).is_some() {
-        server.console_token =
-            resolve_secret(ctx, t, "console_token", CONSOLE_TOKEN_VAR, env).map(|(s, _)| s);
-    }
+    let token = |ctx: &mut Ctx<'_>, key: &str, var: &str| {
+        (t.has(key) || env.var(var).is_some())
+            .then(|| resolve_secret(ctx, t, key, var, env).map(|(s, _)| s))
+            .flatten()
+    };
+    server.console_token = token(ctx, "console_token", CONSOLE_TOKEN_VAR);
+    server.metrics_token = token(ctx, "metrics_token", METRICS_TOKEN_VAR);
     if let Some(listen) = t.string(ctx, "listen") {
         match listen.get_ref().parse::<SocketAddr>() {
             Ok(addr) => server.listen = addr,

@@ -28,6 +28,8 @@ pub struct AppState {
     pub health: Option<Arc<Health>>,
     /// The database gauges of `/metrics`, read at most every few seconds.
     pub gauges: Arc<DbGauges>,
+    /// `[server] metrics_token`: when set, `/metrics` wants `Authorization: Bearer <token>`.
+    pub metrics_token: Option<crate::config::Secret>,
 }
 
 impl AppState {
@@ -37,8 +39,25 @@ impl AppState {
             gauges: Arc::new(DbGauges::new(store.clone())),
             store,
             health,
+            metrics_token: None,
         }
     }
+
+    /// The same, with `/metrics` closed by a bearer token.
+    pub fn with_metrics_token(mut self, token: Option<crate::config::Secret>) -> Self {
+        self.metrics_token = token;
+        self
+    }
+}
+
+/// Whether the request carries `Authorization: Bearer <token>` (compared in constant time).
+fn bearer_ok(headers: &HeaderMap, token: &crate::config::Secret) -> bool {
+    use subtle::ConstantTimeEq;
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| bool::from(given.trim().as_bytes().ct_eq(token.expose().as_bytes())))
 }
 
 /// The router with every route.
@@ -129,7 +148,17 @@ async fn status(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 /// `/metrics`: the cached database gauges, the loops' health, then every counter and
 /// histogram in memory.
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        if !bearer_ok(&headers, token) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "metrics need Authorization: Bearer <[server] metrics_token>\n",
+            )
+                .into_response();
+        }
+    }
     let snapshot = match state.gauges.snapshot().await {
         Ok(s) => s,
         Err(e) => {

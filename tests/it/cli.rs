@@ -1412,3 +1412,40 @@ async fn a_conflict_waiting_for_a_person_is_decided_from_the_console_once() {
     assert_eq!(counts, vec![1, 0]);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_with_a_token_answer_only_the_bearer() {
+    let world = spawn_world(Tuning::default()).await;
+    // The token comes from the environment, as an operator would keep it out of the file.
+    let env: std::collections::BTreeMap<String, String> = [(
+        dealbridge::config::METRICS_TOKEN_VAR.to_string(),
+        "scrape-me".to_string(),
+    )]
+    .into();
+    let config = dealbridge::config::Config::load_with_env(&world.config, &env).unwrap();
+    let token = config.server.metrics_token.clone();
+    assert_eq!(token.as_ref().map(|t| t.expose()), Some("scrape-me"));
+    let store = dealbridge::app::open_store(&world.config).await.unwrap();
+    let app = dealbridge::server::router(
+        dealbridge::server::AppState::new(store, None).with_metrics_token(token),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = dealbridge_sdk::http::client(Timeouts::default()).unwrap();
+    let scrape = |auth: Option<&str>| {
+        let mut req = http.get(format!("{base}/metrics"));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), 401);
+    assert_eq!(scrape(Some("Bearer guess")).await.unwrap().status(), 401);
+    let ok = scrape(Some("Bearer scrape-me")).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("dealbridge_jobs"));
+    // /healthz keeps its own (no) auth.
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
