@@ -1398,6 +1398,19 @@ async fn a_conflict_waiting_for_a_person_is_decided_from_the_console_once() {
         .await
         .unwrap();
     assert!(activity.contains("conflict"), "{activity}");
+    let hooks = http
+        .get(format!("{console}/webhooks"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        hooks.contains("No delivery stored yet from: crm, shop"),
+        "{hooks}"
+    );
     let counts: Vec<u64> = store
         .journal_for(dealbridge_store::EntityKind::Order, "shop:42")
         .await

@@ -27,6 +27,21 @@ pub struct InboxItem {
     pub processed_at: Option<DateTime<Utc>>,
 }
 
+/// One sender's webhook deliveries, counted for the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxStats {
+    /// The system that sent them.
+    pub source: String,
+    /// Deliveries stored in the last hour.
+    pub last_hour: i64,
+    /// Deliveries stored in the last day.
+    pub last_day: i64,
+    /// Not processed yet (due or set aside).
+    pub waiting: i64,
+    /// Of those, set aside to wait for their record.
+    pub set_aside: i64,
+}
+
 const COLS: &str = "id, source, dedupe_key, kind, payload, received_at, processed_at";
 
 fn from_row(r: &impl RowExt) -> Result<InboxItem, StoreError> {
@@ -111,6 +126,32 @@ impl Store {
             sqlx::query(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await
                 .map_err(StoreError::db(format!("reading inbox item {id}")))?
                 .as_ref().map(from_row).transpose()
+        })
+    }
+
+    /// Deliveries per sender: stored in the last hour and day, waiting, set aside.
+    pub async fn inbox_stats(&self) -> Result<Vec<InboxStats>, StoreError> {
+        let now = self.clock.now();
+        let hour = ms(now - chrono::Duration::hours(1));
+        let day = ms(now - chrono::Duration::days(1));
+        let sql = "SELECT source, \
+                   SUM(CASE WHEN received_at >= $1 THEN 1 ELSE 0 END) AS last_hour, \
+                   SUM(CASE WHEN received_at >= $2 THEN 1 ELSE 0 END) AS last_day, \
+                   SUM(CASE WHEN processed_at IS NULL THEN 1 ELSE 0 END) AS waiting, \
+                   SUM(CASE WHEN processed_at IS NULL AND retry_at IS NOT NULL THEN 1 ELSE 0 END) AS set_aside \
+                   FROM inbox GROUP BY source ORDER BY source";
+        on_db!(&self.db, pool => {
+            sqlx::query(sql).bind(hour).bind(day).fetch_all(pool).await
+                .map_err(StoreError::db("counting webhook deliveries"))?
+                .iter()
+                .map(|r| Ok(InboxStats {
+                    source: r.text("source")?,
+                    last_hour: r.i64("last_hour")?,
+                    last_day: r.i64("last_day")?,
+                    waiting: r.i64("waiting")?,
+                    set_aside: r.i64("set_aside")?,
+                }))
+                .collect()
         })
     }
 

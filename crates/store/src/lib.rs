@@ -46,7 +46,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use conflicts::{Conflict, ConflictFilter, ConflictState, NewConflict};
 pub use db::Backend;
 pub use error::StoreError;
-pub use inbox::InboxItem;
+pub use inbox::{InboxItem, InboxStats};
 pub use journal::{JournalEntry, JournalRow};
 pub use kinds::{EntityKind, JobKind, UnknownName};
 pub use lock::NamedLock;

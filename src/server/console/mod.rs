@@ -53,6 +53,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/conflicts", get(conflicts))
         .route("/conflicts/{id}/take", post(take_side))
         .route("/activity", get(activity))
+        .route("/webhooks", get(webhooks))
         .with_state(state)
 }
 
@@ -430,6 +431,25 @@ async fn activity(State(s): State<ConsoleState>, headers: HeaderMap) -> Response
     }
     match s.store.journal_recent(PAGE_ROWS).await {
         Ok(rows) => Html(pages::activity(&rows)).into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn webhooks(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
+    if let Err(denied) = s.auth.session(&headers) {
+        return denied.into_response();
+    }
+    match s.store.inbox_stats().await {
+        Ok(stats) => {
+            let quiet: Vec<String> = s
+                .config
+                .systems
+                .keys()
+                .filter(|name| !stats.iter().any(|st| &st.source == *name))
+                .cloned()
+                .collect();
+            Html(pages::webhooks(&stats, &quiet)).into_response()
+        }
         Err(e) => server_error(e),
     }
 }

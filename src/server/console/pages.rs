@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::server::html::escape;
 use crate::status::StatusReport;
 use crate::sync::selection::{flow_of, ErrorClass};
-use dealbridge_store::{Conflict, Job, JournalRow};
+use dealbridge_store::{Conflict, InboxStats, Job, JournalRow};
 use std::fmt::Write;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}\
@@ -21,7 +21,7 @@ fn page(title: &str, body: &str) -> String {
         "<!doctype html><html lang=en><meta charset=utf-8><title>{t} — dealbridge</title>\
          <style>{STYLE}</style><header><span>dealbridge</span><a href=\"/\">Overview</a>\
          <a href=\"/errors\">Errors</a><a href=\"/conflicts\">Conflicts</a>\
-         <a href=\"/activity\">Activity</a><form class=inline method=post action=\"/logout\">\
+         <a href=\"/activity\">Activity</a><a href=\"/webhooks\">Webhooks</a><form class=inline method=post action=\"/logout\">\
          <button>Log out</button></form></header><main><h1>{t}</h1>{body}</main></html>",
         t = escape(title)
     )
@@ -318,4 +318,32 @@ pub fn activity(rows: &[JournalRow]) -> String {
     }
     b.push_str("</table>");
     page("Activity", &b)
+}
+
+/// Webhook deliveries per system: stored in the last hour and day, waiting, set aside; and the
+/// systems configured that have sent none (their webhooks may be off or failing at the sender).
+pub fn webhooks(stats: &[InboxStats], quiet: &[String]) -> String {
+    let mut b = String::from(
+        "<table><tr><th>system</th><th>last hour</th><th>last day</th><th>waiting</th><th>set aside (record not ready)</th></tr>",
+    );
+    for s in stats {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&s.source),
+            s.last_hour,
+            s.last_day,
+            s.waiting,
+            s.set_aside
+        );
+    }
+    b.push_str("</table>");
+    if !quiet.is_empty() {
+        let _ = write!(
+            b,
+            "<p>No delivery stored yet from: {}. Polling still carries their changes; rejected deliveries (a wrong signature or token) are counted in <code>/metrics</code> as <code>dealbridge_webhook_deliveries_total{{outcome=\"rejected\"}}</code>.</p>",
+            escape(&quiet.join(", "))
+        );
+    }
+    page("Webhooks", &b)
 }

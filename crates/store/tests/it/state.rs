@@ -16,6 +16,7 @@ both_backends!(
     bindings_upsert_and_lookup_both_ways,
     binding_external_id_is_unique,
     inbox_dedupes_per_source,
+    inbox_stats_count_recent_waiting_and_set_aside,
     cursors_set_and_list,
     journal_records_per_entity,
     conflicts_log_and_resolve,
@@ -704,4 +705,33 @@ async fn journal_latest_entry_of_each_entity(db: TestDb) {
         .await
         .unwrap()
         .is_empty());
+}
+
+async fn inbox_stats_count_recent_waiting_and_set_aside(db: TestDb) {
+    let s = &db.store;
+    s.inbox_put("shop", "old", "order:order.updated", r#"{"id":"1"}"#)
+        .await
+        .unwrap();
+    db.clock.advance(std::time::Duration::from_secs(2 * 3600));
+    for key in ["a", "b", "c"] {
+        s.inbox_put("shop", key, "order:order.updated", r#"{"id":"2"}"#)
+            .await
+            .unwrap();
+    }
+    s.inbox_put("crm", "e1", "deal:oncrmdealupdate", r#"{"id":"7"}"#)
+        .await
+        .unwrap();
+    let items = s.inbox_unprocessed(10).await.unwrap();
+    s.inbox_mark_processed(items[0].id).await.unwrap();
+    let crm = items.iter().find(|i| i.source == "crm").unwrap();
+    s.inbox_retry_later(crm.id, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let stats = s.inbox_stats().await.unwrap();
+    let row = |src: &str| {
+        let r = stats.iter().find(|r| r.source == src).unwrap();
+        (r.last_hour, r.last_day, r.waiting, r.set_aside)
+    };
+    assert_eq!(row("shop"), (3, 4, 3, 0));
+    assert_eq!(row("crm"), (1, 1, 1, 1));
 }
