@@ -1208,6 +1208,7 @@ async fn chromedriver() -> Option<(ChildGuard, String, std::path::PathBuf)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom as the story it checks
 async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries_all_after_a_fix() {
     let Some((_driver, webdriver, browser)) = chromedriver().await else {
         eprintln!(
@@ -1302,6 +1303,48 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
     let (n, origins) = world.deal_origins();
     assert_eq!(n, orders.len(), "exactly one deal per order");
     assert_eq!(origins, ids(&orders));
+
+    // A conflict the mapping leaves to a person is decided on the Conflicts page.
+    let store = dealbridge::app::open_store(&world.config).await.unwrap();
+    let (base_v, ours, theirs) = (json!("processing"), json!("completed"), json!("cancelled"));
+    let conflict = store
+        .record_conflict(&dealbridge_store::NewConflict {
+            kind: dealbridge_store::EntityKind::Order,
+            entity_id: "shop:100",
+            field: "status",
+            base: Some(&base_v),
+            ours: &ours,
+            theirs: &theirs,
+            ours_system: "shop",
+            theirs_system: "crm",
+            rule: "manual",
+            chosen: None,
+            chosen_value: None,
+            reason: "both changed the status; a person decides",
+        })
+        .await
+        .unwrap();
+    b.goto(&format!("{base}/conflicts")).await.unwrap();
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//h2[text()='Waiting for a person (1)']"))
+        .await
+        .expect("the open conflict");
+    b.find(Locator::XPath("//button[text()='Take crm']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//h2[text()='Waiting for a person (0)']"))
+        .await
+        .expect("no conflict waits after the decision");
+    let decided = store.conflict(conflict).await.unwrap().unwrap();
+    assert_eq!(decided.chosen.as_deref(), Some("crm"));
+    assert_eq!(decided.chosen_value, Some(theirs));
+    store.close().await;
     b.close().await.unwrap();
     eprintln!("screenshots in {}", shots.display());
 }
