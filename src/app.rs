@@ -62,7 +62,7 @@ async fn connect(config: &Config) -> anyhow::Result<Store> {
 /// The state-database key under which a system's newest OAuth token pair is kept (the
 /// connectors that rotate tokens save them there through [`SavedState`]).
 pub fn oauth_cursor(system: &str) -> String {
-    format!("oauth:{system}")
+    dealbridge_sdk::connector::oauth_key(system)
 }
 
 /// [`SavedState`] over the state database's cursors table.

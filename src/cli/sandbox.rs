@@ -151,7 +151,7 @@ async fn run_on(
         "running on: a new order arrives in the shop every 10 s and becomes a deal within seconds."
     );
     // A token for this run only: the console shows the buyers' names and e-mails.
-    let token = one_time_token();
+    let token = crate::server::console::auth::random_hex();
     println!("console:     http://{listen}/   (token {token})");
     println!("status page: http://{listen}/status   (Ctrl-C to stop)");
     let stop = CancellationToken::new();
@@ -195,14 +195,6 @@ fn console_router(app: &App, token: &str) -> axum::Router {
         health: Some(app.engine.health.clone()),
         auth: Arc::new(ConsoleAuth::new(Some(crate::config::Secret::new(token)))),
     })
-}
-
-/// 16 random bytes as hex.
-fn one_time_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A new order in the shop every 10 s, and the deal it becomes as soon as the CRM has it.

@@ -1025,6 +1025,60 @@ async fn serve_console(world: &World, token: &str) -> String {
     format!("http://{addr}")
 }
 
+/// A status conflict on `entity` left open for a person (rule `manual`): shop says
+/// `completed`, crm says `cancelled`. Its id, and the crm side's value.
+async fn open_status_conflict(store: &dealbridge_store::Store, entity: &str) -> (i64, Value) {
+    let (base, ours, theirs) = (json!("processing"), json!("completed"), json!("cancelled"));
+    let id = store
+        .record_conflict(&dealbridge_store::NewConflict {
+            kind: dealbridge_store::EntityKind::Order,
+            entity_id: entity,
+            field: "status",
+            base: Some(&base),
+            ours: &ours,
+            theirs: &theirs,
+            ours_system: "shop",
+            theirs_system: "crm",
+            rule: "manual",
+            chosen: None,
+            chosen_value: None,
+            reason: "both changed the status; the mapping says a person decides",
+        })
+        .await
+        .unwrap();
+    (id, theirs)
+}
+
+/// Logs in to the console at `base` with `token`; the session cookie (`name=value`).
+async fn console_login(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let login = http
+        .post(format!("{base}/login"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303, "login with the right token");
+    login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The text of a console page, fetched with the session `cookie`.
+async fn console_page(http: &reqwest::Client, url: &str, cookie: &str) -> String {
+    http.get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The value of the first `name=csrf value="…"` in a page.
 fn csrf_of(page: &str) -> String {
     let at = page
@@ -1306,24 +1360,7 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
 
     // A conflict the mapping leaves to a person is decided on the Conflicts page.
     let store = dealbridge::app::open_store(&world.config).await.unwrap();
-    let (base_v, ours, theirs) = (json!("processing"), json!("completed"), json!("cancelled"));
-    let conflict = store
-        .record_conflict(&dealbridge_store::NewConflict {
-            kind: dealbridge_store::EntityKind::Order,
-            entity_id: "shop:100",
-            field: "status",
-            base: Some(&base_v),
-            ours: &ours,
-            theirs: &theirs,
-            ours_system: "shop",
-            theirs_system: "crm",
-            rule: "manual",
-            chosen: None,
-            chosen_value: None,
-            reason: "both changed the status; a person decides",
-        })
-        .await
-        .unwrap();
+    let (conflict, theirs) = open_status_conflict(&store, "shop:100").await;
     b.goto(&format!("{base}/conflicts")).await.unwrap();
     b.wait()
         .at_most(WAIT)
@@ -1353,24 +1390,7 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
 async fn a_conflict_waiting_for_a_person_is_decided_from_the_console_once() {
     let world = spawn_world(Tuning::default()).await;
     let store = dealbridge::app::open_store(&world.config).await.unwrap();
-    let (base, ours, theirs) = (json!("processing"), json!("completed"), json!("cancelled"));
-    let id = store
-        .record_conflict(&dealbridge_store::NewConflict {
-            kind: dealbridge_store::EntityKind::Order,
-            entity_id: "shop:42",
-            field: "status",
-            base: Some(&base),
-            ours: &ours,
-            theirs: &theirs,
-            ours_system: "shop",
-            theirs_system: "crm",
-            rule: "manual",
-            chosen: None,
-            chosen_value: None,
-            reason: "both changed the status; the mapping says a person decides",
-        })
-        .await
-        .unwrap();
+    let (id, theirs) = open_status_conflict(&store, "shop:42").await;
     let console = serve_console(&world, "c0nflict").await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -1384,28 +1404,8 @@ async fn a_conflict_waiting_for_a_person_is_decided_from_the_console_once() {
             .status(),
         401
     );
-    let login = http
-        .post(format!("{console}/login"))
-        .form(&[("token", "c0nflict")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let page = http
-        .get(format!("{console}/conflicts"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let cookie = console_login(&http, &console, "c0nflict").await;
+    let page = console_page(&http, &format!("{console}/conflicts"), &cookie).await;
     assert!(page.contains("Waiting for a person (1)"), "{page}");
     assert!(
         page.contains("shop: completed") && page.contains("crm: cancelled"),
@@ -1431,25 +1431,9 @@ async fn a_conflict_waiting_for_a_person_is_decided_from_the_console_once() {
     assert_eq!(decided.chosen_value, Some(theirs));
 
     // The Activity page shows the decision; the second click changed nothing.
-    let activity = http
-        .get(format!("{console}/activity"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let activity = console_page(&http, &format!("{console}/activity"), &cookie).await;
     assert!(activity.contains("conflict"), "{activity}");
-    let hooks = http
-        .get(format!("{console}/webhooks"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let hooks = console_page(&http, &format!("{console}/webhooks"), &cookie).await;
     assert!(
         hooks.contains("No delivery stored yet from: crm, shop"),
         "{hooks}"

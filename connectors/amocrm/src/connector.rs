@@ -1,9 +1,7 @@
 //! The amoCRM [`Connector`]: what the engine registers for `kind = "amocrm"`.
 
 use crate::config::{AmoCrmConfig, KEYS, SECRET_FIELDS};
-use crate::{
-    AmoCatalog, AmoClient, AmoDeals, CatalogSettings, ClientLimits, DealSettings, OAuthSettings,
-};
+use crate::{AmoCatalog, AmoClient, AmoDeals, CatalogSettings, DealSettings, OAuthSettings};
 use dealbridge_sdk::config::{Ctx, Env, RateLimit, Secret, TableReader};
 use dealbridge_sdk::connector::SavedTokens;
 use dealbridge_sdk::connector::{
@@ -105,7 +103,7 @@ impl Connector for AmoCrm {
 
     async fn build(&self, ctx: BuildContext<'_>) -> Result<Capabilities, ConnectorError> {
         let c = settings_of::<AmoCrmConfig>(ctx.settings)?;
-        let client = client(c, &ctx, limits_of(&ctx)).await?;
+        let client = client(c, &ctx).await?;
         let catalog = Arc::new(AmoCatalog::new(client.clone(), CatalogSettings::default()));
         // The pipeline comes with each deal from the flow's mapping; this one is only the
         // fallback for a deal that names none.
@@ -129,7 +127,7 @@ impl Connector for AmoCrm {
         if check.stages.is_empty() {
             return Ok(report);
         }
-        let client = client(c, &check.build, limits_of(&check.build)).await?;
+        let client = client(c, &check.build).await?;
         for (&pipeline, stages) in &check.stages {
             let statuses = client.statuses(u64::from(pipeline)).await?;
             let mut seen = std::collections::BTreeSet::new();
@@ -149,19 +147,10 @@ impl Connector for AmoCrm {
     }
 }
 
-/// The client budget from `[systems.<name>]` (or the connector's default).
-fn limits_of(ctx: &BuildContext<'_>) -> ClientLimits {
-    ctx.limits.client_limits()
-}
-
 /// The client for `[systems.<name>]`: a long-lived token, or OAuth2 with the newest pair
 /// (amoCRM replaces the refresh token on every refresh; the newest is kept in the database).
-async fn client(
-    a: &AmoCrmConfig,
-    ctx: &BuildContext<'_>,
-    limits: ClientLimits,
-) -> Result<AmoClient, ConnectorError> {
-    let timeouts = ctx.limits.timeouts();
+async fn client(a: &AmoCrmConfig, ctx: &BuildContext<'_>) -> Result<AmoClient, ConnectorError> {
+    let (limits, timeouts) = (ctx.limits.client_limits(), ctx.limits.timeouts());
     let Some(oauth) = &a.oauth else {
         return Ok(
             AmoClient::new(a.base_url.as_str(), a.token.expose(), limits, timeouts)?

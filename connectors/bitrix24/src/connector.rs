@@ -1,7 +1,7 @@
 //! The Bitrix24 [`Connector`]: what the engine registers for `kind = "bitrix24"`.
 
 use crate::config::{Bitrix24Auth, Bitrix24Config, KEYS, SECRET_FIELDS};
-use crate::{Bitrix24Client, Bitrix24Settings, CatalogApi, ClientLimits, OAuthConfig, OAuthTokens};
+use crate::{Bitrix24Client, Bitrix24Settings, CatalogApi, OAuthConfig, OAuthTokens};
 use dealbridge_sdk::config::{system_override_var, Ctx, Env, RateLimit, Secret, TableReader};
 use dealbridge_sdk::connector::SavedTokens;
 use dealbridge_sdk::connector::{
@@ -102,7 +102,7 @@ impl Connector for Bitrix24 {
 
     async fn build(&self, ctx: BuildContext<'_>) -> Result<Capabilities, ConnectorError> {
         let c = settings_of::<Bitrix24Config>(ctx.settings)?;
-        let client = client(c, ctx.name, limits_of(&ctx), &ctx)
+        let client = client(c, &ctx)
             .await?
             .with_config_name(ctx.name.to_string())
             .with_settings(settings(c));
@@ -121,14 +121,9 @@ impl Connector for Bitrix24 {
             return Ok(RemoteReport::default());
         }
         let c = settings_of::<Bitrix24Config>(check.build.settings)?;
-        let client = client(c, check.build.name, limits_of(&check.build), &check.build).await?;
+        let client = client(c, &check.build).await?;
         remote_stages(&client, check.build.name, &check.stages).await
     }
-}
-
-/// The client budget from `[systems.<name>]` (or the connector's default).
-fn limits_of(ctx: &BuildContext<'_>) -> ClientLimits {
-    ctx.limits.client_limits()
 }
 
 /// Mapped stages the portal does not have (and mapped pipelines it does not have).
@@ -222,11 +217,9 @@ fn settings(b: &Bitrix24Config) -> Bitrix24Settings {
 /// the first; each new pair is saved in the state database as soon as it is issued).
 async fn client(
     b: &Bitrix24Config,
-    name: &str,
-    limits: ClientLimits,
     ctx: &BuildContext<'_>,
 ) -> Result<Bitrix24Client, ConnectorError> {
-    let timeouts = ctx.limits.timeouts();
+    let (name, limits, timeouts) = (ctx.name, ctx.limits.client_limits(), ctx.limits.timeouts());
     let oauth = match &b.auth {
         Bitrix24Auth::Webhook(url) => return Bitrix24Client::new(url.expose(), limits, timeouts),
         Bitrix24Auth::OAuth(oauth) => oauth,

@@ -154,7 +154,8 @@ fn cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn random_hex() -> String {
+/// 24 random bytes as hex: session ids, CSRF tokens, the sandbox's one-time console token.
+pub fn random_hex() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
