@@ -99,12 +99,19 @@ impl Selection {
         config: &Config,
         limit: Option<usize>,
     ) -> Result<Vec<Job>, StoreError> {
+        // The store filters state and kind; flow and error class are read from the payload
+        // and the failure code here. Without those the store's own limit applies, so listing
+        // the newest 50 jobs does not read every finished job still kept.
+        let sql_limit = match (&self.flow, &self.error, limit) {
+            (None, None, Some(n)) => u32::try_from(n).unwrap_or(u32::MAX).max(1),
+            _ => u32::MAX,
+        };
         let all = store
             .queue()
             .list(&JobFilter {
                 states: self.states.clone(),
                 kind: self.kind,
-                limit: u32::MAX,
+                limit: sql_limit,
                 ..JobFilter::default()
             })
             .await?;
