@@ -50,6 +50,9 @@ pub struct Executor {
     pub sinks: BTreeMap<String, Arc<dyn OrderSink>>,
     /// Stores whose orders can be re-read, by system name.
     pub sources: BTreeMap<String, Arc<dyn OrderSource>>,
+    /// CRMs whose deals can be read back, by system name (`reconcile` compares them with the
+    /// orders; a two-way pair reads them through its [`TwoWay`]).
+    pub readers: BTreeMap<String, Arc<dyn CrmDealReader>>,
     /// Attempts for the jobs a job queues (payments after a deal).
     pub max_attempts: u32,
 }
@@ -159,6 +162,7 @@ impl Executor {
             payment_sources: BTreeMap::new(),
             sinks: BTreeMap::new(),
             sources: BTreeMap::new(),
+            readers: BTreeMap::new(),
             max_attempts: 8,
         }
     }

@@ -1,0 +1,184 @@
+//! `reconcile` end to end: WooCommerce orders and Bitrix24 deals over real HTTP, changed behind
+//! dealbridge's back the ways users report (a deal deleted, an amount edited, a stage moved
+//! while the store owns it, rows edited, a second deal for one order, an order whose webhook
+//! never came), then reported exactly, fixed through the queue, and reported agreeing.
+
+use crate::common;
+
+use common::{spawn_world, Tuning};
+use dealbridge::app::App;
+use dealbridge::sync::reconcile::{DifferenceKind, FixAction, Report};
+use dealbridge_sdk::http::Timeouts;
+use dealbridge_woocommerce::wire::NewOrder;
+use dealbridge_woocommerce::WooClient;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// Creates one order through the shop's REST API, as a checkout would; returns its id.
+async fn order(base_url: &str, i: usize) -> String {
+    let client = WooClient::new(base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
+    let body = json!({
+        "status": "processing",
+        "currency": "RUB",
+        "billing": {
+            "first_name": format!("Buyer{i}"), "last_name": "Testov",
+            "email": format!("buyer{i}@example.com"), "country": "RU"
+        },
+        "line_items": [
+            { "name": "Green tea", "sku": "TEA-1", "quantity": 2, "subtotal": "200.00", "total": "200.00" },
+            { "name": "Cup", "sku": "CUP-2", "quantity": 1, "subtotal": "59.90", "total": "59.90" }
+        ]
+    });
+    let order: NewOrder = serde_json::from_value(body).unwrap();
+    client
+        .create_order(&order)
+        .await
+        .expect("create order")
+        .id
+        .to_string()
+}
+
+/// The deal id in the CRM emulator whose ORIGIN_ID is `order`.
+fn deal_of(world: &common::World, order: &str) -> u64 {
+    let deals = world.crm.handle.deals();
+    let deal = deals
+        .iter()
+        .find(|d| d["ORIGIN_ID"] == order)
+        .unwrap_or_else(|| panic!("no deal for order {order}"));
+    deal["ID"].as_str().unwrap().parse().unwrap()
+}
+
+/// Each difference as (kind, store id).
+fn found(report: &Report) -> BTreeSet<(DifferenceKind, String)> {
+    report
+        .differences
+        .iter()
+        .map(|d| (d.kind, d.store_id.clone().unwrap_or_default()))
+        .collect()
+}
+
+async fn reconcile(world: &common::World, fix: bool) -> Report {
+    let app = App::load(&world.config).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(30);
+    let report = app.engine.reconcile(None, since, fix).await.unwrap();
+    app.store.close().await;
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_exactly_what_changed_behind_its_back_and_fixes_it() {
+    let world = spawn_world(Tuning::default()).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(order(&world.shop.base_url, i).await);
+    }
+    let app = App::load(&world.config).await.unwrap();
+    let summary = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!((summary.written, summary.dead), (6, 0), "{summary:?}");
+    app.store.close().await;
+
+    let clean = reconcile(&world, false).await;
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    assert_eq!(clean.checked.orders, 6);
+    assert_eq!(clean.checked.agreeing, 6);
+
+    // Behind dealbridge's back, as a manager or another integration would.
+    let crm = &world.crm.handle;
+    let deleted = deal_of(&world, &ids[0]);
+    assert!(crm
+        .manager_call("crm.deal.delete", json!({ "id": deleted }))
+        .is_some());
+    assert!(crm.manager_update_deal(
+        deal_of(&world, &ids[1]),
+        json!({ "OPPORTUNITY": "1.00", "IS_MANUAL_OPPORTUNITY": "Y" })
+    ));
+    assert!(crm.manager_update_deal(deal_of(&world, &ids[2]), json!({ "STAGE_ID": "EXECUTING" })));
+    let rows_deal = deal_of(&world, &ids[3]);
+    // The amount stays manual, so only the rows differ.
+    assert!(crm.manager_update_deal(rows_deal, json!({ "IS_MANUAL_OPPORTUNITY": "Y" })));
+    assert!(crm.manager_set_rows(
+        rows_deal,
+        json!([{ "PRODUCT_NAME": "Green tea", "PRICE": "100.00", "QUANTITY": 5 }])
+    ));
+    let kept = deal_of(&world, &ids[4]);
+    let second = crm
+        .manager_call(
+            "crm.deal.add",
+            json!({ "fields": { "TITLE": "Copy", "ORIGINATOR_ID": "shop", "ORIGIN_ID": ids[4], "OPPORTUNITY": "259.90", "CURRENCY_ID": "RUB" } }),
+        )
+        .expect("second deal");
+    // An order whose webhook never came: created after the sync, never polled.
+    let unseen = order(&world.shop.base_url, 6).await;
+
+    let report = reconcile(&world, false).await;
+    let want: BTreeSet<(DifferenceKind, String)> = [
+        (DifferenceKind::MissingInCrm, ids[0].clone()),
+        (DifferenceKind::Amount, ids[1].clone()),
+        (DifferenceKind::Stage, ids[2].clone()),
+        (DifferenceKind::Rows, ids[3].clone()),
+        (DifferenceKind::DuplicateInCrm, ids[4].clone()),
+        (DifferenceKind::MissingInCrm, unseen.clone()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(found(&report), want, "{:#?}", report.differences);
+    assert_eq!(report.differences.len(), want.len(), "each difference once");
+    let amount = report
+        .differences
+        .iter()
+        .find(|d| d.kind == DifferenceKind::Amount)
+        .unwrap();
+    assert_eq!(amount.store_value, json!("259.9"));
+    assert_eq!(amount.crm_value, json!("1"));
+    assert_eq!(amount.fix, FixAction::RewriteDeal);
+    let dup = report
+        .differences
+        .iter()
+        .find(|d| d.kind == DifferenceKind::DuplicateInCrm)
+        .unwrap();
+    assert_eq!(
+        dup.crm_id.as_deref(),
+        Some(second.to_string().trim_matches('"'))
+    );
+    assert_eq!(dup.store_value, json!(kept.to_string()));
+    let json: Value = serde_json::to_value(&report).unwrap();
+    for key in ["flows", "differences", "checked"] {
+        assert!(json.get(key).is_some(), "JSON has {key}: {json}");
+    }
+    let first = &json["differences"][0];
+    for key in [
+        "kind",
+        "flow",
+        "store_id",
+        "crm_id",
+        "field",
+        "store_value",
+        "crm_value",
+        "fix",
+    ] {
+        assert!(first.get(key).is_some(), "a difference has {key}: {first}");
+    }
+
+    // --fix queues, one sync applies, and only the by-hand duplicate remains.
+    let fixed = reconcile(&world, true).await;
+    assert_eq!(fixed.fixes_queued, 5, "{fixed:#?}");
+    let app = App::load(&world.config).await.unwrap();
+    let summary = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(summary.dead, 0, "{summary:?}");
+    app.store.close().await;
+    let after = reconcile(&world, false).await;
+    assert_eq!(
+        found(&after),
+        [(DifferenceKind::DuplicateInCrm, ids[4].clone())]
+            .into_iter()
+            .collect(),
+        "{:#?}",
+        after.differences
+    );
+    let (n, origins) = world.deal_origins();
+    assert_eq!(
+        n, 8,
+        "7 orders' deals plus the manager's copy; nothing duplicated by the fix"
+    );
+    assert_eq!(origins.len(), 7);
+}
