@@ -10,7 +10,7 @@
 //! with the pure [`super::two_way::decide`] and applies the plan ([`super::two_way`]).
 
 use super::ids::{contact_key, entity_id};
-use super::job::{DealPull, DealUpsert};
+use super::job::{DealPull, DealRelease, DealUpsert};
 use super::plan::{DealPlanner, PlanError};
 use super::two_way::run::PairJob;
 use super::upsert::{decide_upsert, UpsertPlan};
@@ -258,7 +258,30 @@ impl Executor {
                 self.reconcile(flow, two, crm, job).await
             }
             JobKind::DealPayments => self.run_payments(job).await,
+            JobKind::DealRelease => self.release(job).await,
         }
+    }
+
+    /// Makes a duplicate deal stop claiming its order, and journals it.
+    async fn release(&self, job: &Job) -> Result<JobOutcome, RunError> {
+        let payload: DealRelease = decode(job)?;
+        let (flow, crm) = self.flow(job, &payload.flow)?;
+        let entity = entity_id(&payload.origin);
+        let note = format!(
+            "dealbridge: this deal duplicated deal {} for order {} of {}; it no longer mirrors the order. Merge it into deal {} or close it.",
+            payload.kept, payload.origin.id, payload.origin.system, payload.kept
+        );
+        crm.release_deal(&payload.deal_id, &payload.origin, &note)
+            .await?;
+        self.journal(
+            &entity,
+            &flow.target_system,
+            "released_duplicate",
+            Some(&payload.deal_id),
+            &format!("kept deal {}", payload.kept),
+        )
+        .await?;
+        Ok(JobOutcome::Written)
     }
 
     /// The job's flow and its CRM client.
@@ -598,13 +621,26 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ConnectorError>>,
 {
+    read_with_retries(3, f).await
+}
+
+/// [`read_with_retry`] with `times` retries. A pause the system asked for (`Retry-After`, a
+/// throttling answer) is waited out in full: retrying sooner would only be refused again.
+pub(crate) async fn read_with_retries<T, F, Fut>(times: usize, f: F) -> Result<T, ConnectorError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ConnectorError>>,
+{
     f.retry(
         ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(2))
-            .with_max_times(3)
+            .with_max_times(times)
             .with_jitter(),
     )
     .when(|e: &ConnectorError| e.should_retry())
+    .adjust(|e: &ConnectorError, next: Option<Duration>| {
+        next.map(|d| e.retry_after.map_or(d, |asked| asked.max(d)))
+    })
     .await
 }

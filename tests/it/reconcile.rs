@@ -107,6 +107,11 @@ async fn reports_exactly_what_changed_behind_its_back_and_fixes_it() {
             json!({ "fields": { "TITLE": "Copy", "ORIGINATOR_ID": "shop", "ORIGIN_ID": ids[4], "OPPORTUNITY": "259.90", "CURRENCY_ID": "RUB" } }),
         )
         .expect("second deal");
+    let second = second
+        .as_u64()
+        .map(|n| n.to_string())
+        .or_else(|| second.as_str().map(str::to_string))
+        .expect("crm.deal.add answers the id");
     // An order whose webhook never came: created after the sync, never polled.
     let unseen = order(&world.shop.base_url, 6).await;
 
@@ -159,26 +164,149 @@ async fn reports_exactly_what_changed_behind_its_back_and_fixes_it() {
         assert!(first.get(key).is_some(), "a difference has {key}: {first}");
     }
 
-    // --fix queues, one sync applies, and only the by-hand duplicate remains.
+    // --fix queues, one sync applies, and the next reconcile finds nothing.
     let fixed = reconcile(&world, true).await;
-    assert_eq!(fixed.fixes_queued, 5, "{fixed:#?}");
+    assert_eq!(
+        fixed.fixes_queued, 6,
+        "5 orders and 1 duplicate: {fixed:#?}"
+    );
     let app = App::load(&world.config).await.unwrap();
     let summary = app.engine.sync_once(None, false).await.unwrap();
     assert_eq!(summary.dead, 0, "{summary:?}");
     app.store.close().await;
     let after = reconcile(&world, false).await;
-    assert_eq!(
-        found(&after),
-        [(DifferenceKind::DuplicateInCrm, ids[4].clone())]
-            .into_iter()
-            .collect(),
-        "{:#?}",
-        after.differences
+    assert!(after.agrees(), "{:#?}", after.differences);
+    assert_eq!(after.checked.agreeing, 7);
+
+    // Nothing deleted, nothing duplicated: 7 orders' deals plus the manager's copy, which no
+    // longer claims the order and says why.
+    let deals = crm.deals();
+    assert_eq!(deals.len(), 8);
+    let copy = deals
+        .iter()
+        .find(|d| d["ID"].as_str() == Some(second.as_str()))
+        .expect("the copy is still there");
+    assert_eq!(copy["ORIGIN_ID"], "", "{copy}");
+    assert!(
+        crm.comments().iter().any(|c| c["COMMENT"]
+            .as_str()
+            .is_some_and(|t| t.contains("duplicated deal"))),
+        "a note tells the manager"
     );
-    let (n, origins) = world.deal_origins();
-    assert_eq!(
-        n, 8,
-        "7 orders' deals plus the manager's copy; nothing duplicated by the fix"
+    let (_, origins) = world.deal_origins();
+    for id in ids.iter().chain([&unseen]) {
+        assert!(origins.contains(id), "order {id} has its deal");
+    }
+}
+
+/// The lead of `order` in the amoCRM emulator (by its external-id field value).
+fn lead_of(leads: &[Value], order: &str) -> Value {
+    let key = format!("\"shop:{order}\"");
+    leads
+        .iter()
+        .find(|l| l.to_string().contains(&key))
+        .cloned()
+        .unwrap_or_else(|| panic!("no lead for order {order}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amocrm_leads_are_reconciled_the_same_way() {
+    use common::{spawn_amo_world, AmoTuning};
+    use dealbridge_amocrm::emulator::ManagerEdit;
+    let w = spawn_amo_world(AmoTuning::default()).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(order(&w.shop.base_url, i).await);
+    }
+    let app = App::load(&w.config).await.unwrap();
+    let summary = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!((summary.written, summary.dead), (4, 0), "{summary:?}");
+    app.store.close().await;
+    let since = chrono::Utc::now() - chrono::Duration::days(30);
+    let run = |fix: bool| {
+        let config = w.config.clone();
+        async move {
+            let app = App::load(&config).await.unwrap();
+            let r = app.engine.reconcile(None, since, fix).await.unwrap();
+            app.store.close().await;
+            r
+        }
+    };
+    let clean = run(false).await;
+    assert!(
+        clean.agrees(),
+        "no false difference: {:#?}",
+        clean.differences
     );
-    assert_eq!(origins.len(), 7);
+
+    let leads = w.crm.handle.leads();
+    let lead_id = |order: &str| lead_of(&leads, order)["id"].as_u64().unwrap();
+    assert!(w.crm.handle.manager_update_lead(
+        lead_id(&ids[0]),
+        ManagerEdit {
+            price: Some(5),
+            ..ManagerEdit::default()
+        }
+    ));
+    assert!(w.crm.handle.manager_update_lead(
+        lead_id(&ids[1]),
+        ManagerEdit {
+            status_id: Some(142),
+            ..ManagerEdit::default()
+        }
+    ));
+    // Another integration adds a second lead with the same external id, over the API.
+    let original = lead_of(&leads, &ids[2]);
+    let fields: Vec<Value> = original["custom_fields_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| json!({ "field_id": f["field_id"], "values": f["values"] }))
+        .collect();
+    let added: Value = reqwest::Client::new()
+        .post(format!("{}/api/v4/leads", w.crm.base_url))
+        .bearer_auth("test")
+        .json(&json!([{ "name": "Copy", "price": 260, "custom_fields_values": fields }]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let copy = added["_embedded"]["leads"][0]["id"]
+        .as_u64()
+        .expect("copy id");
+    let unseen = order(&w.shop.base_url, 9).await;
+
+    let report = run(false).await;
+    let want: BTreeSet<(DifferenceKind, String)> = [
+        (DifferenceKind::Amount, ids[0].clone()),
+        (DifferenceKind::Stage, ids[1].clone()),
+        (DifferenceKind::DuplicateInCrm, ids[2].clone()),
+        (DifferenceKind::MissingInCrm, unseen.clone()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(found(&report), want, "{:#?}", report.differences);
+    assert_eq!(report.differences.len(), want.len());
+
+    let fixed = run(true).await;
+    assert_eq!(fixed.fixes_queued, 4, "{fixed:#?}");
+    let app = App::load(&w.config).await.unwrap();
+    let summary = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(summary.dead, 0, "{summary:?}");
+    app.store.close().await;
+    let after = run(false).await;
+    assert!(after.agrees(), "{:#?}", after.differences);
+    assert_eq!(
+        w.crm.handle.lead_count(),
+        6,
+        "5 orders' leads plus the copy, none deleted"
+    );
+    let copy = w.crm.handle.lead(copy).unwrap();
+    assert!(
+        copy.to_string()
+            .contains(&format!("released:shop:{}", ids[2])),
+        "the copy no longer claims the order: {copy}"
+    );
 }

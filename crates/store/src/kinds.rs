@@ -129,6 +129,8 @@ stored_names! {
         DealPull = "deal.pull",
         /// Record an order's 1C payments on its deal (payload `DealPayments`).
         DealPayments = "deal.payments",
+        /// Make a duplicate deal stop claiming its order (payload `DealRelease`).
+        DealRelease = "deal.release",
     }
 }
 
@@ -172,6 +174,7 @@ mod tests {
             (JobKind::DealUpsert, "deal.upsert"),
             (JobKind::DealPull, "deal.pull"),
             (JobKind::DealPayments, "deal.payments"),
+            (JobKind::DealRelease, "deal.release"),
         ];
         assert_eq!(want.len(), JobKind::ALL.len());
         for (kind, text) in want {

@@ -191,9 +191,9 @@ pub fn duplicate(flow: &str, order_id: &str, kept: &str, extra: &CrmDealState) -
         field: None,
         store_value: json!(kept),
         crm_value: json!(extra.id),
-        fix: FixAction::ByHand,
+        fix: FixAction::ReleaseDuplicate,
         note: format!(
-            "deals {kept} and {} both mirror order {order_id}; {kept} stays linked. Merge {} into it (or delete it) in the CRM: dealbridge never deletes a deal",
+            "deals {kept} and {} both mirror order {order_id}; {kept} stays linked, {} stops claiming the order and gets a note to merge or close it (dealbridge never deletes a deal)",
             extra.id, extra.id
         ),
     }

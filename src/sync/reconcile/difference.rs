@@ -55,6 +55,9 @@ pub enum FixAction {
     /// Two-way pair: run the pair's decide step, so the field's owner (or a person, for a
     /// `manual` field) settles it; never a blind overwrite.
     MergePair,
+    /// A second deal claims the order: it is made to stop claiming it (its external key
+    /// changed, a note left for the manager), never deleted.
+    ReleaseDuplicate,
     /// Nothing automatic: the engine never deletes a record. The note says what to do by hand.
     ByHand,
 }
@@ -66,6 +69,7 @@ impl FixAction {
             FixAction::RewriteDeal => "rewrite_deal",
             FixAction::CreateDeal => "create_deal",
             FixAction::MergePair => "merge_pair",
+            FixAction::ReleaseDuplicate => "release_duplicate",
             FixAction::ByHand => "by_hand",
         }
     }

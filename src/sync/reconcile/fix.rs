@@ -7,25 +7,28 @@ use super::difference::{Difference, FixAction};
 use super::orders::FlowFindings;
 use crate::sync::engine::Engine;
 use crate::sync::ids::entity_id;
+use crate::sync::job::DealRelease;
 use crate::sync::poll::OrderFlow;
 use crate::sync::SyncError;
-use dealbridge_store::{EntityKind, JournalEntry, NewBinding};
+use dealbridge_sdk::model::ExternalRef;
+use dealbridge_store::{EntityKind, JobKind, JournalEntry, NewBinding, NewJob};
 use std::collections::BTreeMap;
 use tracing::info;
 
-/// The one fix an order gets when several differences propose one: a create outranks a
-/// rewrite, which outranks a merge; by-hand differences queue nothing.
+/// The one write fix an order gets when several differences propose one: a create outranks a
+/// rewrite, which outranks a merge. Duplicates are released one by one; by-hand differences
+/// queue nothing.
 fn strongest(differences: &[Difference]) -> BTreeMap<String, FixAction> {
     let rank = |f: FixAction| match f {
         FixAction::CreateDeal => 3,
         FixAction::RewriteDeal => 2,
         FixAction::MergePair => 1,
-        FixAction::ByHand => 0,
+        FixAction::ReleaseDuplicate | FixAction::ByHand => 0,
     };
     let mut out: BTreeMap<String, FixAction> = BTreeMap::new();
     for d in differences {
         let Some(id) = &d.store_id else { continue };
-        if d.fix == FixAction::ByHand {
+        if rank(d.fix) == 0 {
             continue;
         }
         let slot = out.entry(id.clone()).or_insert(d.fix);
@@ -43,7 +46,7 @@ impl Engine {
         flow: &OrderFlow,
         found: &FlowFindings,
     ) -> Result<u64, SyncError> {
-        let mut queued = 0;
+        let mut queued = self.queue_releases(flow, found).await?;
         for (order_id, fix) in strongest(&found.differences) {
             let Some(order) = found.orders.get(&order_id) else {
                 continue;
@@ -79,7 +82,7 @@ impl Engine {
                         queued += 1;
                     }
                 }
-                FixAction::ByHand => continue,
+                FixAction::ReleaseDuplicate | FixAction::ByHand => continue,
             }
             flow.queue_order_now(&self.store, order).await?;
             queued += 1;
@@ -95,6 +98,51 @@ impl Engine {
                 })
                 .await?;
             info!(flow = %flow.name, order = %order_id, fix = fix.as_str(), "reconcile: fix queued");
+        }
+        Ok(queued)
+    }
+
+    /// One release job per duplicate deal.
+    async fn queue_releases(
+        &self,
+        flow: &OrderFlow,
+        found: &FlowFindings,
+    ) -> Result<u64, SyncError> {
+        let mut queued = 0;
+        for d in found
+            .differences
+            .iter()
+            .filter(|d| d.fix == FixAction::ReleaseDuplicate)
+        {
+            let (Some(order_id), Some(deal_id), Some(kept)) =
+                (&d.store_id, &d.crm_id, d.store_value.as_str())
+            else {
+                continue;
+            };
+            let payload = serde_json::to_value(DealRelease {
+                flow: flow.name.clone(),
+                deal_id: deal_id.clone(),
+                origin: ExternalRef {
+                    system: flow.source_system.clone(),
+                    id: order_id.clone(),
+                },
+                kept: kept.to_string(),
+            })
+            .map_err(SyncError::Encode)?;
+            let key = format!("{}:deal.release:{deal_id}", flow.target_system);
+            self.store
+                .queue()
+                .enqueue(&NewJob {
+                    kind: JobKind::DealRelease,
+                    target: &flow.target_system,
+                    coalesce_key: &key,
+                    payload: &payload,
+                    max_attempts: flow.max_attempts,
+                })
+                .await?;
+            crate::metrics::engine::job_enqueued(JobKind::DealRelease, &flow.name);
+            info!(flow = %flow.name, order = %order_id, deal = %deal_id, "reconcile: release of a duplicate deal queued");
+            queued += 1;
         }
         Ok(queued)
     }

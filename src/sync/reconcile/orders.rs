@@ -13,7 +13,7 @@ use super::difference::{Checked, Difference, FlowReport};
 use crate::sync::engine::Engine;
 use crate::sync::ids::{contact_key, entity_id};
 use crate::sync::poll::{OrderFlow, Pages};
-use crate::sync::worker::FlowTarget;
+use crate::sync::worker::{read_with_retries, FlowTarget};
 use crate::sync::SyncError;
 use chrono::{DateTime, Utc};
 use dealbridge_sdk::model::{CrmDealState, Order};
@@ -21,6 +21,10 @@ use dealbridge_sdk::traits::CrmDealReader;
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::EntityKind;
 use std::collections::BTreeMap;
+
+/// Retries of one read. A reconciliation is a long read-only walk at the vendor's budget: a
+/// throttled or failed page is waited out (as long as the system asks), not the end of it.
+const READ_RETRIES: usize = 6;
 
 /// What one flow's reconciliation found, with the orders its fixes need.
 #[derive(Debug, Default)]
@@ -92,9 +96,7 @@ impl Engine {
         // that no longer exists makes the deal an orphan.
         for (origin, mine) in deals {
             found.report.checked.reads += 1;
-            let order = flow
-                .source
-                .order(&origin)
+            let order = read_with_retries(READ_RETRIES, || flow.source.order(&origin))
                 .await
                 .map_err(|e| sides.read_error(e))?;
             match order {
@@ -147,9 +149,7 @@ impl Engine {
             };
             if let Some(id) = id {
                 found.report.checked.reads += 1;
-                if let Some(state) = sides
-                    .reader
-                    .deal(&id)
+                if let Some(state) = read_with_retries(READ_RETRIES, || sides.reader.deal(&id))
                     .await
                     .map_err(|e| sides.read_error(e))?
                 {
@@ -206,7 +206,7 @@ impl Engine {
         let Some(crm) = self.executor.crms.get(&sides.flow.target_system) else {
             return Ok(None);
         };
-        crm.find_deal(&planned.origin)
+        read_with_retries(READ_RETRIES, || crm.find_deal(&planned.origin))
             .await
             .map_err(|e| sides.read_error(e))
     }
@@ -237,7 +237,15 @@ async fn list_orders(
     let mut orders = BTreeMap::new();
     let mut pages = Pages::first();
     while let Some(page) = pages.current() {
-        let listing = flow.read_page(Some(since), page).await?;
+        let listing = read_with_retries(READ_RETRIES, || {
+            flow.source
+                .orders_modified_since(Some(since), page, flow.page_size)
+        })
+        .await
+        .map_err(|e| SyncError::Source {
+            flow: flow.name.clone(),
+            source: e,
+        })?;
         checked.reads += 1;
         for order in &listing.items {
             orders.insert(order.source.id.clone(), order.clone());
@@ -259,11 +267,13 @@ async fn list_deals(
     let mut seen = std::collections::BTreeSet::new();
     let mut pages = Pages::first();
     while let Some(page) = pages.current() {
-        let listing = sides
-            .reader
-            .deals_modified_since(Some(since), page, sides.flow.page_size)
-            .await
-            .map_err(|e| sides.read_error(e))?;
+        let listing = read_with_retries(READ_RETRIES, || {
+            sides
+                .reader
+                .deals_modified_since(Some(since), page, sides.flow.page_size)
+        })
+        .await
+        .map_err(|e| sides.read_error(e))?;
         checked.reads += 1;
         for state in &listing.items {
             let origin = &state.deal.origin;
