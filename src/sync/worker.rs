@@ -139,6 +139,18 @@ pub(crate) enum RunError {
     Permanent(String),
 }
 
+impl RunError {
+    /// The error as a connector error (a permanent one as `invalid`), for callers outside a job.
+    pub(crate) fn into_connector(self) -> ConnectorError {
+        match self {
+            RunError::Connector(e) => e,
+            RunError::Permanent(message) => {
+                ConnectorError::new(dealbridge_sdk::ErrorKind::Invalid, "engine", message)
+            }
+        }
+    }
+}
+
 impl From<ConnectorError> for RunError {
     fn from(e: ConnectorError) -> Self {
         RunError::Connector(e)

@@ -310,3 +310,56 @@ async fn amocrm_leads_are_reconciled_the_same_way() {
         "the copy no longer claims the order: {copy}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_deal_does_not_show_is_a_paid_difference_and_is_written_again() {
+    let w = spawn_world(Tuning {
+        crm: "paid_amount_field = \"UF_CRM_PAID\"",
+        ..Tuning::default()
+    })
+    .await;
+    w.edit_file(
+        "dealbridge.toml",
+        "entities = [\"order\"]",
+        "entities = [\"order\", \"payment\"]",
+    );
+    let client =
+        WooClient::new(&w.shop.base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
+    let paid: NewOrder = serde_json::from_value(json!({
+        "status": "processing",
+        "set_paid": true,
+        "payment_method_title": "Card",
+        "billing": { "first_name": "Ann", "email": "ann@example.com" },
+        "line_items": [{ "name": "Green tea", "sku": "TEA-1", "quantity": 3, "subtotal": "300.30", "total": "300.30" }]
+    }))
+    .unwrap();
+    let id = client.create_order(&paid).await.unwrap().id.to_string();
+    let app = App::load(&w.config).await.unwrap();
+    let summary = app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(summary.dead, 0, "{summary:?}");
+    app.store.close().await;
+    assert!(reconcile(&w, false).await.agrees());
+
+    // Someone clears the paid amount on the deal.
+    assert!(w
+        .crm
+        .handle
+        .manager_update_deal(deal_of(&w, &id), json!({ "UF_CRM_PAID": "0" })));
+    let report = reconcile(&w, false).await;
+    assert_eq!(
+        found(&report),
+        [(DifferenceKind::Paid, id.clone())].into_iter().collect()
+    );
+    let d = &report.differences[0];
+    assert_eq!(
+        (d.store_value.clone(), d.crm_value.clone()),
+        (json!("300.3"), json!("0"))
+    );
+    assert_eq!(d.fix, FixAction::SyncPayments);
+
+    assert_eq!(reconcile(&w, true).await.fixes_queued, 1);
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    app.store.close().await;
+    assert!(reconcile(&w, false).await.agrees());
+}

@@ -9,6 +9,7 @@ use super::difference::{Difference, DifferenceKind, FixAction};
 use crate::sync::ids::contact_key;
 use crate::sync::two_way::merge::lines_value;
 use dealbridge_sdk::model::{CrmDealState, Deal};
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 /// What [`compare_pair`] compares.
@@ -154,6 +155,34 @@ fn contact_difference(view: &PairView<'_>) -> Option<Difference> {
         json!(have),
         note,
     ))
+}
+
+/// The deal shows `shown` paid where the payments recorded for the order add up to `due`.
+pub fn paid(
+    flow: &str,
+    order_id: &str,
+    deal_id: &str,
+    due: Decimal,
+    shown: Decimal,
+) -> Option<Difference> {
+    if due.normalize() == shown.normalize() {
+        return None;
+    }
+    Some(Difference {
+        kind: DifferenceKind::Paid,
+        flow: flow.to_string(),
+        store_id: Some(order_id.to_string()),
+        crm_id: Some(deal_id.to_string()),
+        field: Some("paid".to_string()),
+        store_value: json!(due.normalize().to_string()),
+        crm_value: json!(shown.normalize().to_string()),
+        fix: FixAction::SyncPayments,
+        note: format!(
+            "payments recorded for the order add up to {}, the deal shows {} paid; the order's payments are written to the deal again",
+            due.normalize(),
+            shown.normalize()
+        ),
+    })
 }
 
 /// An order with no deal in the CRM. `gone` is the id of the deal the engine had bound, when
@@ -366,6 +395,17 @@ mod tests {
         let mut anonymous = deal();
         anonymous.contact = None;
         assert!(kinds(&anonymous, &state(deal(), None), false).is_empty());
+    }
+
+    #[test]
+    fn paid_differs_only_when_the_sums_do() {
+        assert!(paid("orders", "1", "42", dec!(100.00), dec!(100)).is_none());
+        let d = paid("orders", "1", "42", dec!(150.5), dec!(100)).unwrap();
+        assert_eq!(
+            (d.kind, d.fix),
+            (DifferenceKind::Paid, FixAction::SyncPayments)
+        );
+        assert_eq!((d.store_value, d.crm_value), (json!("150.5"), json!("100")));
     }
 
     #[test]

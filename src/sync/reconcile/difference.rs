@@ -22,6 +22,9 @@ pub enum DifferenceKind {
     Stage,
     /// The deal's product rows (name, price, quantity) are not the order's lines.
     Rows,
+    /// The deal's paid amount is not the sum of the payments recorded for the order (1C's, or
+    /// the store's captured payments and refunds).
+    Paid,
     /// The deal has no contact, or another one than the order's buyer.
     Contact,
 }
@@ -37,6 +40,7 @@ impl DifferenceKind {
             DifferenceKind::Currency => "currency",
             DifferenceKind::Stage => "stage",
             DifferenceKind::Rows => "rows",
+            DifferenceKind::Paid => "paid",
             DifferenceKind::Contact => "contact",
         }
     }
@@ -55,6 +59,8 @@ pub enum FixAction {
     /// Two-way pair: run the pair's decide step, so the field's owner (or a person, for a
     /// `manual` field) settles it; never a blind overwrite.
     MergePair,
+    /// Queue the order's payments job: the CRM connector writes the payments the deal lacks.
+    SyncPayments,
     /// A second deal claims the order: it is made to stop claiming it (its external key
     /// changed, a note left for the manager), never deleted.
     ReleaseDuplicate,
@@ -70,6 +76,7 @@ impl FixAction {
             FixAction::CreateDeal => "create_deal",
             FixAction::MergePair => "merge_pair",
             FixAction::ReleaseDuplicate => "release_duplicate",
+            FixAction::SyncPayments => "sync_payments",
             FixAction::ByHand => "by_hand",
         }
     }

@@ -8,6 +8,7 @@ use super::orders::FlowFindings;
 use crate::sync::engine::Engine;
 use crate::sync::ids::entity_id;
 use crate::sync::job::DealRelease;
+use crate::sync::payments::queue_payments;
 use crate::sync::poll::OrderFlow;
 use crate::sync::SyncError;
 use dealbridge_sdk::model::ExternalRef;
@@ -23,7 +24,7 @@ fn strongest(differences: &[Difference]) -> BTreeMap<String, FixAction> {
         FixAction::CreateDeal => 3,
         FixAction::RewriteDeal => 2,
         FixAction::MergePair => 1,
-        FixAction::ReleaseDuplicate | FixAction::ByHand => 0,
+        FixAction::ReleaseDuplicate | FixAction::SyncPayments | FixAction::ByHand => 0,
     };
     let mut out: BTreeMap<String, FixAction> = BTreeMap::new();
     for d in differences {
@@ -47,6 +48,7 @@ impl Engine {
         found: &FlowFindings,
     ) -> Result<u64, SyncError> {
         let mut queued = self.queue_releases(flow, found).await?;
+        queued += self.queue_payment_fixes(flow, found).await?;
         for (order_id, fix) in strongest(&found.differences) {
             let Some(order) = found.orders.get(&order_id) else {
                 continue;
@@ -82,7 +84,9 @@ impl Engine {
                         queued += 1;
                     }
                 }
-                FixAction::ReleaseDuplicate | FixAction::ByHand => continue,
+                FixAction::ReleaseDuplicate | FixAction::SyncPayments | FixAction::ByHand => {
+                    continue
+                }
             }
             flow.queue_order_now(&self.store, order).await?;
             queued += 1;
@@ -142,6 +146,31 @@ impl Engine {
                 .await?;
             crate::metrics::engine::job_enqueued(JobKind::DealRelease, &flow.name);
             info!(flow = %flow.name, order = %order_id, deal = %deal_id, "reconcile: release of a duplicate deal queued");
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    /// One payments job per order whose deal shows another paid amount.
+    async fn queue_payment_fixes(
+        &self,
+        flow: &OrderFlow,
+        found: &FlowFindings,
+    ) -> Result<u64, SyncError> {
+        let mut queued = 0;
+        for d in found
+            .differences
+            .iter()
+            .filter(|d| d.fix == FixAction::SyncPayments)
+        {
+            let Some(order_id) = &d.store_id else {
+                continue;
+            };
+            let entity = entity_id(&ExternalRef {
+                system: flow.source_system.clone(),
+                id: order_id.clone(),
+            });
+            queue_payments(&self.store, &entity, order_id, flow.max_attempts).await?;
             queued += 1;
         }
         Ok(queued)

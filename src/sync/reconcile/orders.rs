@@ -8,7 +8,7 @@
 //! origin before it is called missing), plus one read of the order for each deal whose order
 //! is not in the window.
 
-use super::compare::{compare_pair, duplicate, missing, orphan, PairView};
+use super::compare::{compare_pair, duplicate, missing, orphan, paid, PairView};
 use super::difference::{Checked, Difference, FlowReport};
 use crate::sync::engine::Engine;
 use crate::sync::ids::{contact_key, entity_id};
@@ -20,6 +20,7 @@ use dealbridge_sdk::model::{CrmDealState, Order};
 use dealbridge_sdk::traits::CrmDealReader;
 use dealbridge_sdk::ConnectorError;
 use dealbridge_store::EntityKind;
+use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 /// Retries of one read. A reconciliation is a long read-only walk at the vendor's budget: a
@@ -178,6 +179,9 @@ impl Engine {
             .iter()
             .map(|extra| duplicate(flow, &order.source.id, &deal.id, extra))
             .collect();
+        if let Some(d) = self.paid_difference(sides, order, &deal).await? {
+            differences.push(d);
+        }
         let buyer_contact = self.buyer_contact(sides, order).await?;
         differences.extend(compare_pair(&PairView {
             flow,
@@ -195,6 +199,35 @@ impl Engine {
             found.differences.extend(differences);
         }
         Ok(())
+    }
+
+    /// For a flow that carries payments to a CRM that shows a paid amount: whether the deal
+    /// shows what the order's payments add up to.
+    async fn paid_difference(
+        &self,
+        sides: &Sides<'_>,
+        order: &Order,
+        deal: &CrmDealState,
+    ) -> Result<Option<Difference>, SyncError> {
+        let (true, Some(shown)) = (sides.target.payments, deal.paid_amount) else {
+            return Ok(None);
+        };
+        let entity = entity_id(&order.source);
+        let due: Decimal = self
+            .executor
+            .payments_due(sides.target, &entity, order)
+            .await
+            .map_err(|e| sides.read_error(e.into_connector()))?
+            .iter()
+            .map(|p| p.amount.amount)
+            .sum();
+        Ok(paid(
+            &sides.flow.name,
+            &order.source.id,
+            &deal.id,
+            due,
+            shown,
+        ))
     }
 
     /// The deal carrying `planned`'s origin, looked up in the CRM (one call).
