@@ -9,6 +9,7 @@ use crate::sync::catalog::CatalogFlow;
 use crate::sync::engine::{Engine, EngineSettings, Tally};
 use crate::sync::poll::OrderFlow;
 use crate::sync::pull::DealPullFlow;
+use crate::sync::reconcile::Reconciler;
 use crate::sync::schedule::ScheduledJob;
 use crate::sync::worker::{Executor, FlowTarget, TwoWay};
 use anyhow::Context;
@@ -383,17 +384,25 @@ impl App {
             .iter()
             .map(|c| catalog_flow(c, &systems).map(Arc::new))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let executor = Arc::new(executor(&config, &store, &systems, targets));
         let schedules = config
             .schedules
             .iter()
             .map(|s| {
+                let covered: Vec<_> = flows
+                    .iter()
+                    .filter(|f| s.covers(&f.name))
+                    .cloned()
+                    .collect();
                 Arc::new(ScheduledJob {
+                    reconciler: s.reconcile.map(|_| Reconciler {
+                        store: store.clone(),
+                        executor: executor.clone(),
+                        flows: covered.clone(),
+                        pulls: pulls.clone(),
+                    }),
                     config: s.clone(),
-                    flows: flows
-                        .iter()
-                        .filter(|f| s.covers(&f.name))
-                        .cloned()
-                        .collect(),
+                    flows: covered,
                     pulls: pulls
                         .iter()
                         .filter(|p| s.covers(&p.name) || s.covers(&p.forward))
@@ -407,7 +416,6 @@ impl App {
                 })
             })
             .collect();
-        let executor = Arc::new(executor(&config, &store, &systems, targets));
         let sync = &config.sync;
         let engine = Engine {
             store: store.clone(),

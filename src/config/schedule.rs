@@ -8,6 +8,9 @@
 //! flows = ["orders"]            # default: every flow
 //! full = true                   # re-read everything, not just changes since the cursor (default)
 //! catch_up = true               # a run missed while no engine was up runs once at start
+//! reconcile = true              # then compare store and CRM (`dealbridge reconcile`); default false
+//! reconcile_since = "30d"       # its window (default 30d)
+//! reconcile_fix = false         # and queue its fixes (default false: report only)
 //! ```
 
 use std::collections::BTreeMap;
@@ -36,7 +39,22 @@ pub struct ScheduleConfig {
     pub full: bool,
     /// `catch_up`: run once at start when a run was missed while no engine was running.
     pub catch_up: bool,
+    /// `reconcile = true`: after the polls, compare the store and the CRM.
+    pub reconcile: Option<ScheduledReconcile>,
 }
+
+/// A schedule's reconciliation (`reconcile = true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduledReconcile {
+    /// `reconcile_since`: the window compared (default 30 days).
+    pub since: std::time::Duration,
+    /// `reconcile_fix`: queue the fixes too (default false: report only).
+    pub fix: bool,
+}
+
+/// The default window of a scheduled reconciliation.
+pub const DEFAULT_RECONCILE_SINCE: std::time::Duration =
+    std::time::Duration::from_secs(30 * 86_400);
 
 impl ScheduleConfig {
     /// The parsed schedule (validated when the config was read).
@@ -78,7 +96,16 @@ impl ScheduleConfig {
 }
 
 /// The keys of a `[schedule.<name>]` table.
-pub(crate) const SCHEDULE_KEYS: &[&str] = &["cron", "time_zone", "flows", "full", "catch_up"];
+pub(crate) const SCHEDULE_KEYS: &[&str] = &[
+    "cron",
+    "time_zone",
+    "flows",
+    "full",
+    "catch_up",
+    "reconcile",
+    "reconcile_since",
+    "reconcile_fix",
+];
 
 /// Turns a 5-field cron (minute first) into the 6-field form with seconds; 6 and 7 fields are
 /// taken as they are.
@@ -151,6 +178,14 @@ pub(crate) fn read_schedules(
         let flows = read_flow_list(ctx, &st, &label, flow_names);
         let full = read_bool(ctx, &st, "full", &label).unwrap_or(true);
         let catch_up = read_bool(ctx, &st, "catch_up", &label).unwrap_or(false);
+        let reconcile = read_bool(ctx, &st, "reconcile", &label)
+            .unwrap_or(false)
+            .then(|| ScheduledReconcile {
+                since: st
+                    .duration(ctx, "reconcile_since", std::time::Duration::from_secs(60))
+                    .unwrap_or(DEFAULT_RECONCILE_SINCE),
+                fix: read_bool(ctx, &st, "reconcile_fix", &label).unwrap_or(false),
+            });
         if ctx.out.len() != before {
             continue;
         }
@@ -163,6 +198,7 @@ pub(crate) fn read_schedules(
                 flows,
                 full,
                 catch_up,
+                reconcile,
             });
         }
     }
@@ -245,6 +281,7 @@ mod tests {
             flows: vec![],
             full: true,
             catch_up: true,
+            reconcile: None,
         }
     }
 

@@ -29,6 +29,8 @@ pub struct ScheduledJob {
     pub pulls: Vec<Arc<DealPullFlow>>,
     /// The 1C catalog pushes it runs (the nightly catalog).
     pub catalogs: Vec<Arc<super::catalog::CatalogFlow>>,
+    /// Its reconciliation over its order flows, when it says `reconcile = true`.
+    pub reconciler: Option<super::reconcile::Reconciler>,
 }
 
 /// What [`ScheduledJob::wait_next`] waited for.
@@ -101,9 +103,10 @@ impl ScheduledJob {
             seen += r.entries;
             pushed += r.crm_created + r.crm_updated + r.crm_adopted + r.store_updated;
         }
+        let reconciled = self.reconcile().await?;
         store.set_cursor(&self.cursor(), &at.to_rfc3339()).await?;
         let detail = format!(
-            "for {}: read {seen}, queued {queued}, catalog items written {pushed}",
+            "for {}: read {seen}, queued {queued}, catalog items written {pushed}{reconciled}",
             at.to_rfc3339()
         );
         store
@@ -119,6 +122,21 @@ impl ScheduledJob {
             .await?;
         info!(job = %name, seen, queued, "scheduled run done");
         Ok(Fired::Ran)
+    }
+
+    /// The schedule's reconciliation, if it has one; what it found, for the run's journal line.
+    async fn reconcile(&self) -> Result<String, SyncError> {
+        let (Some(reconciler), Some(rc)) = (&self.reconciler, self.config.reconcile) else {
+            return Ok(String::new());
+        };
+        let window = chrono::Duration::from_std(rc.since).unwrap_or(chrono::Duration::days(30));
+        let report = reconciler.run(None, Utc::now() - window, rc.fix).await?;
+        Ok(format!(
+            ", reconcile: {} difference(s) over {} order(s), {} fix job(s) queued",
+            report.differences.len(),
+            report.checked.orders,
+            report.fixes_queued
+        ))
     }
 
     /// At start: runs the fire time missed while no engine was up, when the job says

@@ -9,6 +9,7 @@ use common::{spawn_world, Tuning};
 use dealbridge::app::App;
 use dealbridge::sync::reconcile::{DifferenceKind, FixAction, Report};
 use dealbridge_sdk::http::Timeouts;
+use dealbridge_store::EntityKind;
 use dealbridge_woocommerce::wire::NewOrder;
 use dealbridge_woocommerce::WooClient;
 use serde_json::{json, Value};
@@ -359,6 +360,55 @@ async fn a_payment_the_deal_does_not_show_is_a_paid_difference_and_is_written_ag
 
     assert_eq!(reconcile(&w, true).await.fixes_queued, 1);
     let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    app.store.close().await;
+    assert!(reconcile(&w, false).await.agrees());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nightly_schedule_reconciles_journals_and_queues_its_fixes() {
+    let w = spawn_world(Tuning::default()).await;
+    let first = order(&w.shop.base_url, 1).await;
+    order(&w.shop.base_url, 2).await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    app.store.close().await;
+    assert!(w
+        .crm
+        .handle
+        .manager_call("crm.deal.delete", json!({ "id": deal_of(&w, &first) }))
+        .is_some());
+    let mut text = std::fs::read_to_string(&w.config).unwrap();
+    text.push_str("\n[schedule.nightly]\ncron = \"0 3 * * *\"\nreconcile = true\nreconcile_since = \"7d\"\nreconcile_fix = true\n");
+    std::fs::write(&w.config, text).unwrap();
+
+    let app = App::load(&w.config).await.unwrap();
+    let job = app.engine.schedules[0].clone();
+    job.fire(&app.store, chrono::Utc::now()).await.unwrap();
+    let ran = app
+        .store
+        .journal_for(EntityKind::Schedule, "nightly")
+        .await
+        .unwrap();
+    let detail = ran.last().unwrap().detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("reconcile: 1 difference(s) over 2 order(s), 1 fix job(s) queued"),
+        "{detail}"
+    );
+    let runs = app
+        .store
+        .journal_for(EntityKind::Reconcile, "all")
+        .await
+        .unwrap();
+    let last = runs.last().expect("the run is journalled");
+    assert_eq!(last.action, "differ");
+    let saved: Value = serde_json::from_str(last.detail.as_deref().unwrap()).unwrap();
+    assert_eq!(saved["report"]["differences"][0]["kind"], "missing_in_crm");
+    assert_eq!(
+        saved["report"]["differences"][0]["store_id"],
+        first.as_str()
+    );
+    // The engine's workers apply the fix.
     app.engine.sync_once(None, false).await.unwrap();
     app.store.close().await;
     assert!(reconcile(&w, false).await.agrees());

@@ -117,6 +117,8 @@ stored_names! {
         Schedule = "schedule",
         /// The job queue (journal only: operators' retries and drops, with who and how many).
         Queue = "queue",
+        /// A reconciliation run (journal only: its counts and differences).
+        Reconcile = "reconcile",
     }
 }
 
@@ -154,6 +156,7 @@ mod tests {
             (EntityKind::Catalog, "catalog"),
             (EntityKind::Schedule, "schedule"),
             (EntityKind::Queue, "queue"),
+            (EntityKind::Reconcile, "reconcile"),
         ];
         assert_eq!(want.len(), EntityKind::ALL.len());
         for (kind, text) in want {

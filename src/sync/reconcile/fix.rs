@@ -5,7 +5,6 @@
 
 use super::difference::{Difference, FixAction};
 use super::orders::FlowFindings;
-use crate::sync::engine::Engine;
 use crate::sync::ids::entity_id;
 use crate::sync::job::DealRelease;
 use crate::sync::payments::queue_payments;
@@ -40,7 +39,7 @@ fn strongest(differences: &[Difference]) -> BTreeMap<String, FixAction> {
     out
 }
 
-impl Engine {
+impl super::Reconciler {
     /// Queues the fixes of one flow's findings; returns how many jobs were queued.
     pub async fn queue_fixes(
         &self,

@@ -21,13 +21,38 @@ pub mod orders;
 pub use difference::{Checked, Difference, DifferenceKind, FixAction, Report};
 
 use super::engine::Engine;
+use super::poll::OrderFlow;
+use super::pull::DealPullFlow;
+use super::worker::Executor;
 use super::SyncError;
 use chrono::{DateTime, Utc};
+use dealbridge_store::{EntityKind, JournalEntry, Store};
+use std::sync::Arc;
+use tracing::info;
 
-impl Engine {
+/// Most differences a run's journal entry keeps (the counts are always whole).
+const JOURNALED_DIFFERENCES: usize = 200;
+
+/// What a reconciliation needs of the engine: the orders' flows, the CRM → store polls (a
+/// two-way fix goes through them), the clients and the queue. Cheap to clone; a schedule holds
+/// one.
+#[derive(Clone)]
+pub struct Reconciler {
+    /// The state database (bindings, queue, journal).
+    pub store: Store,
+    /// The clients and the flows' planners.
+    pub executor: Arc<Executor>,
+    /// The store → CRM flows.
+    pub flows: Vec<Arc<OrderFlow>>,
+    /// The CRM → store polls of two-way pairs.
+    pub pulls: Vec<Arc<DealPullFlow>>,
+}
+
+impl Reconciler {
     /// Compares the selected order flows (all when `only` is `None`) over what changed since
-    /// `since`; with `fix`, queues the fixes (run `sync` or `run` to apply them).
-    pub async fn reconcile(
+    /// `since`; with `fix`, queues the fixes (`sync` or a running engine applies them). The run
+    /// is journalled (`reconcile` entries: counts, and the differences up to a bound).
+    pub async fn run(
         &self,
         only: Option<&str>,
         since: DateTime<Utc>,
@@ -45,6 +70,64 @@ impl Engine {
             }
             report.add(found.report, found.differences);
         }
+        self.journal(&report, only, since).await?;
+        info!(
+            differences = report.differences.len(),
+            orders = report.checked.orders,
+            deals = report.checked.deals,
+            fixes_queued = report.fixes_queued,
+            "reconcile done"
+        );
         Ok(report)
+    }
+
+    async fn journal(
+        &self,
+        report: &Report,
+        only: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<(), SyncError> {
+        let mut kept = report.clone();
+        kept.differences.truncate(JOURNALED_DIFFERENCES);
+        let detail = serde_json::json!({
+            "since": since.to_rfc3339(),
+            "differences_total": report.differences.len(),
+            "report": kept,
+        })
+        .to_string();
+        self.store
+            .journal(&JournalEntry {
+                kind: EntityKind::Reconcile,
+                entity_id: only.unwrap_or("all"),
+                system: "engine",
+                action: if report.agrees() { "agree" } else { "differ" },
+                external_id: None,
+                job_id: None,
+                detail: Some(&detail),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// What [`Reconciler`] needs, taken from this engine.
+    pub fn reconciler(&self) -> Reconciler {
+        Reconciler {
+            store: self.store.clone(),
+            executor: self.executor.clone(),
+            flows: self.flows.clone(),
+            pulls: self.pulls.clone(),
+        }
+    }
+
+    /// See [`Reconciler::run`].
+    pub async fn reconcile(
+        &self,
+        only: Option<&str>,
+        since: DateTime<Utc>,
+        fix: bool,
+    ) -> Result<Report, SyncError> {
+        self.reconciler().run(only, since, fix).await
     }
 }

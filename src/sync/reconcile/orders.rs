@@ -10,7 +10,6 @@
 
 use super::compare::{compare_pair, duplicate, missing, orphan, paid, PairView};
 use super::difference::{Checked, Difference, FlowReport};
-use crate::sync::engine::Engine;
 use crate::sync::ids::{contact_key, entity_id};
 use crate::sync::poll::{OrderFlow, Pages};
 use crate::sync::worker::{read_with_retries, FlowTarget};
@@ -57,7 +56,7 @@ impl Sides<'_> {
     }
 }
 
-impl Engine {
+impl super::Reconciler {
     /// Reconciles the order flow `flow` over the orders and deals changed since `since`.
     pub async fn reconcile_flow(
         &self,
