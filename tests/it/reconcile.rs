@@ -413,3 +413,43 @@ async fn a_nightly_schedule_reconciles_journals_and_queues_its_fixes() {
     app.store.close().await;
     assert!(reconcile(&w, false).await.agrees());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_exits_5_on_differences_and_0_when_all_agree() {
+    let w = spawn_world(Tuning::default()).await;
+    let id = order(&w.shop.base_url, 1).await;
+    // Never synced: the order is missing in the CRM.
+    let out = w.cli(&["reconcile", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["differences"][0]["kind"], "missing_in_crm");
+    assert_eq!(json["differences"][0]["store_id"], id.as_str());
+    assert_eq!(json["differences"][0]["fix"], "create_deal");
+    assert_eq!(json["checked"]["orders"], 1);
+
+    let out = w.cli(&["reconcile", "--fix"]);
+    assert_eq!(out.status.code(), Some(5));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("missing_in_crm"), "{text}");
+    assert!(text.contains("1 fix job(s) queued"), "{text}");
+    let out = w.cli(&["sync"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = w.cli(&["reconcile", "--flow", "orders", "--since", "2d"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the store and the CRM agree"));
+    let out = w.cli(&["reconcile", "--flow", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("order flows: orders"));
+    let out = w.cli(&["reconcile", "--since", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "bad usage");
+}
