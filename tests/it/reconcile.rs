@@ -453,3 +453,82 @@ async fn the_command_exits_5_on_differences_and_0_when_all_agree() {
     let out = w.cli(&["reconcile", "--since", "soon"]);
     assert_eq!(out.status.code(), Some(2), "bad usage");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_orders_are_reconciled_the_same_way() {
+    use dealbridge_bitrix24::emulator as b24;
+    use dealbridge_shopify::emulator as shopify;
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let shop = shopify::spawn(shopify::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let crm = b24::spawn(b24::EmulatorConfig::default(), any)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mappings/shopify-bitrix24.toml"
+        ),
+        dir.path().join("mappings/shopify-bitrix24.toml"),
+    )
+    .unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://dealbridge.db\"\n[systems.shop]\nkind = \"shopify\"\nbase_url = \"{}\"\naccess_token = \"shpat_test\"\n[systems.crm]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\n[[flows]]\nname = \"orders\"\nfrom = \"shop\"\nto = \"crm\"\nentities = [\"order\"]\nmapping = \"mappings/shopify-bitrix24.toml\"\n",
+            shop.base_url, crm.webhook_url
+        ),
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let o = common::shopify_tea_order(&shop.base_url, json!({})).await;
+        ids.push(o.id.to_string());
+    }
+    let since = chrono::Utc::now() - chrono::Duration::days(30);
+    let app = App::load(&config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let clean = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(
+        clean.agrees(),
+        "no false difference: {:#?}",
+        clean.differences
+    );
+    let deal = |order: &str| -> u64 {
+        crm.handle
+            .deals()
+            .iter()
+            .find(|d| d["ORIGIN_ID"] == order)
+            .and_then(|d| d["ID"].as_str()?.parse().ok())
+            .unwrap()
+    };
+    assert!(crm
+        .handle
+        .manager_call("crm.deal.delete", json!({ "id": deal(&ids[0]) }))
+        .is_some());
+    assert!(crm.handle.manager_update_deal(
+        deal(&ids[1]),
+        json!({ "OPPORTUNITY": "3.00", "IS_MANUAL_OPPORTUNITY": "Y" })
+    ));
+    let report = app.engine.reconcile(None, since, true).await.unwrap();
+    assert_eq!(
+        found(&report),
+        [
+            (DifferenceKind::MissingInCrm, ids[0].clone()),
+            (DifferenceKind::Amount, ids[1].clone())
+        ]
+        .into_iter()
+        .collect(),
+        "{:#?}",
+        report.differences
+    );
+    app.engine.sync_once(None, false).await.unwrap();
+    let after = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    assert_eq!(crm.handle.deals().len(), 3);
+    app.store.close().await;
+}
