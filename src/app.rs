@@ -400,6 +400,11 @@ impl App {
                         executor: executor.clone(),
                         flows: covered.clone(),
                         pulls: pulls.clone(),
+                        catalogs: catalogs
+                            .iter()
+                            .filter(|c| s.covers(&c.name))
+                            .cloned()
+                            .collect(),
                     }),
                     config: s.clone(),
                     flows: covered,

@@ -34,10 +34,16 @@ fn parse_window(text: &str) -> Result<std::time::Duration, String> {
 pub async fn reconcile(config: &Path, args: &ReconcileArgs) -> anyhow::Result<u8> {
     let app = App::load(config).await?;
     if let Some(flow) = &args.flow {
-        if !app.engine.flows.iter().any(|f| &f.name == flow) {
-            let names: Vec<_> = app.engine.flows.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<_> = app
+            .engine
+            .flows
+            .iter()
+            .map(|f| f.name.as_str())
+            .chain(app.engine.catalogs.iter().map(|c| c.name.as_str()))
+            .collect();
+        if !names.contains(&flow.as_str()) {
             anyhow::bail!(
-                "no order flow named `{flow}` in {}; order flows: {}",
+                "no order or catalog flow named `{flow}` in {}; flows: {}",
                 config.display(),
                 names.join(", ")
             );
@@ -68,7 +74,7 @@ fn print_report(report: &Report, fix: bool) {
         println!(
             "{:<16} {:<10} order {:<8} deal {:<8} {}",
             d.kind.as_str(),
-            d.flow,
+            d.flow.as_deref().or(d.catalog.as_deref()).unwrap_or("-"),
             d.store_id.as_deref().unwrap_or("-"),
             d.crm_id.as_deref().unwrap_or("-"),
             d.note
@@ -87,6 +93,15 @@ fn print_report(report: &Report, fix: bool) {
             f.differences,
             f.checked.reads
         );
+    }
+    for c in &report.catalogs {
+        match &c.not_compared {
+            Some(why) => println!("catalog {}: not compared: {why}", c.catalog),
+            None => println!(
+                "catalog {}: {} item(s) and {} product(s) of {} compared, {} agree, {} difference(s)",
+                c.catalog, c.items, c.products, c.crm, c.agreeing, c.differences
+            ),
+        }
     }
     if report.agrees() {
         println!("the store and the CRM agree");

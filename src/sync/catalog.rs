@@ -60,6 +60,8 @@ use serde_json::{json, Value};
 use super::SyncError;
 use crate::mapping::catalog::CatalogMapping;
 
+pub mod wanted;
+
 /// Items per push call (and entries per page read from the state database). The connectors split
 /// further (Bitrix24: 50 per `batch`, WooCommerce: 100 per request); a larger chunk only saves
 /// lookup requests while keeping binding transactions moderate.

@@ -932,3 +932,107 @@ mapping = "mappings/1c-crm.toml"
     assert!(again.contains("created 0, updated 0"), "{again}");
     assert_eq!(common::crm_writes(&crm.handle), writes);
 }
+
+/// `reconcile` over a `[[catalog]]`: a price changed in the CRM catalog by hand, a product
+/// deactivated there and one deleted are reported (and nothing else), `--fix` makes the next
+/// catalog run push them again, and the catalog agrees after one `sync`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_finds_what_was_changed_in_the_crm_catalog_and_the_next_run_repairs_it() {
+    use dealbridge::sync::reconcile::DifferenceKind;
+    let ConfigWorld {
+        dir, files, crm, ..
+    } = config_world(20).await;
+    std::fs::write(dir.path().join("mappings/1c-crm.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.crm]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\n[[catalog]]\nname = \"products\"\nto = \"crm\"\nmapping = \"mappings/1c-crm.toml\"\n",
+            crm.webhook_url
+        ),
+    )
+    .unwrap();
+    common::dealbridge_ok(
+        &config,
+        &[
+            "import-1c",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    let app = dealbridge::app::App::load(&config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let clean = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    assert_eq!(clean.catalogs[0].items, 22);
+    assert_eq!(clean.catalogs[0].agreeing, 22);
+
+    let products = crm.handle.products();
+    let id_of = |i: usize| -> (String, String) {
+        let origin = format!("1c:{}", guid(1, i));
+        let p = products
+            .iter()
+            .find(|p| p["XML_ID"] == origin.as_str())
+            .unwrap_or_else(|| panic!("product {origin}"));
+        (p["ID"].as_str().unwrap().to_string(), guid(1, i))
+    };
+    let (priced, priced_origin) = id_of(3);
+    let (off, off_origin) = id_of(4);
+    let (gone, gone_origin) = id_of(5);
+    let h = &crm.handle;
+    assert!(h
+        .manager_call(
+            "crm.product.update",
+            serde_json::json!({ "id": priced, "fields": { "PRICE": "1.00" } })
+        )
+        .is_some());
+    assert!(h
+        .manager_call(
+            "crm.product.update",
+            serde_json::json!({ "id": off, "fields": { "ACTIVE": "N" } })
+        )
+        .is_some());
+    assert!(h
+        .manager_call("crm.product.delete", serde_json::json!({ "id": gone }))
+        .is_some());
+
+    let report = app.engine.reconcile(None, since, false).await.unwrap();
+    let found: std::collections::BTreeSet<_> = report
+        .differences
+        .iter()
+        .map(|d| (d.kind, d.store_id.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (DifferenceKind::Price, priced_origin),
+            (DifferenceKind::Inactive, off_origin),
+            (DifferenceKind::MissingProduct, gone_origin),
+        ]
+        .into_iter()
+        .collect(),
+        "{:#?}",
+        report.differences
+    );
+    let price = report
+        .differences
+        .iter()
+        .find(|d| d.kind == DifferenceKind::Price)
+        .unwrap();
+    assert_eq!(price.store_value, serde_json::json!("103.5 RUB"));
+    assert_eq!(price.crm_value, serde_json::json!("1 RUB"));
+    assert_eq!(price.catalog.as_deref(), Some("products"));
+
+    let fixed = app.engine.reconcile(None, since, true).await.unwrap();
+    assert_eq!(fixed.fixes_queued, 3);
+    app.engine.sync_once(None, false).await.unwrap();
+    let after = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    assert_eq!(
+        crm.handle.products().len(),
+        22,
+        "the deleted one created again, no duplicate"
+    );
+    app.store.close().await;
+}

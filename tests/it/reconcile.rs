@@ -449,7 +449,7 @@ async fn the_command_exits_5_on_differences_and_0_when_all_agree() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("the store and the CRM agree"));
     let out = w.cli(&["reconcile", "--flow", "nope"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("order flows: orders"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("flows: orders"));
     let out = w.cli(&["reconcile", "--since", "soon"]);
     assert_eq!(out.status.code(), Some(2), "bad usage");
 }

@@ -13,12 +13,15 @@
 
 use crate::client::{BatchResult, Bitrix24Client, MAX_BATCH};
 use crate::settings::CatalogApi;
-use crate::wire::value_text;
+use crate::wire::{parse_decimal_text, value_text};
 use crate::SYSTEM;
 use async_trait::async_trait;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::model::{CatalogItem, CatalogPushReport, CatalogPushed, PushAction};
+use dealbridge_sdk::model::{
+    CatalogItem, CatalogPushReport, CatalogPushed, ExternalRef, Page, PushAction,
+};
 use dealbridge_sdk::money::round_money;
+use dealbridge_sdk::money::{Currency, Money};
 use dealbridge_sdk::traits::CrmCatalog;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -398,8 +401,85 @@ fn lookup(values: &[String]) -> Value {
     })
 }
 
+/// Products read back per [`CrmCatalog::products_page`] page: 50 `crm.product.list` pages in
+/// one `batch`.
+const READ_PAGE: u64 = 50 * MAX_BATCH as u64;
+
+/// A `crm.product.list` row as a catalog item; `None` without an id.
+fn product_of(row: &Value) -> Option<CatalogItem> {
+    let text = |k: &str| row.get(k).and_then(value_text).filter(|t| !t.is_empty());
+    let id = text("ID")?;
+    let (system, origin) = text("XML_ID")
+        .and_then(|x| {
+            x.split_once(':')
+                .map(|(s, i)| (s.to_string(), i.to_string()))
+        })
+        .unwrap_or_default();
+    let price = match (
+        text("PRICE").and_then(|p| parse_decimal_text(&p)),
+        text("CURRENCY_ID"),
+    ) {
+        (Some(amount), Some(c)) => Currency::new(&c).ok().map(|c| Money::new(amount, c)),
+        _ => None,
+    };
+    Some(CatalogItem {
+        origin: ExternalRef { system, id: origin },
+        crm_id: Some(id.clone()),
+        name: text("NAME").unwrap_or_default(),
+        sku: None,
+        description: None,
+        price,
+        unit: None,
+        active: text("ACTIVE").as_deref() != Some("N"),
+    })
+}
+
 #[async_trait]
 impl CrmCatalog for Bitrix24Client {
+    /// 2,500 products per page: one `batch` of 50 `crm.product.list` commands at consecutive
+    /// `start` offsets, sorted by `ID`. `crm.product.*` mode only: `catalog.product.*` keeps
+    /// the price apart, and reading it back is not built yet (an error says so).
+    async fn products_page(&self, page: u32) -> Result<Page<CatalogItem>, ConnectorError> {
+        if !matches!(self.settings().catalog_api, CatalogApi::CrmProduct) {
+            return Err(ConnectorError::new(
+                ErrorKind::Invalid,
+                SYSTEM,
+                "reading the catalog back is built for catalog_api = \"crm\" only; reconcile cannot compare this catalog",
+            ));
+        }
+        let base = u64::from(page.max(1) - 1) * READ_PAGE;
+        let cmds: Vec<(String, &str, Value)> = (0..MAX_BATCH as u64)
+            .map(|i| {
+                (
+                    format!("p{i}"),
+                    "crm.product.list",
+                    json!({
+                        "order": { "ID": "ASC" },
+                        "select": ["ID", "NAME", "XML_ID", "PRICE", "CURRENCY_ID", "ACTIVE"],
+                        "start": base + i * 50,
+                    }),
+                )
+            })
+            .collect();
+        let answer = self.batch(false, &cmds).await?;
+        let mut items = Vec::new();
+        let mut more = false;
+        for (key, _, _) in &cmds {
+            let rows = answer.get(key)?;
+            let rows = rows.as_array().map_or(&[][..], Vec::as_slice);
+            items.extend(rows.iter().filter_map(product_of));
+            more = answer.nexts.contains_key(key);
+            if !more {
+                break;
+            }
+        }
+        Ok(Page {
+            items,
+            next_page: more.then_some(page.max(1) + 1),
+            total: None,
+        })
+    }
+
     async fn push_products(
         &self,
         items: &[CatalogItem],

@@ -130,6 +130,19 @@ pub trait CrmCatalog: Send + Sync {
         &self,
         items: &[CatalogItem],
     ) -> Result<CatalogPushReport, ConnectorError>;
+
+    /// One page of the CRM's products as they are now (`page` is 1-based; the connector picks
+    /// the page size), for `reconcile`: each with its CRM id, its origin read back from the
+    /// external-key field (empty for a product made by hand), name, price and active flag. In a
+    /// stable order (by id), so products added while the pages are read do not shift the rest.
+    async fn products_page(&self, page: u32) -> Result<Page<CatalogItem>, ConnectorError> {
+        let _ = page;
+        Err(ConnectorError::new(
+            crate::error::ErrorKind::Invalid,
+            "crm",
+            "this CRM's catalog cannot be read back by this build, so it cannot be reconciled",
+        ))
+    }
 }
 
 /// A store whose product catalog can be read whole, as the items a CRM catalog holds (the store →

@@ -50,7 +50,8 @@ impl PairView<'_> {
         };
         Difference {
             kind,
-            flow: self.flow.to_string(),
+            flow: Some(self.flow.to_string()),
+            catalog: None,
             store_id: Some(self.order_id.to_string()),
             crm_id: Some(self.deal.id.clone()),
             field: Some(kind.as_str().to_string()),
@@ -170,7 +171,8 @@ pub fn paid(
     }
     Some(Difference {
         kind: DifferenceKind::Paid,
-        flow: flow.to_string(),
+        flow: Some(flow.to_string()),
+        catalog: None,
         store_id: Some(order_id.to_string()),
         crm_id: Some(deal_id.to_string()),
         field: Some("paid".to_string()),
@@ -194,7 +196,8 @@ pub fn missing(flow: &str, order_id: &str, planned: &Deal, gone: Option<&str>) -
     };
     Difference {
         kind: DifferenceKind::MissingInCrm,
-        flow: flow.to_string(),
+        flow: Some(flow.to_string()),
+        catalog: None,
         store_id: Some(order_id.to_string()),
         crm_id: gone.map(str::to_string),
         field: None,
@@ -214,7 +217,8 @@ pub fn missing(flow: &str, order_id: &str, planned: &Deal, gone: Option<&str>) -
 pub fn duplicate(flow: &str, order_id: &str, kept: &str, extra: &CrmDealState) -> Difference {
     Difference {
         kind: DifferenceKind::DuplicateInCrm,
-        flow: flow.to_string(),
+        flow: Some(flow.to_string()),
+        catalog: None,
         store_id: Some(order_id.to_string()),
         crm_id: Some(extra.id.clone()),
         field: None,
@@ -232,7 +236,8 @@ pub fn duplicate(flow: &str, order_id: &str, kept: &str, extra: &CrmDealState) -
 pub fn orphan(flow: &str, deal: &CrmDealState) -> Difference {
     Difference {
         kind: DifferenceKind::OrphanInCrm,
-        flow: flow.to_string(),
+        flow: Some(flow.to_string()),
+        catalog: None,
         store_id: None,
         crm_id: Some(deal.id.clone()),
         field: None,
@@ -417,9 +422,10 @@ mod tests {
         let d = duplicate("orders", "1", "41", &extra);
         assert_eq!(
             (d.kind, d.fix),
-            (DifferenceKind::DuplicateInCrm, FixAction::ByHand)
+            (DifferenceKind::DuplicateInCrm, FixAction::ReleaseDuplicate)
         );
         assert!(d.note.contains("never deletes"), "{}", d.note);
+        assert_eq!(d.store_value, json!("41"), "the deal kept");
         let d = orphan("orders", &extra);
         assert_eq!(d.store_id, None);
         assert_eq!(d.crm_id.as_deref(), Some("42"));

@@ -27,6 +27,12 @@ pub enum DifferenceKind {
     Paid,
     /// The deal has no contact, or another one than the order's buyer.
     Contact,
+    /// The catalog item is not in the CRM's catalog.
+    MissingProduct,
+    /// The CRM product's price is not the mapped price.
+    Price,
+    /// The CRM product is active though the source deactivated it, or the reverse.
+    Inactive,
 }
 
 impl DifferenceKind {
@@ -42,6 +48,9 @@ impl DifferenceKind {
             DifferenceKind::Rows => "rows",
             DifferenceKind::Paid => "paid",
             DifferenceKind::Contact => "contact",
+            DifferenceKind::MissingProduct => "missing_product",
+            DifferenceKind::Price => "price",
+            DifferenceKind::Inactive => "inactive",
         }
     }
 }
@@ -64,6 +73,9 @@ pub enum FixAction {
     /// A second deal claims the order: it is made to stop claiming it (its external key
     /// changed, a note left for the manager), never deleted.
     ReleaseDuplicate,
+    /// The catalog item is pushed again on the catalog's next run (`sync`, its schedule, or the
+    /// next 1C exchange): its snapshot is forgotten, or its binding to a product that is gone.
+    RepushProduct,
     /// Nothing automatic: the engine never deletes a record. The note says what to do by hand.
     ByHand,
 }
@@ -77,6 +89,7 @@ impl FixAction {
             FixAction::MergePair => "merge_pair",
             FixAction::ReleaseDuplicate => "release_duplicate",
             FixAction::SyncPayments => "sync_payments",
+            FixAction::RepushProduct => "repush_product",
             FixAction::ByHand => "by_hand",
         }
     }
@@ -88,10 +101,15 @@ pub struct Difference {
     /// What differs.
     pub kind: DifferenceKind,
     /// The order flow, for order differences.
-    pub flow: String,
-    /// The order's id in the store (`None` for a deal whose order is not there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
+    /// The catalog flow, for catalog differences.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
+    /// The record's id in the store or 1C: the order, or the catalog item (`None` for a deal
+    /// whose order is not there).
     pub store_id: Option<String>,
-    /// The deal's id in the CRM (`None` when there is no deal).
+    /// The record's id in the CRM: the deal or the product (`None` when there is none).
     pub crm_id: Option<String>,
     /// The field that differs, when one does.
     pub field: Option<String>,
@@ -135,11 +153,34 @@ pub struct FlowReport {
     pub differences: u64,
 }
 
+/// One catalog flow's share of a report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogReport {
+    /// The catalog flow's name.
+    pub catalog: String,
+    /// The CRM it writes.
+    pub crm: String,
+    /// Items the CRM should hold.
+    pub items: u64,
+    /// Products read back from the CRM.
+    pub products: u64,
+    /// Items that agree.
+    pub agreeing: u64,
+    /// How many differences it found.
+    pub differences: u64,
+    /// Why the catalog could not be compared, when it could not (e.g. its CRM cannot be read
+    /// back, or it writes a store's prices, which are not compared yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_compared: Option<String>,
+}
+
 /// The whole reconciliation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
     /// Per order flow.
     pub flows: Vec<FlowReport>,
+    /// Per catalog flow.
+    pub catalogs: Vec<CatalogReport>,
     /// Every difference, flow by flow, in store-id order.
     pub differences: Vec<Difference>,
     /// Totals over the flows.

@@ -23,7 +23,10 @@ fn strongest(differences: &[Difference]) -> BTreeMap<String, FixAction> {
         FixAction::CreateDeal => 3,
         FixAction::RewriteDeal => 2,
         FixAction::MergePair => 1,
-        FixAction::ReleaseDuplicate | FixAction::SyncPayments | FixAction::ByHand => 0,
+        FixAction::ReleaseDuplicate
+        | FixAction::SyncPayments
+        | FixAction::RepushProduct
+        | FixAction::ByHand => 0,
     };
     let mut out: BTreeMap<String, FixAction> = BTreeMap::new();
     for d in differences {
@@ -83,9 +86,10 @@ impl super::Reconciler {
                         queued += 1;
                     }
                 }
-                FixAction::ReleaseDuplicate | FixAction::SyncPayments | FixAction::ByHand => {
-                    continue
-                }
+                FixAction::ReleaseDuplicate
+                | FixAction::SyncPayments
+                | FixAction::RepushProduct
+                | FixAction::ByHand => continue,
             }
             flow.queue_order_now(&self.store, order).await?;
             queued += 1;

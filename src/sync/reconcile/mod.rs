@@ -11,8 +11,10 @@
 //! - [`difference`]: what a difference is (kind, both values, the fix) and the report.
 //! - [`compare`]: one order against its deal(s), pure.
 //! - [`orders`]: reads an order flow's two sides in pages and feeds [`compare`].
+//! - [`catalog`]: a catalog flow's wanted items against the CRM's products.
 //! - [`fix`]: queues the proposed fixes.
 
+pub mod catalog;
 pub mod compare;
 pub mod difference;
 pub mod fix;
@@ -20,6 +22,7 @@ pub mod orders;
 
 pub use difference::{Checked, Difference, DifferenceKind, FixAction, Report};
 
+use super::catalog::CatalogFlow;
 use super::engine::Engine;
 use super::poll::OrderFlow;
 use super::pull::DealPullFlow;
@@ -46,6 +49,8 @@ pub struct Reconciler {
     pub flows: Vec<Arc<OrderFlow>>,
     /// The CRM → store polls of two-way pairs.
     pub pulls: Vec<Arc<DealPullFlow>>,
+    /// The catalog flows.
+    pub catalogs: Vec<Arc<CatalogFlow>>,
 }
 
 impl Reconciler {
@@ -69,6 +74,18 @@ impl Reconciler {
                 report.fixes_queued += self.queue_fixes(flow, &found).await?;
             }
             report.add(found.report, found.differences);
+        }
+        for catalog in self
+            .catalogs
+            .iter()
+            .filter(|c| only.is_none_or(|n| n == c.name))
+        {
+            let found = self.reconcile_catalog(catalog).await?;
+            if fix {
+                report.fixes_queued += self.queue_catalog_fixes(catalog, &found).await?;
+            }
+            report.differences.extend(found.differences);
+            report.catalogs.push(found.report);
         }
         self.journal(&report, only, since).await?;
         info!(
@@ -118,6 +135,7 @@ impl Engine {
             executor: self.executor.clone(),
             flows: self.flows.clone(),
             pulls: self.pulls.clone(),
+            catalogs: self.catalogs.clone(),
         }
     }
 
