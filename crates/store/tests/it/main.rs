@@ -7,4 +7,5 @@ mod common;
 mod catalog;
 mod lock;
 mod queue;
+mod rejections;
 mod state;
