@@ -121,9 +121,31 @@ async fn handle(
         Err(rejected) => {
             webhook_delivery(system, Delivery::Rejected);
             warn!(%system, error = %rejected.message, "webhook rejected");
+            // Counted for the console's Webhooks page; `system` is a configured name (checked
+            // above), so forged paths add no rows. Failing to count must not change the answer.
+            let reason = rejection_reason(rejected.status);
+            if let Err(e) = state
+                .store
+                .record_webhook_rejection(system, reason, &rejected.message)
+                .await
+            {
+                warn!(%system, error = %e, "a refused webhook delivery could not be counted");
+            }
             let status = StatusCode::from_u16(rejected.status).unwrap_or(StatusCode::UNAUTHORIZED);
             answer(status, rejected.message)
         }
+    }
+}
+
+/// The reason a refusal is counted under, from the status the receiver chose: 401/403 a
+/// signature or token that does not match, 400/413/415/422 a body that cannot be read, 404 a
+/// path the system does not use.
+pub fn rejection_reason(status: u16) -> &'static str {
+    match status {
+        401 | 403 => "bad_signature",
+        400 | 413 | 415 | 422 => "malformed",
+        404 => "wrong_path",
+        _ => "refused",
     }
 }
 

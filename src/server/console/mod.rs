@@ -439,19 +439,21 @@ async fn webhooks(State(s): State<ConsoleState>, headers: HeaderMap) -> Response
     if let Err(denied) = s.auth.session(&headers) {
         return denied.into_response();
     }
-    match s.store.inbox_stats().await {
-        Ok(stats) => {
-            let quiet: Vec<String> = s
-                .config
-                .systems
-                .keys()
-                .filter(|name| !stats.iter().any(|st| &st.source == *name))
-                .cloned()
-                .collect();
-            Html(pages::webhooks(&stats, &quiet)).into_response()
-        }
-        Err(e) => server_error(e),
-    }
+    let (stats, rejected) = match (
+        s.store.inbox_stats().await,
+        s.store.webhook_rejections().await,
+    ) {
+        (Ok(stats), Ok(rejected)) => (stats, rejected),
+        (Err(e), _) | (_, Err(e)) => return server_error(e),
+    };
+    let quiet: Vec<String> = s
+        .config
+        .systems
+        .keys()
+        .filter(|name| !stats.iter().any(|st| &st.source == *name))
+        .cloned()
+        .collect();
+    Html(pages::webhooks(&stats, &quiet, &rejected)).into_response()
 }
 
 /// The filter in words, for the journal.

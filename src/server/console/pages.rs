@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::server::html::escape;
 use crate::status::StatusReport;
 use crate::sync::selection::{flow_of, ErrorClass};
-use dealbridge_store::{Conflict, InboxStats, Job, JournalRow};
+use dealbridge_store::{Conflict, InboxStats, Job, JournalRow, RejectionStats};
 use std::fmt::Write;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}\
@@ -320,9 +320,10 @@ pub fn activity(rows: &[JournalRow]) -> String {
     page("Activity", &b)
 }
 
-/// Webhook deliveries per system: stored in the last hour and day, waiting, set aside; and the
-/// systems configured that have sent none (their webhooks may be off or failing at the sender).
-pub fn webhooks(stats: &[InboxStats], quiet: &[String]) -> String {
+/// Webhook deliveries per system: stored in the last hour and day, waiting, set aside; the
+/// systems configured that have sent none (their webhooks may be off or failing at the sender);
+/// and the deliveries refused before anything was stored, with why.
+pub fn webhooks(stats: &[InboxStats], quiet: &[String], rejected: &[RejectionStats]) -> String {
     let mut b = String::from(
         "<table><tr><th>system</th><th>last hour</th><th>last day</th><th>waiting</th><th>set aside (record not ready)</th></tr>",
     );
@@ -341,9 +342,42 @@ pub fn webhooks(stats: &[InboxStats], quiet: &[String]) -> String {
     if !quiet.is_empty() {
         let _ = write!(
             b,
-            "<p>No delivery stored yet from: {}. Polling still carries their changes; rejected deliveries (a wrong signature or token) are counted in <code>/metrics</code> as <code>dealbridge_webhook_deliveries_total{{outcome=\"rejected\"}}</code>.</p>",
+            "<p>No delivery stored yet from: {}. Polling still carries their changes.</p>",
             escape(&quiet.join(", "))
         );
     }
+    b.push_str(&rejections(rejected));
     page("Webhooks", &b)
+}
+
+/// The refused deliveries (nothing of them was stored) per system and reason.
+fn rejections(rejected: &[RejectionStats]) -> String {
+    if rejected.is_empty() {
+        return "<h2>Rejected</h2><p>No delivery refused in the last day.</p>".to_string();
+    }
+    let mut b = String::from(
+        "<h2>Rejected</h2><p>Refused before anything was stored: a signature or token that does not \
+         match is a wrong secret at the sender (or a forgery); a malformed body is the sender's bug.</p>\
+         <table><tr><th>system</th><th>reason</th><th>last hour</th><th>last day</th><th>last</th><th>last message</th></tr>",
+    );
+    for r in rejected {
+        let reason = match r.reason.as_str() {
+            "bad_signature" => "bad signature or token",
+            "malformed" => "malformed body",
+            "wrong_path" => "wrong path",
+            other => other,
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td class=bad>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=err>{}</td></tr>",
+            escape(&r.system),
+            escape(reason),
+            r.last_hour,
+            r.last_day,
+            when(r.last_at),
+            escape(&r.last_message),
+        );
+    }
+    b.push_str("</table>");
+    b
 }

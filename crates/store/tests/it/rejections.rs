@@ -16,10 +16,16 @@ async fn rows(db: &TestDb) -> i64 {
     let sql = "SELECT COUNT(*) AS n FROM webhook_rejections";
     if db.url.starts_with("sqlite") {
         let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap()
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
     } else {
         let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap()
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
     }
 }
 
