@@ -5,6 +5,7 @@
 mod common;
 
 mod catalog;
+mod first_error;
 mod lock;
 mod queue;
 mod rejections;
