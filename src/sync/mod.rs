@@ -15,6 +15,8 @@
 //!   conflicts, apply.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
+//! - [`replan`]: what a queued job would send now, with the mapping file as it is now (the
+//!   console's job detail).
 //! - [`queue_worker`]: claims jobs and runs them; retried on store errors, never ended by one.
 //! - [`selection`]: which jobs an operator means (state, flow, error class) for `queue` commands.
 //! - [`supervisor`]: runs a background loop pass after pass, pausing on failures, and keeps
@@ -49,6 +51,7 @@ pub mod plan;
 pub mod poll;
 pub mod pull;
 pub mod queue_worker;
+pub mod replan;
 pub mod reverse;
 pub mod schedule;
 pub mod selection;
