@@ -23,7 +23,7 @@ const STATUSES: [&str; 4] = ["pending", "processing", "on-hold", "completed"];
 
 /// Creates `n` orders through the shop's REST API, as checkouts would; buyer `i % buyers`, status
 /// cycling through [`STATUSES`]. Returns `(id, status)` of each.
-async fn create_orders(base_url: &str, n: usize, buyers: usize) -> Vec<(u64, String)> {
+pub(crate) async fn create_orders(base_url: &str, n: usize, buyers: usize) -> Vec<(u64, String)> {
     let client = WooClient::new(base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
     let mut out = Vec::new();
     for i in 0..n {
@@ -54,15 +54,15 @@ fn new_order(i: usize, buyers: usize, status: &str) -> NewOrder {
     .unwrap()
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn code(out: &Output) -> i32 {
+pub(crate) fn code(out: &Output) -> i32 {
     out.status
         .code()
         .unwrap_or_else(|| panic!("killed by a signal: {}", out.status))
@@ -1007,7 +1007,7 @@ async fn queue_filters_and_bulk_retry_touch_each_matching_job_once() {
 // the web console
 
 /// The console's router over this world's database, closed by `token`, on a loopback port.
-async fn serve_console(world: &World, token: &str) -> String {
+pub(crate) async fn serve_console(world: &World, token: &str) -> String {
     use dealbridge::server::console::{auth::ConsoleAuth, router, ConsoleState};
     let config = dealbridge::app::load_config(&world.config).unwrap();
     let store = dealbridge::app::open_store(&world.config).await.unwrap();
@@ -1050,7 +1050,7 @@ async fn open_status_conflict(store: &dealbridge_store::Store, entity: &str) -> 
 }
 
 /// Logs in to the console at `base` with `token`; the session cookie (`name=value`).
-async fn console_login(http: &reqwest::Client, base: &str, token: &str) -> String {
+pub(crate) async fn console_login(http: &reqwest::Client, base: &str, token: &str) -> String {
     let login = http
         .post(format!("{base}/login"))
         .form(&[("token", token)])
@@ -1068,7 +1068,7 @@ async fn console_login(http: &reqwest::Client, base: &str, token: &str) -> Strin
 }
 
 /// The text of a console page, fetched with the session `cookie`.
-async fn console_page(http: &reqwest::Client, url: &str, cookie: &str) -> String {
+pub(crate) async fn console_page(http: &reqwest::Client, url: &str, cookie: &str) -> String {
     http.get(url)
         .header("cookie", cookie)
         .send()
@@ -1080,7 +1080,7 @@ async fn console_page(http: &reqwest::Client, url: &str, cookie: &str) -> String
 }
 
 /// The value of the first `name=csrf value="…"` in a page.
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page
         .find("name=csrf value=\"")
         .expect("a form with a CSRF token")
