@@ -2,6 +2,8 @@
 //!
 //! - [`ids`]: how canonical entities, coalescing keys and contact keys are spelled.
 //! - [`plan`]: order → deal, pure.
+//! - [`live_mapping`]: a flow's mapping re-read when its file changes (a fix reaches a running
+//!   engine's worker without a restart).
 //! - [`link`]: deal rows linked to the CRM products the catalog pushed.
 //! - [`poll`]: one pass over a source, queueing what changed; moves the cursor after.
 //! - [`pull`]: the CRM → store poll of a two-way pair: changed deals → merge jobs.
@@ -45,6 +47,7 @@ pub mod ids;
 pub mod inbox;
 pub mod job;
 pub mod link;
+pub mod live_mapping;
 pub mod loops;
 pub mod payments;
 pub mod plan;

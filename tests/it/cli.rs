@@ -614,6 +614,14 @@ fn sandbox_once_makes_the_deals_and_a_second_sync_writes_nothing() {
     let text = stdout(&out);
     assert_eq!(code(&out), 0, "stdout: {text}\nstderr: {}", stderr(&out));
     assert!(text.contains("5 deal(s) created"), "{text}");
+    // One seeded order fails on purpose (a plugin's status the mapping lacks); the rest flow.
+    assert!(text.contains("6 order(s) read"), "{text}");
+    assert!(text.contains(", 1 dead"), "{text}");
+    assert!(text.contains("one order fails on purpose"), "{text}");
+    assert!(
+        text.contains("add `delivered = \"WON\"` under [status_map]"),
+        "{text}"
+    );
     assert!(text.contains("deals in the CRM: 5"), "{text}");
     assert!(
         text.contains("catalog shop-products: 10 product(s) of the shop created in the CRM"),

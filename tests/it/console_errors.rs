@@ -173,3 +173,104 @@ async fn console_webhooks_page_counts_a_forged_signature_and_ignores_unknown_sys
     assert!(!page.contains("made-up"), "{page}");
     store.close().await;
 }
+
+/// `dealbridge sandbox` running on: its console lists the order seeded to fail with the
+/// mapping's own hint; fixing the mapping file and pressing Retry makes its deal in the running
+/// engine (the worker re-reads a changed mapping file), and the Errors page empties.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_console_lists_the_seeded_failing_order_and_a_retry_after_the_fix_clears_it() {
+    use crate::common::{dealbridge, free_port, wait_until, ChildGuard};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let out = dir.path().join("sandbox.out");
+    let mut cmd = dealbridge();
+    cmd.args(["sandbox", "--orders", "3", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null());
+    let _sandbox = ChildGuard::spawn(cmd, "dealbridge sandbox");
+    let printed = || std::fs::read_to_string(&out).unwrap_or_default();
+    let wait = Duration::from_secs(60);
+    wait_until("the sandbox to print its console token", wait, || async {
+        printed().contains("(token ")
+    })
+    .await;
+    let text = printed();
+    let token = text
+        .split("(token ")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .unwrap()
+        .to_string();
+    let base = format!("http://127.0.0.1:{port}");
+    // The sdk's client installs the TLS crypto provider a bare reqwest builder needs.
+    dealbridge_sdk::http::client(dealbridge_sdk::http::Timeouts::default()).unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    wait_until("the sandbox's console to answer", wait, || {
+        let r = http.get(format!("{base}/login")).send();
+        async move { r.await.is_ok() }
+    })
+    .await;
+    let cookie = console_login(&http, &base, &token).await;
+    let page = console_page(&http, &format!("{base}/errors"), &cookie).await;
+    assert!(page.contains("1 job(s) match"), "{page}");
+    assert!(
+        page.contains("order status `delivered` has no CRM stage"),
+        "the mapping's own message: {page}"
+    );
+    assert!(
+        page.contains("add `delivered = &quot;STAGE&quot;` to [status_map]"),
+        "{page}"
+    );
+    assert!(
+        page.contains("/wp-admin/post.php?post="),
+        "the order's link: {page}"
+    );
+
+    // The fix, then Retry on the Errors page: the running engine makes the deal.
+    let mapping = dir.path().join("mappings/woocommerce-bitrix24.toml");
+    let text = std::fs::read_to_string(&mapping).unwrap();
+    std::fs::write(
+        &mapping,
+        text.replace("[status_map]\n", "[status_map]\ndelivered = \"WON\"\n"),
+    )
+    .unwrap();
+    let job = page
+        .split("href=\"/errors/")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_string();
+    let detail = console_page(&http, &format!("{base}/errors/{job}"), &cookie).await;
+    assert!(
+        detail.contains("&quot;stage&quot;: &quot;WON&quot;"),
+        "{detail}"
+    );
+    let retried = http
+        .post(format!("{base}/errors/{job}/retry"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 303);
+    wait_until("the retried job to make its deal", wait, || {
+        let http = http.clone();
+        let (url, cookie) = (format!("{base}/errors/{job}"), cookie.clone());
+        async move {
+            console_page(&http, &url, &cookie)
+                .await
+                .contains("<td>done</td>")
+        }
+    })
+    .await;
+    let page = console_page(&http, &format!("{base}/errors"), &cookie).await;
+    assert!(page.contains("0 job(s) match"), "{page}");
+}

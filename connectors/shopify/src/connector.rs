@@ -94,6 +94,8 @@ impl Connector for Shopify {
                 "closed",
             ],
             optional: &["open", "expired"],
+            // Derived by dealbridge from Shopify's fixed fields: nothing else can appear.
+            extensible: false,
         })
     }
 

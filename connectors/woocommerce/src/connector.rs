@@ -102,6 +102,9 @@ impl Connector for WooCommerce {
                 "failed",
             ],
             optional: &["trash", "checkout-draft"],
+            // Plugins register statuses (`register_post_status` + `wc_order_statuses`) and the
+            // REST API returns them like the core ones.
+            extensible: true,
         })
     }
 

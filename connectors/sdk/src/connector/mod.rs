@@ -34,7 +34,7 @@ pub struct Inspection {
     pub order: Option<crate::model::Order>,
 }
 pub use remote::{RemoteCheck, RemoteReport};
-pub use sandbox::{SandboxCrm, SandboxDeal, SandboxStore};
+pub use sandbox::{SandboxCrm, SandboxDeal, SandboxStore, SeededFailure};
 pub use tokens::{oauth_key, SavedTokens};
 pub use vocabulary::StatusVocabulary;
 pub use webhook::{
