@@ -3,7 +3,9 @@
 //!
 //! The connector's [`WebhookReceiver`] checks the signature (or the URL's token) over the raw
 //! body in constant time before anything is stored; a delivery that fails gets the status it
-//! names (401, 400, 404) and changes nothing. An accepted delivery's hints go to the inbox
+//! names (401, 400, 404) and stores nothing but a count: per configured system, reason and
+//! minute ([`Store::record_webhook_rejection`], for the console's Webhooks page; a name the config
+//! does not have counts nowhere, since anyone can make names up). An accepted delivery's hints go to the inbox
 //! (deduplicated by the key the connector gives: the vendor's delivery id, else the body's
 //! hash), the engine is woken, and only then is it acknowledged. Processing (re-read the
 //! resource, queue the write) happens in the engine, so a slow CRM never makes the sender's

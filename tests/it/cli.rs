@@ -1338,6 +1338,10 @@ async fn in_a_real_browser_an_operator_logs_in_sees_the_vendor_error_and_retries
         .expect("the Errors page");
     let errors = b.source().await.unwrap();
     assert!(errors.contains("NO_SUCH_STAGE"), "{errors}");
+    assert!(
+        errors.contains("/wp-admin/post.php?post="),
+        "each job links its order in the shop: {errors}"
+    );
     std::fs::write(
         shots.join("console-errors.png"),
         b.screenshot().await.unwrap(),
