@@ -191,3 +191,17 @@ async fn store_hints(state: &WebhookState, system: &str, hints: &[Hint]) -> Resp
     webhook_delivery(system, outcome);
     last
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rejection_reason;
+
+    #[test]
+    fn refusals_are_counted_under_the_reason_their_status_means() {
+        assert_eq!(rejection_reason(401), "bad_signature");
+        assert_eq!(rejection_reason(403), "bad_signature");
+        assert_eq!(rejection_reason(400), "malformed");
+        assert_eq!(rejection_reason(404), "wrong_path");
+        assert_eq!(rejection_reason(418), "refused");
+    }
+}

@@ -86,6 +86,26 @@ pub async fn replan(
         }
     };
     let crm = target.target_system.clone();
+    // A bound order of a two-way pair is merged with the deal as the CRM holds it when the job
+    // runs (the worker reconciles instead of overwriting); what the store's side plans is this.
+    let paired = config
+        .flows
+        .iter()
+        .any(|f| f.from == target.target_system && f.to == target.source_system);
+    if let (true, Some(b)) = (paired, &bound) {
+        let request = match plan {
+            UpsertPlan::Unchanged { .. } => serde_json::Value::Null,
+            UpsertPlan::Write { snapshot, .. } => snapshot,
+        };
+        return Ok(Ok(Replanned {
+            action: format!(
+                "merge the order with deal {} in {crm} (two-way: the CRM's side is read when it runs; the store's side plans the deal below)",
+                b.external_id
+            ),
+            target: crm,
+            request,
+        }));
+    }
     Ok(Ok(match plan {
         UpsertPlan::Unchanged { deal_id } => Replanned {
             action: format!("nothing: deal {deal_id} in {crm} already matches the order"),
