@@ -2,6 +2,8 @@
 //! the file changes, so "fix the mapping, press Retry" works without restarting `run` (or the
 //! sandbox). A file that no longer loads (an edit half done) keeps the last good mapping, with a
 //! warning; the console's job page shows the file's error (it re-plans from the file itself).
+//! Only the store → CRM planning follows the file: a two-way pair's reverse stage map and
+//! ownership, and the payment method names, are still read at start.
 
 use super::plan::{DealPlanner, PlanError};
 use crate::config::SystemKind;
