@@ -90,7 +90,7 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     let app = App::load(&config_path).await?;
     first_syncs(&app, crm.as_ref()).await?;
     show_two_way(&app, shop.as_ref(), crm.as_ref()).await?;
-    show_failure(&app, shop.as_ref(), &dir).await?;
+    show_failure(&app, shop.as_ref(), &dir, args.once).await?;
     let store = app.store.clone();
     if !args.once {
         run_on(app, shop.clone(), crm.clone(), args.listen).await?;
@@ -294,7 +294,12 @@ async fn show_two_way(
 
 /// The seeded order that fails on purpose: where it is and how to fix it, so a newcomer sees
 /// the Errors page at work (and `queue list` on the command line).
-async fn show_failure(app: &App, shop: &dyn SandboxStore, dir: &Path) -> anyhow::Result<()> {
+async fn show_failure(
+    app: &App,
+    shop: &dyn SandboxStore,
+    dir: &Path,
+    once: bool,
+) -> anyhow::Result<()> {
     let Some(f) = shop.seeded_failure() else {
         return Ok(());
     };
@@ -313,8 +318,13 @@ async fn show_failure(app: &App, shop: &dyn SandboxStore, dir: &Path) -> anyhow:
         return Ok(());
     };
     println!();
+    let shown = if once {
+        "`dealbridge queue list --state dead` shows it; without --once the console's Errors page does"
+    } else {
+        "the console's Errors page shows it"
+    };
     println!(
-        "one order fails on purpose: {} (job {}, dead; the console's Errors page shows it).",
+        "one order fails on purpose: {} (job {}, dead; {shown}).",
         f.why, job.id
     );
     println!(
