@@ -7,6 +7,7 @@
 use crate::config::{is_store, CatalogConfig, Config, Entity, FlowConfig};
 use crate::sync::catalog::CatalogFlow;
 use crate::sync::engine::{Engine, EngineSettings, Tally};
+use crate::sync::live_mapping::LiveMapping;
 use crate::sync::poll::OrderFlow;
 use crate::sync::pull::DealPullFlow;
 use crate::sync::reconcile::Reconciler;
@@ -220,7 +221,11 @@ fn order_flows(
             FlowTarget {
                 source_system: flow.from.clone(),
                 target_system: flow.to.clone(),
-                planner: Arc::new(flow.mapping.clone()),
+                planner: Arc::new(LiveMapping::new(
+                    flow.mapping.clone(),
+                    config.systems[&flow.from].kind(),
+                    config.systems[&flow.to].kind(),
+                )),
                 payments: flow.entities.contains(&Entity::Payment),
                 two_way: None,
                 link_products: config.catalogs.iter().any(|c| c.to == flow.to),

@@ -73,7 +73,16 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
         sandbox_config(&shop.config_table(), &crm.config_table(), args.listen),
     )?;
     println!("sandbox in {}", dir.display());
-    println!("  {}  ({} seeded orders)", shop.describe(), args.orders);
+    let failing = if shop.seeded_failure().is_some() {
+        " + 1 that fails on purpose"
+    } else {
+        ""
+    };
+    println!(
+        "  {}  ({} seeded orders{failing})",
+        shop.describe(),
+        args.orders
+    );
     println!("  {}", crm.describe());
     println!("  config:               {}", config_path.display());
     println!();
@@ -81,6 +90,7 @@ pub async fn sandbox(args: &SandboxArgs) -> anyhow::Result<u8> {
     let app = App::load(&config_path).await?;
     first_syncs(&app, crm.as_ref()).await?;
     show_two_way(&app, shop.as_ref(), crm.as_ref()).await?;
+    show_failure(&app, shop.as_ref(), &dir, args.once).await?;
     let store = app.store.clone();
     if !args.once {
         run_on(app, shop.clone(), crm.clone(), args.listen).await?;
@@ -278,6 +288,50 @@ async fn show_two_way(
     println!(
         "next sync: {} written — our own write coming back changes nothing",
         echo.written
+    );
+    Ok(())
+}
+
+/// The seeded order that fails on purpose: where it is and how to fix it, so a newcomer sees
+/// the Errors page at work (and `queue list` on the command line).
+async fn show_failure(
+    app: &App,
+    shop: &dyn SandboxStore,
+    dir: &Path,
+    once: bool,
+) -> anyhow::Result<()> {
+    let Some(f) = shop.seeded_failure() else {
+        return Ok(());
+    };
+    let dead = app
+        .store
+        .queue()
+        .list(&dealbridge_store::JobFilter {
+            states: vec![dealbridge_store::JobState::Dead],
+            ..dealbridge_store::JobFilter::default()
+        })
+        .await?;
+    let Some(job) = dead
+        .iter()
+        .find(|j| j.payload["order"]["source"]["id"].as_str() == Some(f.order_id.as_str()))
+    else {
+        return Ok(());
+    };
+    println!();
+    let shown = if once {
+        "`dealbridge queue list --state dead` shows it; without --once the console's Errors page does"
+    } else {
+        "the console's Errors page shows it"
+    };
+    println!(
+        "one order fails on purpose: {} (job {}, dead; {shown}).",
+        f.why, job.id
+    );
+    println!(
+        "  to fix it: {} ({}), then Retry it on its page /errors/{}, which shows the deal it would make now.",
+        f.fix,
+        dir.join("mappings/woocommerce-bitrix24.toml").display(),
+        job.id
     );
     Ok(())
 }

@@ -332,7 +332,8 @@ fn read_status_map(
     let mut map = BTreeMap::new();
     for (key, value) in t.entries() {
         let status: &str = key.get_ref();
-        if !vocab.contains(status) {
+        // A plugin's status (an extensible store) may be mapped; a near-miss is a typo.
+        if !vocab.accepts(status) {
             let hint = match nearest(status, &all) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("{source} statuses: {}", all.join(", ")),
@@ -423,6 +424,8 @@ fn read_stage_map(
             );
             continue;
         };
+        // Strict here even for a store whose plugins add statuses: writing a status the store
+        // may not have registered would fail on every deal moved to that stage.
         if !vocab.contains(status) {
             let hint = match nearest(status, &all) {
                 Some(n) => format!("did you mean `{n}`?"),

@@ -3,7 +3,9 @@
 //!
 //! The connector's [`WebhookReceiver`] checks the signature (or the URL's token) over the raw
 //! body in constant time before anything is stored; a delivery that fails gets the status it
-//! names (401, 400, 404) and changes nothing. An accepted delivery's hints go to the inbox
+//! names (401, 400, 404) and stores nothing but a count: per configured system, reason and
+//! minute ([`Store::record_webhook_rejection`], for the console's Webhooks page; a name the config
+//! does not have counts nowhere, since anyone can make names up). An accepted delivery's hints go to the inbox
 //! (deduplicated by the key the connector gives: the vendor's delivery id, else the body's
 //! hash), the engine is woken, and only then is it acknowledged. Processing (re-read the
 //! resource, queue the write) happens in the engine, so a slow CRM never makes the sender's
@@ -121,9 +123,31 @@ async fn handle(
         Err(rejected) => {
             webhook_delivery(system, Delivery::Rejected);
             warn!(%system, error = %rejected.message, "webhook rejected");
+            // Counted for the console's Webhooks page; `system` is a configured name (checked
+            // above), so forged paths add no rows. Failing to count must not change the answer.
+            let reason = rejection_reason(rejected.status);
+            if let Err(e) = state
+                .store
+                .record_webhook_rejection(system, reason, &rejected.message)
+                .await
+            {
+                warn!(%system, error = %e, "a refused webhook delivery could not be counted");
+            }
             let status = StatusCode::from_u16(rejected.status).unwrap_or(StatusCode::UNAUTHORIZED);
             answer(status, rejected.message)
         }
+    }
+}
+
+/// The reason a refusal is counted under, from the status the receiver chose: 401/403 a
+/// signature or token that does not match, 400/413/415/422 a body that cannot be read, 404 a
+/// path the system does not use.
+pub fn rejection_reason(status: u16) -> &'static str {
+    match status {
+        401 | 403 => "bad_signature",
+        400 | 413 | 415 | 422 => "malformed",
+        404 => "wrong_path",
+        _ => "refused",
     }
 }
 
@@ -166,4 +190,18 @@ async fn store_hints(state: &WebhookState, system: &str, hints: &[Hint]) -> Resp
     };
     webhook_delivery(system, outcome);
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rejection_reason;
+
+    #[test]
+    fn refusals_are_counted_under_the_reason_their_status_means() {
+        assert_eq!(rejection_reason(401), "bad_signature");
+        assert_eq!(rejection_reason(403), "bad_signature");
+        assert_eq!(rejection_reason(400), "malformed");
+        assert_eq!(rejection_reason(404), "wrong_path");
+        assert_eq!(rejection_reason(418), "refused");
+    }
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`ids`]: how canonical entities, coalescing keys and contact keys are spelled.
 //! - [`plan`]: order → deal, pure.
+//! - [`live_mapping`]: a flow's mapping re-read when its file changes (a fix reaches a running
+//!   engine's worker without a restart).
 //! - [`link`]: deal rows linked to the CRM products the catalog pushed.
 //! - [`poll`]: one pass over a source, queueing what changed; moves the cursor after.
 //! - [`pull`]: the CRM → store poll of a two-way pair: changed deals → merge jobs.
@@ -16,6 +18,8 @@
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
 //! - [`reconcile`]: `reconcile`: what differs between the store and the CRM, and its fixes.
+//! - [`replan`]: what a queued job would send now, with the mapping file as it is now (the
+//!   console's job detail).
 //! - [`queue_worker`]: claims jobs and runs them; retried on store errors, never ended by one.
 //! - [`selection`]: which jobs an operator means (state, flow, error class) for `queue` commands.
 //! - [`supervisor`]: runs a background loop pass after pass, pausing on failures, and keeps
@@ -44,6 +48,7 @@ pub mod ids;
 pub mod inbox;
 pub mod job;
 pub mod link;
+pub mod live_mapping;
 pub mod loops;
 pub mod payments;
 pub mod plan;
@@ -51,6 +56,7 @@ pub mod poll;
 pub mod pull;
 pub mod queue_worker;
 pub mod reconcile;
+pub mod replan;
 pub mod reverse;
 pub mod schedule;
 pub mod selection;

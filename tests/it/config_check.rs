@@ -486,7 +486,7 @@ fn an_unmapped_woocommerce_status_is_reported_at_the_status_map_header() {
 }
 
 #[test]
-fn a_status_map_key_that_is_not_a_woocommerce_status_is_reported_at_its_line() {
+fn a_status_map_key_that_is_a_typo_of_a_woocommerce_status_is_reported_at_its_line() {
     let mapping = edit(
         MAPPING,
         "failed = \"LOSE\"",
@@ -494,7 +494,9 @@ fn a_status_map_key_that_is_not_a_woocommerce_status_is_reported_at_its_line() {
     );
     let s = Setup::new(CONFIG, &mapping);
     let errors = s.errors();
-    assert_eq!(errors.len(), 2, "{errors:#?}");
+    // `shipped` is accepted: WooCommerce plugins register statuses of their own (a shipment
+    // tracker's), and an order in one must be mappable. A near-miss of a core status is a typo.
+    assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_at(
         &errors[0],
         &s.mapping_path(),
@@ -503,12 +505,6 @@ fn a_status_map_key_that_is_not_a_woocommerce_status_is_reported_at_its_line() {
             "`on_hold` in [status_map] is not a woocommerce order status",
             "did you mean `on-hold`?",
         ],
-    );
-    assert_at(
-        &errors[1],
-        &s.mapping_path(),
-        line_of(&mapping, "shipped"),
-        &["`shipped`", "pending, processing, on-hold"],
     );
 }
 

@@ -8,6 +8,7 @@ mod catalog_sync;
 mod cli;
 mod client_layer;
 mod config_check;
+mod console_errors;
 mod logs;
 mod metrics;
 mod onec_exchange;

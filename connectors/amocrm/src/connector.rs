@@ -9,6 +9,7 @@ use dealbridge_sdk::connector::{
     HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SystemSettings, WebhookReceiver,
     WebhookRequest,
 };
+use dealbridge_sdk::connector::{plain_id, trimmed, RecordKind};
 use dealbridge_sdk::ConnectorError;
 use std::sync::Arc;
 
@@ -20,6 +21,19 @@ pub static CONNECTOR: AmoCrm = AmoCrm;
 
 #[async_trait::async_trait]
 impl Connector for AmoCrm {
+    /// `https://<subdomain>.amocrm.ru/leads/detail/<id>` (the account's `base_url`, so a
+    /// Kommo account gets its own host).
+    fn admin_url(
+        &self,
+        settings: &dyn SystemSettings,
+        kind: RecordKind,
+        id: &str,
+    ) -> Option<String> {
+        let c = settings_of::<AmoCrmConfig>(settings).ok()?;
+        (kind == RecordKind::Deal && plain_id(id))
+            .then(|| format!("{}/leads/detail/{id}", trimmed(&c.base_url)))
+    }
+
     fn kind(&self) -> &'static str {
         "amocrm"
     }
@@ -225,5 +239,25 @@ impl WebhookReceiver for Receiver {
             })
             .collect();
         Ok(Accepted::Hints(hints))
+    }
+}
+
+#[cfg(test)]
+mod admin_url_tests {
+    use super::*;
+
+    #[test]
+    fn a_lead_links_to_its_card() {
+        let c = AmoCrmConfig {
+            base_url: "https://acme.amocrm.ru".parse().unwrap(),
+            token: Secret::new("t"),
+            webhook_token: None,
+            oauth: None,
+        };
+        assert_eq!(
+            AmoCrm.admin_url(&c, RecordKind::Deal, "3698752").as_deref(),
+            Some("https://acme.amocrm.ru/leads/detail/3698752")
+        );
+        assert_eq!(AmoCrm.admin_url(&c, RecordKind::Order, "1"), None);
     }
 }

@@ -9,6 +9,7 @@ use dealbridge_sdk::connector::{
     HintEntity, Offers, Rejected, RemoteCheck, RemoteReport, Role, SandboxCrm, SystemSettings,
     WebhookReceiver, WebhookRequest,
 };
+use dealbridge_sdk::connector::{plain_id, RecordKind};
 use dealbridge_sdk::ConnectorError;
 use std::sync::Arc;
 
@@ -20,6 +21,28 @@ pub static CONNECTOR: Bitrix24 = Bitrix24;
 
 #[async_trait::async_trait]
 impl Connector for Bitrix24 {
+    /// `<portal>/crm/deal/details/<id>/`. The portal is the origin of `webhook_url` (its path
+    /// holds the token, which must not reach a page) or `portal_url`.
+    fn admin_url(
+        &self,
+        settings: &dyn SystemSettings,
+        kind: RecordKind,
+        id: &str,
+    ) -> Option<String> {
+        let c = settings_of::<Bitrix24Config>(settings).ok()?;
+        if kind != RecordKind::Deal || !plain_id(id) {
+            return None;
+        }
+        let portal = match &c.auth {
+            Bitrix24Auth::Webhook(url) => url::Url::parse(url.expose()).ok()?,
+            Bitrix24Auth::OAuth(o) => o.portal_url.clone(),
+        };
+        let origin = portal.origin();
+        origin
+            .is_tuple()
+            .then(|| format!("{}/crm/deal/details/{id}/", origin.ascii_serialization()))
+    }
+
     fn kind(&self) -> &'static str {
         "bitrix24"
     }
@@ -293,5 +316,26 @@ impl WebhookReceiver for Receiver {
             id: event.deal_id,
             dedupe_key: key,
         }]))
+    }
+}
+
+#[cfg(test)]
+mod admin_url_tests {
+    use super::*;
+
+    #[test]
+    fn a_deal_links_to_its_card_without_the_webhook_token() {
+        let c = Bitrix24Config {
+            auth: Bitrix24Auth::Webhook(Secret::new("https://b24.example.ru/rest/1/s3cr3t/")),
+            application_token: None,
+            paid_amount_field: None,
+            paid_date_field: None,
+            catalog_api: None,
+            requisite_preset_id: None,
+        };
+        let url = Bitrix24.admin_url(&c, RecordKind::Deal, "42").unwrap();
+        assert_eq!(url, "https://b24.example.ru/crm/deal/details/42/");
+        assert!(!url.contains("s3cr3t"));
+        assert_eq!(Bitrix24.admin_url(&c, RecordKind::Order, "42"), None);
     }
 }

@@ -8,6 +8,7 @@ use dealbridge_sdk::connector::{
     HintEntity, Inspection, Offers, Rejected, RemoteCheck, RemoteReport, Role, StatusVocabulary,
     SystemSettings, WebhookReceiver, WebhookRequest,
 };
+use dealbridge_sdk::connector::{plain_id, trimmed, RecordKind};
 use dealbridge_sdk::ConnectorError;
 use std::sync::Arc;
 
@@ -19,6 +20,18 @@ pub static CONNECTOR: Shopify = Shopify;
 
 #[async_trait::async_trait]
 impl Connector for Shopify {
+    /// `https://<shop>/admin/orders/<id>`: the order in the Shopify admin.
+    fn admin_url(
+        &self,
+        settings: &dyn SystemSettings,
+        kind: RecordKind,
+        id: &str,
+    ) -> Option<String> {
+        let c = settings_of::<ShopifyConfig>(settings).ok()?;
+        (kind == RecordKind::Order && plain_id(id))
+            .then(|| format!("{}/admin/orders/{id}", trimmed(&c.base_url)))
+    }
+
     fn kind(&self) -> &'static str {
         "shopify"
     }
@@ -81,6 +94,8 @@ impl Connector for Shopify {
                 "closed",
             ],
             optional: &["open", "expired"],
+            // Derived by dealbridge from Shopify's fixed fields: nothing else can appear.
+            extensible: false,
         })
     }
 
@@ -218,5 +233,27 @@ impl WebhookReceiver for Receiver {
             topic: d.topic,
             id: id.unwrap_or_default(),
         }]))
+    }
+}
+
+#[cfg(test)]
+mod admin_url_tests {
+    use super::*;
+
+    #[test]
+    fn an_order_links_to_the_shopify_admin() {
+        let c = ShopifyConfig {
+            base_url: "https://demo.myshopify.com".parse().unwrap(),
+            access_token: Secret::new("shpat_x"),
+            webhook_secret: None,
+            location_id: None,
+        };
+        assert_eq!(
+            Shopify
+                .admin_url(&c, RecordKind::Order, "450789469")
+                .as_deref(),
+            Some("https://demo.myshopify.com/admin/orders/450789469")
+        );
+        assert_eq!(Shopify.admin_url(&c, RecordKind::Deal, "1"), None);
     }
 }

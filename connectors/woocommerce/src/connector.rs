@@ -4,6 +4,7 @@ use crate::config::{WooCommerceConfig, KEYS, SECRET_FIELDS};
 use crate::webhook::{self, WebhookError};
 use crate::WooClient;
 use dealbridge_sdk::config::{system_override_var, Ctx, Env, RateLimit, Secret, TableReader};
+use dealbridge_sdk::connector::{plain_id, trimmed, RecordKind};
 use dealbridge_sdk::connector::{
     settings_of, Accepted, BuildContext, Capabilities, Connector, Emulator, Hint, HintEntity,
     Inspection, Offers, Rejected, Role, SandboxStore, StatusVocabulary, SystemSettings,
@@ -20,6 +21,26 @@ pub static CONNECTOR: WooCommerce = WooCommerce;
 
 #[async_trait::async_trait]
 impl Connector for WooCommerce {
+    /// The order's edit screen. `post.php?post=<id>&action=edit` rather than HPOS's
+    /// `admin.php?page=wc-orders&action=edit&id=<id>`: with HPOS on, WooCommerce's
+    /// `PostsRedirectionController` redirects the legacy URL to the new screen (placeholder posts
+    /// included), while without HPOS the `wc-orders` page does not exist; so the legacy URL works
+    /// on both and the engine need not know which storage a shop uses.
+    fn admin_url(
+        &self,
+        settings: &dyn SystemSettings,
+        kind: RecordKind,
+        id: &str,
+    ) -> Option<String> {
+        let c = settings_of::<WooCommerceConfig>(settings).ok()?;
+        (kind == RecordKind::Order && plain_id(id)).then(|| {
+            format!(
+                "{}/wp-admin/post.php?post={id}&action=edit",
+                trimmed(&c.base_url)
+            )
+        })
+    }
+
     fn kind(&self) -> &'static str {
         "woocommerce"
     }
@@ -81,6 +102,9 @@ impl Connector for WooCommerce {
                 "failed",
             ],
             optional: &["trash", "checkout-draft"],
+            // Plugins register statuses (`register_post_status` + `wc_order_statuses`) and the
+            // REST API returns them like the core ones.
+            extensible: true,
         })
     }
 
@@ -211,5 +235,27 @@ impl WebhookReceiver for Receiver {
                 Err(Rejected::new(status, e.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod admin_url_tests {
+    use super::*;
+
+    #[test]
+    fn an_order_links_to_its_edit_screen_on_either_storage() {
+        let c = WooCommerceConfig {
+            base_url: "https://shop.example/".parse().unwrap(),
+            consumer_key: Secret::new("ck"),
+            consumer_secret: Secret::new("cs"),
+            webhook_secret: None,
+        };
+        let url = |kind, id| WooCommerce.admin_url(&c, kind, id);
+        assert_eq!(
+            url(RecordKind::Order, "727").as_deref(),
+            Some("https://shop.example/wp-admin/post.php?post=727&action=edit")
+        );
+        assert_eq!(url(RecordKind::Deal, "727"), None, "a shop has no deals");
+        assert_eq!(url(RecordKind::Order, "../x"), None, "not a WooCommerce id");
     }
 }

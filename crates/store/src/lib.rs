@@ -11,6 +11,7 @@
 //! * `bindings`: canonical entity ↔ external id per system, with the last synced snapshot.
 //! * `snapshot`: canonical JSON and [`snapshot_hash`].
 //! * `inbox`: raw accepted input, deduped per source.
+//! * `rejections`: refused webhook deliveries, counted per system, reason and minute (bounded).
 //! * `cursors`: poll cursors.
 //! * `journal`: what was done to which entity.
 //! * `kinds`: [`EntityKind`] and [`JobKind`], the one mapping to their stored strings.
@@ -32,6 +33,7 @@ mod journal;
 mod kinds;
 mod lock;
 pub mod queue;
+mod rejections;
 mod snapshot;
 mod store;
 
@@ -54,5 +56,6 @@ pub use queue::{
     BackoffPolicy, BulkRetry, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob,
     Queue,
 };
+pub use rejections::{RejectionStats, REJECTIONS_KEPT};
 pub use snapshot::{canonical_json, snapshot_hash};
 pub use store::Store;

@@ -5,7 +5,9 @@
 //! session's CSRF token, is journalled (who, what, how many) and does nothing more when repeated.
 
 pub mod auth;
+pub mod detail;
 pub mod pages;
+pub mod record;
 
 use crate::config::Config;
 use crate::status::StatusReport;
@@ -48,6 +50,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/errors", get(errors))
         .route("/errors/retry-all", post(retry_all))
         .route("/errors/drop-all", post(drop_all))
+        .route("/errors/{id}", get(detail::job_detail))
         .route("/errors/{id}/retry", post(retry_one))
         .route("/errors/{id}/drop", post(drop_one))
         .route("/conflicts", get(conflicts))
@@ -57,7 +60,7 @@ pub fn router(state: ConsoleState) -> Router {
         .with_state(state)
 }
 
-fn server_error(e: impl std::fmt::Display) -> Response {
+pub(crate) fn server_error(e: impl std::fmt::Display) -> Response {
     warn!(error = %e, "console request failed");
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -209,10 +212,18 @@ async fn errors(
         Ok(session) => session,
         Err(denied) => return denied.into_response(),
     };
-    match matching(&s, &q, Some(PAGE_JOBS)).await {
-        Ok(jobs) => Html(pages::errors(&s.config, &q, &jobs, &session.csrf)).into_response(),
-        Err(r) => r,
+    let jobs = match matching(&s, &q, Some(PAGE_JOBS)).await {
+        Ok(jobs) => jobs,
+        Err(r) => return r,
+    };
+    let mut records = std::collections::BTreeMap::new();
+    for j in &jobs {
+        match record::record_of(j, &s.config, &s.store).await {
+            Ok(r) => records.insert(j.id, r),
+            Err(e) => return server_error(e),
+        };
     }
+    Html(pages::errors(&s.config, &q, &jobs, &records, &session.csrf)).into_response()
 }
 
 /// A bulk action's form: the filter it was shown with, and the CSRF token.
@@ -439,19 +450,21 @@ async fn webhooks(State(s): State<ConsoleState>, headers: HeaderMap) -> Response
     if let Err(denied) = s.auth.session(&headers) {
         return denied.into_response();
     }
-    match s.store.inbox_stats().await {
-        Ok(stats) => {
-            let quiet: Vec<String> = s
-                .config
-                .systems
-                .keys()
-                .filter(|name| !stats.iter().any(|st| &st.source == *name))
-                .cloned()
-                .collect();
-            Html(pages::webhooks(&stats, &quiet)).into_response()
-        }
-        Err(e) => server_error(e),
-    }
+    let (stats, rejected) = match (
+        s.store.inbox_stats().await,
+        s.store.webhook_rejections().await,
+    ) {
+        (Ok(stats), Ok(rejected)) => (stats, rejected),
+        (Err(e), _) | (_, Err(e)) => return server_error(e),
+    };
+    let quiet: Vec<String> = s
+        .config
+        .systems
+        .keys()
+        .filter(|name| !stats.iter().any(|st| &st.source == *name))
+        .cloned()
+        .collect();
+    Html(pages::webhooks(&stats, &quiet, &rejected)).into_response()
 }
 
 /// The filter in words, for the journal.

@@ -1,11 +1,13 @@
 //! The console's pages, rendered on the server (readable without JavaScript; the stylesheet is
 //! in the binary, nothing comes from a CDN).
 
+use super::record::JobRecord;
 use crate::config::Config;
 use crate::server::html::escape;
 use crate::status::StatusReport;
 use crate::sync::selection::{flow_of, ErrorClass};
-use dealbridge_store::{Conflict, InboxStats, Job, JournalRow};
+use dealbridge_store::{Conflict, InboxStats, Job, JournalRow, RejectionStats};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222}\
@@ -16,7 +18,7 @@ th{background:#f0f3f7}.bad{color:#a00;font-weight:600}.ok{color:#070}form.inline
 button{cursor:pointer}.err{max-width:640px;white-space:pre-wrap;font-family:monospace;font-size:12px}";
 
 /// A whole page around `body`, with the navigation.
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=en><meta charset=utf-8><title>{t} — dealbridge</title>\
          <style>{STYLE}</style><header><span>dealbridge</span><a href=\"/\">Overview</a>\
@@ -152,7 +154,7 @@ pub fn overview(
 }
 
 /// A time as people read it (to the second, UTC).
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
@@ -175,8 +177,35 @@ pub struct ErrorsQuery {
     pub class: Option<String>,
 }
 
-/// Dead (or retrying) jobs with why, grouped by flow and error class, and the actions.
-pub fn errors(config: &Config, q: &ErrorsQuery, jobs: &[Job], csrf: &str) -> String {
+/// A job's record as links: the store's order and the CRM's deals, each to its admin page
+/// where the vendor has one (opened without a referrer: the console's address stays here).
+pub(crate) fn record_links(record: &JobRecord) -> String {
+    record
+        .order
+        .iter()
+        .chain(&record.deals)
+        .map(|r| match &r.url {
+            Some(url) => format!(
+                "<a href=\"{}\" target=_blank rel=\"noopener noreferrer\">{}</a> in {}",
+                escape(url),
+                escape(&r.label),
+                escape(&r.system)
+            ),
+            None => format!("{} in {}", escape(&r.label), escape(&r.system)),
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// Dead (or retrying) jobs with why, grouped by flow and error class, and the actions; each
+/// job's record links to the store and the CRM, its id to the job's detail.
+pub fn errors(
+    config: &Config,
+    q: &ErrorsQuery,
+    jobs: &[Job],
+    records: &BTreeMap<i64, JobRecord>,
+    csrf: &str,
+) -> String {
     let mut b = String::new();
     let filter_fields = format!(
         "<input type=hidden name=state value=\"{}\"><input type=hidden name=flow value=\"{}\">\
@@ -223,11 +252,15 @@ pub fn errors(config: &Config, q: &ErrorsQuery, jobs: &[Job], csrf: &str) -> Str
         for j in jobs {
             let _ = write!(
                 b,
-                "<tr><td>{id}</td><td>{key}</td><td>{a}/{m}</td><td>{at}</td><td class=err>{err}</td><td>\
+                "<tr><td><a href=\"/errors/{id}\">{id}</a></td><td>{rec}</td><td>{a}/{m}</td><td>{at}</td><td class=err>{err}</td><td>\
                  <form class=inline method=post action=\"/errors/{id}/retry\"><input type=hidden name=csrf value=\"{c}\"><button>Retry</button></form> \
                  <form class=inline method=post action=\"/errors/{id}/drop\"><input type=hidden name=csrf value=\"{c}\"><button>Drop</button></form></td></tr>",
                 id = j.id,
-                key = escape(&j.coalesce_key),
+                rec = records
+                    .get(&j.id)
+                    .map(record_links)
+                    .filter(|l| !l.is_empty())
+                    .unwrap_or_else(|| escape(&j.coalesce_key)),
                 a = j.attempts,
                 m = j.max_attempts,
                 at = when(j.updated_at),
@@ -320,9 +353,10 @@ pub fn activity(rows: &[JournalRow]) -> String {
     page("Activity", &b)
 }
 
-/// Webhook deliveries per system: stored in the last hour and day, waiting, set aside; and the
-/// systems configured that have sent none (their webhooks may be off or failing at the sender).
-pub fn webhooks(stats: &[InboxStats], quiet: &[String]) -> String {
+/// Webhook deliveries per system: stored in the last hour and day, waiting, set aside; the
+/// systems configured that have sent none (their webhooks may be off or failing at the sender);
+/// and the deliveries refused before anything was stored, with why.
+pub fn webhooks(stats: &[InboxStats], quiet: &[String], rejected: &[RejectionStats]) -> String {
     let mut b = String::from(
         "<table><tr><th>system</th><th>last hour</th><th>last day</th><th>waiting</th><th>set aside (record not ready)</th></tr>",
     );
@@ -341,9 +375,42 @@ pub fn webhooks(stats: &[InboxStats], quiet: &[String]) -> String {
     if !quiet.is_empty() {
         let _ = write!(
             b,
-            "<p>No delivery stored yet from: {}. Polling still carries their changes; rejected deliveries (a wrong signature or token) are counted in <code>/metrics</code> as <code>dealbridge_webhook_deliveries_total{{outcome=\"rejected\"}}</code>.</p>",
+            "<p>No delivery stored yet from: {}. Polling still carries their changes.</p>",
             escape(&quiet.join(", "))
         );
     }
+    b.push_str(&rejections(rejected));
     page("Webhooks", &b)
+}
+
+/// The refused deliveries (nothing of them was stored) per system and reason.
+fn rejections(rejected: &[RejectionStats]) -> String {
+    if rejected.is_empty() {
+        return "<h2>Rejected</h2><p>No delivery refused in the last day.</p>".to_string();
+    }
+    let mut b = String::from(
+        "<h2>Rejected</h2><p>Refused before anything was stored: a signature or token that does not \
+         match is a wrong secret at the sender (or a forgery); a malformed body is the sender's bug.</p>\
+         <table><tr><th>system</th><th>reason</th><th>last hour</th><th>last day</th><th>last</th><th>last message</th></tr>",
+    );
+    for r in rejected {
+        let reason = match r.reason.as_str() {
+            "bad_signature" => "bad signature or token",
+            "malformed" => "malformed body",
+            "wrong_path" => "wrong path",
+            other => other,
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td class=bad>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=err>{}</td></tr>",
+            escape(&r.system),
+            escape(reason),
+            r.last_hour,
+            r.last_day,
+            when(r.last_at),
+            escape(&r.last_message),
+        );
+    }
+    b.push_str("</table>");
+    b
 }

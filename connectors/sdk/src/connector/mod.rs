@@ -8,6 +8,7 @@
 //! the mapping checks ask it for its status or stage vocabulary. Nothing in the engine knows a
 //! vendor's wire format.
 
+mod admin;
 mod capabilities;
 mod emulator;
 mod kind;
@@ -17,6 +18,7 @@ mod tokens;
 mod vocabulary;
 mod webhook;
 
+pub use admin::{plain_id, trimmed, RecordKind};
 pub use capabilities::{BuildContext, Capabilities, Offers, SavedState};
 pub use emulator::{Emulator, EmulatorFlag, EmulatorOptions, StopSignal};
 pub use kind::SystemKind;
@@ -32,7 +34,7 @@ pub struct Inspection {
     pub order: Option<crate::model::Order>,
 }
 pub use remote::{RemoteCheck, RemoteReport};
-pub use sandbox::{SandboxCrm, SandboxDeal, SandboxStore};
+pub use sandbox::{SandboxCrm, SandboxDeal, SandboxStore, SeededFailure};
 pub use tokens::{oauth_key, SavedTokens};
 pub use vocabulary::StatusVocabulary;
 pub use webhook::{
@@ -180,6 +182,20 @@ pub trait Connector: Send + Sync + 'static {
         secret: Option<&str>,
     ) -> Option<Inspection> {
         let _ = (headers, body, secret);
+        None
+    }
+
+    /// The page of record `id` (of `kind`) in this system's own admin interface, built from its
+    /// `[systems.<name>]` settings (base URL, shop, portal, subdomain), for the console to link
+    /// to; `None` when the vendor has no such page for that kind or the id is not one of its.
+    /// No secret may appear in it (a portal's webhook URL carries its token: take its origin).
+    fn admin_url(
+        &self,
+        settings: &dyn SystemSettings,
+        kind: RecordKind,
+        id: &str,
+    ) -> Option<String> {
+        let _ = (settings, kind, id);
         None
     }
 

@@ -26,6 +26,18 @@ pub struct SandboxDeal {
     pub linked_rows: usize,
 }
 
+/// A seeded order that fails on purpose, so a newcomer sees the console's Errors page at work:
+/// why it fails and how to fix it, as the sandbox prints them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeededFailure {
+    /// The order's id in the store.
+    pub order_id: String,
+    /// Why the engine cannot carry it, in the operator's terms.
+    pub why: String,
+    /// What to change (a mapping line), after which "Retry" makes its deal.
+    pub fix: String,
+}
+
 /// A store emulator running for the sandbox.
 #[async_trait::async_trait]
 pub trait SandboxStore: Send + Sync {
@@ -37,6 +49,10 @@ pub trait SandboxStore: Send + Sync {
     fn seed_orders(&self, n: usize, seed: u64) -> Vec<String>;
     /// The status of order `id` as the store shows it.
     fn order_status(&self, id: &str) -> Option<String>;
+    /// The seeded order that fails on purpose, if this store seeds one.
+    fn seeded_failure(&self) -> Option<SeededFailure> {
+        None
+    }
     /// Stops the emulator (once; later calls do nothing).
     async fn shutdown(&self);
 }

@@ -322,6 +322,15 @@ impl EmulatorHandle {
         orders::update(&mut self.state.store.lock(), id, body)
     }
 
+    /// Registers an order status as a plugin would (a shipment tracker's `delivered`); from
+    /// then on writes may set it and listings show it, like a core status.
+    pub fn register_order_status(&self, slug: &str) {
+        let mut store = self.state.store.lock();
+        if !store.registered_statuses.iter().any(|s| s == slug) {
+            store.registered_statuses.push(slug.to_string());
+        }
+    }
+
     /// Refunds `amount` of order `id` manually, as the shop owner's "Refund manually" does
     /// (not counted as a client call). Returns the refund id.
     pub fn owner_refund(&self, id: u64, amount: Decimal, reason: &str) -> Result<u64, WpError> {

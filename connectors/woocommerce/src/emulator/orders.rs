@@ -194,10 +194,13 @@ fn apply(
 ) -> Result<(), WpError> {
     let old_status = order.status.clone();
     if let Some(status) = field::<String>(obj, "status")? {
-        if !ORDER_STATUSES.contains(&status.as_str()) {
+        let registered = store.registered_statuses.iter().any(|s| s == &status);
+        if !ORDER_STATUSES.contains(&status.as_str()) && !registered {
+            let mut allowed: Vec<&str> = ORDER_STATUSES.to_vec();
+            allowed.extend(store.registered_statuses.iter().map(String::as_str));
             return Err(WpError::invalid_param(
                 "status",
-                format!("status is not one of {}.", wp_list(&ORDER_STATUSES)),
+                format!("status is not one of {}.", wp_list(&allowed)),
             ));
         }
         order.status = status;

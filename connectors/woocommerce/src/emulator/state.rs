@@ -82,6 +82,9 @@ pub(crate) struct Store {
     /// The status a trashed product or variation had before (WordPress'
     /// `_wp_trash_meta_status`), restored when it leaves the trash.
     pub trash_meta: BTreeMap<u64, String>,
+    /// Order statuses a plugin registered (`register_post_status` + the `wc_order_statuses`
+    /// filter, e.g. a shipment tracker's `delivered`): the REST API takes them like the core ones.
+    pub registered_statuses: Vec<String>,
     /// Ids of notes and refunds (WordPress comments and posts; any increasing ids do).
     pub next_aux_id: u64,
     pub next_id: u64,
@@ -106,6 +109,7 @@ impl Store {
             notes: BTreeMap::new(),
             refunds: BTreeMap::new(),
             trash_meta: BTreeMap::new(),
+            registered_statuses: Vec::new(),
             next_aux_id: first_order_id * 1000,
             next_id: first_order_id,
             // Item and meta ids share WordPress' tables with other data; any increasing ids do.

@@ -54,7 +54,7 @@ impl Queue {
             };
             let sql = format!(
                 "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $3, last_error_kind = $4, \
-                 finished_at = $5, updated_at = $5 WHERE {FENCE}"
+                 first_error = COALESCE(first_error, $3), finished_at = $5, updated_at = $5 WHERE {FENCE}"
             );
             let n = on_db!(&self.db, pool => {
                 sqlx::query(AssertSqlSafe(sql.as_str())).bind(job.id).bind(job.lease_token).bind(&reason).bind(f.kind).bind(now_ms)
@@ -77,7 +77,7 @@ impl Queue {
         let at = crate::db::from_ms(at_ms, "retry time")?;
         let sql = format!(
             "UPDATE jobs SET state = 'pending', run_at = $3, lease_until = NULL, last_error = $4, \
-             last_error_kind = $5, updated_at = $6 WHERE {FENCE}"
+             first_error = COALESCE(first_error, $4), last_error_kind = $5, updated_at = $6 WHERE {FENCE}"
         );
         let res = on_db!(&self.db, pool => {
             sqlx::query(AssertSqlSafe(sql.as_str())).bind(job.id).bind(job.lease_token).bind(at_ms).bind(f.message).bind(f.kind).bind(now_ms)

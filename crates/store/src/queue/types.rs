@@ -130,6 +130,9 @@ pub struct Job {
     pub lease_token: i64,
     /// The last failure's message.
     pub last_error: Option<String>,
+    /// The first failure's message (kept when later tries fail differently; set together with
+    /// `last_error` since migration 0007).
+    pub first_error: Option<String>,
     /// The last failure's low-cardinality code, e.g. `timeout`, `http_503`, `validation`.
     pub last_error_kind: Option<String>,
     /// Why it was dropped.
@@ -183,7 +186,7 @@ pub struct JobFilter {
 /// The column list every job query returns, in [`job_from_row`]'s terms.
 pub(crate) const JOB_COLS: &str = "id, kind, target, coalesce_key, payload, state, attempts, \
     max_attempts, coalesced, run_at, lease_owner, lease_until, lease_token, last_error, \
-    last_error_kind, drop_reason, created_at, updated_at, finished_at";
+    first_error, last_error_kind, drop_reason, created_at, updated_at, finished_at";
 
 fn count(r: &impl RowExt, col: &str) -> Result<u32, StoreError> {
     let v = r.i64(col)?;
@@ -211,6 +214,7 @@ pub(crate) fn job_from_row(r: &impl RowExt) -> Result<Job, StoreError> {
         lease_until: r.opt_time("lease_until")?,
         lease_token: r.i64("lease_token")?,
         last_error: r.opt_text("last_error")?,
+        first_error: r.opt_text("first_error")?,
         last_error_kind: r.opt_text("last_error_kind")?,
         drop_reason: r.opt_text("drop_reason")?,
         created_at: r.time("created_at")?,

@@ -5,6 +5,8 @@
 mod common;
 
 mod catalog;
+mod first_error;
 mod lock;
 mod queue;
+mod rejections;
 mod state;
