@@ -96,6 +96,7 @@ pub fn console(app: &App) -> Option<axum::Router> {
         store: app.store.clone(),
         config: Arc::new(app.config.clone()),
         health: Some(app.engine.health.clone()),
+        reconciler: Some(app.engine.reconciler()),
         auth: Arc::new(ConsoleAuth::new(token)),
     }))
 }

@@ -203,6 +203,7 @@ fn console_router(app: &App, token: &str) -> axum::Router {
         store: app.store.clone(),
         config: Arc::new(app.config.clone()),
         health: Some(app.engine.health.clone()),
+        reconciler: Some(app.engine.reconciler()),
         auth: Arc::new(ConsoleAuth::new(Some(crate::config::Secret::new(token)))),
     })
 }

@@ -1023,6 +1023,7 @@ pub(crate) async fn serve_console(world: &World, token: &str) -> String {
         store,
         config: std::sync::Arc::new(config),
         health: None,
+        reconciler: None,
         auth: std::sync::Arc::new(ConsoleAuth::new(Some(dealbridge::config::Secret::new(
             token,
         )))),

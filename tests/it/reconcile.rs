@@ -532,3 +532,85 @@ async fn shopify_orders_are_reconciled_the_same_way() {
     assert_eq!(crm.handle.deals().len(), 3);
     app.store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_the_last_run_and_runs_one_with_fixes() {
+    use crate::cli::{console_login, console_page, csrf_of};
+    use dealbridge::server::console::{auth::ConsoleAuth, router, ConsoleState};
+    let w = spawn_world(Tuning::default()).await;
+    let id = order(&w.shop.base_url, 1).await;
+    let app = App::load(&w.config).await.unwrap();
+    let console = router(ConsoleState {
+        store: app.store.clone(),
+        config: std::sync::Arc::new(app.config.clone()),
+        health: None,
+        reconciler: Some(app.engine.reconciler()),
+        auth: std::sync::Arc::new(ConsoleAuth::new(Some(dealbridge::config::Secret::new(
+            "tok",
+        )))),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, console).await.unwrap() });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let anonymous = http.get(format!("{base}/reconcile")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let cookie = console_login(&http, &base, "tok").await;
+    let empty = console_page(&http, &format!("{base}/reconcile"), &cookie).await;
+    assert!(empty.contains("No reconciliation has run yet"), "{empty}");
+
+    // A run from a shell shows on the page, with the difference and its fix.
+    let out = w.cli(&["reconcile"]);
+    assert_eq!(out.status.code(), Some(5));
+    let shown = console_page(&http, &format!("{base}/reconcile"), &cookie).await;
+    assert!(shown.contains("1 difference(s)"), "{shown}");
+    assert!(
+        shown.contains("missing_in_crm") && shown.contains("create_deal"),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("<td>{id}</td>")), "{shown}");
+
+    // A forged CSRF token changes nothing; the real one starts a run that queues the fix.
+    let forged = http
+        .post(format!("{base}/reconcile/run"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "forged"), ("fix", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let csrf = csrf_of(&shown);
+    let started = http
+        .post(format!("{base}/reconcile/run"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("fix", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    let store = app.store.clone();
+    common::wait_until(
+        "the console's run queues the fix",
+        std::time::Duration::from_secs(10),
+        || {
+            let store = store.clone();
+            async move {
+                store
+                    .queue()
+                    .counts()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|(state, n)| state.as_str() == "pending" && *n > 0)
+            }
+        },
+    )
+    .await;
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(w.deal_origins().0, 1, "the fix made the deal");
+    app.store.close().await;
+}

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod detail;
 pub mod pages;
+pub mod reconcile;
 pub mod record;
 
 use crate::config::Config;
@@ -39,6 +40,8 @@ pub struct ConsoleState {
     pub health: Option<Arc<Health>>,
     /// Who may come in.
     pub auth: Arc<ConsoleAuth>,
+    /// Runs a reconciliation from the Reconcile page, when an engine runs beside the server.
+    pub reconciler: Option<crate::sync::reconcile::Reconciler>,
 }
 
 /// The console's routes.
@@ -57,6 +60,8 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/conflicts/{id}/take", post(take_side))
         .route("/activity", get(activity))
         .route("/webhooks", get(webhooks))
+        .route("/reconcile", get(reconcile::show))
+        .route("/reconcile/run", post(reconcile::run))
         .with_state(state)
 }
 
