@@ -192,6 +192,9 @@ impl Executor {
                         .await?;
                     match outcome {
                         FailOutcome::RetryAt(at) => {
+                            if let RunError::Connector(e) = &err {
+                                crate::metrics::engine::api_retry(e.system);
+                            }
                             info!(error = %message, error_kind = kind, retry_at = %at, "job failed; will retry");
                             Ok(JobOutcome::Retrying)
                         }
@@ -602,5 +605,6 @@ where
             .with_jitter(),
     )
     .when(|e: &ConnectorError| e.should_retry())
+    .notify(|e: &ConnectorError, _| crate::metrics::engine::api_retry(e.system))
     .await
 }

@@ -117,6 +117,9 @@ stored_names! {
         Schedule = "schedule",
         /// The job queue (journal only: operators' retries and drops, with who and how many).
         Queue = "queue",
+        /// A 1C exchange of one type, `catalog` or `sale` (journal only: each file it imported,
+        /// with its counts or why it failed).
+        Exchange1c = "exchange_1c",
     }
 }
 
@@ -152,6 +155,7 @@ mod tests {
             (EntityKind::Catalog, "catalog"),
             (EntityKind::Schedule, "schedule"),
             (EntityKind::Queue, "queue"),
+            (EntityKind::Exchange1c, "exchange_1c"),
         ];
         assert_eq!(want.len(), EntityKind::ALL.len());
         for (kind, text) in want {

@@ -5,6 +5,7 @@
 mod common;
 
 mod catalog;
+mod gauges;
 mod lock;
 mod queue;
 mod state;
