@@ -10,6 +10,7 @@ mod client_layer;
 mod config_check;
 mod logs;
 mod metrics;
+mod metrics_families;
 mod onec_exchange;
 mod onec_import;
 mod onec_run;
