@@ -321,3 +321,58 @@ async fn overview_shows_lag_and_exchange(port: u16, store: &Store) {
         "only the newest catalog exchange: {exchange}"
     );
 }
+
+/// `DEALBRIDGE_METRICS=off`: no recorder, so the poll's API requests are not counted; the
+/// cached database gauges and the loops are still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_off_serves_the_database_gauges_only() {
+    let world = spawn_world(Tuning {
+        sync: "poll_interval = \"200ms\"",
+        ..Tuning::default()
+    })
+    .await;
+    let port = free_port();
+    world.edit_file(
+        "dealbridge.toml",
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    let mut cmd = dealbridge();
+    cmd.env("DEALBRIDGE_METRICS", "off")
+        .arg("--config")
+        .arg(&world.config)
+        .arg("run");
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut engine = ChildGuard::spawn(cmd, "dealbridge run");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let shop = world.shop.handle.clone();
+    wait_until("a few polls answered", Duration::from_secs(20), || {
+        let (url, shop) = (url.clone(), shop.clone());
+        async move {
+            let polled: u64 = shop.counters().snapshot().values().map(|c| c.calls).sum();
+            polled >= 3 && reqwest::get(url).await.is_ok()
+        }
+    })
+    .await;
+    let text = scrape(&url).await;
+    let samples = parse(&text);
+    assert!(
+        !samples
+            .iter()
+            .any(|s| s.name.starts_with("dealbridge_api_requests")),
+        "{text}"
+    );
+    assert_eq!(
+        value(&samples, "dealbridge_queue_depth", &[("flow", "orders")]),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        samples
+            .iter()
+            .any(|s| s.name == "dealbridge_poll_lag_seconds"),
+        "{text}"
+    );
+    engine.assert_running();
+}
