@@ -43,6 +43,7 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
     });
     let routes = router_with(
         AppState::new(app.store.clone(), Some(app.engine.health.clone()))
+            .with_flows(Arc::new(app.config.clone()))
             .with_metrics_token(app.config.server.metrics_token.clone()),
         exchange,
     )

@@ -172,10 +172,10 @@ async fn run_on(
     let server = tokio::spawn(
         axum::serve(
             listener,
-            router(AppState::new(
-                app.store.clone(),
-                Some(app.engine.health.clone()),
-            ))
+            router(
+                AppState::new(app.store.clone(), Some(app.engine.health.clone()))
+                    .with_flows(std::sync::Arc::new(app.config.clone())),
+            )
             .merge(console_router(&app, &token)),
         )
         .with_graceful_shutdown(async move { server_stop.cancelled().await })

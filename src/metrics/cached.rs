@@ -2,17 +2,36 @@
 //! time of the last read is answered from memory, so a scraper (or several) polling every
 //! second costs the database one read per [`REFRESH`].
 
+use crate::config::Config;
 use crate::status::StatusReport;
+use crate::sync::selection::flow_of_origin;
 use chrono::{DateTime, Utc};
-use dealbridge_store::{Store, StoreError};
+use dealbridge_store::{Store, StoreError, WaitingGroup};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// How long a database read serves scrapes.
 pub const REFRESH: Duration = Duration::from_secs(5);
 
-/// Gauge: age in seconds of the oldest pending job (0 when nothing is pending).
+/// Gauge: age in seconds of the oldest pending job, by `flow` (0 when none is pending).
 pub const OLDEST_PENDING_AGE: &str = "dealbridge_oldest_pending_job_age_seconds";
+/// Gauge: pending plus running jobs, by `flow`.
+pub const QUEUE_DEPTH: &str = "dealbridge_queue_depth";
+
+/// The `flow` label of waiting jobs that belong to no configured flow (a flow renamed or
+/// removed since they were queued, a payments job whose store carries no payments flow).
+pub const NO_FLOW: &str = crate::metrics::engine::NO_FLOW;
+
+/// One flow's waiting work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowQueue {
+    /// Pending plus running jobs.
+    pub depth: i64,
+    /// When its oldest pending job was enqueued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
 
 /// One database read.
 #[derive(Debug, Clone)]
@@ -21,6 +40,8 @@ pub struct DbSnapshot {
     pub report: StatusReport,
     /// When the oldest pending job was enqueued.
     pub oldest_pending: Option<DateTime<Utc>>,
+    /// Waiting work by `flow` label: every configured flow and [`NO_FLOW`], waiting or not.
+    pub flows: BTreeMap<String, FlowQueue>,
     /// When this was read.
     read_at: Instant,
 }
@@ -30,6 +51,8 @@ pub struct DbSnapshot {
 pub struct DbGauges {
     store: Store,
     refresh: Duration,
+    /// The flows the `flow` label may name; without a config every waiting job is [`NO_FLOW`].
+    config: Option<Arc<Config>>,
     last: Mutex<Option<DbSnapshot>>,
 }
 
@@ -44,8 +67,15 @@ impl DbGauges {
         DbGauges {
             store,
             refresh,
+            config: None,
             last: Mutex::new(None),
         }
+    }
+
+    /// The same, labelling waiting jobs with the flows of `config`.
+    pub fn with_config(mut self, config: Arc<Config>) -> Self {
+        self.config = Some(config);
+        self
     }
 
     /// The newest snapshot, read again when older than the refresh interval. If that read fails, the
@@ -73,12 +103,41 @@ impl DbGauges {
     }
 
     async fn read(&self) -> Result<DbSnapshot, StoreError> {
+        let queue = self.store.queue();
+        let groups = queue.waiting_by_origin().await?;
         Ok(DbSnapshot {
             report: StatusReport::gather(&self.store).await?,
-            oldest_pending: self.store.queue().oldest_pending().await?,
+            oldest_pending: queue.oldest_pending().await?,
+            flows: by_flow(&groups, self.config.as_deref()),
             read_at: Instant::now(),
         })
     }
+}
+
+/// Folds the store's groups into one entry per `flow` label: each configured flow and
+/// [`NO_FLOW`], so every series exists (at 0) before its first job.
+pub fn by_flow(groups: &[WaitingGroup], config: Option<&Config>) -> BTreeMap<String, FlowQueue> {
+    let mut flows: BTreeMap<String, FlowQueue> = config
+        .into_iter()
+        .flat_map(|c| &c.flows)
+        .map(|f| (f.name.clone(), FlowQueue::default()))
+        .collect();
+    flows.insert(NO_FLOW.to_string(), FlowQueue::default());
+    for g in groups {
+        let named =
+            config.and_then(|c| flow_of_origin(g.flow.as_deref(), g.entity_system.as_deref(), c));
+        // Only configured names become labels: a payload's flow is data, not a bounded set.
+        let label = named
+            .filter(|n| flows.contains_key(n))
+            .unwrap_or_else(|| NO_FLOW.to_string());
+        let entry = flows.entry(label).or_default();
+        entry.depth += g.pending + g.running;
+        entry.oldest_pending = match (entry.oldest_pending, g.oldest_pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    flows
 }
 
 impl DbSnapshot {
@@ -86,12 +145,22 @@ impl DbSnapshot {
     /// keeps growing between reads.
     pub fn to_prometheus(&self, now: DateTime<Utc>) -> String {
         let mut out = self.report.to_prometheus();
-        let age = self
-            .oldest_pending
-            .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+        out.push_str(&super::poll::lag_exposition(&self.report.loops, now));
         out.push_str(&format!(
-            "# HELP {OLDEST_PENDING_AGE} Age of the oldest pending job (0: none pending).\n# TYPE {OLDEST_PENDING_AGE} gauge\n{OLDEST_PENDING_AGE} {age}\n"
+            "# HELP {QUEUE_DEPTH} Jobs pending or running, by flow.\n# TYPE {QUEUE_DEPTH} gauge\n"
         ));
+        for (flow, q) in &self.flows {
+            out.push_str(&format!("{QUEUE_DEPTH}{{flow=\"{flow}\"}} {}\n", q.depth));
+        }
+        out.push_str(&format!(
+            "# HELP {OLDEST_PENDING_AGE} Age of the oldest pending job, by flow (0: none pending).\n# TYPE {OLDEST_PENDING_AGE} gauge\n"
+        ));
+        for (flow, q) in &self.flows {
+            let age = q
+                .oldest_pending
+                .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+            out.push_str(&format!("{OLDEST_PENDING_AGE}{{flow=\"{flow}\"}} {age}\n"));
+        }
         out
     }
 }
@@ -124,7 +193,7 @@ mod tests {
         assert_eq!(first.oldest_pending, None);
         let text = first.to_prometheus(Utc::now());
         assert!(
-            text.contains(&format!("{OLDEST_PENDING_AGE} 0\n")),
+            text.contains(&format!("{OLDEST_PENDING_AGE}{{flow=\"none\"}} 0\n")),
             "{text}"
         );
 
@@ -139,7 +208,7 @@ mod tests {
         // The age keeps growing between reads.
         let later = fresh.to_prometheus(enqueued + chrono::Duration::seconds(90));
         assert!(
-            later.contains(&format!("{OLDEST_PENDING_AGE} 90\n")),
+            later.contains(&format!("{OLDEST_PENDING_AGE}{{flow=\"none\"}} 90\n")),
             "{later}"
         );
     }

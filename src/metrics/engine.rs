@@ -18,6 +18,12 @@ pub const JOBS_DEAD: &str = "dealbridge_jobs_dead_total";
 pub const JOB_LATENCY: &str = "dealbridge_job_latency_seconds";
 /// Counter: webhook deliveries by `system` (the config's name) and `outcome`.
 pub const WEBHOOK_DELIVERIES: &str = "dealbridge_webhook_deliveries_total";
+/// Counter: API calls made again because the system's answer was transient (5xx, throttled,
+/// network), by `system` (the connector's name, as in `dealbridge_api_requests_total`).
+pub const API_RETRIES: &str = "dealbridge_api_retries_total";
+
+/// The `system` of failures of the state database (not an API: never counted as an API retry).
+const STATE_DATABASE: &str = "store";
 
 /// The `flow` label of a job whose flow the engine does not know where it queues it (1C's
 /// payments).
@@ -43,6 +49,15 @@ pub fn job_retried(kind: JobKind) {
 /// A job went to the dead letters.
 pub fn job_dead(kind: JobKind) {
     metrics::counter!(JOBS_DEAD, "kind" => kind.as_str()).increment(1);
+}
+
+/// A call to `system` failed transiently and will be made again: at once (an idempotent read
+/// retried in place) or by the job's next attempt. The sdk's `send` does not retry by itself,
+/// so these are all the API retries there are.
+pub fn api_retry(system: &'static str) {
+    if system != STATE_DATABASE {
+        metrics::counter!(API_RETRIES, "system" => system).increment(1);
+    }
 }
 
 /// How a webhook delivery ended.
@@ -91,5 +106,9 @@ pub fn describe() {
     metrics::describe_counter!(
         WEBHOOK_DELIVERIES,
         "Webhook deliveries by system and outcome (stored, duplicate, rejected)."
+    );
+    metrics::describe_counter!(
+        API_RETRIES,
+        "API calls made again after a transient failure (5xx, throttled, network), by system."
     );
 }

@@ -43,6 +43,13 @@ impl AppState {
         }
     }
 
+    /// The same, with the `/metrics` gauges of waiting jobs labelled by `config`'s flows
+    /// (without it they all count under `flow="none"`).
+    pub fn with_flows(mut self, config: Arc<crate::config::Config>) -> Self {
+        self.gauges = Arc::new(DbGauges::new(self.store.clone()).with_config(config));
+        self
+    }
+
     /// The same, with `/metrics` closed by a bearer token.
     pub fn with_metrics_token(mut self, token: Option<crate::config::Secret>) -> Self {
         self.metrics_token = token;

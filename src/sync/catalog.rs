@@ -59,6 +59,7 @@ use serde_json::{json, Value};
 
 use super::SyncError;
 use crate::mapping::catalog::CatalogMapping;
+use crate::metrics::catalog::{self as item_metrics, ItemAction};
 
 pub mod wanted;
 
@@ -387,6 +388,9 @@ impl CatalogFlow {
         let same = binding.is_some_and(|(_, h)| h.as_deref() == Some(&snapshot_hash(&snapshot)));
         if same && !full {
             report.crm_unchanged += 1;
+            if let Some((system, _)) = &self.crm {
+                item_metrics::items(&self.name, system, ItemAction::Unchanged, 1);
+            }
             return;
         }
         let item = CatalogItem {
@@ -567,6 +571,9 @@ impl CatalogFlow {
         });
         if same && !pass.full {
             report.store_unchanged += 1;
+            if let Some((system, _)) = &self.store {
+                item_metrics::items(&self.name, system, ItemAction::Unchanged, 1);
+            }
         } else {
             pass.store_pending.push(PendingStore {
                 entity,
@@ -765,6 +772,7 @@ impl CatalogFlow {
             .save_catalog_bindings(system, EntityKind::Product, &rows)
             .await
             .map_err(self.store_err())?;
+        count_crm_chunk(&self.name, system, pending, &pushed.items);
         report.crm_created += created;
         report.crm_updated += updated;
         report.crm_adopted += adopted;
@@ -840,6 +848,14 @@ impl CatalogFlow {
         }
         report.store_updated += pushed.updated.len() as u64;
         report.store_unchanged += pushed.unchanged.len() as u64;
+        for (action, n) in [
+            (ItemAction::Updated, pushed.updated.len()),
+            (ItemAction::Unchanged, pushed.unchanged.len()),
+            (ItemAction::NotFound, pushed.not_found.len()),
+            (ItemAction::Refused, pushed.failed.len()),
+        ] {
+            item_metrics::items(&self.name, system, action, n as u64);
+        }
         self.summary(
             store,
             system,
@@ -855,6 +871,29 @@ impl CatalogFlow {
         .await?;
         pending.clear();
         Ok(())
+    }
+}
+
+/// Counts one pushed CRM chunk: an inactive item written is `deactivated`, the others by
+/// what the CRM did with them.
+fn count_crm_chunk(
+    catalog: &str,
+    system: &str,
+    sent: &[PendingCrm],
+    outcomes: &[dealbridge_sdk::model::CatalogPushed],
+) {
+    let mut by_action: HashMap<&'static str, (ItemAction, u64)> = HashMap::new();
+    for (p, out) in sent.iter().zip(outcomes) {
+        let action = match (p.item.active, out.action) {
+            (false, _) => ItemAction::Deactivated,
+            (true, PushAction::Created) => ItemAction::Created,
+            (true, PushAction::Updated) => ItemAction::Updated,
+            (true, PushAction::Adopted) => ItemAction::Adopted,
+        };
+        by_action.entry(action.as_str()).or_insert((action, 0)).1 += 1;
+    }
+    for (action, n) in by_action.into_values() {
+        item_metrics::items(catalog, system, action, n);
     }
 }
 

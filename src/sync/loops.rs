@@ -48,13 +48,23 @@ fn poll_backoff(loops: Backoff, interval: Duration) -> Backoff {
     }
 }
 
+/// A poll pass that failed on a transient answer of its source is an API call made again: the
+/// supervisor runs the pass again after its pause.
+fn count_retry(e: &SyncError) {
+    if let SyncError::Source { source, .. } = e {
+        if source.should_retry() {
+            crate::metrics::engine::api_retry(source.system);
+        }
+    }
+}
+
 /// An order flow's poller: one poll per `interval`.
 pub async fn poller(flow: Arc<OrderFlow>, store: Store, interval: Duration, mut sup: Supervision) {
     sup.backoff = poll_backoff(sup.backoff, interval);
     supervise(format!("poll:{}", flow.name), sup, move || {
         let (flow, store) = (flow.clone(), store.clone());
         async move {
-            flow.poll(&store, false).await?;
+            flow.poll(&store, false).await.inspect_err(count_retry)?;
             Ok::<_, SyncError>(Next::After(interval))
         }
     })
@@ -72,7 +82,7 @@ pub async fn deal_pull(
     supervise(format!("pull:{}", pull.name), sup, move || {
         let (pull, store) = (pull.clone(), store.clone());
         async move {
-            pull.poll(&store, false).await?;
+            pull.poll(&store, false).await.inspect_err(count_retry)?;
             Ok::<_, SyncError>(Next::After(interval))
         }
     })

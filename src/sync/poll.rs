@@ -55,7 +55,7 @@ pub struct PollReport {
 impl OrderFlow {
     /// The cursor's name in the store.
     pub fn cursor_name(&self) -> String {
-        format!("flow:{}:orders_modified_after", self.name)
+        cursor_name_of(&self.name)
     }
 
     /// One pass over the source. `full` ignores the cursor and re-reads everything (still
@@ -217,6 +217,11 @@ impl OrderFlow {
             Enqueued::Coalesced(_) => Queued::Coalesced,
         })
     }
+}
+
+/// The store cursor of the order flow named `flow`.
+pub fn cursor_name_of(flow: &str) -> String {
+    format!("flow:{flow}:orders_modified_after")
 }
 
 /// Where a listing is, page by page: from page 1 until the system names no later page. An

@@ -39,6 +39,11 @@ pub struct DealPullFlow {
     pub max_attempts: u32,
 }
 
+/// The store cursor of the CRM → store flow named `flow`.
+pub fn cursor_name_of(flow: &str) -> String {
+    format!("flow:{flow}:deals_modified_after")
+}
+
 /// What [`DealPullFlow::queue_deal`] did with one deal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pulled {
@@ -58,7 +63,7 @@ pub enum Pulled {
 impl DealPullFlow {
     /// The cursor's name in the store.
     pub fn cursor_name(&self) -> String {
-        format!("flow:{}:deals_modified_after", self.name)
+        cursor_name_of(&self.name)
     }
 
     /// One pass over the CRM's changed deals; the cursor moves after the whole pass is queued.

@@ -199,11 +199,23 @@ pub async fn journal_operator(
 /// The flow a job belongs to: named in its payload (order and deal jobs), or for a payments job
 /// the flow that carries payments from the store its order came from.
 pub fn flow_of(job: &Job, config: &Config) -> Option<String> {
-    if let Some(flow) = job.payload["flow"].as_str() {
+    let entity = job.payload["entity"].as_str();
+    let system = entity.map(|e| e.split_once(':').map_or(e, |(s, _)| s));
+    flow_of_origin(job.payload["flow"].as_str(), system, config)
+}
+
+/// [`flow_of`] from the parts the store groups waiting jobs by
+/// ([`dealbridge_store::WaitingGroup`]): the payload's flow, else the flow carrying payments
+/// from the system of the job's entity.
+pub fn flow_of_origin(
+    flow: Option<&str>,
+    entity_system: Option<&str>,
+    config: &Config,
+) -> Option<String> {
+    if let Some(flow) = flow {
         return Some(flow.to_string());
     }
-    let entity = job.payload["entity"].as_str()?;
-    let system = entity.split_once(':').map_or(entity, |(s, _)| s);
+    let system = entity_system?;
     config
         .flows
         .iter()

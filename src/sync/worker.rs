@@ -208,6 +208,9 @@ impl Executor {
                         .await?;
                     match outcome {
                         FailOutcome::RetryAt(at) => {
+                            if let RunError::Connector(e) = &err {
+                                crate::metrics::engine::api_retry(e.system);
+                            }
                             info!(error = %message, error_kind = kind, retry_at = %at, "job failed; will retry");
                             Ok(JobOutcome::Retrying)
                         }
@@ -654,5 +657,6 @@ where
     .adjust(|e: &ConnectorError, next: Option<Duration>| {
         next.map(|d| e.retry_after.map_or(d, |asked| asked.max(d)))
     })
+    .notify(|e: &ConnectorError, _| crate::metrics::engine::api_retry(e.system))
     .await
 }

@@ -11,6 +11,7 @@ mod config_check;
 mod console_errors;
 mod logs;
 mod metrics;
+mod metrics_families;
 mod onec_exchange;
 mod onec_import;
 mod onec_run;

@@ -22,14 +22,14 @@ const ORDERS: usize = 24;
 
 /// One sample line: name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
+pub(crate) struct Sample {
+    pub(crate) name: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) value: f64,
 }
 
 /// Parses the sample lines of a text exposition (labels without escaped quotes, as ours are).
-fn parse(text: &str) -> Vec<Sample> {
+pub(crate) fn parse(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
@@ -59,7 +59,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// The sum of `name`'s samples whose labels include every pair of `with`.
-fn sum(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> u64 {
+pub(crate) fn sum(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> u64 {
     samples
         .iter()
         .filter(|s| s.name == name)
@@ -71,7 +71,7 @@ fn sum(samples: &[Sample], name: &str, with: &[(&str, &str)]) -> u64 {
         .sum::<f64>() as u64
 }
 
-async fn create_orders(base_url: &str, n: usize) {
+pub(crate) async fn create_orders(base_url: &str, n: usize) {
     let client = WooClient::new(base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
     for i in 0..n {
         let order: NewOrder = serde_json::from_value(json!({
@@ -85,7 +85,7 @@ async fn create_orders(base_url: &str, n: usize) {
     }
 }
 
-async fn scrape(url: &str) -> String {
+pub(crate) async fn scrape(url: &str) -> String {
     let resp = reqwest::get(url).await.expect("scrape /metrics");
     assert_eq!(resp.status(), 200);
     let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
@@ -194,6 +194,21 @@ async fn counters_match_what_the_emulators_saw_under_thirty_percent_faults() {
     );
 
     check_jobs(&samples, &text, &seen);
+    // Every faulted call was made again: in place (a read), by the job's next attempt (a
+    // write), or by the poll's next pass; none went dead.
+    let retries = |system| {
+        sum(
+            &samples,
+            "dealbridge_api_retries_total",
+            &[("system", system)],
+        )
+    };
+    assert_eq!(retries("bitrix24"), seen.crm[1] + seen.crm[2], "{text}");
+    assert_eq!(
+        retries("woocommerce"),
+        seen.shop[1] + seen.shop[2],
+        "{text}"
+    );
     assert_eq!(world.crm.handle.deal_count(), ORDERS);
     let rejected = |system| {
         sum(
@@ -327,8 +342,10 @@ fn check_requests(
 
 /// Labels are low-cardinality words: only known label names, and no value that looks like an
 /// id, a URL or an e-mail.
-fn no_label_carries_an_id(samples: &[Sample]) {
-    let allowed = ["system", "outcome", "kind", "flow", "state", "loop", "le"];
+pub(crate) fn no_label_carries_an_id(samples: &[Sample]) {
+    let allowed = [
+        "system", "outcome", "kind", "flow", "state", "loop", "le", "catalog", "action", "type",
+    ];
     for s in samples {
         for (k, v) in &s.labels {
             assert!(allowed.contains(&k.as_str()), "label {k} on {}", s.name);
@@ -350,7 +367,7 @@ fn no_label_carries_an_id(samples: &[Sample]) {
 }
 
 /// `promtool check metrics` on the exposition, when promtool is installed.
-fn promtool_check(text: &str) {
+pub(crate) fn promtool_check(text: &str) {
     use std::io::Write;
     let child = std::process::Command::new("promtool")
         .args(["check", "metrics"])

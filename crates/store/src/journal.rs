@@ -118,6 +118,28 @@ impl Store {
         })
     }
 
+    /// The newest `limit` entries of one entity, newest first (e.g. the files of the latest
+    /// 1C exchanges of one type; the entity index keeps it a short read however long the
+    /// journal).
+    pub async fn journal_latest_for(
+        &self,
+        kind: EntityKind,
+        entity_id: &str,
+        limit: u32,
+    ) -> Result<Vec<JournalRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLS} FROM journal WHERE entity_kind = $1 AND entity_id = $2 \
+             ORDER BY id DESC LIMIT $3"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(kind.as_str()).bind(entity_id).bind(i64::from(limit))
+                .fetch_all(pool).await
+                .map_err(StoreError::db(format!("reading the latest journal of {kind} {entity_id}")))?
+                .iter().map(from_row).collect()
+        })
+    }
+
     /// The latest `limit` entries, newest first.
     pub async fn journal_recent(&self, limit: u32) -> Result<Vec<JournalRow>, StoreError> {
         let sql = format!("SELECT {COLS} FROM journal ORDER BY id DESC LIMIT $1");

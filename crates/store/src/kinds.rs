@@ -119,6 +119,9 @@ stored_names! {
         Queue = "queue",
         /// A reconciliation run (journal only: its counts and differences).
         Reconcile = "reconcile",
+        /// A 1C exchange of one type, `catalog` or `sale` (journal only: each file it imported,
+        /// with its counts or why it failed).
+        Exchange1c = "exchange_1c",
     }
 }
 
@@ -157,6 +160,7 @@ mod tests {
             (EntityKind::Schedule, "schedule"),
             (EntityKind::Queue, "queue"),
             (EntityKind::Reconcile, "reconcile"),
+            (EntityKind::Exchange1c, "exchange_1c"),
         ];
         assert_eq!(want.len(), EntityKind::ALL.len());
         for (kind, text) in want {

@@ -54,7 +54,7 @@ pub use kinds::{EntityKind, JobKind, UnknownName};
 pub use lock::NamedLock;
 pub use queue::{
     BackoffPolicy, BulkRetry, Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob,
-    Queue,
+    Queue, WaitingGroup,
 };
 pub use rejections::{RejectionStats, REJECTIONS_KEPT};
 pub use snapshot::{canonical_json, snapshot_hash};

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod detail;
+pub mod exchanges;
 pub mod pages;
 pub mod reconcile;
 pub mod record;
@@ -90,7 +91,18 @@ async fn overview(State(s): State<ConsoleState>, headers: HeaderMap) -> Response
         Ok(rows) => rows,
         Err(e) => return server_error(e),
     };
-    Html(pages::overview(&report, &flows, hour, day, now)).into_response()
+    let exchanges = match exchanges::last_exchanges(&s.store).await {
+        Ok(x) => x,
+        Err(e) => return server_error(e),
+    };
+    Html(pages::overview(
+        &report,
+        &flows,
+        (hour, day),
+        &exchanges,
+        now,
+    ))
+    .into_response()
 }
 
 /// Per flow: its last successful poll, its waiting jobs and the oldest one; and the jobs done and
@@ -124,6 +136,7 @@ async fn flow_rows(
                 failing_since: poll.and_then(|l| l.failing_since),
                 waiting: mine.len(),
                 oldest: mine.iter().map(|j| j.created_at).min(),
+                cursor: flow_cursor(report, &f.name),
             }
         })
         .collect();
@@ -132,6 +145,20 @@ async fn flow_rows(
     let hour = q.finished_since(now - chrono::Duration::hours(1)).await?;
     let day = q.finished_since(now - chrono::Duration::days(1)).await?;
     Ok((rows, hour, day))
+}
+
+/// A flow's poll cursor (an order flow's or a CRM → store flow's) and when it last moved.
+fn flow_cursor(
+    report: &StatusReport,
+    flow: &str,
+) -> Option<(String, chrono::DateTime<chrono::Utc>)> {
+    let names = [
+        crate::sync::poll::cursor_name_of(flow),
+        crate::sync::pull::cursor_name_of(flow),
+    ];
+    let c = report.cursors.iter().find(|c| names.contains(&c.name))?;
+    let moved = chrono::DateTime::parse_from_rfc3339(&c.updated_at).ok()?;
+    Some((c.value.clone(), moved.with_timezone(&chrono::Utc)))
 }
 
 async fn login_form() -> Response {

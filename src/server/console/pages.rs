@@ -56,6 +56,9 @@ pub struct FlowRow {
     pub waiting: usize,
     /// When the oldest of them was queued.
     pub oldest: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its poll cursor: where the last pass stopped (the newest change it read), and when the
+    /// cursor last moved. `None` before the first pass that read anything.
+    pub cursor: Option<(String, chrono::DateTime<chrono::Utc>)>,
 }
 
 /// `95 s`, `12 min`, `3 h`: how long ago, roughly.
@@ -68,12 +71,13 @@ fn ago(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> 
     }
 }
 
-/// The overview: flows, recent jobs, queue, loops, cursors, catalogs, conflicts.
+/// The overview: flows, recent jobs, queue, loops, cursors, catalogs, conflicts, the last 1C
+/// exchange.
 pub fn overview(
     report: &StatusReport,
     flows: &[FlowRow],
-    hour: (i64, i64),
-    day: (i64, i64),
+    (hour, day): ((i64, i64), (i64, i64)),
+    exchanges: &[super::exchanges::LastExchange],
     now: chrono::DateTime<chrono::Utc>,
 ) -> String {
     let mut b = String::new();
@@ -89,16 +93,27 @@ pub fn overview(
         day.0,
         day.1
     );
-    b.push_str("<h2>Flows</h2><table><tr><th>flow</th><th>from → to</th><th>last successful poll</th><th>waiting jobs</th><th>oldest waiting</th></tr>");
+    b.push_str("<h2>Flows</h2><table><tr><th>flow</th><th>from → to</th><th>last successful poll (cursor lag)</th><th>cursor</th><th>waiting jobs</th><th>oldest waiting</th></tr>");
     for f in flows {
         let poll = match (f.last_poll, f.failing_since) {
-            (_, Some(since)) => format!("<span class=bad>failing for {}</span>", ago(since, now)),
-            (Some(t), None) => format!("{} ago", ago(t, now)),
+            (last, Some(since)) => format!(
+                "<span class=bad>failing for {}</span>{}",
+                ago(since, now),
+                last.map_or(String::new(), |t| format!(
+                    "; last success {} ({} ago)",
+                    when(t),
+                    ago(t, now)
+                ))
+            ),
+            (Some(t), None) => format!("{} ({} ago)", when(t), ago(t, now)),
             (None, None) => "-".to_string(),
         };
+        let cursor = f.cursor.as_ref().map_or("-".to_string(), |(at, moved)| {
+            format!("{} (moved {} ago)", escape(at), ago(*moved, now))
+        });
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{poll}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{poll}</td><td>{cursor}</td><td>{}</td><td>{}</td></tr>",
             escape(&f.name),
             escape(&f.route),
             f.waiting,
@@ -107,6 +122,7 @@ pub fn overview(
         );
     }
     b.push_str("</table>");
+    b.push_str(&super::exchanges::section(exchanges, when));
     b.push_str("<h2>Queue</h2><table><tr><th>state</th><th>jobs</th></tr>");
     for (state, n) in &report.queue {
         let _ = write!(b, "<tr><td>{}</td><td>{n}</td></tr>", escape(state));

@@ -221,6 +221,10 @@ impl ExchangeImporter for StoreImporter {
         Ok(summary)
     }
 
+    async fn file_imported(&self, file: &super::endpoint::ImportedFile<'_>) {
+        super::exchange_journal::journal_file(&self.store, file).await;
+    }
+
     async fn orders_for_export(&self) -> Result<Vec<Order>, String> {
         let limit = if self.export_stages.is_empty() {
             EXPORT_BATCH

@@ -7,13 +7,17 @@
 //! - `convert`: reader items → store catalog rows.
 //! - [`exchange`]: the store-backed importer behind the endpoint (catalog in, orders out).
 //! - [`documents`]: order statuses and payments from 1C, matched to the orders sent to it.
+//! - [`metrics`]: files imported by type and outcome, import duration; [`exchange_journal`]:
+//!   each imported file in the journal.
 
 pub mod config;
 mod convert;
 pub mod documents;
 pub mod endpoint;
 pub mod exchange;
+pub mod exchange_journal;
 pub mod import;
+pub mod metrics;
 
 pub use import::{
     import_files, import_files_with, FileImport, ImportError, ImportProgress, ImportReport,

@@ -30,12 +30,14 @@ mod backoff;
 mod bulk;
 mod claim;
 mod finish;
+mod origins;
 mod types;
 
 use std::sync::Arc;
 
 pub use backoff::BackoffPolicy;
 pub use bulk::BulkRetry;
+pub use origins::WaitingGroup;
 pub use types::{Enqueued, FailOutcome, Failure, Job, JobFilter, JobState, NewJob};
 
 use crate::clock::Clock;

@@ -6,6 +6,7 @@ mod common;
 
 mod catalog;
 mod first_error;
+mod gauges;
 mod lock;
 mod queue;
 mod rejections;

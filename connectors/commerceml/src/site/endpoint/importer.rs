@@ -4,6 +4,23 @@ use crate::ExchangeType;
 use async_trait::async_trait;
 use dealbridge_sdk::model::Order;
 use std::path::Path;
+use std::time::Duration;
+
+/// One uploaded file whose import ended, as the endpoint reports it to
+/// [`ExchangeImporter::file_imported`].
+#[derive(Debug, Clone, Copy)]
+pub struct ImportedFile<'a> {
+    /// `catalog` or `sale`.
+    pub exchange_type: ExchangeType,
+    /// The exchange it belongs to (its session's `sessid`): files of one exchange share it.
+    pub exchange: &'a str,
+    /// The file name 1C gave.
+    pub name: &'a str,
+    /// What [`ExchangeImporter::import_file`] returned.
+    pub result: Result<&'a str, &'a str>,
+    /// How long the import took.
+    pub took: Duration,
+}
 
 /// Imports uploaded CommerceML files and supplies orders for 1C.
 ///
@@ -22,6 +39,10 @@ pub trait ExchangeImporter: Send + Sync {
     /// Marks orders exported; called only when 1C confirms with `mode=success`.
     /// `ids` are the orders' `source.id`.
     async fn mark_exported(&self, ids: &[String]) -> Result<(), String>;
+
+    /// A file's import ended (once per file, after [`ExchangeImporter::import_file`]), for the
+    /// record: the store-backed importer journals it.
+    async fn file_imported(&self, _file: &ImportedFile<'_>) {}
 
     /// A new exchange of `exchange_type` starts (`mode=init`). `version` is what 1C sent: new 1C
     /// modules send one and end the exchange with `mode=deactivate` / `mode=complete`, so a full

@@ -9,12 +9,13 @@ mod answer;
 mod files;
 mod importer;
 mod jobs;
+mod measured;
 mod session;
 mod unzip;
 
 pub use answer::Answer;
 pub use files::confine;
-pub use importer::ExchangeImporter;
+pub use importer::{ExchangeImporter, ImportedFile};
 pub use session::COOKIE_NAME;
 pub use unzip::ZipLimits;
 
@@ -192,7 +193,10 @@ async fn dispatch(
             init(s, &cookie, kind, version)
         }
         (_, "file") => file(s, &cookie, kind, filename, body).await,
-        (_, "import") => import(s, kind, filename).await,
+        (_, "import") => {
+            let exchange = exchange_id(s, &cookie);
+            import(s, kind, filename, exchange).await
+        }
         (ExchangeType::Sale, "query") => query(s, &cookie).await,
         (ExchangeType::Sale, "success") => confirm(s, &cookie).await,
         (_, "deactivate") | (_, "complete") => match s.importer.finish_exchange(kind).await {
@@ -299,7 +303,10 @@ async fn file(
     if kind == ExchangeType::Sale && old_protocol && !files::is_zip(&dir.join(&rel)) {
         // Old protocol (no version at init): 1C sends no mode=import for sale files, the site
         // imports at upload time.
-        return match s.importer.import_file(kind, &dir.join(&rel)).await {
+        let exchange = exchange_id(s, cookie);
+        let path = dir.join(&rel);
+        return match measured::import_file(s.importer.as_ref(), kind, &path, &exchange, name).await
+        {
             Ok(summary) => Answer::success(summary),
             Err(reason) => Answer::failure(reason),
         };
@@ -335,7 +342,14 @@ async fn unpack_pending(s: &Inner, dir: &std::path::Path) -> Result<Vec<PathBuf>
     .map_err(|e| format!("unpacking failed: {e}"))?
 }
 
-async fn import(s: &Inner, kind: ExchangeType, filename: Option<&str>) -> Answer {
+/// The exchange a session's requests belong to, for the record: its `sessid`.
+fn exchange_id(s: &Inner, cookie: &str) -> String {
+    s.sessions
+        .with(cookie, |sess| sess.sessid.clone())
+        .unwrap_or_default()
+}
+
+async fn import(s: &Inner, kind: ExchangeType, filename: Option<&str>, exchange: String) -> Answer {
     let Some(name) = filename else {
         return Answer::failure("mode=import needs filename=");
     };
@@ -363,8 +377,9 @@ async fn import(s: &Inner, kind: ExchangeType, filename: Option<&str>) -> Answer
         Some(JobState::Done(result)) => return finished(s, &key, name, result),
         None => {
             let importer = Arc::clone(&s.importer);
+            let name = name.to_string();
             s.jobs.start(key.clone(), move || async move {
-                importer.import_file(kind, &path).await
+                measured::import_file(importer.as_ref(), kind, &path, &exchange, &name).await
             })
         }
     };
