@@ -195,6 +195,8 @@ pub struct CmlReader {
     /// `Some` in counting mode ([`CmlReader::count_all`]): items are counted from their events
     /// and never built.
     counting: Option<Box<count::Counting>>,
+    /// 1-based line of the start tag of the item last read (for data-quality examples).
+    item_line: u64,
 }
 
 impl CmlReader {
@@ -231,12 +233,19 @@ impl CmlReader {
             done: false,
             failed: false,
             counting: None,
+            item_line: 0,
         })
     }
 
     /// File-level facts seen so far (complete once the iterator is exhausted).
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// 1-based line where the item last returned by [`CmlReader::next_item`] starts (0 before
+    /// the first). Groups nested in one `Группа` share their outer group's line.
+    pub fn item_line(&self) -> u64 {
+        self.item_line
     }
 
     /// Elements skipped because the reader does not know them (never fatal).
@@ -548,6 +557,7 @@ impl CmlReader {
                 if self.counting.is_some() {
                     self.count_item(count::Target::Item(kind), e, empty)?;
                 } else {
+                    self.item_line = self.here().0;
                     let node = self.subtree(e, empty)?;
                     self.convert(kind, node);
                 }

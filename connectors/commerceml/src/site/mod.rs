@@ -7,18 +7,26 @@
 //! - `convert`: reader items → store catalog rows.
 //! - [`exchange`]: the store-backed importer behind the endpoint (catalog in, orders out).
 //! - [`documents`]: order statuses and payments from 1C, matched to the orders sent to it.
+//! - [`quality`]: the data-quality report built while importing.
+//! - [`guard`]: the deactivation guard (`max_deactivate_share`, held deactivations).
+//! - [`record`]: what an import leaves in the journal.
 
 pub mod config;
 mod convert;
 pub mod documents;
 pub mod endpoint;
 pub mod exchange;
+pub mod guard;
 pub mod import;
+pub mod quality;
+pub mod record;
 
+pub use guard::{apply_held, Deactivation, Held};
 pub use import::{
-    import_files, import_files_with, FileImport, ImportError, ImportProgress, ImportReport,
-    ImportRun, BATCH_ROWS,
+    import_files, import_files_opts, import_files_with, FileImport, ImportError, ImportOptions,
+    ImportProgress, ImportReport, ImportRun, BATCH_ROWS,
 };
+pub use quality::{Code, Example, Finding, Quality, QualityRules};
 
 use dealbridge_store::StoreError;
 
