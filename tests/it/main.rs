@@ -12,6 +12,7 @@ mod logs;
 mod metrics;
 mod onec_exchange;
 mod onec_import;
+mod onec_quality;
 mod onec_run;
 mod onec_split;
 mod orders_to_amocrm;

@@ -49,6 +49,8 @@ pub struct Header {
     pub encoding: String,
     /// Whether a UTF-8 byte-order mark preceded the text.
     pub bom: bool,
+    /// Set when the bytes did not match the declared encoding: why, and which was used instead.
+    pub encoding_mismatch: Option<String>,
     /// `СодержитТолькоИзменения` (attribute or child element) of any package; `None` if absent.
     pub only_changes: Option<bool>,
     /// Sections seen so far, in order of appearance.
@@ -224,6 +226,7 @@ impl CmlReader {
             header: Header {
                 encoding: detected.encoding.name().to_string(),
                 bom: detected.bom,
+                encoding_mismatch: detected.mismatch.clone(),
                 ..Header::default()
             },
             pending: VecDeque::new(),

@@ -511,11 +511,12 @@ impl FileJob<'_> {
             file: label.clone(),
             source,
         })?;
-        let mismatch = probe
+        // The head decides the encoding; the probe catches bytes further on that do not match it.
+        let later = probe
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .mismatch(&stats.encoding);
-        if let Some(why) = mismatch {
+        if let Some(why) = stats.encoding_mismatch.clone().or(later) {
             collector.encoding_mismatch(why);
         }
         report.properties += stats.properties;
@@ -554,8 +555,10 @@ struct ParseStats {
     payments: u64,
     counterparties: u64,
     unknown_elements: u64,
-    /// The encoding the reader decoded with (declared, or from the BOM).
+    /// The encoding the reader decoded with (declared, from the BOM, or what the bytes are).
     encoding: String,
+    /// Why the declared encoding was not used, if it was not.
+    encoding_mismatch: Option<String>,
 }
 
 /// Parses one file on the calling (blocking) thread, sending full batches to the writer.
@@ -650,6 +653,7 @@ fn parse_file(
     stats.only_changes = h.only_changes;
     stats.unknown_elements = reader.unknown_elements();
     stats.encoding = h.encoding.clone();
+    stats.encoding_mismatch = h.encoding_mismatch.clone();
     Ok(stats)
 }
 

@@ -65,9 +65,18 @@ pub fn check_file(path: &Path) -> std::io::Result<Result<(), OutsideRoot>> {
     }))
 }
 
-/// The offset in `tail` of the first text after the last end tag, if there is any.
+/// The offset in `tail` of the first text after the root element's end tag, if there is any.
+/// Without that end tag (a truncated file) there is nothing to say: the reader reports it.
 fn after_root(tail: &[u8]) -> Option<usize> {
-    let close = tail.windows(2).rposition(|w| w == b"</")?;
+    const ROOT: &str = "КоммерческаяИнформация";
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(ROOT);
+    let close = [ROOT.as_bytes(), &cp1251]
+        .into_iter()
+        .filter_map(|name| {
+            let tag = [b"</".as_slice(), name].concat();
+            tail.windows(tag.len()).rposition(|w| w == tag)
+        })
+        .max()?;
     let mut at = close + tail[close..].iter().position(|&b| b == b'>')? + 1;
     loop {
         while at < tail.len() && tail[at].is_ascii_whitespace() {
@@ -115,7 +124,15 @@ mod tests {
     #[test]
     fn a_clean_file_passes() {
         assert_eq!(
-            check("\u{feff}<?xml version=\"1.0\"?>\n<a>\n<b/></a>\n<!-- c -->\n<?pi x?>\n"),
+            check("\u{feff}<?xml version=\"1.0\"?>\n<КоммерческаяИнформация>\n<b/></КоммерческаяИнформация>\n<!-- c -->\n<?pi x?>\n"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_truncated_file_is_left_to_the_reader() {
+        assert_eq!(
+            check("<КоммерческаяИнформация><Товар><Ид>x</Ид><Наим"),
             Ok(())
         );
     }
@@ -129,12 +146,18 @@ mod tests {
 
     #[test]
     fn text_after_the_root_is_found() {
-        let e = check("<?xml version=\"1.0\"?>\n<a>\n</a>\n<!-- ok -->\n  tail").unwrap_err();
+        let e = check("<?xml version=\"1.0\"?>\n<КоммерческаяИнформация>\n</КоммерческаяИнформация>\n<!-- ok -->\n  tail").unwrap_err();
         assert_eq!(
             (e.line, e.column, e.place),
             (5, 3, "after the root element")
         );
-        let e = check("<a>\n</a><b/>").unwrap_err();
-        assert_eq!((e.line, e.column), (2, 5));
+        let e = check("<КоммерческаяИнформация>\n</КоммерческаяИнформация><b/>").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 48));
+        let (cp, _, _) = encoding_rs::WINDOWS_1251
+            .encode("<КоммерческаяИнформация>\n</КоммерческаяИнформация> x");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cp.xml"), &cp).unwrap();
+        let e = check_file(&dir.path().join("cp.xml")).unwrap().unwrap_err();
+        assert_eq!((e.line, e.column), (2, 27));
     }
 }
