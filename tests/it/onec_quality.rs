@@ -163,7 +163,7 @@ async fn a_defective_catalog_gives_exactly_the_findings_put_in_it() {
     let garbled = write(
         dir.path(),
         "garbled.xml",
-        &catalog(&product("p7", "A7", "Шкаф", PIECE, ""), true)
+        &catalog(&product("p7", "A7", "Шкаф", PIECE, ""), false)
             .replace("encoding=\"UTF-8\"", "encoding=\"windows-1251\""),
     );
     let options = ImportOptions {
@@ -257,16 +257,64 @@ async fn a_defective_catalog_gives_exactly_the_findings_put_in_it() {
     s.close().await;
 }
 
-/// A real 1C export (carono-ut11-2.07, УТ 11) checked by hand against the report.
+/// A real 1C export (carono-ut11-2.07, УТ 11: `tests/fixtures/onec/`, a byte copy of
+/// `../shared/fixtures/commerceml/carono-ut11-2.07`), checked by hand against the report:
+/// - 2 products, both active, with distinct articles (`Б-130001`, `Б- 130005`), one barcode
+///   (`2000018987155`) on the first only, non-empty names, and a unit (`Код="715"`, a pair: not
+///   pieces) each: no duplicate, empty-name or missing-unit finding;
+/// - 5 variant offers (`Ид#Ид`), all of the 2 products above: no offer/variant without product;
+/// - each has a price of the one price type `Розничная` (bb14a3a4-…) and whole, positive
+///   quantities (20, 19, 120, 15, 45, total and per warehouse): no price, negative or fractional
+///   finding;
+/// - UTF-8 with a BOM, declared UTF-8, nothing outside the root; both files are full files of
+///   a first import: nothing to deactivate.
+///
+/// Without a mapping there is nothing else to check, so no finding at all. With a mapping of
+/// `Розничная` and one of the 5 declared warehouses (`Магазин "Обувь"`), the other 4 are
+/// exactly the only finding (`warehouse_not_mapped`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_catalog_gives_only_what_is_really_in_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path()).await;
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onec/carono-ut11-2.07");
     let files = [base.join("import.xml"), base.join("offers.xml")];
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
     let r = import_files(&s, "1c", &files, &|_| {}).await.unwrap();
-    println!("{}", r.quality.summary());
-    println!("{}", serde_json::to_string_pretty(&r.quality).unwrap());
+    assert!(r.quality.findings.is_empty(), "{}", r.quality.summary());
+    s.close().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    let options = ImportOptions {
+        rules: QualityRules {
+            price_types: vec!["Розничная".into()],
+            warehouses: vec!["Магазин \"Обувь\"".into()],
+        },
+        ..ImportOptions::default()
+    };
+    let r = import_files_opts(&s, "1c", &files, &options, &|_| {})
+        .await
+        .unwrap();
+    let got: Vec<(Code, u64)> = r
+        .quality
+        .findings
+        .iter()
+        .map(|f| (f.code, f.count))
+        .collect();
+    assert_eq!(
+        got,
+        [(Code::WarehouseNotMapped, 4)],
+        "{}",
+        r.quality.summary()
+    );
+    let ids: Vec<&str> = r.quality.findings[0]
+        .examples
+        .iter()
+        .map(|e| e.id.as_str())
+        .collect();
+    assert!(
+        !ids.contains(&"b6112590-41ba-11dd-ac9d-0015e9b8c48d"),
+        "the mapped one"
+    );
     s.close().await;
 }
 
