@@ -535,3 +535,79 @@ async fn the_exchange_endpoint_reports_quality_and_holds_a_mass_deactivation() {
     assert_eq!(active(&s).await, (7, 7));
     s.close().await;
 }
+
+/// The real binary: `import-1c --json` prints the report under `"quality"`, the human output
+/// summarises it, and `--apply-held-deactivation` applies a held deactivation once.
+#[test]
+fn cli_prints_quality_and_applies_the_held_deactivation() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.sqlite").display());
+    let run = |args: &[&str], files: &[PathBuf]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dealbridge"))
+            .arg("import-1c")
+            .args(args)
+            .args(["--database", &url])
+            .args(files)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
+    let first = json(run(&["--json"], &full_catalog(dir.path(), "d1", 0..10)));
+    assert_eq!(first["quality"]["findings"], serde_json::json!([]));
+    let second = json(run(&["--json"], &full_catalog(dir.path(), "d2", 0..7)));
+    let findings = second["quality"]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["code"], "deactivation_held");
+    assert_eq!(findings[0]["count"], 6);
+    assert_eq!(second["catalog"]["products"]["deactivated"], 0);
+
+    let human = run(&[], &full_catalog(dir.path(), "d3", 0..7));
+    assert!(human.contains("quality:"), "{human}");
+    assert!(human.contains("deactivation_held"), "{human}");
+
+    let applied = json(run(&["--json", "--apply-held-deactivation"], &[]));
+    assert_eq!(applied["deactivated"]["products"], 3);
+    assert_eq!(applied["deactivated"]["offers"], 3);
+    let again = json(run(&["--json", "--apply-held-deactivation"], &[]));
+    assert_eq!(again["deactivated"]["products"], 0);
+}
+
+/// `[exchange_1c] max_deactivate_share`: 0.2 by default, a number from 0 to 1, anything else
+/// reported at its file and line.
+#[test]
+fn max_deactivate_share_is_read_and_checked_with_file_and_line() {
+    use dealbridge::config::{check, NoEnv};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dealbridge.toml");
+    let load = |share: &str| {
+        std::fs::write(
+            &path,
+            format!("[exchange_1c]\nlogin = \"1c\"\npassword = \"p\"\n{share}"),
+        )
+        .unwrap();
+        check(&path, &NoEnv)
+    };
+    let share = |c: dealbridge::config::Config| c.exchange_1c.unwrap().max_deactivate_share;
+    assert_eq!(share(load("").unwrap()), rust_decimal::Decimal::new(2, 1));
+    assert_eq!(
+        share(load("max_deactivate_share = 0.5\n").unwrap()),
+        rust_decimal::Decimal::new(5, 1)
+    );
+    assert_eq!(
+        share(load("max_deactivate_share = 1\n").unwrap()),
+        rust_decimal::Decimal::ONE
+    );
+    for bad in ["1.5", "-0.1", "\"0.2\""] {
+        let errors = load(&format!("max_deactivate_share = {bad}\n")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].file, path);
+        assert_eq!(errors[0].line, 4, "{bad}");
+        assert!(errors[0].message.contains("from 0 to 1"), "{}", errors[0]);
+    }
+}
