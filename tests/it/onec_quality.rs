@@ -93,19 +93,9 @@ fn rules() -> QualityRules {
     }
 }
 
-/// Every finding at least once, each with a known count; the comments say which item has it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_defective_catalog_gives_exactly_the_findings_put_in_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path()).await;
-    // Yesterday: a product only the database knows (its offers below are not findings).
-    let before = write(
-        dir.path(),
-        "before.xml",
-        &catalog(&product("db-1", "DB-1", "Из базы", PIECE, ""), true),
-    );
-    import_files(&s, "1c", &[before], &|_| {}).await.unwrap();
-
+/// The defective run: a full catalog, a full offers file, a full catalog in the wrong encoding.
+/// The comments say which item has which finding.
+fn defective_files(dir: &Path) -> [PathBuf; 3] {
     let products = [
         product("p1", "A1", "Стол", PIECE, "<Штрихкод>111</Штрихкод>"),
         // duplicate_article (A1) and duplicate_barcode (111).
@@ -127,7 +117,7 @@ async fn a_defective_catalog_gives_exactly_the_findings_put_in_it() {
         ),
     ]
     .concat();
-    let import = write(dir.path(), "import.xml", &catalog(&products, false));
+    let import = write(dir, "import.xml", &catalog(&products, false));
     let retail = "pt-r";
     let offers_xml = [
         offer("p1", &[(retail, "100")], None, &[("w1", "5")]),
@@ -151,7 +141,7 @@ async fn a_defective_catalog_gives_exactly_the_findings_put_in_it() {
     // price_type_not_mapped (Оптовая), mapped_price_type_missing (Закупочная),
     // warehouse_not_mapped (Дальний), mapped_warehouse_missing (Резерв).
     let offers_file = write(
-        dir.path(),
+        dir,
         "offers.xml",
         &offers(
             &[(retail, "Розничная"), ("pt-o", "Оптовая")],
@@ -161,24 +151,36 @@ async fn a_defective_catalog_gives_exactly_the_findings_put_in_it() {
     );
     // encoding_mismatch: declares windows-1251, the bytes are UTF-8.
     let garbled = write(
-        dir.path(),
+        dir,
         "garbled.xml",
         &catalog(&product("p7", "A7", "Шкаф", PIECE, ""), false)
             .replace("encoding=\"UTF-8\"", "encoding=\"windows-1251\""),
     );
+    [import, offers_file, garbled]
+}
+
+/// Every finding at least once, each with a known count; the comments say which item has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_defective_catalog_gives_exactly_the_findings_put_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path()).await;
+    // Yesterday: a product only the database knows (its offers below are not findings).
+    let before = write(
+        dir.path(),
+        "before.xml",
+        &catalog(&product("db-1", "DB-1", "Из базы", PIECE, ""), true),
+    );
+    import_files(&s, "1c", &[before], &|_| {}).await.unwrap();
+
+    let files = defective_files(dir.path());
+    let import = files[0].clone();
     let options = ImportOptions {
         rules: rules(),
         ..ImportOptions::default()
     };
-    let r = import_files_opts(
-        &s,
-        "1c",
-        &[import.clone(), offers_file, garbled],
-        &options,
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let r = import_files_opts(&s, "1c", &files, &options, &|_| {})
+        .await
+        .unwrap();
     let q = &r.quality;
     let want = [
         (Code::OfferWithoutProduct, 1),
@@ -503,7 +505,7 @@ async fn the_exchange_endpoint_reports_quality_and_holds_a_mass_deactivation() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let mut opts = ClientOptions::new(&format!("http://{addr}/1c/exchange"), "1c", "p");
+    let mut opts = ClientOptions::new(format!("http://{addr}/1c/exchange"), "1c", "p");
     opts.poll_interval = Duration::from_millis(10);
     opts.version = Some("2.10".into());
     let files = full_catalog(dir.path(), "d2", 0..7);

@@ -48,6 +48,9 @@ pub struct ImportOptions {
     /// `[exchange_1c] max_deactivate_share`: a full catalog deactivating more than this share
     /// of the active products or offers is held (see [`super::guard`]).
     pub max_deactivate_share: Decimal,
+    /// Build the data-quality report (default). `false` only measures what the report costs
+    /// (the benchmark's `import-plain`); text outside the root is refused either way.
+    pub quality: bool,
 }
 
 impl Default for ImportOptions {
@@ -56,6 +59,7 @@ impl Default for ImportOptions {
             batch_rows: BATCH_ROWS,
             rules: QualityRules::default(),
             max_deactivate_share: default_max_deactivate_share(),
+            quality: true,
         }
     }
 }
@@ -348,7 +352,9 @@ async fn run_import(
     track: &SeenRun<'_>,
     progress: &(dyn Fn(ImportProgress) + Send + Sync),
 ) -> Result<(ImportReport, bool, bool), ImportError> {
-    refuse_text_outside_root(files)?;
+    if let Some(refused) = text_outside_root(files) {
+        return Err(refused);
+    }
     let store_err = |source| ImportError::Store {
         file: "run".into(),
         source,
@@ -358,6 +364,7 @@ async fn run_import(
         options.rules.clone(),
         known.into_iter().map(|t| (t.external_id, t.name)).collect(),
     );
+    collector.enabled = options.quality;
     let mut report = ImportReport {
         system: system.to_string(),
         ..ImportReport::default()
@@ -400,28 +407,17 @@ async fn run_import(
     Ok((report, full_products, full_offers))
 }
 
-/// Refuses the run when any file has text before its declaration or after its root element,
-/// before anything is stored.
-fn refuse_text_outside_root(files: &[PathBuf]) -> Result<(), ImportError> {
-    for path in files {
-        let label = path.display().to_string();
+/// Why the run is refused, when any file has text before its declaration or after its root
+/// element; checked before anything is stored.
+fn text_outside_root(files: &[PathBuf]) -> Option<ImportError> {
+    files.iter().find_map(|path| {
+        let file = path.display().to_string();
         match bounds::check_file(path) {
-            Ok(Ok(())) => {}
-            Ok(Err(outside)) => {
-                return Err(ImportError::Refused {
-                    file: label,
-                    outside,
-                })
-            }
-            Err(source) => {
-                return Err(ImportError::Open {
-                    file: label,
-                    source,
-                })
-            }
+            Ok(Ok(())) => None,
+            Ok(Err(outside)) => Some(ImportError::Refused { file, outside }),
+            Err(source) => Some(ImportError::Open { file, source }),
         }
-    }
-    Ok(())
+    })
 }
 
 /// One file of a run.
@@ -467,10 +463,11 @@ impl FileJob<'_> {
 
         let (tx, mut rx) = mpsc::channel::<Parsed>(CHANNEL_BATCHES);
         let probe = Arc::new(Mutex::new(Utf8Probe::default()));
+        let probe_feed = collector.enabled.then(|| probe.clone());
         let counting = Counting {
             inner: file,
             read: bytes_read.clone(),
-            probe: probe.clone(),
+            probe: probe_feed,
         };
         let items = items_read.clone();
         let batch_rows = self.batch_rows;
@@ -516,7 +513,12 @@ impl FileJob<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .mismatch(&stats.encoding);
-        if let Some(why) = stats.encoding_mismatch.clone().or(later) {
+        if let Some(why) = stats
+            .encoding_mismatch
+            .clone()
+            .or(later)
+            .filter(|_| collector.enabled)
+        {
             collector.encoding_mismatch(why);
         }
         report.properties += stats.properties;
@@ -693,17 +695,19 @@ struct Counting<R> {
     inner: R,
     read: Arc<AtomicU64>,
     /// Whether the raw bytes are UTF-8 (compared with the declared encoding at the end).
-    probe: Arc<Mutex<Utf8Probe>>,
+    probe: Option<Arc<Mutex<Utf8Probe>>>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
-        self.probe
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .feed(&buf[..n]);
+        if let Some(probe) = &self.probe {
+            probe
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .feed(&buf[..n]);
+        }
         Ok(n)
     }
 }

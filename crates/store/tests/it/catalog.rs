@@ -821,9 +821,11 @@ async fn held_deactivation_is_counted_kept_and_applied_once(db: TestDb) {
     }
     s.write_catalog_batch("1c", None, &b).await.unwrap();
     // Today's full catalog lists 7 of the 10.
-    let mut seen = CatalogBatch::default();
-    seen.products = b.products[..7].to_vec();
-    seen.offers = b.offers[..7].to_vec();
+    let mut seen = CatalogBatch {
+        products: b.products[..7].to_vec(),
+        offers: b.offers[..7].to_vec(),
+        ..Default::default()
+    };
     s.write_catalog_batch("1c", Some(SeenRun::all("run1")), &seen)
         .await
         .unwrap();

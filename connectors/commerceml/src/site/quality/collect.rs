@@ -54,6 +54,8 @@ struct Declared {
 
 /// Collects the findings of one import run (all its files).
 pub(crate) struct Collector {
+    /// `false`: every check is skipped (to measure what the report costs).
+    pub(crate) enabled: bool,
     rules: QualityRules,
     hasher: RandomState,
     findings: BTreeMap<Code, Finding>,
@@ -93,6 +95,7 @@ impl Collector {
     /// A collector checking against `rules`, with the price types the database already knows.
     pub(crate) fn new(rules: QualityRules, known_price_types: Vec<(String, String)>) -> Self {
         let mut c = Collector {
+            enabled: true,
             rules,
             hasher: RandomState::new(),
             findings: BTreeMap::new(),
@@ -146,6 +149,9 @@ impl Collector {
 
     /// A product, before it is stored.
     pub(crate) fn product(&mut self, p: &CmlProduct, line: u64) {
+        if !self.enabled {
+            return;
+        }
         let sku = p.sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let ex = |c: &Self| c.example(&p.id, sku, line);
         let piece = p.unit.as_ref().is_some_and(is_piece);
@@ -197,6 +203,9 @@ impl Collector {
 
     /// A price type declaration.
     pub(crate) fn price_type(&mut self, t: &PriceType, line: u64) {
+        if !self.enabled {
+            return;
+        }
         self.file_declares_prices = true;
         if !self.price_types.iter().any(|d| d.id == t.id) {
             self.price_types.push(Declared {
@@ -211,6 +220,9 @@ impl Collector {
 
     /// A warehouse declaration.
     pub(crate) fn warehouse(&mut self, w: &Warehouse, line: u64) {
+        if !self.enabled {
+            return;
+        }
         if !self.warehouses.iter().any(|d| d.id == w.id) {
             self.warehouses.push(Declared {
                 id: w.id.clone(),
@@ -249,6 +261,9 @@ impl Collector {
 
     /// An offer, before it is stored.
     pub(crate) fn offer(&mut self, o: &Offer, line: u64) {
+        if !self.enabled {
+            return;
+        }
         let sku = o.sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let ex = |c: &Self| c.example(&o.id, sku, line);
         let quantities = || o.quantity.iter().chain(o.stock.iter().map(|s| &s.quantity));
