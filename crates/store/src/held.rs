@@ -18,7 +18,8 @@ pub struct HeldDeactivation {
     pub products: u64,
     /// Offers it would deactivate.
     pub offers: u64,
-    /// The import run that held it (the latest, when kinds were held by different runs).
+    /// The import run that held it (one of them, when products and offers were held by
+    /// different runs).
     pub run_id: Option<String>,
 }
 
