@@ -57,19 +57,39 @@ fn child(phase: &str, dir: &Path) {
                 s.products + s.offers
             })
             .sum(),
-        "import" | "reimport" => {
+        "import" | "reimport" | "import-plain" => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let url = format!("sqlite://{}", dir.join("bench.sqlite").display());
+                // `import-plain`: the same import into its own fresh database without the
+                // data-quality report, to measure what the report costs.
+                let plain = phase == "import-plain";
+                let db = if plain {
+                    "bench-plain.sqlite"
+                } else {
+                    "bench.sqlite"
+                };
+                let url = format!("sqlite://{}", dir.join(db).display());
                 let store = dealbridge_store::Store::connect(&url).await.unwrap();
+                // The report checks against a mapping of the first price type and warehouse.
+                let options = dealbridge::onec::ImportOptions {
+                    rules: dealbridge::onec::QualityRules {
+                        price_types: vec![catalog::PRICE_TYPES[0].1.to_string()],
+                        warehouses: vec![catalog::WAREHOUSES[0].1.to_string()],
+                    },
+                    quality: !plain,
+                    ..Default::default()
+                };
                 let t = Instant::now();
-                let r = dealbridge::onec::import_files(&store, "1c", &files, &|_| {})
-                    .await
-                    .expect("import");
+                let r =
+                    dealbridge::onec::import_files_opts(&store, "1c", &files, &options, &|_| {})
+                        .await
+                        .expect("import");
+                let findings: u64 = r.quality.findings.iter().map(|f| f.count).sum();
+                eprintln!("{phase}: {findings} quality findings");
                 let c = &r.catalog;
                 eprintln!(
                     "{phase}: products {:?} offers {:?} prices {:?} stock {:?} in {:.2}s",
@@ -108,6 +128,15 @@ fn main() {
     if sizes.is_empty() {
         sizes.push(100_000);
     }
+    // `--phases import,import-plain,...` picks and orders the phases (e.g. to alternate rounds).
+    let phases: Vec<String> = args.windows(2).find(|w| w[0] == "--phases").map_or_else(
+        || {
+            ["scan", "inspect", "import", "reimport", "import-plain"]
+                .map(String::from)
+                .to_vec()
+        },
+        |w| w[1].split(',').map(String::from).collect(),
+    );
     let exe = std::env::current_exe().unwrap();
     println!("| products + offers | files MB | phase | time s | MB/s | items/s | peak RSS MB |");
     println!("|---|---|---|---|---|---|---|");
@@ -124,9 +153,10 @@ fn main() {
             bytes as f64 / 1e6,
             t.elapsed().as_secs_f64()
         );
-        for phase in ["scan", "inspect", "import", "reimport"] {
+        for (i, phase) in phases.iter().enumerate() {
+            let phase = phase.as_str();
             // Warm the page cache once so every phase reads from memory alike.
-            if phase == "scan" {
+            if i == 0 {
                 for f in &files {
                     let mut r = BufReader::new(std::fs::File::open(f).unwrap());
                     while !r.fill_buf().unwrap().is_empty() {

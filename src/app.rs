@@ -102,6 +102,32 @@ pub fn info_statuses(config: &Config) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// How 1C imports (`import-1c` and the exchange endpoint) check and deactivate: the quality
+/// report checks against the price types and warehouses the 1C `[[catalog]]` mappings name, and
+/// `[exchange_1c] max_deactivate_share` bounds deactivation (its default without the section).
+pub fn onec_import_options(config: &Config) -> crate::onec::ImportOptions {
+    let mut rules = crate::onec::QualityRules::default();
+    for c in config.catalogs.iter().filter(|c| c.from.is_none()) {
+        let m = &c.mapping;
+        if !m.price_type.is_empty() && !rules.price_types.contains(&m.price_type) {
+            rules.price_types.push(m.price_type.clone());
+        }
+        for w in &m.warehouses {
+            if !rules.warehouses.contains(w) {
+                rules.warehouses.push(w.clone());
+            }
+        }
+    }
+    let mut options = crate::onec::ImportOptions {
+        rules,
+        ..Default::default()
+    };
+    if let Some(x) = &config.exchange_1c {
+        options.max_deactivate_share = x.max_deactivate_share;
+    }
+    options
+}
+
 /// The payment method names 1C gets, per store system: the `[payment_methods]` of the first flow
 /// from it that names any.
 pub fn payment_methods(config: &Config) -> BTreeMap<String, BTreeMap<String, String>> {

@@ -5,11 +5,11 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-const PRICE_TYPES: [(&str, &str); 2] = [
+pub const PRICE_TYPES: [(&str, &str); 2] = [
     ("a1b2c3d4-0000-4000-8000-000000000001", "Розничная"),
     ("a1b2c3d4-0000-4000-8000-000000000002", "Оптовая"),
 ];
-const WAREHOUSES: [(&str, &str); 3] = [
+pub const WAREHOUSES: [(&str, &str); 3] = [
     ("b1b2c3d4-0000-4000-8000-000000000001", "Основной склад"),
     ("b1b2c3d4-0000-4000-8000-000000000002", "Склад Москва"),
     ("b1b2c3d4-0000-4000-8000-000000000003", "Склад Казань"),

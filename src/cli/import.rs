@@ -1,8 +1,10 @@
 //! `dealbridge import-1c FILE... [--json]`: imports CommerceML files through the same code path
-//! as the 1C exchange endpoint, with a progress bar on a terminal and log lines otherwise.
+//! as the 1C exchange endpoint, with a progress bar on a terminal and log lines otherwise, and
+//! prints the data-quality report. `import-1c --apply-held-deactivation` applies a deactivation
+//! the guard held (`[exchange_1c] max_deactivate_share`).
 
 use crate::app::open_store;
-use crate::onec::{import_files_with, ImportProgress, ImportReport, BATCH_ROWS};
+use crate::onec::{import_files_opts, ImportProgress, ImportReport, BATCH_ROWS};
 use clap::Args;
 use dealbridge_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,8 +16,12 @@ use std::sync::Mutex;
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// CommerceML files, imported in the order given (import.xml before offers.xml).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "apply_held_deactivation")]
     pub files: Vec<PathBuf>,
+    /// Apply the deactivation a full catalog's import held (it would have deactivated more than
+    /// `[exchange_1c] max_deactivate_share`), instead of importing files. Idempotent.
+    #[arg(long, conflicts_with = "files")]
+    pub apply_held_deactivation: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -36,12 +42,23 @@ pub async fn import_1c(config: &Path, args: &ImportArgs) -> anyhow::Result<u8> {
         Some(url) => Store::connect(url).await?,
         None => open_store(config).await?,
     };
+    if args.apply_held_deactivation {
+        return apply_held(store, args).await;
+    }
     // Payments jobs the documents queue: the config's `[sync] max_attempts` when there is one
-    // (with `--database` the config is optional).
-    let max_attempts = crate::app::load_config(config)
+    // (with `--database` the config is optional); likewise the quality rules and the
+    // deactivation bound.
+    let loaded = crate::app::load_config(config).ok();
+    let max_attempts = loaded
+        .as_ref()
         .map_or(crate::config::SyncConfig::default().max_attempts, |c| {
             c.sync.max_attempts
         });
+    let mut options = loaded
+        .as_ref()
+        .map(crate::app::onec_import_options)
+        .unwrap_or_default();
+    options.batch_rows = args.batch;
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(0);
         b.set_style(
@@ -76,7 +93,7 @@ pub async fn import_1c(config: &Path, args: &ImportArgs) -> anyhow::Result<u8> {
             );
         }
     };
-    let result = import_files_with(&store, &args.system, &args.files, args.batch, &progress).await;
+    let result = import_files_opts(&store, &args.system, &args.files, &options, &progress).await;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -161,5 +178,25 @@ fn human(r: &ImportReport) -> String {
     for n in &r.notes {
         out.push_str(&format!("note: {n}\n"));
     }
+    out.push_str(&r.quality.summary());
     out
+}
+
+/// `--apply-held-deactivation`: deactivates what the guard held and says how much.
+async fn apply_held(store: Store, args: &ImportArgs) -> anyhow::Result<u8> {
+    let result = crate::onec::apply_held(&store, &args.system).await;
+    store.close().await;
+    let (products, offers) = result?;
+    if args.json {
+        let out = serde_json::json!({ "system": args.system, "deactivated": { "products": products, "offers": offers } });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if products + offers == 0 {
+        println!(
+            "no held deactivation for system {}: nothing to apply",
+            args.system
+        );
+    } else {
+        println!("held deactivation applied: {products} products, {offers} offers deactivated");
+    }
+    Ok(super::exit::OK)
 }

@@ -37,7 +37,8 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
                 StoreImporter::new(app.store.clone(), crate::app::payments_queue(&app))
                     .with_export_stages(c.export_stages.clone())
                     .with_payment_methods(crate::app::payment_methods(&app.config))
-                    .with_catalog_wake(app.engine.catalog_wake.clone()),
+                    .with_catalog_wake(app.engine.catalog_wake.clone())
+                    .with_import_options(crate::app::onec_import_options(&app.config)),
             ),
         ))
     });

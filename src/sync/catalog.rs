@@ -137,6 +137,11 @@ pub struct CatalogReport {
     pub store_skipped: u64,
     /// Items with an amount or quantity that is not a number, with the reason (not sent).
     pub invalid: Vec<(String, String)>,
+    /// Set when the mapping's price type is not in the imported 1C catalog: why, and the known
+    /// types. Items then go without a price (names, stock and activity still go); the 1C
+    /// import's quality report shows it too (`mapped_price_type_missing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_type_missing: Option<String>,
 }
 
 /// Why a catalog run stopped.
@@ -150,20 +155,6 @@ pub enum CatalogError {
         /// The store's error.
         #[source]
         source: StoreError,
-    },
-    /// The mapping names a price type the 1C catalog does not have.
-    #[error("catalog flow `{flow}`: price type `{price_type}` ([prices] price_type in {file}) is not in the 1C catalog of system `{system}`; known price types: {known}. Fix the mapping, or import the 1C offers file that declares it")]
-    UnknownPriceType {
-        /// The flow.
-        flow: String,
-        /// The source system.
-        system: String,
-        /// The mapping's value.
-        price_type: String,
-        /// The mapping file.
-        file: String,
-        /// Known price types as `name (id)`.
-        known: String,
     },
     /// The mapping names a warehouse the 1C catalog does not have.
     #[error("catalog flow `{flow}`: warehouse `{warehouse}` ([stock] warehouses in {file}) is not in the 1C catalog of system `{system}`; known warehouses: {known}. Fix the mapping, or import the 1C offers file that declares it")]
@@ -223,6 +214,8 @@ struct Resolved {
     price_currency: Option<Currency>,
     /// Warehouse ids counted; `None` = all.
     warehouses: Option<HashSet<String>>,
+    /// Why the mapped price type was not found (items then go without a price).
+    price_type_missing: Option<String>,
 }
 
 /// A CRM item waiting to be pushed, with its binding snapshot.
@@ -412,6 +405,7 @@ impl CatalogFlow {
                 flow: self.name.clone(),
                 source: self.source_system.clone(),
                 full,
+                price_type_missing: resolved.price_type_missing.clone(),
                 ..Default::default()
             },
             full,
@@ -597,6 +591,7 @@ impl CatalogFlow {
             .await
             .map_err(self.store_err())?;
         let wanted = &self.mapping.price_type;
+        let mut missing = None;
         let (price_type, price_currency) = if types.is_empty() {
             // Nothing imported yet (or a catalog without offers): items go without a price.
             (None, None)
@@ -610,23 +605,28 @@ impl CatalogFlow {
                         .iter()
                         .find(|t| t.name.trim().to_lowercase() == wanted.to_lowercase())
                 });
-            let Some(t) = found else {
-                return Err(CatalogError::UnknownPriceType {
-                    flow: self.name.clone(),
-                    system: sys.clone(),
-                    price_type: wanted.clone(),
-                    file,
-                    known: types
+            match found {
+                Some(t) => (
+                    Some(t.external_id.clone()),
+                    t.currency.as_deref().and_then(|c| Currency::new(c).ok()),
+                ),
+                // A finding, not a failure: everything but the price still goes, and the run
+                // says why prices are missing.
+                None => {
+                    let known: Vec<String> = types
                         .iter()
                         .map(|t| format!("{} ({})", t.name, t.external_id))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            };
-            (
-                Some(t.external_id.clone()),
-                t.currency.as_deref().and_then(|c| Currency::new(c).ok()),
-            )
+                        .collect();
+                    let why = format!(
+                        "catalog flow `{}`: price type `{wanted}` ([prices] price_type in {file}) is not in the 1C catalog of system `{sys}`; known price types: {}. Items go without a price: fix the mapping, or import the 1C offers file that declares it",
+                        self.name,
+                        known.join(", ")
+                    );
+                    tracing::warn!(flow = %self.name, "{why}");
+                    missing = Some(why);
+                    (None, None)
+                }
+            }
         };
         let warehouses = if self.mapping.warehouses.is_empty() || self.store.is_none() {
             None
@@ -662,6 +662,7 @@ impl CatalogFlow {
             price_type,
             price_currency,
             warehouses,
+            price_type_missing: missing,
         })
     }
 
@@ -948,6 +949,7 @@ mod tests {
             price_type: None,
             price_currency: None,
             warehouses: None,
+            price_type_missing: None,
         };
         let rows = vec![st("", "10"), st("w1", "3"), st("w2", "4.5")];
         assert_eq!(stock_of(&all, &rows).unwrap(), Some(Decimal::new(75, 1)));

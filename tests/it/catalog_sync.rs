@@ -326,14 +326,28 @@ async fn nightly_catalog_writes_only_changes() {
     w.store.close().await;
 }
 
+/// An unmapped price type is a finding, not a failure: everything but the price still goes to
+/// the CRM, and the run's report says why prices are missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_price_type_1c_does_not_have_is_a_clear_error() {
+async fn a_price_type_1c_does_not_have_is_reported_and_the_rest_still_goes() {
     let w = world(5, "[prices]\nprice_type = \"Закупочная\"\n").await;
-    let e = w.flow.run(&w.store, false).await.unwrap_err().to_string();
-    assert!(e.contains("price type `Закупочная`"), "{e}");
-    assert!(e.contains("mappings/1c-test.toml"), "{e}");
-    assert!(e.contains("Розничная ("), "{e}");
-    assert_eq!(w.crm.handle.http_requests(), 0);
+    let r = w.flow.run(&w.store, false).await.unwrap();
+    let why = r
+        .price_type_missing
+        .clone()
+        .expect("the missing price type is reported");
+    assert!(why.contains("price type `Закупочная`"), "{why}");
+    assert!(why.contains("mappings/1c-test.toml"), "{why}");
+    assert!(why.contains("Розничная ("), "{why}");
+    assert_eq!(r.entries, 6, "5 products, one with a variant: {r:?}");
+    assert_eq!(r.crm_created, 6, "{r:?}");
+    let products = w.crm.handle.products();
+    assert_eq!(products.len(), 6);
+    // The emulator shows "0.00" for a product created without a price.
+    assert!(
+        products.iter().all(|p| p["PRICE"] == "0.00"),
+        "no price is sent: {products:?}"
+    );
     w.crm.shutdown().await;
     w.shop.shutdown().await;
     w.store.close().await;

@@ -14,6 +14,7 @@ mod metrics;
 mod metrics_families;
 mod onec_exchange;
 mod onec_import;
+mod onec_quality;
 mod onec_run;
 mod onec_split;
 mod orders_to_amocrm;

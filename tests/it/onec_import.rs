@@ -6,7 +6,9 @@
 //! byte-for-byte copies in `tests/fixtures/onec/<pair>/`). carono-ut11-2.07 offers carry both a total `Количество` and `Склад` per warehouse,
 //! so each offer stores two stock rows (`""` = total, plus the warehouse).
 
-use dealbridge::onec::{import_files, ImportProgress, ImportReport};
+use dealbridge::onec::{
+    import_files, import_files_opts, ImportOptions, ImportProgress, ImportReport,
+};
 use dealbridge_store::EntityKind;
 use dealbridge_store::{CatalogCounts, CatalogKind, Store, UpsertCounts};
 use std::path::{Path, PathBuf};
@@ -36,7 +38,13 @@ async fn import(store: &Store, files: &[PathBuf]) -> ImportReport {
         assert!(p.bytes_done <= p.bytes_total);
         calls.fetch_add(1, Ordering::Relaxed);
     };
-    let r = import_files(store, "1c", files, &progress)
+    // These tests are about what a full file deactivates, on catalogs of a few items: no
+    // deactivation guard (it has its own tests in onec_quality.rs).
+    let options = ImportOptions {
+        max_deactivate_share: rust_decimal::Decimal::ONE,
+        ..ImportOptions::default()
+    };
+    let r = import_files_opts(store, "1c", files, &options, &progress)
         .await
         .expect("import");
     assert!(calls.load(Ordering::Relaxed) >= 2 * files.len() as u64);

@@ -46,7 +46,8 @@ async fn a_split_full_catalog_is_deactivated_once_at_the_end() {
 
     let part1 = catalog(dir.path(), "import0_1.xml", &["a-1", "a-2"]);
     let part2 = catalog(dir.path(), "import0_2.xml", &["b-1", "b-2"]);
-    let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)));
+    let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)))
+        .with_import_options(no_guard());
     importer
         .begin_exchange(ExchangeType::Catalog, Some("2.10"))
         .await
@@ -58,7 +59,8 @@ async fn a_split_full_catalog_is_deactivated_once_at_the_end() {
     // dealbridge restarts between the parts: a new importer on the same database.
     drop(importer);
     let store = Store::connect(&url).await.unwrap();
-    let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)));
+    let importer = StoreImporter::new(store.clone(), Arc::new(PaymentsJobs::new(store.clone(), 8)))
+        .with_import_options(no_guard());
     importer
         .import_file(ExchangeType::Catalog, &part2)
         .await
@@ -104,4 +106,13 @@ async fn a_split_full_catalog_is_deactivated_once_at_the_end() {
         "an old-protocol full file stands for the whole catalog"
     );
     assert!(active(&store, "a-2").await);
+}
+
+/// These tests are about which rows a split catalog deactivates, on catalogs of a few items: no
+/// deactivation guard (it has its own tests in onec_quality.rs).
+fn no_guard() -> dealbridge::onec::ImportOptions {
+    dealbridge::onec::ImportOptions {
+        max_deactivate_share: rust_decimal::Decimal::ONE,
+        ..Default::default()
+    }
 }

@@ -49,6 +49,8 @@ pub struct Header {
     pub encoding: String,
     /// Whether a UTF-8 byte-order mark preceded the text.
     pub bom: bool,
+    /// Set when the bytes did not match the declared encoding: why, and which was used instead.
+    pub encoding_mismatch: Option<String>,
     /// `СодержитТолькоИзменения` (attribute or child element) of any package; `None` if absent.
     pub only_changes: Option<bool>,
     /// Sections seen so far, in order of appearance.
@@ -195,6 +197,8 @@ pub struct CmlReader {
     /// `Some` in counting mode ([`CmlReader::count_all`]): items are counted from their events
     /// and never built.
     counting: Option<Box<count::Counting>>,
+    /// 1-based line of the start tag of the item last read (for data-quality examples).
+    item_line: u64,
 }
 
 impl CmlReader {
@@ -222,6 +226,7 @@ impl CmlReader {
             header: Header {
                 encoding: detected.encoding.name().to_string(),
                 bom: detected.bom,
+                encoding_mismatch: detected.mismatch.clone(),
                 ..Header::default()
             },
             pending: VecDeque::new(),
@@ -231,12 +236,19 @@ impl CmlReader {
             done: false,
             failed: false,
             counting: None,
+            item_line: 0,
         })
     }
 
     /// File-level facts seen so far (complete once the iterator is exhausted).
     pub fn header(&self) -> &Header {
         &self.header
+    }
+
+    /// 1-based line where the item last returned by [`CmlReader::next_item`] starts (0 before
+    /// the first). Groups nested in one `Группа` share their outer group's line.
+    pub fn item_line(&self) -> u64 {
+        self.item_line
     }
 
     /// Elements skipped because the reader does not know them (never fatal).
@@ -548,6 +560,7 @@ impl CmlReader {
                 if self.counting.is_some() {
                     self.count_item(count::Target::Item(kind), e, empty)?;
                 } else {
+                    self.item_line = self.here().0;
                     let node = self.subtree(e, empty)?;
                     self.convert(kind, node);
                 }

@@ -161,6 +161,8 @@ pub(crate) struct Detected {
     pub encoding: &'static encoding_rs::Encoding,
     /// Whether a byte-order mark was present (and skipped).
     pub bom: bool,
+    /// Set when the declared encoding did not match the bytes (and the other one was used).
+    pub mismatch: Option<String>,
 }
 
 const HEAD: usize = 1024;
@@ -198,13 +200,16 @@ pub(crate) fn open<R: Read + Send + 'static>(
         Some((enc, len)) => (Some(enc), len),
         None => (None, 0),
     };
-    let encoding = match bom_encoding {
-        Some(enc) => enc,
-        None => match declared_encoding(&head) {
-            Some(label) => encoding_rs::Encoding::for_label(label.as_bytes())
-                .ok_or_else(|| CmlError::Encoding(label.clone()))?,
-            None => encoding_rs::UTF_8,
-        },
+    let (encoding, mismatch) = match bom_encoding {
+        Some(enc) => (enc, None),
+        None => {
+            let declared = match declared_encoding(&head) {
+                Some(label) => encoding_rs::Encoding::for_label(label.as_bytes())
+                    .ok_or_else(|| CmlError::Encoding(label.clone()))?,
+                None => encoding_rs::UTF_8,
+            };
+            match_bytes(declared, &head)
+        }
     };
     let rest = Cursor::new(head[bom_len..].to_vec()).chain(limited);
     let stream: Box<dyn Read + Send> = if encoding == encoding_rs::UTF_8 {
@@ -220,8 +225,36 @@ pub(crate) fn open<R: Read + Send + 'static>(
         Detected {
             encoding,
             bom: bom_len > 0,
+            mismatch,
         },
     ))
+}
+
+/// The encoding to read with, given the declared one and the head's bytes. 1C writes UTF-8 or
+/// windows-1251, and a re-saved file often keeps a declaration that no longer matches; read as
+/// declared, every Cyrillic name (the root element's too) would be garbled or refused. Cyrillic
+/// windows-1251 is practically never valid UTF-8, so the head tells them apart: the other of the
+/// two is used, and why is returned for the import's data-quality report.
+fn match_bytes(
+    declared: &'static encoding_rs::Encoding,
+    head: &[u8],
+) -> (&'static encoding_rs::Encoding, Option<String>) {
+    let utf8 = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // A character cut by the end of the head is still UTF-8.
+        Err(e) => e.error_len().is_none(),
+    };
+    if declared == encoding_rs::UTF_8 && !utf8 {
+        let why = "the file declares UTF-8 (or nothing) but its bytes are not UTF-8; read as \
+                   windows-1251: fix the XML declaration in 1C's exchange settings";
+        return (encoding_rs::WINDOWS_1251, Some(why.to_string()));
+    }
+    if declared == encoding_rs::WINDOWS_1251 && utf8 && !head.is_ascii() {
+        let why = "the file declares windows-1251 but its bytes are UTF-8; read as UTF-8: fix \
+                   the XML declaration in 1C's exchange settings";
+        return (encoding_rs::UTF_8, Some(why.to_string()));
+    }
+    (declared, None)
 }
 
 /// The `encoding="…"` of an ASCII-compatible XML declaration at the start of `head`.

@@ -332,7 +332,7 @@ impl CatalogKind {
         }
     }
 
-    fn table(self) -> &'static str {
+    pub(crate) fn table(self) -> &'static str {
         match self {
             CatalogKind::Product => "catalog_products",
             CatalogKind::Offer => "catalog_offers",

@@ -196,7 +196,7 @@ mod tests {
         let e = "crm.deal.upsert".parse::<JobKind>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments"
+            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments, deal.release"
         );
         assert!("Order".parse::<EntityKind>().is_err());
     }

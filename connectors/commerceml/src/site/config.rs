@@ -54,6 +54,9 @@ pub struct Exchange1cConfig {
     /// (e.g. `["WON"]`: 1C gets the orders managers won). Empty (the default): every synced
     /// order is offered.
     pub export_stages: Vec<String>,
+    /// `max_deactivate_share`: a full catalog that would deactivate more than this share (0..=1)
+    /// of the active products or offers is imported but its deactivation is held (default 0.2).
+    pub max_deactivate_share: rust_decimal::Decimal,
 }
 
 /// The keys of `[exchange_1c]`.
@@ -67,6 +70,7 @@ pub const EXCHANGE_1C_KEYS: &[&str] = &[
     "zip",
     "order_encoding",
     "export_stages",
+    "max_deactivate_share",
 ];
 
 /// Reads `[exchange_1c]`; `None` when absent or broken (mistakes go to `ctx`).
@@ -163,6 +167,13 @@ pub fn read_exchange_1c(
             }
         }
     }
+    let max_deactivate_share = match read_share(ctx, t) {
+        Ok(share) => share,
+        Err(()) => {
+            ok = false;
+            super::quality::default_max_deactivate_share()
+        }
+    };
     if max_upload < file_limit {
         ctx.error(
             t.span.clone(),
@@ -183,5 +194,33 @@ pub fn read_exchange_1c(
         zip,
         order_encoding,
         export_stages,
+        max_deactivate_share,
     })
+}
+
+/// `max_deactivate_share`: a number from 0 to 1 (`0.2`, `1`); the default when absent.
+fn read_share(ctx: &mut Ctx<'_>, t: &TableReader<'_, '_>) -> Result<rust_decimal::Decimal, ()> {
+    use std::str::FromStr;
+    let Some((_, v)) = t.entry("max_deactivate_share") else {
+        return Ok(super::quality::default_max_deactivate_share());
+    };
+    let text = match v.get_ref() {
+        DeValue::Float(f) => f.as_str().to_string(),
+        DeValue::Integer(i) => i.as_str().to_string(),
+        _ => String::new(),
+    };
+    match rust_decimal::Decimal::from_str(&text) {
+        Ok(share)
+            if (rust_decimal::Decimal::ZERO..=rust_decimal::Decimal::ONE).contains(&share) =>
+        {
+            Ok(share)
+        }
+        _ => {
+            ctx.error(
+                v.span(),
+                "`max_deactivate_share` in [exchange_1c] must be a number from 0 to 1 (the share of active products or offers a full catalog may deactivate, e.g. 0.2)",
+            );
+            Err(())
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::documents::{apply_documents_file, DocumentsReport};
 use super::endpoint::ExchangeImporter;
-use super::import::{import_files, ImportRun};
+use super::import::{import_files_opts, ImportOptions, ImportRun};
 use super::PaymentsQueue;
 use crate::ExchangeType;
 use async_trait::async_trait;
@@ -33,6 +33,8 @@ pub struct StoreImporter {
     run_lock: tokio::sync::Mutex<()>,
     /// Where payments read from 1C's documents go (the engine's payments jobs).
     payments: std::sync::Arc<dyn PaymentsQueue>,
+    /// Quality rules and the deactivation bound.
+    options: ImportOptions,
 }
 
 impl StoreImporter {
@@ -46,6 +48,7 @@ impl StoreImporter {
             catalog_changed: None,
             run_lock: tokio::sync::Mutex::new(()),
             payments,
+            options: ImportOptions::default(),
         }
     }
 
@@ -75,6 +78,13 @@ impl StoreImporter {
         methods: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
     ) -> Self {
         self.payment_methods = methods;
+        self
+    }
+
+    /// Check imports against the `[[catalog]]` mappings and bound deactivation as `options`
+    /// say (`[exchange_1c] max_deactivate_share`).
+    pub fn with_import_options(mut self, options: ImportOptions) -> Self {
+        self.options = options;
         self
     }
 
@@ -148,11 +158,23 @@ impl ExchangeImporter for StoreImporter {
         let Some(run) = self.saved_run().await? else {
             return Ok("nothing to deactivate".to_string());
         };
-        let (products, offers) = run
-            .finish(&self.store, SYSTEM_1C)
+        let done = run
+            .finish(&self.store, SYSTEM_1C, self.options.max_deactivate_share)
             .await
             .map_err(|e| format!("deactivation failed: {e}"))?;
         self.save_run(None).await?;
+        if let Some(held) = &done.held {
+            tracing::warn!(
+                products = held.products,
+                offers = held.offers,
+                "1C exchange: deactivation held (more than max_deactivate_share)"
+            );
+            return Ok(format!(
+                "deactivation held: {} products, {} offers (more than max_deactivate_share)",
+                held.products, held.offers
+            ));
+        }
+        let (products, offers) = (done.products, done.offers);
         if products + offers > 0 {
             if let Some(wake) = &self.catalog_changed {
                 wake.notify_one();
@@ -183,13 +205,16 @@ impl ExchangeImporter for StoreImporter {
             // `mode=deactivate`.
             Some(mut run) => {
                 let report = run
-                    .import(&self.store, SYSTEM_1C, &files, &|_| {})
+                    .import_opts(&self.store, SYSTEM_1C, &files, &self.options, &|_| {})
                     .await
                     .map_err(|e| format!("import of {} failed: {e}", path.display()))?;
                 self.save_run(Some(&run)).await?;
+                super::record::journal_import(&self.store, SYSTEM_1C, &run.id, &report)
+                    .await
+                    .map_err(|e| format!("cannot journal the import of {}: {e}", path.display()))?;
                 report
             }
-            None => import_files(&self.store, SYSTEM_1C, &files, &|_| {})
+            None => import_files_opts(&self.store, SYSTEM_1C, &files, &self.options, &|_| {})
                 .await
                 .map_err(|e| format!("import of {} failed: {e}", path.display()))?,
         };
@@ -204,8 +229,9 @@ impl ExchangeImporter for StoreImporter {
             DocumentsReport::default()
         };
         let c = &report.catalog;
+        let findings: u64 = report.quality.findings.iter().map(|f| f.count).sum();
         let summary = format!(
-            "{exchange_type}: products {}+{}~{}, offers {}+{}~{}, documents {} ({} matched, {} unmatched), payments {}",
+            "{exchange_type}: products {}+{}~{}, offers {}+{}~{}, documents {} ({} matched, {} unmatched), payments {}, quality findings {findings}",
             c.products.inserted,
             c.products.updated,
             c.products.unchanged,

@@ -16,13 +16,19 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::guard::{deactivate_or_hold, Deactivation};
+use super::quality::collect::Collector;
+use super::quality::encoding::Utf8Probe;
+use super::quality::{bounds, default_max_deactivate_share, Quality, QualityRules};
 use crate::{CmlError, CmlReader, ContentKind, Item, Property, PropertyRef, ReaderOptions};
 use dealbridge_store::{
-    CatalogBatch, CatalogDetails, CatalogGroup, CatalogKind, CatalogPriceType, CatalogProperty,
+    CatalogBatch, CatalogDetails, CatalogGroup, CatalogPriceType, CatalogProperty,
     CatalogPropertyValue, CatalogPropertyVariant, CatalogWarehouse, CatalogWriteReport, SeenRun,
     Store, StoreError,
 };
+use rust_decimal::Decimal;
 use serde::Serialize;
+use std::sync::Mutex;
 use tokio::sync::mpsc;
 
 /// Products + offers (+ reference rows) per transaction: large enough that per-transaction cost
@@ -31,6 +37,32 @@ pub const BATCH_ROWS: usize = 2000;
 
 /// Batches in flight between the parser thread and the writer (bounds memory).
 const CHANNEL_BATCHES: usize = 2;
+
+/// How an import checks and deactivates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Products + offers (+ reference rows) per transaction.
+    pub batch_rows: usize,
+    /// What the data-quality report checks the files against (the `[[catalog]]` mappings).
+    pub rules: QualityRules,
+    /// `[exchange_1c] max_deactivate_share`: a full catalog deactivating more than this share
+    /// of the active products or offers is held (see [`super::guard`]).
+    pub max_deactivate_share: Decimal,
+    /// Build the data-quality report (default). `false` only measures what the report costs
+    /// (the benchmark's `import-plain`); text outside the root is refused either way.
+    pub quality: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            batch_rows: BATCH_ROWS,
+            rules: QualityRules::default(),
+            max_deactivate_share: default_max_deactivate_share(),
+            quality: true,
+        }
+    }
+}
 
 /// Progress of a running import, reported after each batch and at each file's start and end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,6 +122,8 @@ pub struct ImportReport {
     pub unknown_elements: u64,
     /// Things the operator should know (e.g. documents not stored by this import).
     pub notes: Vec<String>,
+    /// The data-quality report (findings with counts and examples).
+    pub quality: Quality,
 }
 
 /// Why an import failed. Batches already committed stay (they are consistent on their own);
@@ -123,6 +157,15 @@ pub enum ImportError {
         #[source]
         source: StoreError,
     },
+    /// The file has text before its XML declaration or after its root element: refused before
+    /// anything of the run was stored.
+    #[error("1C import of {file} refused: {outside}; 1C writes nothing there, so the file was damaged or glued to another; nothing was imported, re-run the exchange from 1C or fix the file")]
+    Refused {
+        /// The path.
+        file: String,
+        /// Where the text is.
+        outside: bounds::OutsideRoot,
+    },
     /// The parser thread panicked or was cancelled.
     #[error("1C import of {file}: the parser thread failed: {message}; this is a bug, report it with the file")]
     Parser {
@@ -133,14 +176,15 @@ pub enum ImportError {
     },
 }
 
-/// Imports `files` in order as system `system`, calling `progress` as it goes.
+/// Imports `files` in order as system `system` with the default [`ImportOptions`], calling
+/// `progress` as it goes.
 pub async fn import_files(
     store: &Store,
     system: &str,
     files: &[PathBuf],
     progress: &(dyn Fn(ImportProgress) + Send + Sync),
 ) -> Result<ImportReport, ImportError> {
-    import_files_with(store, system, files, BATCH_ROWS, progress).await
+    import_files_opts(store, system, files, &ImportOptions::default(), progress).await
 }
 
 /// [`import_files`] with an explicit batch size (rows per transaction).
@@ -151,21 +195,46 @@ pub async fn import_files_with(
     batch_rows: usize,
     progress: &(dyn Fn(ImportProgress) + Send + Sync),
 ) -> Result<ImportReport, ImportError> {
+    let options = ImportOptions {
+        batch_rows,
+        ..ImportOptions::default()
+    };
+    import_files_opts(store, system, files, &options, progress).await
+}
+
+/// Imports `files` as one run with `options`: stores the catalog, deactivates (or holds the
+/// deactivation of) what a full catalog did not list, and journals the report with its
+/// data-quality findings.
+pub async fn import_files_opts(
+    store: &Store,
+    system: &str,
+    files: &[PathBuf],
+    options: &ImportOptions,
+    progress: &(dyn Fn(ImportProgress) + Send + Sync),
+) -> Result<ImportReport, ImportError> {
     let mut run = ImportRun::begin(store, system).await?;
     let result = run
-        .import_with(store, system, files, batch_rows, progress)
+        .import_opts(store, system, files, options, progress)
         .await;
     // Deactivation (for full files) and the scratch seen-list's removal, whatever happened; an
     // error of the import itself wins.
     let finished = match &result {
-        Ok(_) => run.finish(store, system).await.map(Some),
+        Ok(_) => run
+            .finish(store, system, options.max_deactivate_share)
+            .await
+            .map(Some),
         Err(_) => run.abandon(store).await.map(|_| None),
     };
     let mut report = result?;
-    if let Some((products, offers)) = finished? {
-        report.catalog.products.deactivated += products;
-        report.catalog.offers.deactivated += offers;
+    if let Some(d) = finished? {
+        d.add_to(&mut report);
     }
+    super::record::journal_import(store, system, &run.id, &report)
+        .await
+        .map_err(|source| ImportError::Store {
+            file: "run".into(),
+            source,
+        })?;
     Ok(report)
 }
 
@@ -217,16 +286,17 @@ impl ImportRun {
         files: &[PathBuf],
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport, ImportError> {
-        self.import_with(store, system, files, BATCH_ROWS, progress)
+        self.import_opts(store, system, files, &ImportOptions::default(), progress)
             .await
     }
 
-    async fn import_with(
+    /// Imports `files` into this run with `options` (no deactivation yet).
+    pub async fn import_opts(
         &mut self,
         store: &Store,
         system: &str,
         files: &[PathBuf],
-        batch_rows: usize,
+        options: &ImportOptions,
         progress: &(dyn Fn(ImportProgress) + Send + Sync),
     ) -> Result<ImportReport, ImportError> {
         let track = SeenRun {
@@ -235,38 +305,29 @@ impl ImportRun {
             offers: self.track_offers,
         };
         let (report, full_products, full_offers) =
-            run_import(store, system, files, batch_rows.max(1), &track, progress).await?;
+            run_import(store, system, files, options, &track, progress).await?;
         self.full_products |= full_products;
         self.full_offers |= full_offers;
         Ok(report)
     }
 
-    /// Deactivates what no full file of the run listed; returns (products, offers) deactivated
-    /// and drops the scratch list.
-    pub async fn finish(&self, store: &Store, system: &str) -> Result<(u64, u64), ImportError> {
-        let mut out = (0, 0);
-        for (full, kind) in [
-            (
-                self.full_products && self.track_products,
-                CatalogKind::Product,
-            ),
-            (self.full_offers && self.track_offers, CatalogKind::Offer),
-        ] {
-            if !full {
-                continue;
-            }
-            let n = store
-                .deactivate_unseen(system, &self.id, kind)
-                .await
-                .map_err(|source| ImportError::Store {
-                    file: "run".into(),
-                    source,
-                })?;
-            match kind {
-                CatalogKind::Product => out.0 += n,
-                CatalogKind::Offer => out.1 += n,
-            }
-        }
+    /// Deactivates what no full file of the run listed, unless that is more than
+    /// `max_share` of the active products or offers: then the deactivation is held (see
+    /// [`super::guard`]). Drops the scratch list.
+    pub async fn finish(
+        &self,
+        store: &Store,
+        system: &str,
+        max_share: Decimal,
+    ) -> Result<Deactivation, ImportError> {
+        let products = self.full_products && self.track_products;
+        let offers = self.full_offers && self.track_offers;
+        let out = deactivate_or_hold(store, system, &self.id, [products, offers], max_share)
+            .await
+            .map_err(|source| ImportError::Store {
+                file: "run".into(),
+                source,
+            })?;
         self.abandon(store).await?;
         Ok(out)
     }
@@ -287,10 +348,23 @@ async fn run_import(
     store: &Store,
     system: &str,
     files: &[PathBuf],
-    batch_rows: usize,
+    options: &ImportOptions,
     track: &SeenRun<'_>,
     progress: &(dyn Fn(ImportProgress) + Send + Sync),
 ) -> Result<(ImportReport, bool, bool), ImportError> {
+    if let Some(refused) = text_outside_root(files) {
+        return Err(refused);
+    }
+    let store_err = |source| ImportError::Store {
+        file: "run".into(),
+        source,
+    };
+    let known = store.catalog_price_types(system).await.map_err(store_err)?;
+    let mut collector = Collector::new(
+        options.rules.clone(),
+        known.into_iter().map(|t| (t.external_id, t.name)).collect(),
+    );
+    collector.enabled = options.quality;
     let mut report = ImportReport {
         system: system.to_string(),
         ..ImportReport::default()
@@ -298,8 +372,76 @@ async fn run_import(
     let mut full_products = false;
     let mut full_offers = false;
     for (index, path) in files.iter().enumerate() {
-        let label = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| ImportError::Open {
+        let file = FileJob {
+            store,
+            system,
+            path,
+            index,
+            files: files.len(),
+            batch_rows: options.batch_rows.max(1),
+            track,
+            progress,
+        };
+        let (stats, done) = file.import(&mut report, collector).await?;
+        collector = done;
+        let full = stats.only_changes != Some(true);
+        full_products |= full && stats.kinds.contains(&ContentKind::Catalog);
+        full_offers |= full && stats.kinds.contains(&ContentKind::Offers);
+    }
+    // Offers whose product was not in these files: look in the database once.
+    if collector.needs_database() {
+        let stored = store
+            .catalog_product_units(system)
+            .await
+            .map_err(store_err)?;
+        collector.resolve(stored);
+    }
+    report.quality = collector.finish();
+    if report.documents > 0 {
+        report.notes.push(format!(
+            "{} document(s) with {} payment(s) were read but not stored: this import writes the \
+             catalog; orders and payments from 1C are applied by the sale exchange",
+            report.documents, report.payments
+        ));
+    }
+    Ok((report, full_products, full_offers))
+}
+
+/// Why the run is refused, when any file has text before its declaration or after its root
+/// element; checked before anything is stored.
+fn text_outside_root(files: &[PathBuf]) -> Option<ImportError> {
+    files.iter().find_map(|path| {
+        let file = path.display().to_string();
+        match bounds::check_file(path) {
+            Ok(Ok(())) => None,
+            Ok(Err(outside)) => Some(ImportError::Refused { file, outside }),
+            Err(source) => Some(ImportError::Open { file, source }),
+        }
+    })
+}
+
+/// One file of a run.
+struct FileJob<'a> {
+    store: &'a Store,
+    system: &'a str,
+    path: &'a PathBuf,
+    index: usize,
+    files: usize,
+    batch_rows: usize,
+    track: &'a SeenRun<'a>,
+    progress: &'a (dyn Fn(ImportProgress) + Send + Sync),
+}
+
+impl FileJob<'_> {
+    /// Parses the file on a blocking thread while writing its batches; adds what it held to
+    /// `report` and hands the collector back.
+    async fn import(
+        &self,
+        report: &mut ImportReport,
+        mut collector: Collector,
+    ) -> Result<(ParseStats, Collector), ImportError> {
+        let label = self.path.display().to_string();
+        let file = std::fs::File::open(self.path).map_err(|source| ImportError::Open {
             file: label.clone(),
             source,
         })?;
@@ -307,10 +449,10 @@ async fn run_import(
         let bytes_read = Arc::new(AtomicU64::new(0));
         let items_read = Arc::new(AtomicU64::new(0));
         let report_progress = |file_done: bool| {
-            progress(ImportProgress {
+            (self.progress)(ImportProgress {
                 file: label.clone(),
-                file_index: index,
-                files: files.len(),
+                file_index: self.index,
+                files: self.files,
                 bytes_done: bytes_read.load(Ordering::Relaxed),
                 bytes_total,
                 items: items_read.load(Ordering::Relaxed),
@@ -320,18 +462,26 @@ async fn run_import(
         report_progress(false);
 
         let (tx, mut rx) = mpsc::channel::<Parsed>(CHANNEL_BATCHES);
+        let probe = Arc::new(Mutex::new(Utf8Probe::default()));
+        let probe_feed = collector.enabled.then(|| probe.clone());
         let counting = Counting {
             inner: file,
             read: bytes_read.clone(),
+            probe: probe_feed,
         };
         let items = items_read.clone();
-        let parser =
-            tokio::task::spawn_blocking(move || parse_file(counting, batch_rows, items, tx));
+        let batch_rows = self.batch_rows;
+        collector.begin_file(&label);
+        let parser = tokio::task::spawn_blocking(move || {
+            parse_file(counting, batch_rows, items, tx, &mut collector).map(|s| (s, collector))
+        });
 
         let mut write_error = None;
         while let Some(parsed) = rx.recv().await {
-            match store
-                .write_catalog_batch(system, parsed.full.then_some(*track), &parsed.batch)
+            let seen = parsed.full.then_some(*self.track);
+            match self
+                .store
+                .write_catalog_batch(self.system, seen, &parsed.batch)
                 .await
             {
                 Ok(r) => report.catalog.add(&r),
@@ -354,13 +504,23 @@ async fn run_import(
                 source,
             });
         }
-        let stats = parsed.map_err(|source| ImportError::Read {
+        let (stats, mut collector) = parsed.map_err(|source| ImportError::Read {
             file: label.clone(),
             source,
         })?;
-        let full = stats.only_changes != Some(true);
-        full_products |= full && stats.kinds.contains(&ContentKind::Catalog);
-        full_offers |= full && stats.kinds.contains(&ContentKind::Offers);
+        // The head decides the encoding; the probe catches bytes further on that do not match it.
+        let later = probe
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .mismatch(&stats.encoding);
+        if let Some(why) = stats
+            .encoding_mismatch
+            .clone()
+            .or(later)
+            .filter(|_| collector.enabled)
+        {
+            collector.encoding_mismatch(why);
+        }
         report.properties += stats.properties;
         report.units += stats.units;
         report.documents += stats.documents;
@@ -375,15 +535,8 @@ async fn run_import(
             items: items_read.load(Ordering::Relaxed),
         });
         report_progress(true);
+        Ok((stats, collector))
     }
-    if report.documents > 0 {
-        report.notes.push(format!(
-            "{} document(s) with {} payment(s) were read but not stored: this import writes the \
-             catalog; orders and payments from 1C are applied by the sale exchange",
-            report.documents, report.payments
-        ));
-    }
-    Ok((report, full_products, full_offers))
 }
 
 /// A batch from the parser, with whether the file is (so far) a full one.
@@ -404,6 +557,10 @@ struct ParseStats {
     payments: u64,
     counterparties: u64,
     unknown_elements: u64,
+    /// The encoding the reader decoded with (declared, from the BOM, or what the bytes are).
+    encoding: String,
+    /// Why the declared encoding was not used, if it was not.
+    encoding_mismatch: Option<String>,
 }
 
 /// Parses one file on the calling (blocking) thread, sending full batches to the writer.
@@ -412,6 +569,7 @@ fn parse_file(
     batch_rows: usize,
     items: Arc<AtomicU64>,
     tx: mpsc::Sender<Parsed>,
+    quality: &mut Collector,
 ) -> Result<ParseStats, CmlError> {
     let mut reader = CmlReader::from_reader(input, ReaderOptions::default())?;
     let mut stats = ParseStats::default();
@@ -430,16 +588,23 @@ fn parse_file(
                 parent_id: g.parent,
                 deleted: g.deleted,
             }),
-            Item::PriceType(p) => batch.price_types.push(CatalogPriceType {
-                external_id: p.id,
-                name: p.name,
-                currency: p.currency,
-            }),
-            Item::Warehouse(w) => batch.warehouses.push(CatalogWarehouse {
-                external_id: w.id,
-                name: w.name,
-            }),
+            Item::PriceType(p) => {
+                quality.price_type(&p, reader.item_line());
+                batch.price_types.push(CatalogPriceType {
+                    external_id: p.id,
+                    name: p.name,
+                    currency: p.currency,
+                })
+            }
+            Item::Warehouse(w) => {
+                quality.warehouse(&w, reader.item_line());
+                batch.warehouses.push(CatalogWarehouse {
+                    external_id: w.id,
+                    name: w.name,
+                })
+            }
             Item::Product(p) => {
+                quality.product(&p, reader.item_line());
                 // A changes-only file may leave out what did not change: an empty list there
                 // keeps the stored one; in a full file it means there are none.
                 let full = reader.header().only_changes != Some(true);
@@ -453,6 +618,7 @@ fn parse_file(
                 batch.products.push(super::convert::product(p));
             }
             Item::Offer(o) => {
+                quality.offer(&o, reader.item_line());
                 // Prices-only and rests-only files are full files without properties, so an
                 // offer without any never clears stored ones.
                 if !o.properties.is_empty() {
@@ -488,6 +654,8 @@ fn parse_file(
     stats.kinds = h.kinds.clone();
     stats.only_changes = h.only_changes;
     stats.unknown_elements = reader.unknown_elements();
+    stats.encoding = h.encoding.clone();
+    stats.encoding_mismatch = h.encoding_mismatch.clone();
     Ok(stats)
 }
 
@@ -526,12 +694,20 @@ fn property(p: Property) -> CatalogProperty {
 struct Counting<R> {
     inner: R,
     read: Arc<AtomicU64>,
+    /// Whether the raw bytes are UTF-8 (compared with the declared encoding at the end).
+    probe: Option<Arc<Mutex<Utf8Probe>>>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(probe) = &self.probe {
+            probe
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .feed(&buf[..n]);
+        }
         Ok(n)
     }
 }

@@ -9,6 +9,9 @@
 //! - [`documents`]: order statuses and payments from 1C, matched to the orders sent to it.
 //! - [`metrics`]: files imported by type and outcome, import duration; [`exchange_journal`]:
 //!   each imported file in the journal.
+//! - [`quality`]: the data-quality report built while importing.
+//! - [`guard`]: the deactivation guard (`max_deactivate_share`, held deactivations).
+//! - [`record`]: what an import leaves in the journal.
 
 pub mod config;
 mod convert;
@@ -16,13 +19,18 @@ pub mod documents;
 pub mod endpoint;
 pub mod exchange;
 pub mod exchange_journal;
+pub mod guard;
 pub mod import;
 pub mod metrics;
+pub mod quality;
+pub mod record;
 
+pub use guard::{apply_held, Deactivation, Held};
 pub use import::{
-    import_files, import_files_with, FileImport, ImportError, ImportProgress, ImportReport,
-    ImportRun, BATCH_ROWS,
+    import_files, import_files_opts, import_files_with, FileImport, ImportError, ImportOptions,
+    ImportProgress, ImportReport, ImportRun, BATCH_ROWS,
 };
+pub use quality::{Code, Example, Finding, Quality, QualityRules};
 
 use dealbridge_store::StoreError;
 

@@ -16,6 +16,7 @@ both_backends!(
     batch_inserts_then_skips_unchanged,
     changed_rows_are_updated_and_parts_replaced,
     full_run_deactivates_unseen_and_reactivates,
+    held_deactivation_is_counted_kept_and_applied_once,
     partial_offers_keep_the_other_part,
     entries_page_offers_and_offerless_products,
     catalog_bindings_bulk_read_and_take_over,
@@ -807,4 +808,93 @@ async fn a_catalog_batch_and_binding_writes_at_the_same_time_both_land(db: TestD
         s.catalog_price_types("1c").await.unwrap()[0].name,
         "Розничная 59"
     );
+}
+
+/// The guard's store side: what a run did not see is counted, held (not deactivated), replaced
+/// by a newer hold, and applied once; a second application changes nothing.
+async fn held_deactivation_is_counted_kept_and_applied_once(db: TestDb) {
+    let s = &db.store;
+    let mut b = CatalogBatch::default();
+    for i in 0..10 {
+        b.products.push(product(&format!("p{i}"), "Стол"));
+        b.offers.push(offer(&format!("p{i}"), "1.00", "1"));
+    }
+    s.write_catalog_batch("1c", None, &b).await.unwrap();
+    // Today's full catalog lists 7 of the 10.
+    let mut seen = CatalogBatch {
+        products: b.products[..7].to_vec(),
+        offers: b.offers[..7].to_vec(),
+        ..Default::default()
+    };
+    s.write_catalog_batch("1c", Some(SeenRun::all("run1")), &seen)
+        .await
+        .unwrap();
+    for kind in [CatalogKind::Product, CatalogKind::Offer] {
+        assert_eq!(s.count_unseen("1c", "run1", kind).await.unwrap(), 3);
+        assert_eq!(s.hold_unseen("1c", "run1", kind).await.unwrap(), 3);
+    }
+    s.forget_import_run("run1").await.unwrap();
+    let held = s.held_deactivation("1c").await.unwrap();
+    assert_eq!((held.products, held.offers), (3, 3));
+    assert_eq!(held.run_id.as_deref(), Some("run1"));
+    assert_eq!(
+        s.catalog_counts("1c").await.unwrap().active_products,
+        10,
+        "held, not applied"
+    );
+    assert!(s.held_deactivation("other").await.unwrap().is_empty());
+
+    // A newer hold of products replaces the old one (it lists 8 of 10 now).
+    seen.products = b.products[..8].to_vec();
+    s.write_catalog_batch("1c", Some(SeenRun::all("run2")), &seen)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.hold_unseen("1c", "run2", CatalogKind::Product)
+            .await
+            .unwrap(),
+        2
+    );
+    s.forget_import_run("run2").await.unwrap();
+    let held = s.held_deactivation("1c").await.unwrap();
+    assert_eq!((held.products, held.offers), (2, 3));
+
+    assert_eq!(s.apply_held_deactivation("1c").await.unwrap(), (2, 3));
+    let c = s.catalog_counts("1c").await.unwrap();
+    assert_eq!((c.active_products, c.active_offers), (8, 7));
+    assert!(
+        !s.catalog_row("1c", CatalogKind::Product, "p9")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert!(
+        s.catalog_row("1c", CatalogKind::Product, "p7")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    assert!(s.held_deactivation("1c").await.unwrap().is_empty());
+    // Idempotent.
+    assert_eq!(s.apply_held_deactivation("1c").await.unwrap(), (0, 0));
+
+    // Dropping a hold forgets it without deactivating.
+    seen.products = b.products[..1].to_vec();
+    s.write_catalog_batch("1c", Some(SeenRun::all("run3")), &seen)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.hold_unseen("1c", "run3", CatalogKind::Product)
+            .await
+            .unwrap(),
+        7
+    );
+    s.drop_held_deactivation("1c", CatalogKind::Product)
+        .await
+        .unwrap();
+    s.forget_import_run("run3").await.unwrap();
+    assert!(s.held_deactivation("1c").await.unwrap().is_empty());
+    assert_eq!(s.catalog_counts("1c").await.unwrap().active_products, 8);
 }
