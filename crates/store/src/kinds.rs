@@ -117,6 +117,8 @@ stored_names! {
         Schedule = "schedule",
         /// The job queue (journal only: operators' retries and drops, with who and how many).
         Queue = "queue",
+        /// A 1C exchange, by exchange type (journal only: its imports and failures).
+        Exchange1c = "exchange_1c",
     }
 }
 
@@ -129,6 +131,8 @@ stored_names! {
         DealPull = "deal.pull",
         /// Record an order's 1C payments on its deal (payload `DealPayments`).
         DealPayments = "deal.payments",
+        /// Deliver one alert notification to `[alerts] webhook_url` (payload: the notification).
+        Alert = "alert",
     }
 }
 
@@ -152,6 +156,7 @@ mod tests {
             (EntityKind::Catalog, "catalog"),
             (EntityKind::Schedule, "schedule"),
             (EntityKind::Queue, "queue"),
+            (EntityKind::Exchange1c, "exchange_1c"),
         ];
         assert_eq!(want.len(), EntityKind::ALL.len());
         for (kind, text) in want {
@@ -172,6 +177,7 @@ mod tests {
             (JobKind::DealUpsert, "deal.upsert"),
             (JobKind::DealPull, "deal.pull"),
             (JobKind::DealPayments, "deal.payments"),
+            (JobKind::Alert, "alert"),
         ];
         assert_eq!(want.len(), JobKind::ALL.len());
         for (kind, text) in want {
@@ -186,7 +192,7 @@ mod tests {
         let e = "crm.deal.upsert".parse::<JobKind>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments"
+            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments, alert"
         );
         assert!("Order".parse::<EntityKind>().is_err());
     }
