@@ -403,7 +403,22 @@ impl App {
                 })
             })
             .collect();
-        let executor = Arc::new(executor(&config, &store, &systems, targets));
+        let mut executor = executor(&config, &store, &systems, targets);
+        executor.alerts = match &config.alerts {
+            Some(a) => Some(Arc::new(
+                crate::alerts::notify::Notifier::new(a).context("[alerts]")?,
+            )),
+            None => None,
+        };
+        let executor = Arc::new(executor);
+        let health: Arc<crate::sync::supervisor::Health> = Arc::default();
+        let alerts = config.alerts.is_some().then(|| {
+            Arc::new(crate::alerts::evaluator::Evaluator::new(
+                store.clone(),
+                Arc::new(config.clone()),
+                health.clone(),
+            ))
+        });
         let sync = &config.sync;
         let engine = Engine {
             store: store.clone(),
@@ -423,7 +438,8 @@ impl App {
             tally: Arc::new(Tally::default()),
             inbox_wake: Arc::new(tokio::sync::Notify::new()),
             catalog_wake: Arc::new(tokio::sync::Notify::new()),
-            health: Arc::default(),
+            health,
+            alerts,
         };
         Ok(App {
             listen: config.server.listen,

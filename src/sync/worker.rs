@@ -52,6 +52,8 @@ pub struct Executor {
     pub sources: BTreeMap<String, Arc<dyn OrderSource>>,
     /// Attempts for the jobs a job queues (payments after a deal).
     pub max_attempts: u32,
+    /// Sends alert notifications (`[alerts]`), when configured.
+    pub alerts: Option<Arc<crate::alerts::notify::Notifier>>,
 }
 
 /// The write side of one flow.
@@ -160,6 +162,7 @@ impl Executor {
             sinks: BTreeMap::new(),
             sources: BTreeMap::new(),
             max_attempts: 8,
+            alerts: None,
         }
     }
 
@@ -254,6 +257,7 @@ impl Executor {
                 self.reconcile(flow, two, crm, job).await
             }
             JobKind::DealPayments => self.run_payments(job).await,
+            JobKind::Alert => self.run_alert(job).await,
         }
     }
 
