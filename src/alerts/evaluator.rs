@@ -102,6 +102,7 @@ impl Evaluator {
                     rule: c.rule.as_str(),
                     summary: &c.summary,
                     details: &c.details,
+                    since: c.since,
                 },
                 &notice(&coalesce, &payload, max_attempts),
             )
@@ -120,7 +121,7 @@ impl Evaluator {
             key: i.key.clone(),
             summary: i.summary.clone(),
             details: i.details.clone(),
-            since: i.opened_at,
+            since: i.since,
             at: self.store.now(),
         };
         let payload = serde_json::to_value(&n).unwrap_or_default();
@@ -157,7 +158,11 @@ pub async fn run(evaluator: Arc<Evaluator>, sup: Supervision) {
         let evaluator = evaluator.clone();
         async move {
             let r = evaluator.pass().await?;
-            debug!(opened = r.opened, resolved = r.resolved, "alert rules evaluated");
+            debug!(
+                opened = r.opened,
+                resolved = r.resolved,
+                "alert rules evaluated"
+            );
             Ok::<_, StoreError>(Next::After(every))
         }
     })

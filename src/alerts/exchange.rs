@@ -6,8 +6,8 @@
 
 use super::observe::EXCHANGE_FAILED;
 use crate::onec::endpoint::ExchangeImporter;
-use dealbridge_commerceml::ExchangeType;
 use async_trait::async_trait;
+use dealbridge_commerceml::ExchangeType;
 use dealbridge_sdk::model::Order;
 use dealbridge_store::{EntityKind, JournalEntry, Store};
 use std::path::Path;
@@ -58,8 +58,10 @@ impl JournaledImporter {
 
 /// The file name alone: 1C's upload paths are its own, the name is what a person recognises.
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 #[async_trait]
@@ -71,9 +73,17 @@ impl ExchangeImporter for JournaledImporter {
     ) -> Result<String, String> {
         let result = self.inner.import_file(exchange_type, path).await;
         let name = file_name(path);
-        let done = result.as_ref().map(|s| format!("{name}: {s}")).unwrap_or_default();
-        self.record(exchange_type, &format!("import of {name}"), &result, Some(("imported", done)))
-            .await;
+        let done = result
+            .as_ref()
+            .map(|s| format!("{name}: {s}"))
+            .unwrap_or_default();
+        self.record(
+            exchange_type,
+            &format!("import of {name}"),
+            &result,
+            Some(("imported", done)),
+        )
+        .await;
         result
     }
 
@@ -87,8 +97,13 @@ impl ExchangeImporter for JournaledImporter {
     async fn mark_exported(&self, ids: &[String]) -> Result<(), String> {
         let result = self.inner.mark_exported(ids).await;
         let done = format!("{} orders confirmed by 1C", ids.len());
-        self.record(ExchangeType::Sale, "confirming orders", &result, Some(("confirmed", done)))
-            .await;
+        self.record(
+            ExchangeType::Sale,
+            "confirming orders",
+            &result,
+            Some(("confirmed", done)),
+        )
+        .await;
         result
     }
 
@@ -106,8 +121,13 @@ impl ExchangeImporter for JournaledImporter {
     async fn finish_exchange(&self, exchange_type: ExchangeType) -> Result<String, String> {
         let result = self.inner.finish_exchange(exchange_type).await;
         let done = result.clone().unwrap_or_default();
-        self.record(exchange_type, "finishing the exchange", &result, Some(("finished", done)))
-            .await;
+        self.record(
+            exchange_type,
+            "finishing the exchange",
+            &result,
+            Some(("finished", done)),
+        )
+        .await;
         result
     }
 }

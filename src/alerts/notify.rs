@@ -54,9 +54,7 @@ impl Notification {
             AlertState::Resolved => format!(
                 "[dealbridge] RESOLVED {} (after {})\n{}",
                 self.key,
-                crate::alerts::rules::human(
-                    (self.at - self.since).to_std().unwrap_or_default()
-                ),
+                crate::alerts::rules::human((self.at - self.since).to_std().unwrap_or_default()),
                 self.summary
             ),
         }
@@ -104,7 +102,10 @@ impl Notifier {
     /// answer is an error classified like every API call (5xx, 429 and network: retried;
     /// 4xx: permanent), whose message never holds the URL (it may carry a token).
     pub async fn send(&self, n: &Notification) -> Result<(), ConnectorError> {
-        let req = self.client.post(self.url.expose()).json(&n.body(&self.format));
+        let req = self
+            .client
+            .post(self.url.expose())
+            .json(&n.body(&self.format));
         let answer = http::send(None, SYSTEM, "posting an alert", req).await?;
         if answer.is_success() {
             return Ok(());

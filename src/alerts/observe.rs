@@ -7,8 +7,7 @@ use crate::sync::selection::flow_of;
 use crate::sync::supervisor::{Health, LoopHealth};
 use chrono::{DateTime, Utc};
 use dealbridge_store::{
-    ConflictFilter, ConflictState, EntityKind, Job, JobFilter, JobKind, JobState, Store,
-    StoreError,
+    ConflictFilter, ConflictState, EntityKind, Job, JobFilter, JobKind, JobState, Store, StoreError,
 };
 
 /// Most dead jobs read per pass: enough to see every flow that has some, bounded so a dead

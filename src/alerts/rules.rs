@@ -292,8 +292,17 @@ fn auth_failures(obs: &Observations) -> Vec<Condition> {
         e.0 = e.0.min(at);
         e.2.push(source);
     };
-    for j in obs.dead_jobs.iter().filter(|j| j.error_kind.as_deref() == Some("auth")) {
-        note(&j.target, j.dead_at, j.error.as_deref().unwrap_or(""), format!("job {}", j.id));
+    for j in obs
+        .dead_jobs
+        .iter()
+        .filter(|j| j.error_kind.as_deref() == Some("auth"))
+    {
+        note(
+            &j.target,
+            j.dead_at,
+            j.error.as_deref().unwrap_or(""),
+            format!("job {}", j.id),
+        );
     }
     for p in &obs.polls {
         if let (Some(since), Some("auth"), Some(system)) =

@@ -147,7 +147,11 @@ fn read_format(ctx: &mut Ctx<'_>, t: &TableReader<'_, '_>) -> Option<AlertFormat
                 );
                 return None;
             }
-            Some(if name == "json" { AlertFormat::Json } else { AlertFormat::Slack })
+            Some(if name == "json" {
+                AlertFormat::Json
+            } else {
+                AlertFormat::Slack
+            })
         }
         "telegram" => match chat_id {
             Some(chat_id) => Some(AlertFormat::Telegram { chat_id }),

@@ -26,6 +26,8 @@ pub struct NewIncident<'a> {
     pub summary: &'a str,
     /// The particulars (flow, error, counts) as JSON.
     pub details: &'a serde_json::Value,
+    /// When the condition began (e.g. when the first job went dead).
+    pub since: DateTime<Utc>,
 }
 
 /// A stored incident.
@@ -41,13 +43,15 @@ pub struct Incident {
     pub summary: String,
     /// The particulars as they were when the incident opened.
     pub details: serde_json::Value,
+    /// When the condition began.
+    pub since: DateTime<Utc>,
     /// When it opened.
     pub opened_at: DateTime<Utc>,
     /// When it cleared; `None` while open.
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
-const COLS: &str = "id, key, rule, summary, details, opened_at, resolved_at";
+const COLS: &str = "id, key, rule, summary, details, since, opened_at, resolved_at";
 
 fn from_row(r: &impl RowExt) -> Result<Incident, StoreError> {
     Ok(Incident {
@@ -56,6 +60,7 @@ fn from_row(r: &impl RowExt) -> Result<Incident, StoreError> {
         rule: r.text("rule")?,
         summary: r.text("summary")?,
         details: r.json("details")?,
+        since: r.time("since")?,
         opened_at: r.time("opened_at")?,
         resolved_at: r.opt_time("resolved_at")?,
     })
@@ -108,15 +113,15 @@ impl Store {
         notice: &NewJob<'_>,
     ) -> Result<Option<i64>, StoreError> {
         let now = ms(self.clock.now());
-        let insert = "INSERT INTO alert_incidents (key, rule, summary, details, opened_at) \
-                      VALUES ($1, $2, $3, $4, $5) \
+        let insert = "INSERT INTO alert_incidents (key, rule, summary, details, since, opened_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6) \
                       ON CONFLICT (key) WHERE resolved_at IS NULL DO NOTHING RETURNING id";
         let details = canonical_json(incident.details);
         let op = || format!("opening alert incident {}", incident.key);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin_with(self.db.begin_write()).await.map_err(StoreError::db(op()))?;
             let id = sqlx::query(insert)
-                .bind(incident.key).bind(incident.rule).bind(incident.summary).bind(&details).bind(now)
+                .bind(incident.key).bind(incident.rule).bind(incident.summary).bind(&details).bind(ms(incident.since)).bind(now)
                 .fetch_optional(&mut *tx).await
                 .map_err(StoreError::db(op()))?
                 .map(|r| r.i64("id")).transpose()?;

@@ -50,6 +50,7 @@ fn incident(c: &Condition, id: i64) -> Incident {
         rule: c.rule.as_str().into(),
         summary: c.summary.clone(),
         details: c.details.clone(),
+        since: c.since,
         opened_at: c.since,
         resolved_at: None,
     }
@@ -63,7 +64,13 @@ fn keys(cs: &[Condition]) -> Vec<&str> {
 fn dead_jobs_make_one_condition_per_flow_with_the_latest_error() {
     let mut obs = quiet();
     obs.dead_jobs = vec![
-        dead(7, "orders", "mapping", "status `draft` has no stage", t0() - mins(1)),
+        dead(
+            7,
+            "orders",
+            "mapping",
+            "status `draft` has no stage",
+            t0() - mins(1),
+        ),
         dead(5, "orders", "invalid", "TITLE is empty", t0() - mins(9)),
         dead(9, "b2b", "transient", "HTTP 503", t0() - mins(2)),
     ];
@@ -77,7 +84,9 @@ fn dead_jobs_make_one_condition_per_flow_with_the_latest_error() {
         "{}",
         orders.summary
     );
-    assert!(orders.summary.contains("dealbridge queue retry --all --flow orders"));
+    assert!(orders
+        .summary
+        .contains("dealbridge queue retry --all --flow orders"));
     assert_eq!(orders.details["flow"], "orders");
     assert_eq!(orders.details["dead_jobs"], 2);
     assert_eq!(orders.details["error"], "status `draft` has no stage");
@@ -95,14 +104,18 @@ fn an_incident_fires_once_and_clears_once() {
     // Next pass: same condition, incident open → nothing; a second dead job in the same flow
     // is the same incident.
     let open = vec![incident(&now[0], 1)];
-    obs.dead_jobs.push(dead(2, "orders", "mapping", "no stage", t0()));
+    obs.dead_jobs
+        .push(dead(2, "orders", "mapping", "no stage", t0()));
     let again = conditions(&obs, &rules);
     assert!(decide(&open, &again, &rules).is_empty());
 
     // The dead jobs were retried or dropped: resolve, once.
     obs.dead_jobs.clear();
     let gone = conditions(&obs, &rules);
-    assert_eq!(decide(&open, &gone, &rules), vec![Action::Resolve(open[0].clone())]);
+    assert_eq!(
+        decide(&open, &gone, &rules),
+        vec![Action::Resolve(open[0].clone())]
+    );
     assert!(decide(&[], &gone, &rules).is_empty());
 }
 
@@ -122,7 +135,10 @@ fn a_poll_is_stale_after_the_threshold_counting_from_start_when_it_never_succeed
         poll("never", None),
     ];
     let cs = conditions(&obs, &rules);
-    assert_eq!(keys(&cs), ["poll_stale:flow=never", "poll_stale:flow=orders"]);
+    assert_eq!(
+        keys(&cs),
+        ["poll_stale:flow=never", "poll_stale:flow=orders"]
+    );
     assert_eq!(cs[0].since, obs.started_at);
     assert_eq!(
         cs[1].summary,
@@ -137,7 +153,13 @@ fn a_poll_is_stale_after_the_threshold_counting_from_start_when_it_never_succeed
 #[test]
 fn a_rejected_credential_is_one_incident_per_system_from_jobs_and_loops() {
     let mut obs = quiet();
-    obs.dead_jobs = vec![dead(3, "orders", "auth", "bitrix24: token revoked", t0() - mins(3))];
+    obs.dead_jobs = vec![dead(
+        3,
+        "orders",
+        "auth",
+        "bitrix24: token revoked",
+        t0() - mins(3),
+    )];
     let mut pull = poll("deals-back", Some(t0() - mins(5)));
     pull.system = Some("crm".into());
     pull.failing_since = Some(t0() - mins(4));
@@ -153,9 +175,16 @@ fn a_rejected_credential_is_one_incident_per_system_from_jobs_and_loops() {
         ..AlertRules::default()
     };
     let cs = conditions(&obs, &rules);
-    assert_eq!(keys(&cs), ["auth_failed:system=crm"], "an outage is not an auth failure");
+    assert_eq!(
+        keys(&cs),
+        ["auth_failed:system=crm"],
+        "an outage is not an auth failure"
+    );
     assert_eq!(cs[0].since, t0() - mins(4));
-    assert_eq!(cs[0].details["seen_in"], json!(["job 3", "the poll of flow deals-back"]));
+    assert_eq!(
+        cs[0].details["seen_in"],
+        json!(["job 3", "the poll of flow deals-back"])
+    );
     assert!(cs[0].summary.contains("[systems.crm]"));
 }
 
@@ -191,14 +220,18 @@ fn conflicts_count_once_they_waited_longer_than_the_threshold() {
         field: "status".into(),
         since,
     };
-    obs.conflicts = vec![c(1, t0() - mins(90)), c(2, t0() - mins(61)), c(3, t0() - mins(5))];
+    obs.conflicts = vec![
+        c(1, t0() - mins(90)),
+        c(2, t0() - mins(61)),
+        c(3, t0() - mins(5)),
+    ];
     let cs = conditions(&obs, &AlertRules::default());
     assert_eq!(keys(&cs), ["conflicts_waiting"]);
     assert_eq!(cs[0].details["conflicts"], 2);
     assert_eq!(cs[0].since, t0() - mins(90));
-    assert!(cs[0]
-        .summary
-        .starts_with("2 conflicts have waited more than 1h for a person (oldest: deal shop:1 field status)"));
+    assert!(cs[0].summary.starts_with(
+        "2 conflicts have waited more than 1h for a person (oldest: deal shop:1 field status)"
+    ));
     obs.conflicts.truncate(0);
     obs.conflicts.push(c(3, t0() - mins(5)));
     assert!(conditions(&obs, &AlertRules::default()).is_empty());
@@ -218,7 +251,11 @@ fn rules_turned_off_raise_nothing_and_leave_their_incidents_alone() {
     obs.polls = vec![poll("orders", None)];
     assert!(conditions(&obs, &off).is_empty());
     let on = conditions(&obs, &AlertRules::default());
-    let open: Vec<Incident> = on.iter().enumerate().map(|(i, c)| incident(c, i as i64)).collect();
+    let open: Vec<Incident> = on
+        .iter()
+        .enumerate()
+        .map(|(i, c)| incident(c, i as i64))
+        .collect();
     assert!(!open.is_empty());
     assert!(decide(&open, &[], &off).is_empty());
 }

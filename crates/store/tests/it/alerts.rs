@@ -42,6 +42,7 @@ async fn an_incident_opens_once_with_one_notification(db: TestDb) {
         rule: "job_dead",
         summary: "2 jobs of flow orders are dead",
         details: &details,
+        since: db.store.now() - chrono::Duration::minutes(3),
     };
     let body = json!({"alert": "job_dead", "state": "firing"});
     let id = s
@@ -69,6 +70,7 @@ async fn an_incident_opens_once_with_one_notification(db: TestDb) {
     assert_eq!(open[0].rule, "job_dead");
     assert_eq!(open[0].details, details);
     assert_eq!(open[0].opened_at, db.clock.now());
+    assert_eq!(open[0].since, db.clock.now() - chrono::Duration::minutes(3));
     assert_eq!(open[0].resolved_at, None);
 
     let jobs = alert_jobs(&db).await;
@@ -86,6 +88,7 @@ async fn resolving_queues_the_clear_once_and_a_recurrence_is_a_new_incident(db: 
         rule: "poll_stale",
         summary: "stale",
         details: &details,
+        since: db.store.now() - chrono::Duration::minutes(3),
     };
     let fire = json!({"state": "firing"});
     let clear = json!({"state": "resolved"});
