@@ -104,8 +104,14 @@ async fn world_alerting_to(url: &str, extra: &str) -> World {
     );
     let path = &world.config;
     let mut text = std::fs::read_to_string(path).unwrap();
+    // Stale polls are looked at only by the test that wants them.
+    let stale = if extra.contains("poll_stale_after") {
+        ""
+    } else {
+        "poll_stale_after = \"off\"\n"
+    };
     text.push_str(&format!(
-        "[alerts]\nwebhook_url = \"{url}\"\ncheck_every = \"100ms\"\npoll_stale_after = \"off\"\n{extra}\n"
+        "[alerts]\nwebhook_url = \"{url}\"\ncheck_every = \"100ms\"\n{stale}{extra}\n"
     ));
     std::fs::write(path, text).unwrap();
     world
@@ -363,6 +369,145 @@ async fn an_undeliverable_alert_goes_dead_without_raising_another() {
         "{body:#}"
     );
     run.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The other rules, from what the engine really records.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_store_key_raises_auth_failed_and_a_stale_poll_and_both_clear_after_the_fix() {
+    let receiver = Receiver::start(200).await;
+    let world = world_alerting_to(&receiver.url, "poll_stale_after = \"1s\"").await;
+    world.edit_file(
+        "dealbridge.toml",
+        "consumer_key = \"ck_test\"",
+        "consumer_key = \"ck_revoked\"",
+    );
+    let run = Running::start(&world).await;
+    wait_accepted(&receiver, "firing", 2, Duration::from_secs(20)).await;
+    a_while().await;
+    let mut firing = receiver.accepted_in("firing");
+    firing.sort_by_key(|b| b["key"].as_str().unwrap().to_string());
+    let keys: Vec<&str> = firing.iter().map(|b| b["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["auth_failed:system=shop", "poll_stale:flow=orders"]);
+    let auth = &firing[0];
+    assert_eq!(
+        auth["details"]["seen_in"],
+        json!(["the poll of flow orders"])
+    );
+    assert!(
+        auth["summary"].as_str().unwrap().contains("[systems.shop]"),
+        "{auth:#}"
+    );
+    assert!(
+        firing[1]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("has not polled successfully"),
+        "{:#}",
+        firing[1]
+    );
+    run.stop().await;
+
+    world.edit_file(
+        "dealbridge.toml",
+        "consumer_key = \"ck_revoked\"",
+        "consumer_key = \"ck_test\"",
+    );
+    let run = Running::start(&world).await;
+    wait_accepted(&receiver, "resolved", 2, Duration::from_secs(20)).await;
+    a_while().await;
+    assert_eq!(receiver.accepted_in("resolved").len(), 2);
+    assert_eq!(
+        receiver.accepted_in("firing").len(),
+        2,
+        "nothing fired again"
+    );
+    run.stop().await;
+}
+
+/// A CommerceML catalog with one product.
+fn catalog_file(dir: &Path, name: &str) -> std::path::PathBuf {
+    let x = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация xmlns=\"urn:1C.ru:commerceml_2\" ВерсияСхемы=\"2.08\" ДатаФормирования=\"2026-03-01T10:00:00\"><Каталог СодержитТолькоИзменения=\"false\"><Ид>cat</Ид><Наименование>Каталог</Наименование><Товары><Товар><Ид>a-1</Ид><Артикул>A1</Артикул><Наименование>Чай</Наименование></Товар></Товары></Каталог></КоммерческаяИнформация>";
+    let path = dir.join(name);
+    std::fs::write(&path, x).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_1c_import_fires_once_and_the_next_good_import_clears_it() {
+    use dealbridge::alerts::exchange::JournaledImporter;
+    use dealbridge::onec::endpoint::ExchangeImporter;
+    use dealbridge::onec::exchange::StoreImporter;
+    use dealbridge_commerceml::ExchangeType;
+
+    let receiver = Receiver::start(200).await;
+    let world = world_alerting_to(&receiver.url, "").await;
+    let app = App::load(&world.config).await.unwrap();
+    let importer = JournaledImporter::new(
+        Arc::new(StoreImporter::new(
+            app.store.clone(),
+            dealbridge::app::payments_queue(&app),
+        )),
+        app.store.clone(),
+    );
+    let evaluator = app.engine.alerts.clone().expect("[alerts] is configured");
+    let alert_jobs = || async {
+        app.store
+            .queue()
+            .list(&JobFilter {
+                kind: Some(JobKind::Alert),
+                limit: 100,
+                ..JobFilter::default()
+            })
+            .await
+            .unwrap()
+    };
+
+    let bad = world.dir.path().join("import.xml");
+    std::fs::write(&bad, "this is not CommerceML").unwrap();
+    let reason = importer
+        .import_file(ExchangeType::Catalog, &bad)
+        .await
+        .unwrap_err();
+    let pass = evaluator.pass().await.unwrap();
+    assert_eq!((pass.opened, pass.resolved), (1, 0));
+    assert_eq!(
+        evaluator.pass().await.unwrap().opened,
+        0,
+        "once per incident"
+    );
+    let jobs = alert_jobs().await;
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    let n = &jobs[0].payload;
+    assert_eq!(n["key"], "exchange_1c_failed:type=catalog");
+    assert_eq!(n["state"], "firing");
+    let error = n["details"]["error"].as_str().unwrap();
+    assert!(error.starts_with("import of import.xml: "), "{error}");
+    assert!(error.ends_with(&reason), "the reason 1C was given: {error}");
+
+    let good = catalog_file(world.dir.path(), "import.xml");
+    importer
+        .import_file(ExchangeType::Catalog, &good)
+        .await
+        .unwrap();
+    let pass = evaluator.pass().await.unwrap();
+    assert_eq!((pass.opened, pass.resolved), (0, 1));
+    let states: Vec<Value> = alert_jobs()
+        .await
+        .iter()
+        .map(|j| j.payload["state"].clone())
+        .collect();
+    assert_eq!(states.len(), 2);
+    assert!(states.contains(&json!("resolved")));
+    let journal = app
+        .store
+        .journal_for(dealbridge_store::EntityKind::Exchange1c, "catalog")
+        .await
+        .unwrap();
+    let actions: Vec<&str> = journal.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["failed", "imported"]);
+    app.store.close().await;
 }
 
 // ---------------------------------------------------------------------------------------------
