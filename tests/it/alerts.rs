@@ -362,7 +362,7 @@ async fn an_undeliverable_alert_goes_dead_without_raising_another() {
         .await
         .is_empty());
     assert_eq!(receiver.requests(), 1, "a 404 is not retried");
-    let body = &receiver.inbox.got.lock().unwrap()[0].1;
+    let body = receiver.inbox.got.lock().unwrap()[0].1.clone();
     let text = body["text"].as_str().unwrap();
     assert!(
         text.starts_with("[dealbridge] FIRING job_dead:flow=orders\n"),
