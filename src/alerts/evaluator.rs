@@ -8,7 +8,9 @@ use super::rules::{conditions, decide, Action, Condition};
 use crate::config::{AlertsConfig, Config};
 use crate::sync::supervisor::{supervise, Health, Next, Supervision};
 use chrono::{DateTime, Utc};
-use dealbridge_store::{Incident, JobKind, NewIncident, NewJob, Store, StoreError};
+use dealbridge_store::{
+    Backend, Incident, JobKind, NamedLock, NewIncident, NewJob, Store, StoreError,
+};
 use std::sync::Arc;
 use tracing::{debug, warn};
 
@@ -21,12 +23,17 @@ pub struct PassReport {
     pub resolved: u32,
 }
 
+/// The named lock whose holder evaluates, when several processes share a PostgreSQL database.
+pub const LEADER_LOCK: &str = "alerts:evaluator";
+
 /// Evaluates the alert rules of one process.
 pub struct Evaluator {
     store: Store,
     config: Arc<Config>,
     health: Arc<Health>,
     started_at: DateTime<Utc>,
+    /// Held for the process's life once taken (PostgreSQL only).
+    leader: tokio::sync::Mutex<Option<NamedLock>>,
 }
 
 impl Evaluator {
@@ -39,6 +46,7 @@ impl Evaluator {
             config,
             health,
             started_at,
+            leader: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -51,6 +59,9 @@ impl Evaluator {
         let Some(alerts) = self.alerts() else {
             return Ok(PassReport::default());
         };
+        if !self.leads().await? {
+            return Ok(PassReport::default());
+        }
         let obs = observe(
             &self.store,
             &self.config,
@@ -77,6 +88,24 @@ impl Evaluator {
             }
         }
         Ok(report)
+    }
+
+    /// Whether this process evaluates. Processes sharing a PostgreSQL database each see only
+    /// their own loops' health, so two evaluators would take turns opening and resolving an
+    /// incident one of them alone sees; one leader (a named lock, kept until the process ends
+    /// and released by PostgreSQL if it dies) evaluates for all. SQLite is one process.
+    async fn leads(&self) -> Result<bool, StoreError> {
+        if self.store.backend() != Backend::Postgres {
+            return Ok(true);
+        }
+        let mut leader = self.leader.lock().await;
+        if leader.is_none() {
+            *leader = self.store.try_lock(LEADER_LOCK).await?;
+            if leader.is_some() {
+                tracing::info!("this process evaluates the alert rules");
+            }
+        }
+        Ok(leader.is_some())
     }
 
     /// Opens the incident of `c` with its firing notification; false if another process

@@ -371,6 +371,47 @@ async fn an_undeliverable_alert_goes_dead_without_raising_another() {
     run.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_engines_on_one_postgres_database_send_one_alert() {
+    const PG_ENV: &str = "DEALBRIDGE_TEST_POSTGRES_URL";
+    let Ok(admin_url) = std::env::var(PG_ENV) else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (no {PG_ENV}): two_engines_on_one_postgres_database_send_one_alert"
+        );
+        return;
+    };
+    use sqlx::Connection;
+    let db_name = format!("dealbridge_alerts_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&db_name);
+
+    let receiver = Receiver::start(200).await;
+    let world = world_alerting_to(&receiver.url, "").await;
+    world.edit_file("dealbridge.toml", "sqlite://dealbridge.db", url.as_str());
+    create_order(&world, "completed").await;
+    let one = Running::start(&world).await;
+    let two = Running::start(&world).await;
+    wait_accepted(&receiver, "firing", 1, Duration::from_secs(20)).await;
+    a_while().await;
+    assert_eq!(receiver.accepted().len(), 1, "{:#?}", receiver.accepted());
+    assert_eq!(one.store.incidents(10).await.unwrap().len(), 1);
+    one.stop().await;
+    two.stop().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The other rules, from what the engine really records.
 
