@@ -4,7 +4,7 @@
 
 use super::notify::{AlertState, Notification, SYSTEM};
 use super::observe::observe;
-use super::rules::{conditions, decide, Action, Condition};
+use super::rules::{conditions, decide, undecided, Action, Condition};
 use crate::config::{AlertsConfig, Config};
 use crate::sync::supervisor::{supervise, Health, Next, Supervision};
 use chrono::{DateTime, Utc};
@@ -73,7 +73,7 @@ impl Evaluator {
         let now = conditions(&obs, &alerts.rules);
         let open = self.store.open_incidents().await?;
         let mut report = PassReport::default();
-        for action in decide(&open, &now, &alerts.rules) {
+        for action in decide(&open, &now, &undecided(&obs), &alerts.rules) {
             match action {
                 Action::Open(c) => {
                     if self.open(&c, alerts.max_attempts).await? {
@@ -178,11 +178,17 @@ fn notice<'a>(key: &'a str, payload: &'a serde_json::Value, max_attempts: u32) -
     }
 }
 
-/// The `alerts` loop of `dealbridge run`: a pass every `[alerts] check_every`.
+/// The `alerts` loop of `dealbridge run`: a pass every `[alerts] check_every`, the first one
+/// `check_every` after the start, once the other loops are running (an incident about a loop
+/// that is not there yet would look cleared).
 pub async fn run(evaluator: Arc<Evaluator>, sup: Supervision) {
     let every = evaluator
         .alerts()
         .map_or(std::time::Duration::from_secs(30), |a| a.check_every);
+    tokio::select! {
+        _ = sup.stop.cancelled() => return,
+        _ = tokio::time::sleep(every) => {}
+    }
     supervise("alerts".to_string(), sup, move || {
         let evaluator = evaluator.clone();
         async move {

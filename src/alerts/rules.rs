@@ -185,12 +185,37 @@ pub fn conditions(obs: &Observations, rules: &AlertRules) -> Vec<Condition> {
     out
 }
 
+/// The keys whose condition cannot be judged yet: those of a poll loop that has not finished a
+/// pass since the process started. A restart must not clear (and then fire again) an
+/// incident only because the new process has not looked yet.
+pub fn undecided(obs: &Observations) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for p in obs
+        .polls
+        .iter()
+        .filter(|p| p.last_success.is_none() && p.last_error.is_none())
+    {
+        keys.insert(format!("poll_stale:flow={}", p.flow));
+        if let Some(system) = &p.system {
+            keys.insert(format!("auth_failed:system={system}"));
+        }
+    }
+    keys
+}
+
 /// Once per incident: a condition without an open incident opens one; an open incident whose
-/// condition is gone is resolved. Incidents of rules turned off (or unknown to this version)
-/// are left as they are: the condition was not looked at, so it did not clear.
-pub fn decide(open: &[Incident], now: &[Condition], rules: &AlertRules) -> Vec<Action> {
+/// condition is gone is resolved, unless its key is `undecided`. Incidents of rules turned off
+/// (or unknown to this version) are left as they are: the condition was not looked at, so it
+/// did not clear.
+pub fn decide(
+    open: &[Incident],
+    now: &[Condition],
+    undecided: &BTreeSet<String>,
+    rules: &AlertRules,
+) -> Vec<Action> {
     let open_keys: BTreeSet<&str> = open.iter().map(|i| i.key.as_str()).collect();
-    let holding: BTreeSet<&str> = now.iter().map(|c| c.key.as_str()).collect();
+    let mut holding: BTreeSet<&str> = now.iter().map(|c| c.key.as_str()).collect();
+    holding.extend(undecided.iter().map(String::as_str));
     let mut actions: Vec<Action> = now
         .iter()
         .filter(|c| !open_keys.contains(c.key.as_str()))

@@ -56,6 +56,10 @@ fn incident(c: &Condition, id: i64) -> Incident {
     }
 }
 
+fn none() -> BTreeSet<String> {
+    BTreeSet::new()
+}
+
 fn keys(cs: &[Condition]) -> Vec<&str> {
     cs.iter().map(|c| c.key.as_str()).collect()
 }
@@ -98,7 +102,7 @@ fn an_incident_fires_once_and_clears_once() {
     let mut obs = quiet();
     obs.dead_jobs = vec![dead(1, "orders", "mapping", "no stage", t0())];
     let now = conditions(&obs, &rules);
-    let first = decide(&[], &now, &rules);
+    let first = decide(&[], &now, &none(), &rules);
     assert_eq!(first, vec![Action::Open(now[0].clone())]);
 
     // Next pass: same condition, incident open → nothing; a second dead job in the same flow
@@ -107,16 +111,16 @@ fn an_incident_fires_once_and_clears_once() {
     obs.dead_jobs
         .push(dead(2, "orders", "mapping", "no stage", t0()));
     let again = conditions(&obs, &rules);
-    assert!(decide(&open, &again, &rules).is_empty());
+    assert!(decide(&open, &again, &none(), &rules).is_empty());
 
     // The dead jobs were retried or dropped: resolve, once.
     obs.dead_jobs.clear();
     let gone = conditions(&obs, &rules);
     assert_eq!(
-        decide(&open, &gone, &rules),
+        decide(&open, &gone, &none(), &rules),
         vec![Action::Resolve(open[0].clone())]
     );
-    assert!(decide(&[], &gone, &rules).is_empty());
+    assert!(decide(&[], &gone, &none(), &rules).is_empty());
 }
 
 #[test]
@@ -257,7 +261,7 @@ fn rules_turned_off_raise_nothing_and_leave_their_incidents_alone() {
         .map(|(i, c)| incident(c, i as i64))
         .collect();
     assert!(!open.is_empty());
-    assert!(decide(&open, &[], &off).is_empty());
+    assert!(decide(&open, &[], &none(), &off).is_empty());
 }
 
 #[test]
@@ -273,4 +277,45 @@ fn durations_read_as_a_person_says_them() {
     for (secs, want) in cases {
         assert_eq!(human(Duration::from_secs(secs)), want);
     }
+}
+
+#[test]
+fn a_restarted_process_does_not_clear_what_its_loops_have_not_looked_at_yet() {
+    let rules = AlertRules {
+        poll_stale_after: Some(Duration::from_secs(15 * 60)),
+        ..AlertRules::default()
+    };
+    // Before the restart: the shop's key was rejected for 20 minutes.
+    let mut before = quiet();
+    let mut failing = poll("orders", Some(t0() - mins(20)));
+    failing.failing_since = Some(t0() - mins(20));
+    failing.last_error = Some("woocommerce: 401".into());
+    failing.last_error_kind = Some("auth".into());
+    before.polls = vec![failing];
+    let fired = conditions(&before, &rules);
+    assert_eq!(
+        keys(&fired),
+        ["auth_failed:system=shop", "poll_stale:flow=orders"]
+    );
+    let open: Vec<Incident> = fired
+        .iter()
+        .enumerate()
+        .map(|(i, c)| incident(c, i as i64))
+        .collect();
+
+    // Just restarted: the poll has not finished a pass. Nothing holds, nothing is cleared.
+    let mut after = quiet();
+    after.started_at = t0();
+    after.polls = vec![poll("orders", None)];
+    let now = conditions(&after, &rules);
+    assert!(now.is_empty());
+    let wait = undecided(&after);
+    assert!(decide(&open, &now, &wait, &rules).is_empty());
+
+    // Its first pass succeeded: both clear.
+    after.polls = vec![poll("orders", Some(t0()))];
+    let now = conditions(&after, &rules);
+    let actions = decide(&open, &now, &undecided(&after), &rules);
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert!(actions.iter().all(|a| matches!(a, Action::Resolve(_))));
 }
