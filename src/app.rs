@@ -360,6 +360,10 @@ fn executor(
         .iter()
         .filter_map(|(n, c)| Some((n.clone(), c.order_source.clone()?)))
         .collect();
+    executor.readers = systems
+        .iter()
+        .filter_map(|(n, c)| Some((n.clone(), c.crm_reader.clone()?)))
+        .collect();
     executor.max_attempts = sync.max_attempts;
     executor
 }

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Sandbox(args) => cli::sandbox::sandbox(args).await,
             Command::Inspect(cmd) => cli::inspect::inspect(cmd),
             Command::Commerceml(cmd) => cli::commerceml::commerceml(cmd),
+            Command::Reconcile(args) => cli::reconcile::reconcile(&cli.config, args).await,
             Command::Import1c(args) => cli::import::import_1c(&cli.config, args).await,
         }
     });

@@ -8,6 +8,7 @@ pub mod emulate;
 pub mod import;
 pub mod inspect;
 pub mod queue;
+pub mod reconcile;
 pub mod run;
 pub mod sandbox;
 pub mod status;
@@ -75,6 +76,8 @@ pub enum Command {
     /// CommerceML file tools (no database): `inspect`.
     #[command(subcommand)]
     Commerceml(commerceml::CommercemlCommand),
+    /// Compare the store's orders with the CRM's deals; report each difference, `--fix` queues fixes.
+    Reconcile(reconcile::ReconcileArgs),
     /// Import CommerceML files from 1C (catalog, prices, stock) into the state database.
     #[command(name = "import-1c")]
     Import1c(import::ImportArgs),
@@ -92,4 +95,6 @@ pub mod exit {
     pub const DEAD_LETTERS: u8 = 3;
     /// `check` found mistakes in the config or mappings.
     pub const INVALID_CONFIG: u8 = 4;
+    /// `reconcile` found differences between the systems.
+    pub const DIFFERENCES: u8 = 5;
 }

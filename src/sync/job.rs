@@ -1,7 +1,7 @@
 //! Job payloads: what a queued write carries. Payloads are JSON in the queue table, so they are
 //! versioned by their `kind` string; a new shape gets a new kind.
 
-use dealbridge_sdk::model::{CrmDealState, Order};
+use dealbridge_sdk::model::{CrmDealState, ExternalRef, Order};
 use serde::{Deserialize, Serialize};
 
 /// Payload of [`JobKind::DealUpsert`]. The deal is planned when the job runs, not when it is
@@ -24,4 +24,20 @@ pub struct DealPull {
     pub order_id: String,
     /// The deal as the CRM showed it.
     pub deal: CrmDealState,
+}
+
+/// Payload of [`JobKind::DealRelease`]: a second deal claims an order another deal mirrors;
+/// it is made to stop claiming it (never deleted), with a note for the manager.
+///
+/// [`JobKind::DealRelease`]: dealbridge_store::JobKind::DealRelease
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DealRelease {
+    /// The store → CRM flow of the order (selects the CRM).
+    pub flow: String,
+    /// The duplicate deal's id in the CRM.
+    pub deal_id: String,
+    /// The order both deals claim.
+    pub origin: ExternalRef,
+    /// The deal that stays linked to the order.
+    pub kept: String,
 }

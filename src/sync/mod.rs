@@ -15,6 +15,7 @@
 //!   conflicts, apply.
 //! - [`worker`]: runs a job: find-or-create, write, save binding + snapshot, journal.
 //! - [`dry_run`]: `sync --dry-run`: the plan of a pass, with nothing written.
+//! - [`reconcile`]: `reconcile`: what differs between the store and the CRM, and its fixes.
 //! - [`queue_worker`]: claims jobs and runs them; retried on store errors, never ended by one.
 //! - [`selection`]: which jobs an operator means (state, flow, error class) for `queue` commands.
 //! - [`supervisor`]: runs a background loop pass after pass, pausing on failures, and keeps
@@ -49,6 +50,7 @@ pub mod plan;
 pub mod poll;
 pub mod pull;
 pub mod queue_worker;
+pub mod reconcile;
 pub mod reverse;
 pub mod schedule;
 pub mod selection;

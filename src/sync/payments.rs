@@ -166,6 +166,22 @@ impl Executor {
         })
     }
 
+    /// Every payment the deal of `entity` should show now, gathered as a payments job gathers
+    /// them; the store is asked only when its order says money moved (`reconcile` compares the
+    /// sum with the deal's paid amount).
+    pub(crate) async fn payments_due(
+        &self,
+        flow: &FlowTarget,
+        entity: &str,
+        order: &Order,
+    ) -> Result<Vec<Payment>, RunError> {
+        let from_1c = self.payments_from_1c(entity).await?;
+        if from_1c.is_empty() && !has_payments(order) {
+            return Ok(Vec::new());
+        }
+        self.gather_payments(flow, from_1c, &order.source.id).await
+    }
+
     /// The order's payments: 1C's when 1C recorded any (1C keeps the books, and an order it
     /// marked paid in the store would otherwise show the same money twice: once as 1C's bank
     /// payment, once as the store's "paid"), else the store's captured payments and refunds.

@@ -144,11 +144,7 @@ impl OrderFlow {
             debug!(flow = %self.name, order = %entity, "unchanged since last sync");
             return Ok(Queued::Unchanged);
         }
-        let payload = serde_json::to_value(DealUpsert {
-            flow: self.name.clone(),
-            order: order.clone(),
-        })
-        .map_err(SyncError::Encode)?;
+        let payload = self.upsert_payload(order)?;
         let key = coalesce_key(&self.target_system, EntityKind::Deal, &entity);
         // A change the operator dropped, or one that is sitting in the dead letter, is not
         // queued again just because the overlap window (or --full) re-read it: it stays set
@@ -169,13 +165,47 @@ impl OrderFlow {
                 return Ok(Queued::SetAside);
             }
         }
+        self.enqueue_upsert(store, &key, &payload).await
+    }
+
+    /// The write job's payload for `order`.
+    fn upsert_payload(&self, order: &Order) -> Result<serde_json::Value, SyncError> {
+        serde_json::to_value(DealUpsert {
+            flow: self.name.clone(),
+            order: order.clone(),
+        })
+        .map_err(SyncError::Encode)
+    }
+
+    /// Queues the write of `order` whatever the snapshots say: an operator's (or `reconcile
+    /// --fix`'s) explicit request. Folds into a pending write of the same order.
+    pub(crate) async fn queue_order_now(
+        &self,
+        store: &Store,
+        order: &Order,
+    ) -> Result<Queued, SyncError> {
+        let payload = self.upsert_payload(order)?;
+        let key = coalesce_key(
+            &self.target_system,
+            EntityKind::Deal,
+            &entity_id(&order.source),
+        );
+        self.enqueue_upsert(store, &key, &payload).await
+    }
+
+    async fn enqueue_upsert(
+        &self,
+        store: &Store,
+        key: &str,
+        payload: &serde_json::Value,
+    ) -> Result<Queued, SyncError> {
         let queued = store
             .queue()
             .enqueue(&NewJob {
                 kind: JobKind::DealUpsert,
                 target: &self.target_system,
-                coalesce_key: &key,
-                payload: &payload,
+                coalesce_key: key,
+                payload,
                 max_attempts: self.max_attempts,
             })
             .await?;

@@ -10,7 +10,7 @@
 //! with the pure [`super::two_way::decide`] and applies the plan ([`super::two_way`]).
 
 use super::ids::{contact_key, entity_id};
-use super::job::{DealPull, DealUpsert};
+use super::job::{DealPull, DealRelease, DealUpsert};
 use super::plan::{DealPlanner, PlanError};
 use super::two_way::run::PairJob;
 use super::upsert::{decide_upsert, UpsertPlan};
@@ -50,6 +50,9 @@ pub struct Executor {
     pub sinks: BTreeMap<String, Arc<dyn OrderSink>>,
     /// Stores whose orders can be re-read, by system name.
     pub sources: BTreeMap<String, Arc<dyn OrderSource>>,
+    /// CRMs whose deals can be read back, by system name (`reconcile` compares them with the
+    /// orders; a two-way pair reads them through its [`TwoWay`]).
+    pub readers: BTreeMap<String, Arc<dyn CrmDealReader>>,
     /// Attempts for the jobs a job queues (payments after a deal).
     pub max_attempts: u32,
     /// Sends alert notifications (`[alerts]`), when configured.
@@ -138,6 +141,18 @@ pub(crate) enum RunError {
     Permanent(String),
 }
 
+impl RunError {
+    /// The error as a connector error (a permanent one as `invalid`), for callers outside a job.
+    pub(crate) fn into_connector(self) -> ConnectorError {
+        match self {
+            RunError::Connector(e) => e,
+            RunError::Permanent(message) => {
+                ConnectorError::new(dealbridge_sdk::ErrorKind::Invalid, "engine", message)
+            }
+        }
+    }
+}
+
 impl From<ConnectorError> for RunError {
     fn from(e: ConnectorError) -> Self {
         RunError::Connector(e)
@@ -161,6 +176,7 @@ impl Executor {
             payment_sources: BTreeMap::new(),
             sinks: BTreeMap::new(),
             sources: BTreeMap::new(),
+            readers: BTreeMap::new(),
             max_attempts: 8,
             alerts: None,
         }
@@ -257,8 +273,31 @@ impl Executor {
                 self.reconcile(flow, two, crm, job).await
             }
             JobKind::DealPayments => self.run_payments(job).await,
+            JobKind::DealRelease => self.release(job).await,
             JobKind::Alert => self.run_alert(job).await,
         }
+    }
+
+    /// Makes a duplicate deal stop claiming its order, and journals it.
+    async fn release(&self, job: &Job) -> Result<JobOutcome, RunError> {
+        let payload: DealRelease = decode(job)?;
+        let (flow, crm) = self.flow(job, &payload.flow)?;
+        let entity = entity_id(&payload.origin);
+        let note = format!(
+            "dealbridge: this deal duplicated deal {} for order {} of {}; it no longer mirrors the order. Merge it into deal {} or close it.",
+            payload.kept, payload.origin.id, payload.origin.system, payload.kept
+        );
+        crm.release_deal(&payload.deal_id, &payload.origin, &note)
+            .await?;
+        self.journal(
+            &entity,
+            &flow.target_system,
+            "released_duplicate",
+            Some(&payload.deal_id),
+            &format!("kept deal {}", payload.kept),
+        )
+        .await?;
+        Ok(JobOutcome::Written)
     }
 
     /// The job's flow and its CRM client.
@@ -598,13 +637,26 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ConnectorError>>,
 {
+    read_with_retries(3, f).await
+}
+
+/// [`read_with_retry`] with `times` retries. A pause the system asked for (`Retry-After`, a
+/// throttling answer) is waited out in full: retrying sooner would only be refused again.
+pub(crate) async fn read_with_retries<T, F, Fut>(times: usize, f: F) -> Result<T, ConnectorError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ConnectorError>>,
+{
     f.retry(
         ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(2))
-            .with_max_times(3)
+            .with_max_times(times)
             .with_jitter(),
     )
     .when(|e: &ConnectorError| e.should_retry())
+    .adjust(|e: &ConnectorError, next: Option<Duration>| {
+        next.map(|d| e.retry_after.map_or(d, |asked| asked.max(d)))
+    })
     .await
 }

@@ -18,6 +18,7 @@ mod onec_split;
 mod orders_to_amocrm;
 mod orders_to_deals;
 mod payments;
+mod reconcile;
 mod scale_out;
 mod schedule;
 mod shopify_to_bitrix24;

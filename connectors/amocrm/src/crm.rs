@@ -411,6 +411,41 @@ impl CrmDeals for AmoDeals {
     /// Searches with `query` (one call; amoCRM documents no exact-match filter on lead custom
     /// field values in v4) and keeps only leads whose external-id field equals the key exactly,
     /// since `query` also matches substrings (`shop:12` in `shop:123`).
+    /// The external-id field becomes `released:<system>:<id>`: no longer the origin's key (so
+    /// neither [`CrmDeals::find_deal`] nor the reader takes the lead for it), still telling the
+    /// manager what it mirrored; `note` is added as a `common` note. Writing a marker rather
+    /// than clearing the field keeps to a plain text value, which every account accepts.
+    /// Calls: `GET` the lead; when it still claims `origin`, one `PATCH` and one notes `POST`.
+    async fn release_deal(
+        &self,
+        id: &str,
+        origin: &ExternalRef,
+        note: &str,
+    ) -> Result<(), ConnectorError> {
+        let r = self.resolved().await?;
+        let lead_id = parse_id("lead id", id)?;
+        let lead = self.client.get_lead(lead_id, &[]).await?;
+        let key = origin_key(origin);
+        if lead.field_text(r.origin_field).as_deref() != Some(key.as_str()) {
+            return Ok(());
+        }
+        let body = json!({
+            "id": lead_id,
+            "custom_fields_values": [{
+                "field_id": r.origin_field,
+                "values": [{ "value": format!("released:{key}") }],
+            }],
+        });
+        self.client.update_leads(&[body]).await?;
+        self.client
+            .add_lead_notes(
+                lead_id,
+                &[json!({ "note_type": "common", "params": { "text": note } })],
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn find_deal(&self, origin: &ExternalRef) -> Result<Option<String>, ConnectorError> {
         let r = self.resolved().await?;
         let key = origin_key(origin);

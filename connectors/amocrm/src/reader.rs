@@ -47,6 +47,14 @@ impl Default for ReaderSettings {
     }
 }
 
+/// Whether the exact amount still describes the lead: it rounds (half away from zero) to the
+/// integer budget amoCRM shows. A manager who edits the budget leaves the exact-amount field
+/// as it was; the budget is then the lead's amount, or the edit would never be seen.
+fn exact_matches_budget(exact: Decimal, budget: i64) -> bool {
+    exact.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        == Decimal::from(budget)
+}
+
 /// `"shop:123"` → `shop` / `123`; anything else is "no origin" (both empty).
 fn parse_origin(text: Option<String>) -> ExternalRef {
     match text.as_deref().and_then(|t| t.split_once(':')) {
@@ -135,16 +143,14 @@ impl AmoDeals {
         leads
             .into_iter()
             .map(|l| {
+                let budget = l.price.unwrap_or(0);
                 let exact = r
                     .amount_field
                     .and_then(|a| l.field_text(a))
-                    .and_then(|t| parse_exact(&t));
-                let (amount, currency) = exact.unwrap_or_else(|| {
-                    (
-                        Decimal::from(l.price.unwrap_or(0)),
-                        self.reader.currency.clone(),
-                    )
-                });
+                    .and_then(|t| parse_exact(&t))
+                    .filter(|(a, _)| exact_matches_budget(*a, budget));
+                let (amount, currency) =
+                    exact.unwrap_or_else(|| (Decimal::from(budget), self.reader.currency.clone()));
                 let lines = if self.reader.with_lines {
                     l.embedded
                         .catalog_elements
@@ -275,5 +281,7 @@ mod tests {
         assert_eq!(a, Decimal::new(1050, 2));
         assert_eq!(c.as_str(), "RUB");
         assert!(parse_exact("10.50").is_none());
+        assert!(exact_matches_budget(a, 11));
+        assert!(!exact_matches_budget(a, 500), "a manager's new budget wins");
     }
 }

@@ -197,6 +197,38 @@ impl CrmDeals for Bitrix24Client {
         new_id("crm.contact.add", &r.result)
     }
 
+    /// One `crm.deal.get`; when the deal still claims `origin`, one `batch` clearing
+    /// `ORIGINATOR_ID`/`ORIGIN_ID` and adding `note` as a timeline comment. A deal that no
+    /// longer claims it costs nothing more (a retried job writes no second comment).
+    async fn release_deal(
+        &self,
+        id: &str,
+        origin: &ExternalRef,
+        note: &str,
+    ) -> Result<(), ConnectorError> {
+        let current = self.call("crm.deal.get", json!({ "id": id })).await?;
+        let claims = |k: &str, want: &str| current.result[k].as_str() == Some(want);
+        if !(claims("ORIGINATOR_ID", &origin.system) && claims("ORIGIN_ID", &origin.id)) {
+            return Ok(());
+        }
+        let cmds = [
+            (
+                "deal",
+                "crm.deal.update",
+                json!({ "id": id, "fields": { "ORIGINATOR_ID": "", "ORIGIN_ID": "" }, "params": quiet() }),
+            ),
+            (
+                "note",
+                "crm.timeline.comment.add",
+                json!({ "fields": { "ENTITY_ID": id, "ENTITY_TYPE": "deal", "COMMENT": note } }),
+            ),
+        ];
+        let answer = self.batch(true, &cmds).await?;
+        answer.get("deal")?;
+        answer.get("note")?;
+        Ok(())
+    }
+
     async fn find_deal(&self, origin: &ExternalRef) -> Result<Option<String>, ConnectorError> {
         let r = self
             .call(

@@ -66,6 +66,25 @@ pub trait CrmDeals: Send + Sync {
         deal: &Deal,
         contact_id: Option<&str>,
     ) -> Result<(), ConnectorError>;
+
+    /// Makes deal `id` stop claiming `origin` (the record it mirrors): its external key is
+    /// changed so [`CrmDeals::find_deal`] and the deal readers no longer take it for that
+    /// record, and `note` is left on the deal for the manager. Nothing else about the deal
+    /// changes and it is never deleted. `reconcile --fix` does this to the second of two deals
+    /// that mirror one order. Idempotent.
+    async fn release_deal(
+        &self,
+        id: &str,
+        origin: &ExternalRef,
+        note: &str,
+    ) -> Result<(), ConnectorError> {
+        let _ = (id, origin, note);
+        Err(ConnectorError::new(
+            crate::error::ErrorKind::Invalid,
+            "crm",
+            "this CRM's connector cannot release a duplicate deal; merge or delete it by hand",
+        ))
+    }
 }
 
 /// A CRM whose deals can be read back: the CRM → store / 1C direction.

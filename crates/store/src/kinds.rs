@@ -131,6 +131,8 @@ stored_names! {
         DealPull = "deal.pull",
         /// Record an order's 1C payments on its deal (payload `DealPayments`).
         DealPayments = "deal.payments",
+        /// Make a duplicate deal stop claiming its order (payload `DealRelease`).
+        DealRelease = "deal.release",
         /// Deliver one alert notification to `[alerts] webhook_url` (payload: the notification).
         Alert = "alert",
     }
@@ -177,6 +179,7 @@ mod tests {
             (JobKind::DealUpsert, "deal.upsert"),
             (JobKind::DealPull, "deal.pull"),
             (JobKind::DealPayments, "deal.payments"),
+            (JobKind::DealRelease, "deal.release"),
             (JobKind::Alert, "alert"),
         ];
         assert_eq!(want.len(), JobKind::ALL.len());
@@ -192,7 +195,7 @@ mod tests {
         let e = "crm.deal.upsert".parse::<JobKind>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments, alert"
+            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments, deal.release, alert"
         );
         assert!("Order".parse::<EntityKind>().is_err());
     }

@@ -95,8 +95,13 @@ async fn changed_leads_are_read_back_by_id_and_one_by_id() {
     );
     assert_eq!(
         sa.deal.amount,
+        dec!(2000),
+        "a manager's new budget wins over the exact amount it made stale"
+    );
+    assert_eq!(
+        page.items[1].deal.amount,
         dec!(1234.56),
-        "the exact amount wins over price"
+        "an untouched lead reads its exact amount, not the rounded budget"
     );
     assert_eq!(sa.deal.origin.system, "shop");
     assert_eq!(sa.deal.origin.id, "1");
