@@ -415,7 +415,14 @@ impl App {
             .iter()
             .map(|c| catalog_flow(c, &systems).map(Arc::new))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let executor = Arc::new(executor(&config, &store, &systems, targets));
+        let mut executor = executor(&config, &store, &systems, targets);
+        executor.alerts = match &config.alerts {
+            Some(a) => Some(Arc::new(
+                crate::alerts::notify::Notifier::new(a).context("[alerts]")?,
+            )),
+            None => None,
+        };
+        let executor = Arc::new(executor);
         let schedules = config
             .schedules
             .iter()
@@ -452,6 +459,14 @@ impl App {
                 })
             })
             .collect();
+        let health: Arc<crate::sync::supervisor::Health> = Arc::default();
+        let alerts = config.alerts.is_some().then(|| {
+            Arc::new(crate::alerts::evaluator::Evaluator::new(
+                store.clone(),
+                Arc::new(config.clone()),
+                health.clone(),
+            ))
+        });
         let sync = &config.sync;
         let engine = Engine {
             store: store.clone(),
@@ -471,7 +486,8 @@ impl App {
             tally: Arc::new(Tally::default()),
             inbox_wake: Arc::new(tokio::sync::Notify::new()),
             catalog_wake: Arc::new(tokio::sync::Notify::new()),
-            health: Arc::default(),
+            health,
+            alerts,
         };
         Ok(App {
             listen: config.server.listen,

@@ -17,6 +17,8 @@
 //!   routes such as the 1C endpoint are mounted beside them).
 //! - [`metrics`]: `/metrics`: the in-memory counters (API requests, jobs, webhook deliveries)
 //!   and the cached database gauges.
+//! - [`alerts`]: `[alerts]`: rules evaluated beside the other loops, incidents notified once when
+//!   they start and once when they clear, delivered through the queue.
 //! - [`status`]: the status report shared by the CLI, the status page and `/metrics`.
 //! - [`cli`]: one module per subcommand.
 //!
@@ -24,6 +26,7 @@
 //! crate; the canonical model, the connector descriptor and traits in `dealbridge-sdk`; each
 //! vendor's client and emulator in its own crate under `connectors/`.
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -69,7 +69,7 @@ pub struct FilterArgs {
     /// permanent (validation, mapping, auth, not found), or one failure code (e.g. auth).
     #[arg(long)]
     pub error_class: Option<String>,
-    /// Only jobs of this kind: deal.upsert, deal.pull, deal.payments.
+    /// Only jobs of this kind: deal.upsert, deal.pull, deal.payments, alert.
     #[arg(long)]
     pub kind: Option<String>,
 }

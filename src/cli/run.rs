@@ -1,5 +1,6 @@
 //! `dealbridge run`: pollers, workers and the HTTP server until SIGTERM or Ctrl-C.
 
+use crate::alerts::exchange::JournaledImporter;
 use crate::app::App;
 use crate::onec::endpoint::{self as exchange_endpoint, ExchangeSettings, ExchangeState};
 use crate::onec::exchange::StoreImporter;
@@ -31,16 +32,17 @@ pub async fn run(config: &Path) -> anyhow::Result<u8> {
         info!(path = %c.path, "1C exchange endpoint enabled");
         let mut settings = ExchangeSettings::from_config(c);
         settings.info_statuses = crate::app::info_statuses(&app.config);
-        exchange_endpoint::router(ExchangeState::new(
-            settings,
-            Arc::new(
-                StoreImporter::new(app.store.clone(), crate::app::payments_queue(&app))
-                    .with_export_stages(c.export_stages.clone())
-                    .with_payment_methods(crate::app::payment_methods(&app.config))
-                    .with_catalog_wake(app.engine.catalog_wake.clone())
-                    .with_import_options(crate::app::onec_import_options(&app.config)),
-            ),
-        ))
+        let importer = Arc::new(
+            StoreImporter::new(app.store.clone(), crate::app::payments_queue(&app))
+                .with_export_stages(c.export_stages.clone())
+                .with_payment_methods(crate::app::payment_methods(&app.config))
+                .with_catalog_wake(app.engine.catalog_wake.clone())
+                .with_import_options(crate::app::onec_import_options(&app.config)),
+        );
+        // Each step's outcome journaled (each file by the importer itself): the Activity page,
+        // the Overview and the 1C alert read it.
+        let importer = Arc::new(JournaledImporter::new(importer, app.store.clone()));
+        exchange_endpoint::router(ExchangeState::new(settings, importer))
     });
     let routes = router_with(
         AppState::new(app.store.clone(), Some(app.engine.health.clone()))

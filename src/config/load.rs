@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::alerts::{read_alerts, AlertsConfig, ALERTS_KEYS};
 use super::catalog::{read_catalogs, CatalogConfig};
 use super::database::{read_database, DatabaseConfig};
 use super::doc::{self, Ctx, TableReader};
@@ -38,6 +39,8 @@ pub struct Config {
     pub schedules: Vec<ScheduleConfig>,
     /// `[[catalog]]`: the 1C catalog pushed to a CRM or a store.
     pub catalogs: Vec<CatalogConfig>,
+    /// `[alerts]`: notifications of incidents, when configured.
+    pub alerts: Option<AlertsConfig>,
     /// The file the config came from.
     pub path: PathBuf,
 }
@@ -51,6 +54,7 @@ const TOP_KEYS: &[&str] = &[
     "exchange_1c",
     "schedule",
     "catalog",
+    "alerts",
 ];
 
 impl Config {
@@ -127,6 +131,8 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
     let sync = read_sync(&mut ctx, sync_table.as_ref());
     let exchange_table = top.table(&mut ctx, "exchange_1c", "[exchange_1c]", EXCHANGE_1C_KEYS);
     let exchange_1c = read_exchange_1c(&mut ctx, exchange_table.as_ref(), dir, env);
+    let alerts_table = top.table(&mut ctx, "alerts", "[alerts]", ALERTS_KEYS);
+    let alerts = read_alerts(&mut ctx, alerts_table.as_ref(), env);
 
     // Kinds are kept even for systems with other mistakes, so flows are still checked.
     let mut kinds: BTreeMap<String, Option<SystemKind>> = BTreeMap::new();
@@ -175,6 +181,7 @@ fn read_config(src: &SourceFile, env: &dyn Env, out: &mut Vec<Diagnostic>) -> Op
         exchange_1c,
         schedules,
         catalogs,
+        alerts,
         path: src.path.clone(),
     })
 }

@@ -3,6 +3,7 @@
 //! Files are walked by hand over toml's spanned document (see `doc`) so that `dealbridge check`
 //! reports every mistake with `file:line:column`, not just the first one serde meets.
 
+mod alerts;
 mod catalog;
 mod database;
 mod flow;
@@ -11,6 +12,7 @@ mod schedule;
 mod settings;
 mod system;
 
+pub use alerts::{AlertFormat, AlertRules, AlertsConfig, ALERTS_WEBHOOK_URL_VAR};
 pub use catalog::CatalogConfig;
 pub use database::{DatabaseBackend, DatabaseConfig, DEFAULT_DATABASE_URL};
 pub(crate) use dealbridge_sdk::config as doc;

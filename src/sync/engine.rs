@@ -156,6 +156,8 @@ pub struct Engine {
     /// What each background loop of [`Engine::run`] last did; the server reads it for
     /// `/healthz` and `/status`.
     pub health: Arc<Health>,
+    /// The alert rules' evaluator (`[alerts]`), run by [`Engine::run`] as the `alerts` loop.
+    pub alerts: Option<Arc<crate::alerts::evaluator::Evaluator>>,
 }
 
 impl Engine {
@@ -256,6 +258,12 @@ impl Engine {
         let mut tasks = self.spawn_workers(&sup);
         tasks.extend(self.spawn_polls(&sup));
         tasks.extend(self.spawn_reactions(&sup));
+        if let Some(alerts) = &self.alerts {
+            tasks.push(tokio::spawn(crate::alerts::evaluator::run(
+                alerts.clone(),
+                sup.clone(),
+            )));
+        }
         for t in tasks {
             // `supervise` catches a pass's panic itself; an error here is a bug in it.
             if let Err(e) = t.await {

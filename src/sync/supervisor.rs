@@ -37,6 +37,9 @@ pub struct LoopHealth {
     pub last_error: Option<String>,
     /// When the last failure happened.
     pub last_error_at: Option<DateTime<Utc>>,
+    /// The last failure's connector error code (`auth`, `transient`, …), when a connector's
+    /// error caused it: what the alerts read to tell a revoked token from an outage.
+    pub last_error_kind: Option<String>,
     /// The first failure of the current run of failures; `None` while the loop is healthy.
     pub failing_since: Option<DateTime<Utc>>,
     /// Failures in a row; 0 after a success.
@@ -120,9 +123,15 @@ impl Health {
 
     /// A pass of `name` failed with `error` (an error chain).
     pub fn record_failure(&self, name: &str, error: &str) {
+        self.record_failure_kind(name, error, None);
+    }
+
+    /// A pass of `name` failed with `error`, caused by a connector error of code `kind`.
+    pub fn record_failure_kind(&self, name: &str, error: &str, kind: Option<&str>) {
         let now = Utc::now();
         self.update(name, |l| {
             l.last_error = Some(error.to_string());
+            l.last_error_kind = kind.map(str::to_string);
             l.last_error_at = Some(now);
             l.failing_since.get_or_insert(now);
             l.consecutive_failures = l.consecutive_failures.saturating_add(1);
@@ -250,7 +259,7 @@ where
     let mut failures: u32 = 0;
     while !sup.stop.is_cancelled() {
         // Its own task, so that a panic comes back as a `JoinError` we can record.
-        let error = match tokio::spawn(pass()).await {
+        let (error, kind) = match tokio::spawn(pass()).await {
             Ok(Ok(next)) => {
                 if failures > 0 {
                     info!(task = %name, failures, "recovered");
@@ -262,11 +271,11 @@ where
                 }
                 continue;
             }
-            Ok(Err(e)) => error_chain(&e),
-            Err(join) => panic_message(join),
+            Ok(Err(e)) => (error_chain(&e), connector_code(&e)),
+            Err(join) => (panic_message(join), None),
         };
         failures = failures.saturating_add(1);
-        sup.health.record_failure(&name, &error);
+        sup.health.record_failure_kind(&name, &error, kind);
         let pause = sup.backoff.delay(failures);
         error!(task = %name, failures, retry_in = ?pause, error = %error, "pass failed; retrying after a pause");
         tokio::select! {
@@ -275,6 +284,18 @@ where
         }
     }
     sup.health.record_ended(&name);
+}
+
+/// The code of the first connector error in `e`'s chain (`auth` for a rejected token).
+fn connector_code(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(c) = err.downcast_ref::<dealbridge_sdk::ConnectorError>() {
+            return Some(c.kind.code());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 /// A `JoinError` as a line: the panic's message when it had one.
@@ -350,6 +371,28 @@ mod tests {
         assert!(l.last_success.is_some());
         assert_eq!(l.last_error.as_deref(), Some("pass failed: disk on fire"));
         assert!(l.ended);
+    }
+
+    #[tokio::test]
+    async fn a_connector_error_in_the_chain_names_its_kind() {
+        use dealbridge_sdk::{ConnectorError, ErrorKind};
+        let stop = CancellationToken::new();
+        let sup = quick(&stop);
+        let health = sup.health.clone();
+        let s = stop.clone();
+        supervise("poll:orders".into(), sup, move || {
+            s.cancel();
+            async {
+                Err::<Next, _>(crate::sync::SyncError::Source {
+                    flow: "orders".into(),
+                    source: ConnectorError::new(ErrorKind::Auth, "woocommerce", "401: key revoked"),
+                })
+            }
+        })
+        .await;
+        let l = health.get("poll:orders").unwrap();
+        assert_eq!(l.last_error_kind.as_deref(), Some("auth"));
+        assert!(l.last_error.unwrap().contains("key revoked"));
     }
 
     #[tokio::test]

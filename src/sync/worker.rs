@@ -55,6 +55,8 @@ pub struct Executor {
     pub readers: BTreeMap<String, Arc<dyn CrmDealReader>>,
     /// Attempts for the jobs a job queues (payments after a deal).
     pub max_attempts: u32,
+    /// Sends alert notifications (`[alerts]`), when configured.
+    pub alerts: Option<Arc<crate::alerts::notify::Notifier>>,
 }
 
 /// The write side of one flow.
@@ -176,6 +178,7 @@ impl Executor {
             sources: BTreeMap::new(),
             readers: BTreeMap::new(),
             max_attempts: 8,
+            alerts: None,
         }
     }
 
@@ -274,6 +277,7 @@ impl Executor {
             }
             JobKind::DealPayments => self.run_payments(job).await,
             JobKind::DealRelease => self.release(job).await,
+            JobKind::Alert => self.run_alert(job).await,
         }
     }
 

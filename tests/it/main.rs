@@ -3,6 +3,7 @@
 
 mod common;
 
+mod alerts;
 mod bitrix24_oauth;
 mod catalog_sync;
 mod cli;

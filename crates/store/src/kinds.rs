@@ -120,7 +120,7 @@ stored_names! {
         /// A reconciliation run (journal only: its counts and differences).
         Reconcile = "reconcile",
         /// A 1C exchange of one type, `catalog` or `sale` (journal only: each file it imported,
-        /// with its counts or why it failed).
+        /// with its counts or why it failed, and the failures and successes of its other steps).
         Exchange1c = "exchange_1c",
     }
 }
@@ -136,6 +136,8 @@ stored_names! {
         DealPayments = "deal.payments",
         /// Make a duplicate deal stop claiming its order (payload `DealRelease`).
         DealRelease = "deal.release",
+        /// Deliver one alert notification to `[alerts] webhook_url` (payload: the notification).
+        Alert = "alert",
     }
 }
 
@@ -182,6 +184,7 @@ mod tests {
             (JobKind::DealPull, "deal.pull"),
             (JobKind::DealPayments, "deal.payments"),
             (JobKind::DealRelease, "deal.release"),
+            (JobKind::Alert, "alert"),
         ];
         assert_eq!(want.len(), JobKind::ALL.len());
         for (kind, text) in want {
@@ -196,7 +199,7 @@ mod tests {
         let e = "crm.deal.upsert".parse::<JobKind>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments, deal.release"
+            "unknown job kind \"crm.deal.upsert\"; expected one of: deal.upsert, deal.pull, deal.payments, deal.release, alert"
         );
         assert!("Order".parse::<EntityKind>().is_err());
     }

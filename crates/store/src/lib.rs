@@ -17,10 +17,12 @@
 //! * `kinds`: [`EntityKind`] and [`JobKind`], the one mapping to their stored strings.
 //! * `lock`: named locks across processes ([`NamedLock`]; PostgreSQL advisory locks).
 //! * `conflicts`: the field-level conflict log.
+//! * `alerts`: alert incidents, opened and resolved together with their notification job.
 //! * [`queue`]: the durable job queue (coalescing, leases with fencing, backoff, dead letter).
 //! * `clock`: [`Clock`], [`SystemClock`], [`ManualClock`].
 //! * `error`: [`StoreError`].
 
+mod alerts;
 mod bindings;
 mod catalog;
 mod clock;
@@ -38,6 +40,7 @@ mod rejections;
 mod snapshot;
 mod store;
 
+pub use alerts::{Incident, NewIncident};
 pub use bindings::{Binding, NewBinding};
 pub use catalog::{
     CatalogBatch, CatalogCounts, CatalogDetails, CatalogEntry, CatalogGroup, CatalogKind,

@@ -54,9 +54,10 @@ pub async fn last_exchanges(store: &Store) -> Result<Vec<LastExchange>, StoreErr
     Ok(out)
 }
 
-/// The rows (newest first) of the newest exchange: those of the newest row's session.
+/// The rows (newest first) of the newest exchange: those of the newest file row's session.
+/// Lines of other steps (no session: a finish, a confirmation, a failed start) are not files.
 fn newest_exchange(exchange_type: &str, rows: &[JournalRow]) -> Option<LastExchange> {
-    let newest = rows.first()?;
+    let newest = rows.iter().find(|r| r.external_id.is_some())?;
     let mut mine: Vec<&JournalRow> = rows
         .iter()
         .filter(|r| r.external_id == newest.external_id)

@@ -45,6 +45,19 @@ use crate::db::{ms, on_db, Db, RowExt};
 use crate::error::StoreError;
 use crate::snapshot::canonical_json;
 
+/// The enqueue statement, binding kind, target, coalesce_key, payload, max_attempts and now
+/// (ms); returns `id, coalesced`. Shared with the alerts, which queue a notification in the
+/// transaction that opens or resolves its incident.
+pub(crate) const ENQUEUE_SQL: &str =
+    "INSERT INTO jobs (kind, target, coalesce_key, payload, state, attempts, max_attempts, \
+    coalesced, run_at, lease_token, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6, 0, $6, $6) \
+    ON CONFLICT (coalesce_key) WHERE state = 'pending' DO UPDATE SET \
+    payload = excluded.payload, kind = excluded.kind, target = excluded.target, \
+    max_attempts = excluded.max_attempts, coalesced = jobs.coalesced + 1, \
+    updated_at = excluded.updated_at \
+    RETURNING id, coalesced";
+
 /// Handle on the job queue. Cheap to clone; shares the store's pool and clock.
 #[derive(Clone)]
 pub struct Queue {
@@ -85,14 +98,7 @@ impl Queue {
     /// Adds a job due now, or folds it into the pending job with the same key (see the module doc).
     pub async fn enqueue(&self, job: &NewJob<'_>) -> Result<Enqueued, StoreError> {
         let now = ms(self.clock.now());
-        let sql = "INSERT INTO jobs (kind, target, coalesce_key, payload, state, attempts, max_attempts, \
-                   coalesced, run_at, lease_token, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6, 0, $6, $6) \
-                   ON CONFLICT (coalesce_key) WHERE state = 'pending' DO UPDATE SET \
-                   payload = excluded.payload, kind = excluded.kind, target = excluded.target, \
-                   max_attempts = excluded.max_attempts, coalesced = jobs.coalesced + 1, \
-                   updated_at = excluded.updated_at \
-                   RETURNING id, coalesced";
+        let sql = ENQUEUE_SQL;
         let payload = canonical_json(job.payload);
         let max_attempts = i64::from(job.max_attempts.max(1));
         let (id, coalesced) = on_db!(&self.db, pool => {

@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod alerts;
 mod catalog;
 mod first_error;
 mod gauges;
