@@ -95,7 +95,7 @@ async fn bitrix24(n: usize) {
         drain_per_second: 1_000_000.0,
     });
     let lifted = format!(
-        "kind = \"bitrix24\"\nwebhook_url = \"{}\"\nrate_limit_per_second = 100000\nrate_limit_burst = 100000",
+        "kind = \"bitrix24\"\nwebhook_url = \"{}\"\nrate_limit_per_second = 10000\nrate_limit_burst = 10000",
         crm.webhook_url
     );
     let seed_cfg = write_config(
@@ -142,7 +142,7 @@ async fn amocrm(n: usize) {
     let crm = amo::spawn(Default::default(), any).await.unwrap();
     crm.handle.set_rate_per_second(100_000);
     let lifted = format!(
-        "kind = \"amocrm\"\nbase_url = \"{}\"\ntoken = \"test\"\nrate_limit_per_second = 100000\nrate_limit_burst = 100000",
+        "kind = \"amocrm\"\nbase_url = \"{}\"\ntoken = \"test\"\nrate_limit_per_second = 10000\nrate_limit_burst = 10000",
         crm.base_url
     );
     let seed_cfg = write_config(

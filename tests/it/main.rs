@@ -10,6 +10,7 @@ mod cli;
 mod client_layer;
 mod config_check;
 mod console_errors;
+mod console_pages;
 mod logs;
 mod metrics;
 mod metrics_families;

@@ -150,3 +150,77 @@ impl Store {
         })
     }
 }
+
+/// Which journal lines an operator asks for (the console's Activity page): each filter is
+/// optional; pages go back in time from `before` (a row id), newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalFilter {
+    /// Only this entity kind.
+    pub kind: Option<EntityKind>,
+    /// Only this system.
+    pub system: Option<String>,
+    /// Only entities whose id contains this text (an order number, a flow's name).
+    pub entity_contains: Option<String>,
+    /// Only rows older than this row id (the next page).
+    pub before: Option<i64>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+impl Store {
+    /// The journal lines `f` selects, newest first.
+    pub async fn journal_page(&self, f: &JournalFilter) -> Result<Vec<JournalRow>, StoreError> {
+        // Only the filters given become conditions, numbered in order, so one statement text
+        // serves both databases without casts of untyped NULL parameters.
+        let mut conds: Vec<String> = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if f.kind.is_some() {
+            conds.push(format!("entity_kind = {}", next()));
+        }
+        if f.system.is_some() {
+            conds.push(format!("system = {}", next()));
+        }
+        if f.entity_contains.is_some() {
+            conds.push(format!("entity_id LIKE {} ESCAPE '\\'", next()));
+        }
+        if f.before.is_some() {
+            conds.push(format!("id < {}", next()));
+        }
+        let limit = next();
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let sql = format!("SELECT {COLS} FROM journal {filter} ORDER BY id DESC LIMIT {limit}");
+        let like = f.entity_contains.as_deref().map(|t| {
+            let escaped = t
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        on_db!(&self.db, pool => {
+            let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
+            if let Some(k) = f.kind {
+                q = q.bind(k.as_str());
+            }
+            if let Some(s) = &f.system {
+                q = q.bind(s.as_str());
+            }
+            if let Some(l) = &like {
+                q = q.bind(l.as_str());
+            }
+            if let Some(b) = f.before {
+                q = q.bind(b);
+            }
+            q.bind(i64::from(f.limit)).fetch_all(pool).await
+                .map_err(StoreError::db("reading a page of the journal".to_string()))?
+                .iter().map(from_row).collect()
+        })
+    }
+}

@@ -54,7 +54,7 @@ pub use db::Backend;
 pub use error::StoreError;
 pub use held::HeldDeactivation;
 pub use inbox::{InboxItem, InboxStats};
-pub use journal::{JournalEntry, JournalRow};
+pub use journal::{JournalEntry, JournalFilter, JournalRow};
 pub use kinds::{EntityKind, JobKind, UnknownName};
 pub use lock::NamedLock;
 pub use queue::{

@@ -59,6 +59,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/errors/{id}/drop", post(drop_one))
         .route("/conflicts", get(conflicts))
         .route("/conflicts/{id}/take", post(take_side))
+        .route("/conflicts/{id}/value", post(give_value))
         .route("/activity", get(activity))
         .route("/webhooks", get(webhooks))
         .route("/reconcile", get(reconcile::show))
@@ -429,10 +430,9 @@ async fn take_side(
     if let Err(denied) = s.auth.check_csrf(&headers, &f.csrf) {
         return denied.into_response();
     }
-    let c = match s.store.conflict(id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return (StatusCode::NOT_FOUND, format!("no conflict {id}\n")).into_response(),
-        Err(e) => return server_error(e),
+    let c = match open_conflict(&s, id).await {
+        Ok(c) => c,
+        Err(r) => return r,
     };
     let value = if f.side == c.ours_system {
         c.ours.clone()
@@ -449,13 +449,68 @@ async fn take_side(
             .into_response();
     };
     let reason = format!("{} taken in the console", f.side);
+    decide(&s, &c, &f.side, &value, &reason).await
+}
+
+/// "Give the value yourself" of a conflict: JSON, as `conflicts resolve --value`.
+#[derive(serde::Deserialize)]
+struct ValueForm {
+    csrf: String,
+    value: String,
+}
+
+/// Resolves an open conflict with a value the operator writes (JSON; a stage is `"WON"`), as
+/// `conflicts resolve --value` does. Text that is not JSON is refused and changes nothing.
+async fn give_value(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<ValueForm>,
+) -> Response {
+    if let Err(denied) = s.auth.check_csrf(&headers, &f.csrf) {
+        return denied.into_response();
+    }
+    let value: serde_json::Value = match serde_json::from_str(f.value.trim()) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("the value must be JSON (a text is quoted: \"WON\"): {e}\n"),
+            )
+                .into_response()
+        }
+    };
+    let c = match open_conflict(&s, id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    decide(&s, &c, "custom", &value, "a value given in the console").await
+}
+
+/// The conflict `id`, or the answer saying it does not exist.
+async fn open_conflict(s: &ConsoleState, id: i64) -> Result<dealbridge_store::Conflict, Response> {
+    match s.store.conflict(id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err((StatusCode::NOT_FOUND, format!("no conflict {id}\n")).into_response()),
+        Err(e) => Err(server_error(e)),
+    }
+}
+
+/// Records the decision (once: a decided conflict is left as it is) and journals it.
+async fn decide(
+    s: &ConsoleState,
+    c: &dealbridge_store::Conflict,
+    chosen: &str,
+    value: &serde_json::Value,
+    reason: &str,
+) -> Response {
     match s
         .store
-        .resolve_conflict(id, &f.side, Some(&value), "console", &reason)
+        .resolve_conflict(c.id, chosen, Some(value), "console", reason)
         .await
     {
         Ok(changed) => {
-            let what = format!("conflict {id}: {reason}");
+            let what = format!("conflict {}: {reason}", c.id);
             let entity = (c.kind, c.entity_id.as_str());
             let n = u64::from(changed);
             if let Err(e) = journal_operator(&s.store, entity, "console", "resolve", &what, n).await
@@ -468,12 +523,48 @@ async fn take_side(
     }
 }
 
-async fn activity(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
+/// The Activity page's filter: what (entity kind), system, record text, and the page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ActivityQuery {
+    /// An entity kind (`deal`, `catalog`, `exchange_1c`, `queue`, …); empty: any.
+    #[serde(default)]
+    pub what: String,
+    /// A system's name; empty: any.
+    #[serde(default)]
+    pub system: String,
+    /// Text the record's id contains; empty: any.
+    #[serde(default)]
+    pub record: String,
+    /// Rows older than this id (the next page).
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+async fn activity(
+    State(s): State<ConsoleState>,
+    headers: HeaderMap,
+    Query(q): Query<ActivityQuery>,
+) -> Response {
     if let Err(denied) = s.auth.session(&headers) {
         return denied.into_response();
     }
-    match s.store.journal_recent(PAGE_ROWS).await {
-        Ok(rows) => Html(pages::activity(&rows)).into_response(),
+    let kind = match q.what.trim() {
+        "" => None,
+        w => match dealbridge_store::EntityKind::from_str(w) {
+            Ok(k) => Some(k),
+            Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        },
+    };
+    let text = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
+    let filter = dealbridge_store::JournalFilter {
+        kind,
+        system: text(&q.system),
+        entity_contains: text(&q.record),
+        before: q.before,
+        limit: PAGE_ROWS,
+    };
+    match s.store.journal_page(&filter).await {
+        Ok(rows) => Html(pages::activity(&rows, &q, PAGE_ROWS as usize)).into_response(),
         Err(e) => server_error(e),
     }
 }

@@ -314,9 +314,15 @@ pub fn conflicts(open: &[Conflict], decided: &[Conflict], csrf: &str) -> String 
                 s = escape(system)
             )
         };
+        let give = format!(
+            "<form class=inline method=post action=\"/conflicts/{}/value\"><input type=hidden name=csrf value=\"{}\">\
+             <input name=value size=12 placeholder='\"WON\"' aria-label=\"value as JSON\"><button>Use this value</button></form>",
+            c.id,
+            escape(csrf)
+        );
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}: {}</td><td>{}: {}</td><td>{}</td><td>{} {}</td></tr>",
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}: {}</td><td>{}: {}</td><td>{}</td><td>{} {} {}</td></tr>",
             c.id,
             escape(c.kind.as_str()),
             escape(&c.entity_id),
@@ -329,6 +335,7 @@ pub fn conflicts(open: &[Conflict], decided: &[Conflict], csrf: &str) -> String 
             escape(&c.rule),
             take(&c.ours_system),
             take(&c.theirs_system),
+            give,
         );
     }
     b.push_str("</table><h2>Decided</h2><table><tr><th>id</th><th>record</th><th>field</th><th>winner</th><th>value</th><th>why</th></tr>");
@@ -348,9 +355,30 @@ pub fn conflicts(open: &[Conflict], decided: &[Conflict], csrf: &str) -> String 
     page("Conflicts", &b)
 }
 
-/// The journal, newest first: catalog pushes, 1C exchanges, schedule runs, operators' actions.
-pub fn activity(rows: &[JournalRow]) -> String {
-    let mut b = String::from(
+/// The journal, newest first: catalog pushes, 1C exchanges, schedule runs, operators' actions;
+/// filtered by what, system and record, `page` rows a page, with a link to the older ones.
+pub fn activity(rows: &[JournalRow], q: &super::ActivityQuery, page_rows: usize) -> String {
+    let mut b = String::new();
+    let kinds: String = dealbridge_store::EntityKind::ALL
+        .iter()
+        .map(|k| {
+            let selected = if q.what == k.as_str() {
+                " selected"
+            } else {
+                ""
+            };
+            format!("<option{selected}>{}</option>", k.as_str())
+        })
+        .collect();
+    let _ = write!(
+        b,
+        "<form method=get action=\"/activity\">what <select name=what><option value=\"\">any</option>{kinds}</select> \
+         system <input name=system size=8 value=\"{}\"> record <input name=record size=14 value=\"{}\"> \
+         <button>Filter</button></form>",
+        escape(&q.system),
+        escape(&q.record)
+    );
+    b.push_str(
         "<table><tr><th>when</th><th>what</th><th>record</th><th>system</th><th>action</th><th>detail</th></tr>",
     );
     for r in rows {
@@ -366,6 +394,20 @@ pub fn activity(rows: &[JournalRow]) -> String {
         );
     }
     b.push_str("</table>");
+    if rows.is_empty() {
+        b.push_str("<p>Nothing matches.</p>");
+    }
+    if let (true, Some(last)) = (rows.len() >= page_rows, rows.last()) {
+        let enc = |t: &str| url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>();
+        let _ = write!(
+            b,
+            "<p><a href=\"/activity?what={}&amp;system={}&amp;record={}&amp;before={}\">Older →</a></p>",
+            enc(&q.what),
+            enc(&q.system),
+            enc(&q.record),
+            last.id
+        );
+    }
     page("Activity", &b)
 }
 

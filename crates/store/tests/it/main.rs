@@ -8,6 +8,7 @@ mod alerts;
 mod catalog;
 mod first_error;
 mod gauges;
+mod journal_page;
 mod lock;
 mod queue;
 mod rejections;
