@@ -1117,18 +1117,41 @@ async fn the_console_is_closed_without_the_token_and_retries_all_matching_after_
         .unwrap();
 
     // Closed: every page and action answers 401 without a session, and nothing changes.
-    for path in ["/", "/errors"] {
+    for path in [
+        "/",
+        "/errors",
+        "/errors/1",
+        "/conflicts",
+        "/activity",
+        "/webhooks",
+        "/reconcile",
+    ] {
         let r = http.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 401, "{path}");
         assert!(r.text().await.unwrap().contains("Console token"));
     }
-    let r = http
-        .post(format!("{base}/errors/retry-all"))
-        .form(&[("csrf", "x"), ("state", "dead")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    for path in [
+        "/errors/retry-all",
+        "/errors/drop-all",
+        "/errors/1/retry",
+        "/errors/1/drop",
+        "/conflicts/1/take",
+        "/conflicts/1/value",
+        "/reconcile/run",
+    ] {
+        let r = http
+            .post(format!("{base}{path}"))
+            .form(&[
+                ("csrf", "x"),
+                ("state", "dead"),
+                ("side", "crm"),
+                ("value", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "POST {path}");
+    }
     let wrong = http
         .post(format!("{base}/login"))
         .form(&[("token", "guess")])
