@@ -59,6 +59,16 @@ async fn reconcile(config: &Path) -> (f64, usize, u64, u64) {
         .expect("reconcile");
     let took = started.elapsed().as_secs_f64();
     app.store.close().await;
+    let mut kinds = std::collections::BTreeMap::new();
+    for d in &report.differences {
+        *kinds.entry(d.kind.as_str()).or_insert(0u64) += 1;
+    }
+    if let Some(d) = report.differences.first() {
+        eprintln!(
+            "  differences by kind: {kinds:?}; first: {}",
+            serde_json::to_string(d).unwrap_or_default()
+        );
+    }
     (
         took,
         report.differences.len(),

@@ -218,6 +218,11 @@ impl AmoDeals {
 
 #[async_trait]
 impl CrmDealReader for AmoDeals {
+    /// Lead rows are catalog elements with a quantity; their price is the element's.
+    fn rows_have_own_prices(&self) -> bool {
+        false
+    }
+
     async fn deals_modified_since(
         &self,
         since: Option<DateTime<Utc>>,

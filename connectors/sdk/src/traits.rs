@@ -105,6 +105,14 @@ pub trait CrmDealReader: Send + Sync {
     /// Re-reads one deal by its CRM id; `None` if it no longer exists. Used after an outbound
     /// event (which is only a hint) and before a write-back.
     async fn deal(&self, id: &str) -> Result<Option<CrmDealState>, ConnectorError>;
+
+    /// Whether a deal's product rows carry a price of their own (Bitrix24 product rows do). A
+    /// CRM whose rows link catalog products priced in the catalog (amoCRM) answers `false`:
+    /// the row price read back is the product's, shared by every deal, so comparing it with one
+    /// order's line price (`reconcile`) would report a difference nobody can fix on the deal.
+    fn rows_have_own_prices(&self) -> bool {
+        true
+    }
 }
 
 /// A CRM that shows payments on its deals.

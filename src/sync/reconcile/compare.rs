@@ -27,6 +27,11 @@ pub struct PairView<'a> {
     pub buyer_contact: Option<&'a str>,
     /// The flow is one side of a two-way pair (fixes go through the pair's decide step).
     pub two_way: bool,
+    /// The CRM's rows carry their own price ([`CrmDealReader::rows_have_own_prices`]); when
+    /// not, rows compare by name and quantity.
+    ///
+    /// [`CrmDealReader::rows_have_own_prices`]: dealbridge_sdk::traits::CrmDealReader::rows_have_own_prices
+    pub row_prices: bool,
 }
 
 impl PairView<'_> {
@@ -64,8 +69,22 @@ impl PairView<'_> {
 }
 
 /// The rows as compared: [`lines_value`]'s shape, sorted, so a manager's reordering is no
-/// difference.
-fn rows(deal: &Deal) -> Value {
+/// difference. When the CRM's rows have no price of their own they are links to catalog
+/// products, one per product (amoCRM links an element once per lead, with the summed
+/// quantity), so they compare as name → total quantity.
+fn rows(deal: &Deal, with_price: bool) -> Value {
+    if !with_price {
+        let mut by_name: std::collections::BTreeMap<&str, Decimal> = Default::default();
+        for l in &deal.lines {
+            *by_name.entry(l.name.as_str()).or_default() += l.quantity;
+        }
+        return Value::Array(
+            by_name
+                .into_iter()
+                .map(|(name, q)| json!({ "name": name, "quantity": q.normalize().to_string() }))
+                .collect(),
+        );
+    }
     let mut rows = match lines_value(&deal.lines) {
         Value::Array(rows) => rows,
         _ => Vec::new(),
@@ -122,7 +141,7 @@ pub fn compare_pair(view: &PairView<'_>) -> Vec<Difference> {
             ),
         ));
     }
-    let (want, have) = (rows(planned), rows(crm));
+    let (want, have) = (rows(planned, view.row_prices), rows(crm, view.row_prices));
     if want != have {
         out.push(view.difference(
             DifferenceKind::Rows,
@@ -329,6 +348,7 @@ mod tests {
             deal: crm,
             buyer_contact: Some("7"),
             two_way,
+            row_prices: true,
         })
         .into_iter()
         .map(|d| (d.kind, d.fix))
@@ -360,6 +380,7 @@ mod tests {
             deal: &state(crm, Some("8")),
             buyer_contact: Some("7"),
             two_way: false,
+            row_prices: true,
         });
         let got: Vec<_> = found.iter().map(|d| d.kind).collect();
         assert_eq!(
@@ -377,6 +398,44 @@ mod tests {
         assert_eq!(amount.crm_value, json!("999"));
         assert_eq!(amount.crm_id.as_deref(), Some("42"));
         assert!(found.iter().all(|d| d.fix == FixAction::RewriteDeal));
+    }
+
+    #[test]
+    fn rows_without_own_prices_compare_by_name_and_quantity() {
+        let planned = deal();
+        let mut crm = deal();
+        crm.lines[0].price = dec!(999); // the catalog product's price, not this deal's
+        let view = |crm: &CrmDealState| {
+            compare_pair(&PairView {
+                flow: "orders",
+                order_id: "1",
+                planned: &planned,
+                deal: crm,
+                buyer_contact: Some("7"),
+                two_way: false,
+                row_prices: false,
+            })
+            .len()
+        };
+        assert_eq!(view(&state(crm.clone(), Some("7"))), 0);
+        // One product on two order lines is one link with the summed quantity.
+        let mut split = deal();
+        split.lines.push(split.lines[0].clone());
+        let mut linked = deal();
+        linked.lines[0].quantity = dec!(2);
+        let n = compare_pair(&PairView {
+            flow: "orders",
+            order_id: "1",
+            planned: &split,
+            deal: &state(linked, Some("7")),
+            buyer_contact: Some("7"),
+            two_way: false,
+            row_prices: false,
+        })
+        .len();
+        assert_eq!(n, 0);
+        crm.lines[0].quantity = dec!(2);
+        assert_eq!(view(&state(crm, Some("7"))), 1, "a quantity still differs");
     }
 
     #[test]

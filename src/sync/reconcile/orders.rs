@@ -189,6 +189,7 @@ impl super::Reconciler {
             deal: &deal,
             buyer_contact: buyer_contact.as_deref(),
             two_way: sides.target.two_way.is_some(),
+            row_prices: sides.reader.rows_have_own_prices(),
         }));
         if differences.is_empty() {
             found.report.checked.agreeing += 1;
