@@ -1050,3 +1050,137 @@ async fn reconcile_finds_what_was_changed_in_the_crm_catalog_and_the_next_run_re
     );
     app.store.close().await;
 }
+
+/// Runs `dealbridge --config <config> <args>` and returns its exit code and stdout.
+fn dealbridge_code(config: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = common::dealbridge()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run dealbridge");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The store side of a `[[catalog]] to = "shop"`: a stock set by hand and a price changed by
+/// hand in WooCommerce are reported exactly (the SKUs the shop does not sell are counted, not
+/// reported), `--fix` makes the next `sync` write them back, and the next `reconcile` agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom
+async fn reconcile_finds_stock_and_price_set_by_hand_in_woocommerce_and_the_next_sync_repairs_them()
+{
+    let ConfigWorld {
+        dir, files, shop, ..
+    } = config_world(20).await;
+    std::fs::write(dir.path().join("mappings/1c-shop.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.shop]\nkind = \"woocommerce\"\nbase_url = \"{}\"\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\n[[catalog]]\nname = \"shop-prices\"\nto = \"shop\"\nmapping = \"mappings/1c-shop.toml\"\n",
+            shop.base_url
+        ),
+    )
+    .unwrap();
+    common::dealbridge_ok(
+        &config,
+        &[
+            "import-1c",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    common::dealbridge_ok(&config, &["sync"]);
+    let (code, out) = dealbridge_code(&config, &["reconcile", "--json"]);
+    assert_eq!(code, Some(0), "{out}");
+    let clean: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &clean["catalogs"][0];
+    assert_eq!(c["target"], "store_prices", "{c}");
+    assert_eq!(c["crm"], "shop");
+    // 20 offers + 2 variants; the shop sells ART-0, 4, 8, 12, 16 and ART-0-V.
+    assert_eq!(
+        (
+            &c["items"],
+            &c["products"],
+            &c["not_in_store"],
+            &c["agreeing"]
+        ),
+        (&22.into(), &6.into(), &16.into(), &6.into()),
+        "{c}"
+    );
+
+    // By hand, through the shop's REST API: ART-8 (product 1002, stock 8 % 5 = 3 at the
+    // mapped warehouse) gets 7 in stock; ART-4 (product 1001, 104.50) gets 99.
+    let by_hand =
+        WooClient::new(&shop.base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
+    let saved = by_hand
+        .batch_update_products(&[
+            serde_json::json!({"id": 1002, "stock_quantity": 7}),
+            serde_json::json!({"id": 1001, "regular_price": "99.00"}),
+        ])
+        .await
+        .unwrap();
+    assert!(saved.iter().all(Result::is_ok), "{saved:?}");
+
+    let (code, out) = dealbridge_code(&config, &["reconcile", "--json"]);
+    assert_eq!(code, Some(5), "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<(String, String, String, String, String)> = report["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().unwrap_or("-").to_string();
+            (
+                s("kind"),
+                s("store_id"),
+                s("crm_id"),
+                s("store_value"),
+                s("crm_value"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "price".into(),
+                guid(1, 4),
+                "ART-4".into(),
+                "104.5".into(),
+                "99".into()
+            ),
+            (
+                "stock".into(),
+                guid(1, 8),
+                "ART-8".into(),
+                "3".into(),
+                "7".into()
+            ),
+        ],
+        "{out}"
+    );
+    assert_eq!(report["differences"][1]["fix"], "repush_product");
+    assert_eq!(report["differences"][1]["catalog"], "shop-prices");
+
+    let (code, out) = dealbridge_code(&config, &["reconcile", "--fix"]);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("2 fix job(s) queued"), "{out}");
+    let writes = shop_writes(&shop);
+    let synced = common::dealbridge_ok(&config, &["sync"]);
+    assert!(synced.contains("catalog shop-prices"), "{synced}");
+    assert_eq!(
+        shop_writes(&shop),
+        writes + 1,
+        "one batch write for the two SKUs"
+    );
+    let p = shop.handle.product(1002).unwrap();
+    assert_eq!(p.stock_quantity, Some(3));
+    assert_eq!(shop.handle.product(1001).unwrap().regular_price, "104.50");
+    let (code, out) = dealbridge_code(&config, &["reconcile"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("prices and stock of 22 SKU(s)"), "{out}");
+}

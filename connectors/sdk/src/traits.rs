@@ -166,6 +166,25 @@ pub trait StorePricePush: Send + Sync {
     /// SKUs. A SKU given twice takes the last value of each field.
     async fn push_price_and_stock(&self, items: &[SkuUpdate])
         -> Result<PushReport, ConnectorError>;
+
+    /// The regular price and stock the store holds now for `skus`, for `reconcile`: one entry
+    /// per SKU that [`StorePricePush::push_price_and_stock`] could write (on exactly one
+    /// product or variant that holds a price), in any order; a SKU the push would report not
+    /// found or failed is left out. `regular_price` is `None` when the store has none set,
+    /// `stock_quantity` `None` when the store does not track the item's stock (or has no level
+    /// at the stock location). Pass every SKU at once: the connector reads in the fewest calls
+    /// its API allows for the whole list.
+    async fn current_price_and_stock(
+        &self,
+        skus: &[String],
+    ) -> Result<Vec<SkuUpdate>, ConnectorError> {
+        let _ = skus;
+        Err(ConnectorError::new(
+            crate::error::ErrorKind::Invalid,
+            "store",
+            "this store's prices and stock cannot be read back by this build, so they cannot be reconciled",
+        ))
+    }
 }
 
 /// A store whose orders the engine writes back to (status, lines, paid).

@@ -113,9 +113,6 @@ impl super::Reconciler {
             ..CatalogFindings::default()
         };
         let Some((crm_system, crm)) = &flow.crm else {
-            found.report.not_compared = Some(
-                "it writes a store's prices and stock, which reconcile does not compare yet".into(),
-            );
             return Ok(found);
         };
         found.report.crm = crm_system.clone();
