@@ -1184,3 +1184,99 @@ async fn reconcile_finds_stock_and_price_set_by_hand_in_woocommerce_and_the_next
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("prices and stock of 22 SKU(s)"), "{out}");
 }
+
+/// The same on Shopify: a stock level set by hand at the stock location (REST
+/// `inventory_levels/set`) is reported as exactly one `stock` difference, `--fix` makes the
+/// next run set it back, and the next reconcile agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_finds_stock_set_by_hand_in_shopify_and_the_next_run_repairs_it() {
+    use dealbridge::sync::reconcile::{CatalogTarget, DifferenceKind};
+    use dealbridge_shopify::emulator::store::{SeedVariant, LOCATION_ID};
+    use dealbridge_shopify::emulator::{spawn as spawn_shopify, EmulatorConfig};
+    use dealbridge_shopify::ShopifyClient;
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate(dir.path(), 20, false, &retail);
+    let shop = spawn_shopify(EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    for i in (0..20).step_by(4) {
+        let seed = SeedVariant {
+            sku: format!("ART-{i}"),
+            price: Decimal::new(1, 0),
+            stock: 0,
+            tracked: true,
+        };
+        shop.handle.add_product(&format!("Shop {i}"), &[seed]);
+    }
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::write(dir.path().join("mappings/1c-shop.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.shop]\nkind = \"shopify\"\nbase_url = \"{}\"\naccess_token = \"shpat_test\"\n[[catalog]]\nname = \"prices\"\nto = \"shop\"\nmapping = \"mappings/1c-shop.toml\"\n",
+            shop.base_url
+        ),
+    )
+    .unwrap();
+    common::dealbridge_ok(
+        &config,
+        &[
+            "import-1c",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    let app = dealbridge::app::App::load(&config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let clean = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    let c = &clean.catalogs[0];
+    assert_eq!(c.target, CatalogTarget::StorePrices);
+    assert_eq!((c.items, c.products, c.agreeing), (22, 5, 5), "{c:?}");
+
+    // By hand: ART-12 (12 % 5 = 2 at the mapped warehouse) gets 9 at the stock location.
+    let by_hand = ShopifyClient::new(&shop.base_url, "shpat_test", Timeouts::default()).unwrap();
+    let item = shop
+        .handle
+        .variant_by_sku("ART-12")
+        .unwrap()
+        .inventory_item_id
+        .unwrap();
+    by_hand
+        .set_inventory_level(item, LOCATION_ID, 9)
+        .await
+        .unwrap();
+
+    let report = app.engine.reconcile(None, since, false).await.unwrap();
+    let found: Vec<_> = report
+        .differences
+        .iter()
+        .map(|d| {
+            (
+                d.kind,
+                d.store_id.clone().unwrap(),
+                d.store_value.clone(),
+                d.crm_value.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            DifferenceKind::Stock,
+            guid(1, 12),
+            serde_json::json!("2"),
+            serde_json::json!("9")
+        )]
+    );
+    let fixed = app.engine.reconcile(None, since, true).await.unwrap();
+    assert_eq!(fixed.fixes_queued, 1);
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(shop.handle.inventory_level(item, LOCATION_ID), Some(2));
+    let after = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    app.store.close().await;
+    shop.shutdown().await;
+}
