@@ -1280,3 +1280,79 @@ async fn reconcile_finds_stock_set_by_hand_in_shopify_and_the_next_run_repairs_i
     app.store.close().await;
     shop.shutdown().await;
 }
+
+/// amoCRM catalogs are compared too: the shop's own catalog pushed to amoCRM agrees; a price
+/// changed in amoCRM (through its API) is reported as exactly that `price` difference, and
+/// `--fix` makes the next run write it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_finds_a_price_changed_in_the_amocrm_catalog_and_the_next_run_repairs_it() {
+    use dealbridge::sync::reconcile::DifferenceKind;
+    use dealbridge_amocrm::{AmoClient, DEFAULT_LIMITS};
+    let tail = "[[catalog]]\nname = \"shop-products\"\nfrom = \"shop\"\nto = \"crm\"\n";
+    let w = common::spawn_amo_world(common::AmoTuning {
+        tail,
+        ..Default::default()
+    })
+    .await;
+    let app = dealbridge::app::App::load(&w.config).await.unwrap();
+    app.engine
+        .sync_once(Some("shop-products"), false)
+        .await
+        .unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let only = Some("shop-products");
+    let clean = app.engine.reconcile(only, since, false).await.unwrap();
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    let c = &clean.catalogs[0];
+    assert_eq!(c.not_compared, None);
+    let n = w.crm.handle.elements().len() as u64;
+    assert!(n > 0);
+    assert_eq!((c.items, c.products, c.agreeing), (n, n, n), "{c:?}");
+
+    // A manager changes one product's price in amoCRM.
+    // A second client shares the account's 7-a-second window with the engine's: let the
+    // window pass rather than be told to slow down.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let amo = AmoClient::new(&w.crm.base_url, "test", DEFAULT_LIMITS, Timeouts::default()).unwrap();
+    let catalog = amo
+        .catalogs()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "products")
+        .unwrap()
+        .id;
+    let price_field = amo
+        .catalog_custom_fields(catalog)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.code.as_deref() == Some("PRICE"))
+        .unwrap()
+        .id;
+    let element = &w.crm.handle.elements()[0];
+    let id = element["id"].as_u64().unwrap();
+    amo.update_catalog_elements(
+        catalog,
+        &[serde_json::json!({"id": id, "custom_fields_values": [{"field_id": price_field, "values": [{"value": 1}]}]})],
+    )
+    .await
+    .unwrap();
+
+    let report = app.engine.reconcile(only, since, false).await.unwrap();
+    assert_eq!(report.differences.len(), 1, "{:#?}", report.differences);
+    let d = &report.differences[0];
+    assert_eq!(d.kind, DifferenceKind::Price);
+    assert_eq!(d.crm_id.as_deref(), Some(id.to_string().as_str()));
+    assert_eq!(d.crm_value, serde_json::json!("1"));
+    let fixed = app.engine.reconcile(only, since, true).await.unwrap();
+    assert_eq!(fixed.fixes_queued, 1);
+    app.engine
+        .sync_once(Some("shop-products"), false)
+        .await
+        .unwrap();
+    let after = app.engine.reconcile(only, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    assert_eq!(w.crm.handle.elements().len() as u64, n, "no duplicate");
+    app.store.close().await;
+}

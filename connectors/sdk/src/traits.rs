@@ -143,6 +143,26 @@ pub trait CrmCatalog: Send + Sync {
             "this CRM's catalog cannot be read back by this build, so it cannot be reconciled",
         ))
     }
+
+    /// What the products [`CrmCatalog::products_page`] returns really hold, so `reconcile`
+    /// compares only that: a CRM whose products have no active flag, or whose price field is a
+    /// bare number in the account's currency (amoCRM), returns `active: true` and a price in a
+    /// nominal currency, which are not compared.
+    fn read_back(&self) -> CatalogReadBack {
+        CatalogReadBack {
+            active: true,
+            currency: true,
+        }
+    }
+}
+
+/// Which fields of a CRM's products read back mean something (see [`CrmCatalog::read_back`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogReadBack {
+    /// The products carry an active flag the push writes.
+    pub active: bool,
+    /// The price carries its currency.
+    pub currency: bool,
 }
 
 /// A store whose product catalog can be read whole, as the items a CRM catalog holds (the store →
