@@ -1356,3 +1356,84 @@ async fn reconcile_finds_a_price_changed_in_the_amocrm_catalog_and_the_next_run_
     assert_eq!(w.crm.handle.elements().len() as u64, n, "no duplicate");
     app.store.close().await;
 }
+
+/// Bitrix24's `catalog_api = "catalog"` mode is compared too: a price changed by a manager
+/// (`catalog.price.update`) is reported as exactly that `price` difference and repaired by the
+/// next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_compares_a_bitrix24_trade_catalog_and_the_next_run_repairs_a_price() {
+    use dealbridge::sync::reconcile::DifferenceKind;
+    let ConfigWorld {
+        dir, files, crm, ..
+    } = config_world(20).await;
+    std::fs::write(dir.path().join("mappings/1c-crm.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.crm]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\ncatalog_api = \"catalog\"\ncatalog_iblock_id = {}\ncatalog_price_type_id = 1\n[[catalog]]\nname = \"products\"\nto = \"crm\"\nmapping = \"mappings/1c-crm.toml\"\n",
+            crm.webhook_url,
+            b24::CATALOG_IBLOCK_ID
+        ),
+    )
+    .unwrap();
+    common::dealbridge_ok(
+        &config,
+        &[
+            "import-1c",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    let app = dealbridge::app::App::load(&config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let clean = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    assert_eq!(clean.catalogs[0].not_compared, None);
+    assert_eq!(
+        (clean.catalogs[0].items, clean.catalogs[0].agreeing),
+        (22, 22)
+    );
+
+    let origin = format!("1c:{}", guid(1, 3));
+    let product = crm
+        .handle
+        .catalog_products()
+        .into_iter()
+        .find(|p| p["xmlId"] == origin.as_str())
+        .unwrap();
+    let price = crm
+        .handle
+        .catalog_prices()
+        .into_iter()
+        .find(|p| p["productId"] == product["id"] && p["catalogGroupId"] == 1)
+        .unwrap();
+    assert!(crm
+        .handle
+        .manager_call(
+            "catalog.price.update",
+            serde_json::json!({"id": price["id"], "fields": {"price": "1.00", "currency": "RUB"}}),
+        )
+        .is_some());
+    let report = app.engine.reconcile(None, since, false).await.unwrap();
+    let found: Vec<_> = report
+        .differences
+        .iter()
+        .map(|d| (d.kind, d.store_id.clone().unwrap(), d.crm_value.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            DifferenceKind::Price,
+            guid(1, 3),
+            serde_json::json!("1 RUB")
+        )]
+    );
+    let fixed = app.engine.reconcile(None, since, true).await.unwrap();
+    assert_eq!(fixed.fixes_queued, 1);
+    app.engine.sync_once(None, false).await.unwrap();
+    let after = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    app.store.close().await;
+}
