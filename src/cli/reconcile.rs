@@ -5,7 +5,7 @@
 use super::exit;
 use crate::app::App;
 use crate::config::parse_duration;
-use crate::sync::reconcile::Report;
+use crate::sync::reconcile::{CatalogTarget, Report};
 use clap::Args;
 use std::path::Path;
 
@@ -97,6 +97,10 @@ fn print_report(report: &Report, fix: bool) {
     for c in &report.catalogs {
         match &c.not_compared {
             Some(why) => println!("catalog {}: not compared: {why}", c.catalog),
+            None if c.target == CatalogTarget::StorePrices => println!(
+                "catalog {}: prices and stock of {} SKU(s) compared with {} ({} found there, {} not in the store), {} agree, {} difference(s)",
+                c.catalog, c.items, c.crm, c.products, c.not_in_store, c.agreeing, c.differences
+            ),
             None => println!(
                 "catalog {}: {} item(s) and {} product(s) of {} compared, {} agree, {} difference(s)",
                 c.catalog, c.items, c.products, c.crm, c.agreeing, c.differences

@@ -524,28 +524,28 @@ impl CatalogFlow {
         pass: &mut OnecPass,
     ) -> Result<(), CatalogError> {
         let report = &mut pass.report;
-        if !e.active {
-            report.skipped_inactive += u64::from(self.crm.is_none());
-            return Ok(());
-        }
-        let stock = match stock_of(resolved, &e.stock) {
-            Ok(s) => s,
-            Err(why) => {
+        let update = match store_plan(resolved, e, price.as_ref()) {
+            StorePlan::Inactive => {
+                report.skipped_inactive += u64::from(self.crm.is_none());
+                return Ok(());
+            }
+            StorePlan::Invalid(why) => {
                 self.problem(store, &entity, "catalog_invalid", None, &why)
                     .await?;
                 report.invalid.push((entity, why));
                 return Ok(());
             }
+            StorePlan::Nothing => {
+                report.store_skipped += 1;
+                return Ok(());
+            }
+            StorePlan::Update(u) => u,
         };
-        let regular_price = price.as_ref().map(|p| p.amount);
-        let Some(sku) = e.sku.clone() else {
-            report.store_skipped += 1;
-            return Ok(());
-        };
-        if regular_price.is_none() && stock.is_none() {
-            report.store_skipped += 1;
-            return Ok(());
-        }
+        let SkuUpdate {
+            sku,
+            regular_price,
+            stock_quantity: stock,
+        } = update;
         if !pass.skus_seen.insert(sku.clone()) {
             let why = format!(
                 "SKU `{sku}` is also the article of another 1C item sent earlier in this run; the store got that one's price and stock. Give each 1C offer its own article"
@@ -895,6 +895,39 @@ fn count_crm_chunk(
     }
     for (action, n) in by_action.into_values() {
         item_metrics::items(catalog, system, action, n);
+    }
+}
+
+/// What one 1C entry asks of the store's price and stock (before the run's duplicate-SKU check).
+enum StorePlan {
+    /// Inactive: the store is never sent inactive items.
+    Inactive,
+    /// Its stock is not a number (why).
+    Invalid(String),
+    /// No article, or neither a price nor stock: nothing to send.
+    Nothing,
+    /// The price and stock to set on its SKU.
+    Update(SkuUpdate),
+}
+
+/// The store's share of entry `e` priced `price` (the mapped price): shared by the run and by
+/// [`CatalogFlow::wanted_store_items`], so `reconcile` wants exactly what a run would push.
+fn store_plan(r: &Resolved, e: &CatalogEntry, price: Option<&Money>) -> StorePlan {
+    if !e.active {
+        return StorePlan::Inactive;
+    }
+    let stock = match stock_of(r, &e.stock) {
+        Ok(s) => s,
+        Err(why) => return StorePlan::Invalid(why),
+    };
+    let regular_price = price.map(|p| p.amount);
+    match &e.sku {
+        Some(sku) if regular_price.is_some() || stock.is_some() => StorePlan::Update(SkuUpdate {
+            sku: sku.clone(),
+            regular_price,
+            stock_quantity: stock,
+        }),
+        _ => StorePlan::Nothing,
     }
 }
 

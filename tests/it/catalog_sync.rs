@@ -1050,3 +1050,390 @@ async fn reconcile_finds_what_was_changed_in_the_crm_catalog_and_the_next_run_re
     );
     app.store.close().await;
 }
+
+/// Runs `dealbridge --config <config> <args>` and returns its exit code and stdout.
+fn dealbridge_code(config: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = common::dealbridge()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run dealbridge");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The store side of a `[[catalog]] to = "shop"`: a stock set by hand and a price changed by
+/// hand in WooCommerce are reported exactly (the SKUs the shop does not sell are counted, not
+/// reported), `--fix` makes the next `sync` write them back, and the next `reconcile` agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom
+async fn reconcile_finds_stock_and_price_set_by_hand_in_woocommerce_and_the_next_sync_repairs_them()
+{
+    let ConfigWorld {
+        dir, files, shop, ..
+    } = config_world(20).await;
+    std::fs::write(dir.path().join("mappings/1c-shop.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.shop]\nkind = \"woocommerce\"\nbase_url = \"{}\"\nconsumer_key = \"ck_test\"\nconsumer_secret = \"cs_test\"\n[[catalog]]\nname = \"shop-prices\"\nto = \"shop\"\nmapping = \"mappings/1c-shop.toml\"\n",
+            shop.base_url
+        ),
+    )
+    .unwrap();
+    common::dealbridge_ok(
+        &config,
+        &[
+            "import-1c",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    common::dealbridge_ok(&config, &["sync"]);
+    let (code, out) = dealbridge_code(&config, &["reconcile", "--json"]);
+    assert_eq!(code, Some(0), "{out}");
+    let clean: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let c = &clean["catalogs"][0];
+    assert_eq!(c["target"], "store_prices", "{c}");
+    assert_eq!(c["crm"], "shop");
+    // 20 offers + 2 variants; the shop sells ART-0, 4, 8, 12, 16 and ART-0-V.
+    assert_eq!(
+        (
+            &c["items"],
+            &c["products"],
+            &c["not_in_store"],
+            &c["agreeing"]
+        ),
+        (&22.into(), &6.into(), &16.into(), &6.into()),
+        "{c}"
+    );
+
+    // By hand, through the shop's REST API: ART-8 (product 1002, stock 8 % 5 = 3 at the
+    // mapped warehouse) gets 7 in stock; ART-4 (product 1001, 104.50) gets 99.
+    let by_hand =
+        WooClient::new(&shop.base_url, "ck_test", "cs_test", Timeouts::default()).unwrap();
+    let saved = by_hand
+        .batch_update_products(&[
+            serde_json::json!({"id": 1002, "stock_quantity": 7}),
+            serde_json::json!({"id": 1001, "regular_price": "99.00"}),
+        ])
+        .await
+        .unwrap();
+    assert!(saved.iter().all(Result::is_ok), "{saved:?}");
+
+    let (code, out) = dealbridge_code(&config, &["reconcile", "--json"]);
+    assert_eq!(code, Some(5), "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<(String, String, String, String, String)> = report["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().unwrap_or("-").to_string();
+            (
+                s("kind"),
+                s("store_id"),
+                s("crm_id"),
+                s("store_value"),
+                s("crm_value"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "price".into(),
+                guid(1, 4),
+                "ART-4".into(),
+                "104.5".into(),
+                "99".into()
+            ),
+            (
+                "stock".into(),
+                guid(1, 8),
+                "ART-8".into(),
+                "3".into(),
+                "7".into()
+            ),
+        ],
+        "{out}"
+    );
+    assert_eq!(report["differences"][1]["fix"], "repush_product");
+    assert_eq!(report["differences"][1]["catalog"], "shop-prices");
+
+    let (code, out) = dealbridge_code(&config, &["reconcile", "--fix"]);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("2 fix job(s) queued"), "{out}");
+    let writes = shop_writes(&shop);
+    let synced = common::dealbridge_ok(&config, &["sync"]);
+    assert!(synced.contains("catalog shop-prices"), "{synced}");
+    assert_eq!(
+        shop_writes(&shop),
+        writes + 1,
+        "one batch write for the two SKUs"
+    );
+    let p = shop.handle.product(1002).unwrap();
+    assert_eq!(p.stock_quantity, Some(3));
+    assert_eq!(shop.handle.product(1001).unwrap().regular_price, "104.50");
+    let (code, out) = dealbridge_code(&config, &["reconcile"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("prices and stock of 22 SKU(s)"), "{out}");
+}
+
+/// The same on Shopify: a stock level set by hand at the stock location (REST
+/// `inventory_levels/set`) is reported as exactly one `stock` difference, `--fix` makes the
+/// next run set it back, and the next reconcile agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_finds_stock_set_by_hand_in_shopify_and_the_next_run_repairs_it() {
+    use dealbridge::sync::reconcile::{CatalogTarget, DifferenceKind};
+    use dealbridge_shopify::emulator::store::{SeedVariant, LOCATION_ID};
+    use dealbridge_shopify::emulator::{spawn as spawn_shopify, EmulatorConfig};
+    use dealbridge_shopify::ShopifyClient;
+    let dir = tempfile::tempdir().unwrap();
+    let files = generate(dir.path(), 20, false, &retail);
+    let shop = spawn_shopify(EmulatorConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    for i in (0..20).step_by(4) {
+        let seed = SeedVariant {
+            sku: format!("ART-{i}"),
+            price: Decimal::new(1, 0),
+            stock: 0,
+            tracked: true,
+        };
+        shop.handle.add_product(&format!("Shop {i}"), &[seed]);
+    }
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::write(dir.path().join("mappings/1c-shop.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.shop]\nkind = \"shopify\"\nbase_url = \"{}\"\naccess_token = \"shpat_test\"\n[[catalog]]\nname = \"prices\"\nto = \"shop\"\nmapping = \"mappings/1c-shop.toml\"\n",
+            shop.base_url
+        ),
+    )
+    .unwrap();
+    common::dealbridge_ok(
+        &config,
+        &[
+            "import-1c",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    let app = dealbridge::app::App::load(&config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let clean = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    let c = &clean.catalogs[0];
+    assert_eq!(c.target, CatalogTarget::StorePrices);
+    assert_eq!((c.items, c.products, c.agreeing), (22, 5, 5), "{c:?}");
+
+    // By hand: ART-12 (12 % 5 = 2 at the mapped warehouse) gets 9 at the stock location.
+    let by_hand = ShopifyClient::new(&shop.base_url, "shpat_test", Timeouts::default()).unwrap();
+    let item = shop
+        .handle
+        .variant_by_sku("ART-12")
+        .unwrap()
+        .inventory_item_id
+        .unwrap();
+    by_hand
+        .set_inventory_level(item, LOCATION_ID, 9)
+        .await
+        .unwrap();
+
+    let report = app.engine.reconcile(None, since, false).await.unwrap();
+    let found: Vec<_> = report
+        .differences
+        .iter()
+        .map(|d| {
+            (
+                d.kind,
+                d.store_id.clone().unwrap(),
+                d.store_value.clone(),
+                d.crm_value.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            DifferenceKind::Stock,
+            guid(1, 12),
+            serde_json::json!("2"),
+            serde_json::json!("9")
+        )]
+    );
+    let fixed = app.engine.reconcile(None, since, true).await.unwrap();
+    assert_eq!(fixed.fixes_queued, 1);
+    app.engine.sync_once(None, false).await.unwrap();
+    assert_eq!(shop.handle.inventory_level(item, LOCATION_ID), Some(2));
+    let after = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    app.store.close().await;
+    shop.shutdown().await;
+}
+
+/// amoCRM catalogs are compared too: the shop's own catalog pushed to amoCRM agrees; a price
+/// changed in amoCRM (through its API) is reported as exactly that `price` difference, and
+/// `--fix` makes the next run write it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_finds_a_price_changed_in_the_amocrm_catalog_and_the_next_run_repairs_it() {
+    use dealbridge::sync::reconcile::DifferenceKind;
+    use dealbridge_amocrm::{AmoClient, DEFAULT_LIMITS};
+    let tail = "[[catalog]]\nname = \"shop-products\"\nfrom = \"shop\"\nto = \"crm\"\n";
+    let w = common::spawn_amo_world(common::AmoTuning {
+        tail,
+        ..Default::default()
+    })
+    .await;
+    let app = dealbridge::app::App::load(&w.config).await.unwrap();
+    app.engine
+        .sync_once(Some("shop-products"), false)
+        .await
+        .unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let only = Some("shop-products");
+    let clean = app.engine.reconcile(only, since, false).await.unwrap();
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    let c = &clean.catalogs[0];
+    assert_eq!(c.not_compared, None);
+    let n = w.crm.handle.elements().len() as u64;
+    assert!(n > 0);
+    assert_eq!((c.items, c.products, c.agreeing), (n, n, n), "{c:?}");
+
+    // A manager changes one product's price in amoCRM.
+    // A second client shares the account's 7-a-second window with the engine's: let the
+    // window pass rather than be told to slow down.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let amo = AmoClient::new(&w.crm.base_url, "test", DEFAULT_LIMITS, Timeouts::default()).unwrap();
+    let catalog = amo
+        .catalogs()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "products")
+        .unwrap()
+        .id;
+    let price_field = amo
+        .catalog_custom_fields(catalog)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.code.as_deref() == Some("PRICE"))
+        .unwrap()
+        .id;
+    let element = &w.crm.handle.elements()[0];
+    let id = element["id"].as_u64().unwrap();
+    amo.update_catalog_elements(
+        catalog,
+        &[serde_json::json!({"id": id, "custom_fields_values": [{"field_id": price_field, "values": [{"value": 1}]}]})],
+    )
+    .await
+    .unwrap();
+
+    let report = app.engine.reconcile(only, since, false).await.unwrap();
+    assert_eq!(report.differences.len(), 1, "{:#?}", report.differences);
+    let d = &report.differences[0];
+    assert_eq!(d.kind, DifferenceKind::Price);
+    assert_eq!(d.crm_id.as_deref(), Some(id.to_string().as_str()));
+    assert_eq!(d.crm_value, serde_json::json!("1"));
+    let fixed = app.engine.reconcile(only, since, true).await.unwrap();
+    assert_eq!(fixed.fixes_queued, 1);
+    app.engine
+        .sync_once(Some("shop-products"), false)
+        .await
+        .unwrap();
+    let after = app.engine.reconcile(only, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    assert_eq!(w.crm.handle.elements().len() as u64, n, "no duplicate");
+    app.store.close().await;
+}
+
+/// Bitrix24's `catalog_api = "catalog"` mode is compared too: a price changed by a manager
+/// (`catalog.price.update`) is reported as exactly that `price` difference and repaired by the
+/// next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_compares_a_bitrix24_trade_catalog_and_the_next_run_repairs_a_price() {
+    use dealbridge::sync::reconcile::DifferenceKind;
+    let ConfigWorld {
+        dir, files, crm, ..
+    } = config_world(20).await;
+    std::fs::write(dir.path().join("mappings/1c-crm.toml"), MAPPING).unwrap();
+    let config = dir.path().join("dealbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://state.db\"\n[systems.crm]\nkind = \"bitrix24\"\nwebhook_url = \"{}\"\ncatalog_api = \"catalog\"\ncatalog_iblock_id = {}\ncatalog_price_type_id = 1\n[[catalog]]\nname = \"products\"\nto = \"crm\"\nmapping = \"mappings/1c-crm.toml\"\n",
+            crm.webhook_url,
+            b24::CATALOG_IBLOCK_ID
+        ),
+    )
+    .unwrap();
+    common::dealbridge_ok(
+        &config,
+        &[
+            "import-1c",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+        ],
+    );
+    let app = dealbridge::app::App::load(&config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let clean = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(clean.agrees(), "{:#?}", clean.differences);
+    assert_eq!(clean.catalogs[0].not_compared, None);
+    assert_eq!(
+        (clean.catalogs[0].items, clean.catalogs[0].agreeing),
+        (22, 22)
+    );
+
+    let origin = format!("1c:{}", guid(1, 3));
+    let product = crm
+        .handle
+        .catalog_products()
+        .into_iter()
+        .find(|p| p["xmlId"] == origin.as_str())
+        .unwrap();
+    let price = crm
+        .handle
+        .catalog_prices()
+        .into_iter()
+        .find(|p| p["productId"] == product["id"] && p["catalogGroupId"] == 1)
+        .unwrap();
+    assert!(crm
+        .handle
+        .manager_call(
+            "catalog.price.update",
+            serde_json::json!({"id": price["id"], "fields": {"price": "1.00", "currency": "RUB"}}),
+        )
+        .is_some());
+    let report = app.engine.reconcile(None, since, false).await.unwrap();
+    let found: Vec<_> = report
+        .differences
+        .iter()
+        .map(|d| (d.kind, d.store_id.clone().unwrap(), d.crm_value.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            DifferenceKind::Price,
+            guid(1, 3),
+            serde_json::json!("1 RUB")
+        )]
+    );
+    let fixed = app.engine.reconcile(None, since, true).await.unwrap();
+    assert_eq!(fixed.fixes_queued, 1);
+    app.engine.sync_once(None, false).await.unwrap();
+    let after = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    app.store.close().await;
+}

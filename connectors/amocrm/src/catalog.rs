@@ -4,6 +4,10 @@
 //! without its CRM id (a push that crashed after amoCRM created it) is found again instead of
 //! duplicated.
 //!
+//! **Read-back** ([`CrmCatalog::products_page`], for `reconcile`): the catalog's elements, 250
+//! a page, each with its origin, SKU and price read from the same fields. amoCRM elements have
+//! no active flag and the price no currency, so reconcile compares amounts, and not activity.
+//!
 //! Calls: field/catalog resolution once per client (1–2 GETs); lookups of unbound items in
 //! bulk (a scan of the catalog, 250 per page, stopping once every key is found, or one `query`
 //! GET per item when there are only a few); writes as arrays of at most
@@ -18,9 +22,10 @@ use crate::SYSTEM;
 use async_trait::async_trait;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
 use dealbridge_sdk::model::{
-    CatalogItem, CatalogPushReport, CatalogPushed, ExternalRef, PushAction,
+    CatalogItem, CatalogPushReport, CatalogPushed, ExternalRef, Page, PushAction,
 };
-use dealbridge_sdk::traits::CrmCatalog;
+use dealbridge_sdk::money::{parse_decimal, Currency, Money};
+use dealbridge_sdk::traits::{CatalogReadBack, CrmCatalog};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -246,8 +251,72 @@ impl AmoCatalog {
     }
 }
 
+/// The nominal currency of read-back prices: amoCRM's price field is a bare number in the
+/// account's currency, which the API does not name (see [`CrmCatalog::read_back`]).
+const READ_BACK_CURRENCY: &str = "RUB";
+
+impl AmoCatalog {
+    /// `e` as a catalog item: origin from the external-id field (`"<system>:<id>"`; empty for
+    /// an element made by hand), SKU, price and description from theirs. amoCRM elements have
+    /// no active flag: always `true`.
+    fn item_of(f: &Fields, e: CatalogElement) -> CatalogItem {
+        let cf = e.custom_fields_values.as_deref();
+        let origin = field_text(cf, f.origin)
+            .and_then(|k| {
+                k.split_once(':').map(|(system, id)| ExternalRef {
+                    system: system.to_string(),
+                    id: id.to_string(),
+                })
+            })
+            .unwrap_or(ExternalRef {
+                system: String::new(),
+                id: String::new(),
+            });
+        let currency = Currency::new(READ_BACK_CURRENCY).expect("a currency code");
+        CatalogItem {
+            origin,
+            crm_id: Some(e.id.to_string()),
+            name: e.name,
+            sku: f
+                .sku
+                .filter(|s| *s != f.origin)
+                .and_then(|id| field_text(cf, id)),
+            description: f.description.and_then(|id| field_text(cf, id)),
+            price: f
+                .price
+                .and_then(|id| field_text(cf, id))
+                .and_then(|t| parse_decimal(t.trim()).ok())
+                .map(|amount| Money::new(amount, currency)),
+            unit: None,
+            active: true,
+        }
+    }
+}
+
 #[async_trait]
 impl CrmCatalog for AmoCatalog {
+    /// One page of the products catalog's elements (250, by id, as amoCRM lists them).
+    async fn products_page(&self, page: u32) -> Result<Page<CatalogItem>, ConnectorError> {
+        let f = self.fields().await?;
+        let p = self
+            .client
+            .catalog_elements_page(f.catalog, None, &[], page.max(1))
+            .await?;
+        let next_page = (p.next.is_some() && !p.items.is_empty()).then_some(page.max(1) + 1);
+        Ok(Page {
+            items: p.items.into_iter().map(|e| Self::item_of(&f, e)).collect(),
+            next_page,
+            total: None,
+        })
+    }
+
+    fn read_back(&self) -> CatalogReadBack {
+        CatalogReadBack {
+            active: false,
+            currency: false,
+        }
+    }
+
     async fn push_products(
         &self,
         items: &[CatalogItem],

@@ -437,15 +437,11 @@ fn product_of(row: &Value) -> Option<CatalogItem> {
 #[async_trait]
 impl CrmCatalog for Bitrix24Client {
     /// 2,500 products per page: one `batch` of 50 `crm.product.list` commands at consecutive
-    /// `start` offsets, sorted by `ID`. `crm.product.*` mode only: `catalog.product.*` keeps
-    /// the price apart, and reading it back is not built yet (an error says so).
+    /// `start` offsets, sorted by `ID`. In `catalog.*` mode the products and their prices of
+    /// the price type, read apart ([`Bitrix24Client::catalog_products_page`]).
     async fn products_page(&self, page: u32) -> Result<Page<CatalogItem>, ConnectorError> {
         if !matches!(self.settings().catalog_api, CatalogApi::CrmProduct) {
-            return Err(ConnectorError::new(
-                ErrorKind::Invalid,
-                SYSTEM,
-                "reading the catalog back is built for catalog_api = \"crm\" only; reconcile cannot compare this catalog",
-            ));
+            return self.catalog_products_page(page).await;
         }
         let base = u64::from(page.max(1) - 1) * READ_PAGE;
         let cmds: Vec<(String, &str, Value)> = (0..MAX_BATCH as u64)

@@ -18,6 +18,9 @@
 //! economical mode; use this one when the portal's catalog must be the trade catalog (warehouse,
 //! several price types).
 //!
+//! Read-back for `reconcile` ([`Bitrix24Client::catalog_products_page`]): two requests per
+//! 2,500 products (the products, then their prices of the price type).
+//!
 //! UNCONFIRMED against a live portal: `catalog.price.add/update` answer shapes (not in the docs;
 //! only the product's id is read from `catalog.product.add`, whose shape is documented), the
 //! "not found" wording of `catalog.product.update` (rebinding matches "not found" and
@@ -29,8 +32,8 @@ use crate::settings::CatalogApi;
 use crate::wire::value_text;
 use crate::SYSTEM;
 use dealbridge_sdk::error::{ConnectorError, ErrorKind};
-use dealbridge_sdk::model::{CatalogItem, CatalogPushed, PushAction};
-use dealbridge_sdk::money::{round_money, Money};
+use dealbridge_sdk::model::{CatalogItem, CatalogPushed, ExternalRef, Page, PushAction};
+use dealbridge_sdk::money::{parse_decimal, round_money, Currency, Money};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -187,6 +190,90 @@ impl Bitrix24Client {
         Ok(out)
     }
 
+    /// One read-back page in this mode (for `reconcile`): up to 2,500 products of the
+    /// information block (one `batch` of 50 `catalog.product.list` commands at consecutive
+    /// `start` offsets, by id), then their prices of the mapped price type (`catalog.price.list`,
+    /// 50 product ids a command: one more request). Two requests per 2,500 products.
+    pub(crate) async fn catalog_products_page(
+        &self,
+        page: u32,
+    ) -> Result<Page<CatalogItem>, ConnectorError> {
+        let (iblock_id, price_type_id) = self.catalog_mode()?;
+        let base = u64::from(page.max(1) - 1) * (LOOKUP_VALUES * MAX_BATCH) as u64;
+        let cmds: Vec<Command> = (0..MAX_BATCH as u64)
+            .map(|i| {
+                (
+                    format!("p{i}"),
+                    "catalog.product.list",
+                    json!({
+                        "select": ["id", "iblockId", "name", "xmlId", "active"],
+                        "filter": { "iblockId": iblock_id },
+                        "order": { "id": "asc" },
+                        "start": base + i * LOOKUP_VALUES as u64,
+                    }),
+                )
+            })
+            .collect();
+        let answer = self.batch(false, &cmds).await?;
+        let mut products: Vec<Value> = Vec::new();
+        let mut more = false;
+        for (key, _, _) in &cmds {
+            products.extend(rows(answer.get(key)?, "products").iter().cloned());
+            more = answer.nexts.contains_key(key);
+            if !more {
+                break;
+            }
+        }
+        let ids: Vec<String> = products
+            .iter()
+            .filter_map(|p| id_text(p, "id").map(|(_, t)| t))
+            .collect();
+        let prices = self.catalog_prices(&ids, price_type_id).await?;
+        Ok(Page {
+            items: products
+                .iter()
+                .filter_map(|p| catalog_item_of(p, &prices))
+                .collect(),
+            next_page: more.then_some(page.max(1) + 1),
+            total: None,
+        })
+    }
+
+    /// The prices of `product_ids` of price type `price_type_id` (product id → price), the
+    /// lowest price id's when a product has several.
+    async fn catalog_prices(
+        &self,
+        product_ids: &[String],
+        price_type_id: u32,
+    ) -> Result<HashMap<String, Money>, ConnectorError> {
+        if product_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let found = self
+            .catalog_lookup("catalog.price.list", "prices", product_ids, |v| {
+                json!({
+                    "select": ["id", "productId", "catalogGroupId", "price", "currency"],
+                    "filter": { "productId": v, "catalogGroupId": price_type_id },
+                    "order": { "id": "asc" },
+                })
+            })
+            .await?;
+        let mut out = HashMap::new();
+        for r in found {
+            let text = |k: &str| r.get(k).and_then(value_text);
+            let (Some((_, product)), Some(amount), Some(currency)) = (
+                id_text(&r, "productId"),
+                text("price").and_then(|p| parse_decimal(p.trim()).ok()),
+                text("currency").and_then(|c| Currency::new(&c).ok()),
+            ) else {
+                continue;
+            };
+            out.entry(product)
+                .or_insert_with(|| Money::new(amount, currency));
+        }
+        Ok(out)
+    }
+
     /// The catalog push through `catalog.product.*` + `catalog.price.*`.
     pub(crate) async fn push_catalog_api(
         &self,
@@ -312,6 +399,33 @@ impl Bitrix24Client {
         }
         cmds
     }
+}
+
+/// A `catalog.product.list` row as a catalog item, priced from `prices`; `None` without an id.
+fn catalog_item_of(row: &Value, prices: &HashMap<String, Money>) -> Option<CatalogItem> {
+    let text = |k: &str| row.get(k).and_then(value_text).filter(|t| !t.is_empty());
+    let (_, id) = id_text(row, "id")?;
+    let origin = text("xmlId")
+        .and_then(|x| {
+            x.split_once(':').map(|(s, i)| ExternalRef {
+                system: s.to_string(),
+                id: i.to_string(),
+            })
+        })
+        .unwrap_or(ExternalRef {
+            system: String::new(),
+            id: String::new(),
+        });
+    Some(CatalogItem {
+        origin,
+        price: prices.get(&id).cloned(),
+        crm_id: Some(id),
+        name: text("name").unwrap_or_default(),
+        sku: None,
+        description: None,
+        unit: None,
+        active: text("active").as_deref() != Some("N"),
+    })
 }
 
 /// One `batch` command: key, method, parameters.

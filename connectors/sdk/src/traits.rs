@@ -151,6 +151,26 @@ pub trait CrmCatalog: Send + Sync {
             "this CRM's catalog cannot be read back by this build, so it cannot be reconciled",
         ))
     }
+
+    /// What the products [`CrmCatalog::products_page`] returns really hold, so `reconcile`
+    /// compares only that: a CRM whose products have no active flag, or whose price field is a
+    /// bare number in the account's currency (amoCRM), returns `active: true` and a price in a
+    /// nominal currency, which are not compared.
+    fn read_back(&self) -> CatalogReadBack {
+        CatalogReadBack {
+            active: true,
+            currency: true,
+        }
+    }
+}
+
+/// Which fields of a CRM's products read back mean something (see [`CrmCatalog::read_back`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogReadBack {
+    /// The products carry an active flag the push writes.
+    pub active: bool,
+    /// The price carries its currency.
+    pub currency: bool,
 }
 
 /// A store whose product catalog can be read whole, as the items a CRM catalog holds (the store →
@@ -174,6 +194,25 @@ pub trait StorePricePush: Send + Sync {
     /// SKUs. A SKU given twice takes the last value of each field.
     async fn push_price_and_stock(&self, items: &[SkuUpdate])
         -> Result<PushReport, ConnectorError>;
+
+    /// The regular price and stock the store holds now for `skus`, for `reconcile`: one entry
+    /// per SKU that [`StorePricePush::push_price_and_stock`] could write (on exactly one
+    /// product or variant that holds a price), in any order; a SKU the push would report not
+    /// found or failed is left out. `regular_price` is `None` when the store has none set,
+    /// `stock_quantity` `None` when the store does not track the item's stock (or has no level
+    /// at the stock location). Pass every SKU at once: the connector reads in the fewest calls
+    /// its API allows for the whole list.
+    async fn current_price_and_stock(
+        &self,
+        skus: &[String],
+    ) -> Result<Vec<SkuUpdate>, ConnectorError> {
+        let _ = skus;
+        Err(ConnectorError::new(
+            crate::error::ErrorKind::Invalid,
+            "store",
+            "this store's prices and stock cannot be read back by this build, so they cannot be reconciled",
+        ))
+    }
 }
 
 /// A store whose orders the engine writes back to (status, lines, paid).

@@ -103,11 +103,15 @@ struct Target<'a> {
 
 impl Target<'_> {
     fn tracked(&self) -> bool {
-        self.variant
-            .inventory_management
-            .as_deref()
-            .is_some_and(|m| !m.is_empty())
+        tracked(self.variant)
     }
+}
+
+/// Whether Shopify tracks `v`'s stock (only then has its level an `available`).
+pub(crate) fn tracked(v: &ShopifyVariant) -> bool {
+    v.inventory_management
+        .as_deref()
+        .is_some_and(|m| !m.is_empty())
 }
 
 /// A variant whose price, tracking or stock differs, and what became of its writes.
@@ -448,7 +452,16 @@ impl ShopifyClient {
             }
         }
         let levels = match location {
-            Some(loc) => self.current_levels(loc, &targets).await?,
+            Some(loc) => {
+                // Untracked items are not read: their level has no `available` until tracking
+                // is on, so they are always set.
+                let items: Vec<u64> = targets
+                    .iter()
+                    .filter(|t| t.stock.is_some() && t.tracked())
+                    .filter_map(|t| t.variant.inventory_item_id)
+                    .collect();
+                self.levels_at(loc, &items).await?
+            }
             None => HashMap::new(),
         };
         let mut changes = differences(targets, &levels, &mut report);
@@ -474,20 +487,14 @@ impl ShopifyClient {
         Ok(report)
     }
 
-    /// Current stock at `loc` of the tracked variants to stock (inventory item id → available),
-    /// 50 items a read. Untracked ones are not read: their level has no `available` until
-    /// tracking is on, so they are always set.
-    async fn current_levels(
+    /// Current stock at `loc` of inventory items `items` (inventory item id → available), 50
+    /// items a read; an item not stocked there is absent.
+    pub(crate) async fn levels_at(
         &self,
         loc: u64,
-        targets: &[Target<'_>],
+        items: &[u64],
     ) -> Result<HashMap<u64, Option<i64>>, ConnectorError> {
         let mut levels = HashMap::new();
-        let items: Vec<u64> = targets
-            .iter()
-            .filter(|t| t.stock.is_some() && t.tracked())
-            .filter_map(|t| t.variant.inventory_item_id)
-            .collect();
         for chunk in items.chunks(LEVEL_IDS_MAX) {
             for l in self.list_inventory_levels(chunk, &[loc]).await? {
                 if l.location_id == loc {
@@ -591,9 +598,9 @@ impl ShopifyClient {
 
 /// The variants carrying a wanted SKU, by SKU, and each such variant's product id (variant id →
 /// product id; the bulk price write is per product).
-fn index_variants<'a>(
+pub(crate) fn index_variants<'a, V>(
     products: &'a [ShopifyProduct],
-    wanted: &BTreeMap<String, SkuUpdate>,
+    wanted: &BTreeMap<String, V>,
 ) -> (HashMap<&'a str, Vec<&'a ShopifyVariant>>, HashMap<u64, u64>) {
     let mut by_sku: HashMap<&str, Vec<&ShopifyVariant>> = HashMap::new();
     let mut product_of: HashMap<u64, u64> = HashMap::new();
@@ -769,6 +776,13 @@ impl StorePricePush for ShopifyClient {
         items: &[SkuUpdate],
     ) -> Result<PushReport, ConnectorError> {
         ShopifyClient::push_price_and_stock(self, items).await
+    }
+
+    async fn current_price_and_stock(
+        &self,
+        skus: &[String],
+    ) -> Result<Vec<SkuUpdate>, ConnectorError> {
+        ShopifyClient::current_price_and_stock(self, skus).await
     }
 }
 

@@ -26,6 +26,8 @@
 //!   (cursor paging), locations and the stock location (`location_id` or the only active one)
 //!   read by REST; prices written with one GraphQL `productVariantsBulkUpdate` per product and
 //!   stock with `inventorySetQuantities` (up to 250 levels a call). Its docs give the call counts.
+//! - [`read_back`]: the price and stock the shop holds now per SKU (for `reconcile`), read as
+//!   the push reads them.
 //! - [`catalog_source`]: [`CatalogSource`](dealbridge_sdk::traits::CatalogSource) for
 //!   [`ShopifyClient`]: the shop's sellable variants as CRM catalog items, priced in the currency
 //!   read from `shop.json` (store → CRM products, for shops without 1C).
@@ -58,6 +60,7 @@ mod errors;
 pub mod graphql;
 pub mod link;
 pub mod order_edit;
+pub mod read_back;
 pub mod sink;
 pub mod webhook;
 pub mod wire;

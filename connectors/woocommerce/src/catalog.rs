@@ -39,6 +39,12 @@ fn money_text(d: Decimal) -> String {
     }
 }
 
+/// Whether prices and stock can be set on `p` itself: not on a variable or grouped parent,
+/// whose variations or children hold them.
+pub(crate) fn holds_price(p: &WooProduct) -> bool {
+    p.kind != "variable" && p.kind != "grouped"
+}
+
 fn same_price(current: &str, wanted: Decimal) -> bool {
     !current.trim().is_empty() && parse_decimal(current.trim()).is_ok_and(|c| c == wanted)
 }
@@ -287,7 +293,7 @@ impl WooClient {
                 report.not_found.push(sku.clone());
                 continue;
             };
-            if p.kind == "variable" || p.kind == "grouped" {
+            if !holds_price(p) {
                 report.failed.push((
                     sku.clone(),
                     format!(
@@ -345,5 +351,12 @@ impl StorePricePush for WooClient {
         items: &[SkuUpdate],
     ) -> Result<PushReport, ConnectorError> {
         WooClient::push_price_and_stock(self, items).await
+    }
+
+    async fn current_price_and_stock(
+        &self,
+        skus: &[String],
+    ) -> Result<Vec<SkuUpdate>, ConnectorError> {
+        WooClient::current_price_and_stock(self, skus).await
     }
 }

@@ -12,6 +12,7 @@
 //! - [`catalog_source`]: [`CatalogSource`](dealbridge_sdk::traits::CatalogSource) for
 //!   [`WooClient`]: the shop's own catalog (simple products and variations) as CRM catalog
 //!   items, priced in the currency the shop reports.
+//! - [`read_back`]: the price and stock the shop holds now per SKU, for `reconcile`.
 //! - [`convert`]: WooCommerce order → canonical [`Order`](dealbridge_sdk::model::Order).
 //! - `errors`: HTTP failures → classified [`ConnectorError`](dealbridge_sdk::ConnectorError).
 //! - [`sink`]: [`OrderSink`](dealbridge_sdk::traits::OrderSink) for [`WooClient`] (status,
@@ -27,6 +28,7 @@ pub mod connector;
 pub mod convert;
 pub mod emulator;
 mod errors;
+pub mod read_back;
 pub mod sink;
 pub mod webhook;
 pub mod wire;

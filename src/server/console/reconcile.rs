@@ -134,6 +134,13 @@ fn section(b: &mut String, row: &JournalRow) {
             escape(c["catalog"].as_str().unwrap_or("")),
             match c["not_compared"].as_str() {
                 Some(why) => format!("not compared: {}", escape(why)),
+                None if c["target"] == "store_prices" => format!(
+                    "prices and stock of {} SKU(s) in {}: {} found, {} agree",
+                    c["items"],
+                    escape(c["crm"].as_str().unwrap_or("")),
+                    c["products"],
+                    c["agreeing"]
+                ),
                 None => format!(
                     "{} item(s), {} product(s) read back, {} agree",
                     c["items"], c["products"], c["agreeing"]

@@ -1,10 +1,13 @@
 //! What the CRM catalog should hold now: every item this flow would push, as it would push it
-//! (the same price type, currency and inactive rule), with the CRM id bound to it. `reconcile`
-//! compares it with what the CRM really holds.
+//! (the same price type, currency and inactive rule), with the CRM id bound to it; and what the
+//! store's prices and stock should be (each SKU's mapped price and stock summed over the mapped
+//! warehouses, planned by the run's own [`super::store_plan`]). `reconcile` compares them with
+//! what the CRM and the store really hold.
 
-use super::{CatalogError, CatalogFlow, ItemSource};
-use dealbridge_sdk::model::{CatalogItem, ExternalRef};
+use super::{store_plan, CatalogError, CatalogFlow, ItemSource, StorePlan};
+use dealbridge_sdk::model::{CatalogItem, ExternalRef, SkuUpdate};
 use dealbridge_store::{EntityKind, Store};
+use std::collections::HashSet;
 
 /// One item the CRM should hold.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +20,57 @@ pub struct WantedItem {
     pub crm_id: Option<String>,
 }
 
+/// The price and stock one SKU of the store should hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WantedSku {
+    /// The 1C item's entity id (`1c:<id>`): the key of its `product_price` binding.
+    pub entity: String,
+    /// The SKU with the price and stock a run would push (`None`: that field is not pushed).
+    pub update: SkuUpdate,
+}
+
 impl CatalogFlow {
+    /// Every SKU whose price and stock the store should hold, in 1C's order: each active 1C
+    /// entry with an article and a price or stock, as a run pushes it. A SKU a second entry
+    /// also carries keeps the first entry's values, as a run does (it reports the second).
+    /// Empty when the flow writes no store.
+    pub async fn wanted_store_items(&self, store: &Store) -> Result<Vec<WantedSku>, CatalogError> {
+        if self.store.is_none() || !matches!(self.source, ItemSource::OneC) {
+            return Ok(Vec::new());
+        }
+        let resolved = self.resolve(store).await?;
+        let mut wanted = Vec::new();
+        let mut seen = HashSet::new();
+        let mut after = String::new();
+        loop {
+            let page = store
+                .catalog_entries_page(&self.source_system, &after, super::CHUNK as u32)
+                .await
+                .map_err(self.store_err())?;
+            let Some(last) = page.last() else { break };
+            after = last.external_id.clone();
+            for e in &page {
+                // An unreadable price or stock is a problem the catalog run journals; not
+                // compared.
+                let Ok(price) = self.price_of(&resolved, &e.prices) else {
+                    continue;
+                };
+                if let StorePlan::Update(update) = store_plan(&resolved, e, price.as_ref()) {
+                    if seen.insert(update.sku.clone()) {
+                        wanted.push(WantedSku {
+                            entity: format!("{}:{}", self.source_system, e.external_id),
+                            update,
+                        });
+                    }
+                }
+            }
+            if page.len() < super::CHUNK {
+                break;
+            }
+        }
+        Ok(wanted)
+    }
+
     /// Every item the CRM should hold, in the source's order. Items the flow would skip
     /// (inactive and never pushed, or with an unreadable price) are left out, as a push leaves
     /// them out.

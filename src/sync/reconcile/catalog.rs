@@ -14,7 +14,7 @@ use crate::sync::catalog::CatalogFlow;
 use crate::sync::worker::read_with_retries;
 use crate::sync::SyncError;
 use dealbridge_sdk::model::CatalogItem;
-use dealbridge_sdk::traits::CrmCatalog;
+use dealbridge_sdk::traits::{CatalogReadBack, CrmCatalog};
 use dealbridge_store::{EntityKind, NewBinding};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -31,17 +31,24 @@ pub struct CatalogFindings {
     pub differences: Vec<Difference>,
 }
 
-fn price_value(item: &CatalogItem) -> Value {
+/// The price as compared: the amount, with its currency when the CRM keeps one.
+fn price_value(item: &CatalogItem, currency: bool) -> Value {
     item.price.as_ref().map_or(Value::Null, |p| {
-        json!(format!("{} {}", p.amount.normalize(), p.currency.as_str()))
+        if currency {
+            json!(format!("{} {}", p.amount.normalize(), p.currency.as_str()))
+        } else {
+            json!(p.amount.normalize().to_string())
+        }
     })
 }
 
-/// How `want` and the CRM's `have` differ (pure).
+/// How `want` and the CRM's `have` differ (pure), on the fields the CRM's products really hold
+/// (`read_back`).
 pub fn compare_item(
     catalog: &str,
     want: &WantedItem,
     have: Option<&CatalogItem>,
+    read_back: CatalogReadBack,
 ) -> Vec<Difference> {
     let diff =
         |kind: DifferenceKind, store_value: Value, crm_value: Value, note: String| Difference {
@@ -75,7 +82,10 @@ pub fn compare_item(
     };
     let mut out = Vec::new();
     // A CRM product without a price where the mapping has none is no difference.
-    let (w, h) = (price_value(&want.item), price_value(have));
+    let (w, h) = (
+        price_value(&want.item, read_back.currency),
+        price_value(have, read_back.currency),
+    );
     if want.item.price.is_some() && w != h {
         out.push(diff(
             DifferenceKind::Price,
@@ -84,7 +94,7 @@ pub fn compare_item(
             format!("the mapped price is {w}, the CRM shows {h}"),
         ));
     }
-    if want.item.active != have.active {
+    if read_back.active && want.item.active != have.active {
         out.push(diff(
             DifferenceKind::Inactive,
             json!(want.item.active),
@@ -113,9 +123,6 @@ impl super::Reconciler {
             ..CatalogFindings::default()
         };
         let Some((crm_system, crm)) = &flow.crm else {
-            found.report.not_compared = Some(
-                "it writes a store's prices and stock, which reconcile does not compare yet".into(),
-            );
             return Ok(found);
         };
         found.report.crm = crm_system.clone();
@@ -138,7 +145,12 @@ impl super::Reconciler {
             }
         };
         for want in &wanted {
-            let diffs = compare_item(&flow.name, want, have.get(&want.item.origin.id));
+            let diffs = compare_item(
+                &flow.name,
+                want,
+                have.get(&want.item.origin.id),
+                crm.read_back(),
+            );
             if diffs.is_empty() {
                 found.report.agreeing += 1;
             }
@@ -247,7 +259,11 @@ mod tests {
     }
 
     fn kinds(w: &WantedItem, h: Option<&CatalogItem>) -> Vec<DifferenceKind> {
-        compare_item("products", w, h)
+        let all = CatalogReadBack {
+            active: true,
+            currency: true,
+        };
+        compare_item("products", w, h, all)
             .into_iter()
             .map(|d| d.kind)
             .collect()
@@ -275,6 +291,25 @@ mod tests {
             vec![DifferenceKind::MissingProduct]
         );
         assert!(kinds(&want(None, false), None).is_empty());
+    }
+
+    #[test]
+    fn a_crm_without_active_flag_or_currency_is_compared_on_the_amount_only() {
+        let bare = CatalogReadBack {
+            active: false,
+            currency: false,
+        };
+        let mut h = item(Some(dec!(10.50)), true);
+        h.price = Some(Money::new(dec!(10.5), Currency::new("USD").unwrap()));
+        let w = want(Some(dec!(10.5)), false);
+        assert!(compare_item("products", &w, Some(&h), bare).is_empty());
+        h.price = Some(Money::new(dec!(9), Currency::new("USD").unwrap()));
+        let d = compare_item("products", &w, Some(&h), bare);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            (d[0].store_value.clone(), d[0].crm_value.clone()),
+            (json!("10.5"), json!("9"))
+        );
     }
 
     #[test]

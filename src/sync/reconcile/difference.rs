@@ -33,6 +33,9 @@ pub enum DifferenceKind {
     Price,
     /// The CRM product is active though the source deactivated it, or the reverse.
     Inactive,
+    /// The store's stock of a SKU is not the mapped 1C stock (summed over the mapped
+    /// warehouses).
+    Stock,
 }
 
 impl DifferenceKind {
@@ -51,6 +54,7 @@ impl DifferenceKind {
             DifferenceKind::MissingProduct => "missing_product",
             DifferenceKind::Price => "price",
             DifferenceKind::Inactive => "inactive",
+            DifferenceKind::Stock => "stock",
         }
     }
 }
@@ -109,7 +113,8 @@ pub struct Difference {
     /// The record's id in the store or 1C: the order, or the catalog item (`None` for a deal
     /// whose order is not there).
     pub store_id: Option<String>,
-    /// The record's id in the CRM: the deal or the product (`None` when there is none).
+    /// The record's id in the CRM: the deal or the product (`None` when there is none); for a
+    /// store's prices and stock, the SKU.
     pub crm_id: Option<String>,
     /// The field that differs, when one does.
     pub field: Option<String>,
@@ -153,17 +158,39 @@ pub struct FlowReport {
     pub differences: u64,
 }
 
+/// What a catalog report compares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatalogTarget {
+    /// A CRM's product catalog.
+    #[default]
+    CrmProducts,
+    /// A store's regular prices and stock by SKU.
+    StorePrices,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// One catalog flow's share of a report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CatalogReport {
     /// The catalog flow's name.
     pub catalog: String,
-    /// The CRM it writes.
+    /// What of the system it writes is compared: a CRM's products, or a store's prices and
+    /// stock (a flow writing both has one report for each).
+    pub target: CatalogTarget,
+    /// The system it writes: the CRM, or the store for [`CatalogTarget::StorePrices`].
     pub crm: String,
-    /// Items the CRM should hold.
+    /// Items the CRM should hold (SKUs the store should hold).
     pub items: u64,
-    /// Products read back from the CRM.
+    /// Products read back from the CRM (SKUs found in the store).
     pub products: u64,
+    /// SKUs the store has no writable product for: not differences (a shop may sell part of
+    /// 1C's catalog; each catalog run reports them as not found).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_in_store: u64,
     /// Items that agree.
     pub agreeing: u64,
     /// How many differences it found.

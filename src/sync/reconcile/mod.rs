@@ -12,6 +12,7 @@
 //! - [`compare`]: one order against its deal(s), pure.
 //! - [`orders`]: reads an order flow's two sides in pages and feeds [`compare`].
 //! - [`catalog`]: a catalog flow's wanted items against the CRM's products.
+//! - [`store_prices`]: a catalog flow's wanted prices and stock against the store's, by SKU.
 //! - [`fix`]: queues the proposed fixes.
 
 pub mod catalog;
@@ -19,8 +20,9 @@ pub mod compare;
 pub mod difference;
 pub mod fix;
 pub mod orders;
+pub mod store_prices;
 
-pub use difference::{Checked, Difference, DifferenceKind, FixAction, Report};
+pub use difference::{CatalogTarget, Checked, Difference, DifferenceKind, FixAction, Report};
 
 use super::catalog::CatalogFlow;
 use super::engine::Engine;
@@ -80,12 +82,22 @@ impl Reconciler {
             .iter()
             .filter(|c| only.is_none_or(|n| n == c.name))
         {
-            let found = self.reconcile_catalog(catalog).await?;
-            if fix {
-                report.fixes_queued += self.queue_catalog_fixes(catalog, &found).await?;
+            if catalog.crm.is_some() {
+                let found = self.reconcile_catalog(catalog).await?;
+                if fix {
+                    report.fixes_queued += self.queue_catalog_fixes(catalog, &found).await?;
+                }
+                report.differences.extend(found.differences);
+                report.catalogs.push(found.report);
             }
-            report.differences.extend(found.differences);
-            report.catalogs.push(found.report);
+            if catalog.store.is_some() {
+                let found = self.reconcile_store_prices(catalog).await?;
+                if fix {
+                    report.fixes_queued += self.queue_store_price_fixes(catalog, &found).await?;
+                }
+                report.differences.extend(found.differences);
+                report.catalogs.push(found.report);
+            }
         }
         self.journal(&report, only, since).await?;
         info!(

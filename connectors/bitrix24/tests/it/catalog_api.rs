@@ -282,3 +282,58 @@ async fn catalog_answers_match_vendor_shapes() {
     assert!(emu.handle.catalog_prices().is_empty());
     emu.shutdown().await;
 }
+
+/// The read-back in `catalog.*` mode: products with their price of the mapped price type (not
+/// another type's), two requests for a page (2,500 products; a smaller catalog here, as the emulator sorts each
+/// of the 50 list commands in full), a manager's price change visible.
+#[tokio::test]
+async fn products_read_back_with_the_price_of_the_price_type() {
+    let (emu, c) = common::setup().await;
+    let c = catalog_mode(c);
+    let pushed = c.push_products(&items(120, 10_000)).await.unwrap();
+    emu.handle.add_price_type(2);
+    let p0 = pushed.items[0].crm_id.clone();
+    emu.handle
+        .manager_call(
+            "catalog.price.add",
+            json!({"fields": {"productId": p0, "catalogGroupId": 2, "price": 1, "currency": "RUB"}}),
+        )
+        .unwrap();
+    let p7 = pushed.items[7].crm_id.clone();
+    let price7 = price_of(&emu.handle.catalog_prices(), &p7, 1).unwrap()["id"].clone();
+    emu.handle
+        .manager_call(
+            "catalog.price.update",
+            json!({"id": price7, "fields": {"price": "5.00", "currency": "RUB"}}),
+        )
+        .unwrap();
+    let before = emu.handle.http_requests();
+    let page = c.products_page(1).await.unwrap();
+    assert_eq!(
+        emu.handle.http_requests() - before,
+        2,
+        "products, then prices"
+    );
+    assert_eq!(page.items.len(), 120);
+    assert_eq!(page.next_page, None);
+    let all = page.items;
+    let wanted = items(120, 10_000);
+    for (i, (got, want)) in all.iter().zip(&wanted).enumerate() {
+        assert_eq!(got.origin, want.origin);
+        assert_eq!(got.crm_id.as_deref(), Some(pushed.items[i].crm_id.as_str()));
+        assert_eq!(got.name, want.name);
+        assert!(got.active);
+        let expected = if i == 7 {
+            Decimal::new(500, 2)
+        } else {
+            want.price.as_ref().unwrap().amount
+        };
+        let price = got.price.as_ref().unwrap();
+        assert_eq!(
+            (price.amount, price.currency.as_str()),
+            (expected, "RUB"),
+            "item {i}"
+        );
+    }
+    emu.shutdown().await;
+}
