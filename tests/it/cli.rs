@@ -1125,6 +1125,7 @@ async fn the_console_is_closed_without_the_token_and_retries_all_matching_after_
         "/activity",
         "/webhooks",
         "/reconcile",
+        "/1c",
     ] {
         let r = http.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), 401, "{path}");
@@ -1138,6 +1139,7 @@ async fn the_console_is_closed_without_the_token_and_retries_all_matching_after_
         "/conflicts/1/take",
         "/conflicts/1/value",
         "/reconcile/run",
+        "/1c/apply-held",
     ] {
         let r = http
             .post(format!("{base}{path}"))

@@ -121,3 +121,81 @@ async fn activity_is_filtered_and_paged_and_a_conflict_takes_a_written_value() {
     assert_eq!(again.chosen_value, Some(json!("on-hold")));
     store.close().await;
 }
+
+/// The 1C page shows the latest import's quality findings and a held deactivation, and its
+/// button applies it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_1c_page_shows_quality_findings_and_applies_a_held_deactivation() {
+    use std::fmt::Write as _;
+    let world = spawn_world(Tuning::default()).await;
+    let catalog = |n: usize| {
+        let mut x = String::from("\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<КоммерческаяИнформация xmlns=\"urn:1C.ru:commerceml_2\" ВерсияСхемы=\"2.08\" ДатаФормирования=\"2026-03-01T10:00:00\"><Каталог СодержитТолькоИзменения=\"false\"><Ид>cat</Ид><Наименование>Каталог</Наименование><Товары>");
+        for i in 0..n {
+            // Every product has the same article: a finding.
+            write!(x, "<Товар><Ид>p-{i}</Ид><Артикул>DUP</Артикул><Наименование>Товар {i}</Наименование><БазоваяЕдиница Код=\"796\">шт</БазоваяЕдиница></Товар>").unwrap();
+        }
+        x.push_str("</Товары></Каталог></КоммерческаяИнформация>");
+        x
+    };
+    let file = world.dir.path().join("import.xml");
+    std::fs::write(&file, catalog(10)).unwrap();
+    let out = world.cli(&["import-1c", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Yesterday's 10, today's 5: half would go, more than the default 0.2 share.
+    std::fs::write(&file, catalog(5)).unwrap();
+    let out = world.cli(&["import-1c", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let base = serve_console(&world, "tok").await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(
+        http.get(format!("{base}/1c"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let cookie = console_login(&http, &base, "tok").await;
+    let page = console_page(&http, &format!("{base}/1c"), &cookie).await;
+    assert!(page.contains("duplicate_article"), "{page}");
+    assert!(page.contains("import.xml (5 item(s))"), "{page}");
+    assert!(page.contains("would deactivate 5 product(s)"), "{page}");
+    let csrf = csrf_of(&page);
+    let apply = |csrf: String| {
+        let (http, cookie, base) = (http.clone(), cookie.clone(), base.clone());
+        async move {
+            http.post(format!("{base}/1c/apply-held"))
+                .header("cookie", cookie)
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(apply("forged".into()).await, 403);
+    let store = dealbridge::app::open_store(&world.config).await.unwrap();
+    assert_eq!(
+        store.held_deactivation("1c").await.unwrap().products,
+        5,
+        "still held"
+    );
+    assert_eq!(apply(csrf.clone()).await, 303);
+    assert!(store.held_deactivation("1c").await.unwrap().is_empty());
+    let after = console_page(&http, &format!("{base}/1c"), &cookie).await;
+    assert!(after.contains("Nothing held."), "{after}");
+    assert_eq!(apply(csrf).await, 303, "a second click does nothing more");
+    store.close().await;
+}

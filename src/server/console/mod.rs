@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod detail;
 pub mod exchanges;
+pub mod onec;
 pub mod pages;
 pub mod reconcile;
 pub mod record;
@@ -63,6 +64,8 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/activity", get(activity))
         .route("/webhooks", get(webhooks))
         .route("/reconcile", get(reconcile::show))
+        .route("/1c", get(onec::show))
+        .route("/1c/apply-held", post(onec::apply_held))
         .route("/reconcile/run", post(reconcile::run))
         .with_state(state)
 }

@@ -23,7 +23,7 @@ pub(crate) fn page(title: &str, body: &str) -> String {
         "<!doctype html><html lang=en><meta charset=utf-8><title>{t} — dealbridge</title>\
          <style>{STYLE}</style><header><span>dealbridge</span><a href=\"/\">Overview</a>\
          <a href=\"/errors\">Errors</a><a href=\"/conflicts\">Conflicts</a>\
-         <a href=\"/activity\">Activity</a><a href=\"/webhooks\">Webhooks</a><a href=\"/reconcile\">Reconcile</a><form class=inline method=post action=\"/logout\">\
+         <a href=\"/activity\">Activity</a><a href=\"/webhooks\">Webhooks</a><a href=\"/reconcile\">Reconcile</a><a href=\"/1c\">1C</a><form class=inline method=post action=\"/logout\">\
          <button>Log out</button></form></header><main><h1>{t}</h1>{body}</main></html>",
         t = escape(title)
     )
