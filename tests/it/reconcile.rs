@@ -614,3 +614,42 @@ async fn the_console_shows_the_last_run_and_runs_one_with_fixes() {
     assert_eq!(w.deal_origins().0, 1, "the fix made the deal");
     app.store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_way_pair_agrees_on_a_stage_the_store_cannot_express_and_differs_on_one_it_can() {
+    let w = spawn_world(Tuning::default()).await;
+    let mut text = std::fs::read_to_string(&w.config).unwrap();
+    text.push_str("\n[[flows]]\nname = \"deals-back\"\nfrom = \"crm\"\nto = \"shop\"\nentities = [\"order\"]\nmapping = \"mappings/woocommerce-bitrix24.toml\"\n");
+    std::fs::write(&w.config, text).unwrap();
+    let a = order(&w.shop.base_url, 1).await;
+    let b = order(&w.shop.base_url, 2).await;
+    let app = App::load(&w.config).await.unwrap();
+    app.engine.sync_once(None, false).await.unwrap();
+    // A manager's stage with no store status, synced: the pair agrees.
+    assert!(w
+        .crm
+        .handle
+        .manager_update_deal(deal_of(&w, &a), json!({ "STAGE_ID": "EXECUTING" })));
+    app.engine.sync_once(None, false).await.unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::days(1);
+    let report = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(report.agrees(), "{:#?}", report.differences);
+    // A deal won before any poll or event brought it to the store: the order is still
+    // `processing`, the deal means `completed`.
+    assert!(w
+        .crm
+        .handle
+        .manager_update_deal(deal_of(&w, &b), json!({ "STAGE_ID": "WON" })));
+    let report = app.engine.reconcile(None, since, false).await.unwrap();
+    let kinds: Vec<_> = report.differences.iter().map(|d| (d.kind, d.fix)).collect();
+    assert_eq!(kinds, [(DifferenceKind::Stage, FixAction::MergePair)]);
+    // The fix goes through the pair's decide step: the CRM changed, so the store takes WON.
+    let fixed = app.engine.reconcile(None, since, true).await.unwrap();
+    assert!(fixed.fixes_queued >= 1);
+    app.engine.sync_once(None, false).await.unwrap();
+    let after = app.engine.reconcile(None, since, false).await.unwrap();
+    assert!(after.agrees(), "{:#?}", after.differences);
+    let order_b = w.shop.handle.get_order_json(b.parse().unwrap()).unwrap();
+    assert_eq!(order_b["status"], "completed");
+    app.store.close().await;
+}

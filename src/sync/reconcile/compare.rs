@@ -27,6 +27,10 @@ pub struct PairView<'a> {
     pub buyer_contact: Option<&'a str>,
     /// The flow is one side of a two-way pair (fixes go through the pair's decide step).
     pub two_way: bool,
+    /// Two-way only: the deal's stage means the order's status, or no store status at all
+    /// (a stage the store cannot express, e.g. `EXECUTING`), so the pair agrees on the stage
+    /// whatever the order's status maps to: a pull would leave the order as it is.
+    pub stage_settled: bool,
     /// The CRM's rows carry their own price ([`CrmDealReader::rows_have_own_prices`]); when
     /// not, rows compare by name and quantity.
     ///
@@ -130,7 +134,7 @@ pub fn compare_pair(view: &PairView<'_>) -> Vec<Difference> {
             ),
         ));
     }
-    if planned.stage != crm.stage {
+    if planned.stage != crm.stage && !view.stage_settled {
         out.push(view.difference(
             DifferenceKind::Stage,
             json!(planned.stage),
@@ -348,6 +352,7 @@ mod tests {
             deal: crm,
             buyer_contact: Some("7"),
             two_way,
+            stage_settled: false,
             row_prices: true,
         })
         .into_iter()
@@ -380,6 +385,7 @@ mod tests {
             deal: &state(crm, Some("8")),
             buyer_contact: Some("7"),
             two_way: false,
+            stage_settled: false,
             row_prices: true,
         });
         let got: Vec<_> = found.iter().map(|d| d.kind).collect();
@@ -413,6 +419,7 @@ mod tests {
                 deal: crm,
                 buyer_contact: Some("7"),
                 two_way: false,
+                stage_settled: false,
                 row_prices: false,
             })
             .len()
@@ -430,12 +437,32 @@ mod tests {
             deal: &state(linked, Some("7")),
             buyer_contact: Some("7"),
             two_way: false,
+            stage_settled: false,
             row_prices: false,
         })
         .len();
         assert_eq!(n, 0);
         crm.lines[0].quantity = dec!(2);
         assert_eq!(view(&state(crm, Some("7"))), 1, "a quantity still differs");
+    }
+
+    #[test]
+    fn a_settled_two_way_stage_is_no_difference() {
+        let planned = deal();
+        let mut crm = deal();
+        crm.stage = "EXECUTING".into();
+        let n = compare_pair(&PairView {
+            flow: "orders",
+            order_id: "1",
+            planned: &planned,
+            deal: &state(crm, Some("7")),
+            buyer_contact: Some("7"),
+            two_way: true,
+            stage_settled: true,
+            row_prices: true,
+        })
+        .len();
+        assert_eq!(n, 0);
     }
 
     #[test]

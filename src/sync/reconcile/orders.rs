@@ -189,6 +189,11 @@ impl super::Reconciler {
             deal: &deal,
             buyer_contact: buyer_contact.as_deref(),
             two_way: sides.target.two_way.is_some(),
+            stage_settled: sides.target.two_way.as_ref().is_some_and(|two| {
+                two.mapping
+                    .status_for_stage(&deal.deal.stage)
+                    .is_none_or(|status| status == order.status)
+            }),
             row_prices: sides.reader.rows_have_own_prices(),
         }));
         if differences.is_empty() {
