@@ -15,7 +15,7 @@ use crate::sync::worker::read_with_retries;
 use crate::sync::SyncError;
 use dealbridge_sdk::model::CatalogItem;
 use dealbridge_sdk::traits::{CatalogReadBack, CrmCatalog};
-use dealbridge_store::{EntityKind, NewBinding};
+use dealbridge_store::EntityKind;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -175,27 +175,14 @@ impl super::Reconciler {
             if !fixed.insert(id.clone()) {
                 continue;
             }
+            // Never pushed (no binding): the next run pushes it anyway.
             let entity = format!("{}:{id}", flow.source_system);
-            let Some(bound) = self
-                .store
-                .binding(crm_system, EntityKind::Product, &entity)
-                .await?
-            else {
-                continue; // never pushed: the next run pushes it anyway
-            };
             if d.kind == DifferenceKind::MissingProduct {
                 self.store
                     .remove_binding(crm_system, EntityKind::Product, &entity)
                     .await?;
             } else {
-                self.store
-                    .save_binding(&NewBinding {
-                        system: crm_system,
-                        kind: EntityKind::Product,
-                        entity_id: &entity,
-                        external_id: &bound.external_id,
-                        snapshot: None,
-                    })
+                self.forget_snapshot(crm_system, EntityKind::Product, &entity)
                     .await?;
             }
         }

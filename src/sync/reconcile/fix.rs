@@ -43,6 +43,30 @@ fn strongest(differences: &[Difference]) -> BTreeMap<String, FixAction> {
 }
 
 impl super::Reconciler {
+    /// Forgets the snapshot of a binding (keeping the record it binds), so the next write of
+    /// that record is not taken for a no-op. `false` when there is no such binding: a record
+    /// never written is written anyway.
+    pub(crate) async fn forget_snapshot(
+        &self,
+        system: &str,
+        kind: EntityKind,
+        entity: &str,
+    ) -> Result<bool, SyncError> {
+        let Some(bound) = self.store.binding(system, kind, entity).await? else {
+            return Ok(false);
+        };
+        self.store
+            .save_binding(&NewBinding {
+                system,
+                kind,
+                entity_id: entity,
+                external_id: &bound.external_id,
+                snapshot: None,
+            })
+            .await?;
+        Ok(true)
+    }
+
     /// Queues the fixes of one flow's findings; returns how many jobs were queued.
     pub async fn queue_fixes(
         &self,
@@ -64,17 +88,7 @@ impl super::Reconciler {
                         .await?;
                 }
                 FixAction::RewriteDeal => {
-                    if let Some(b) = self.store.binding(crm, EntityKind::Deal, &entity).await? {
-                        self.store
-                            .save_binding(&NewBinding {
-                                system: crm,
-                                kind: EntityKind::Deal,
-                                entity_id: &entity,
-                                external_id: &b.external_id,
-                                snapshot: None,
-                            })
-                            .await?;
-                    }
+                    self.forget_snapshot(crm, EntityKind::Deal, &entity).await?;
                 }
                 FixAction::MergePair => {
                     // The CRM side first: the pull job merges what the CRM holds now.

@@ -16,7 +16,7 @@ use crate::sync::catalog::{CatalogFlow, StorePricePush};
 use crate::sync::worker::read_with_retries;
 use crate::sync::SyncError;
 use dealbridge_sdk::model::SkuUpdate;
-use dealbridge_store::{EntityKind, NewBinding};
+use dealbridge_store::EntityKind;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -149,23 +149,10 @@ impl super::Reconciler {
             if !fixed.insert(id.clone()) {
                 continue;
             }
-            let entity = format!("{}:{id}", flow.source_system);
             // Not bound: the next run sends it anyway.
-            if let Some(bound) = self
-                .store
-                .binding(system, EntityKind::ProductPrice, &entity)
-                .await?
-            {
-                self.store
-                    .save_binding(&NewBinding {
-                        system,
-                        kind: EntityKind::ProductPrice,
-                        entity_id: &entity,
-                        external_id: &bound.external_id,
-                        snapshot: None,
-                    })
-                    .await?;
-            }
+            let entity = format!("{}:{id}", flow.source_system);
+            self.forget_snapshot(system, EntityKind::ProductPrice, &entity)
+                .await?;
         }
         Ok(fixed.len() as u64)
     }
