@@ -1,8 +1,8 @@
 //! The HTTP face: auth, the request bucket, faults, params, and Bitrix24's answer shapes.
 
 use super::methods::{dispatch, ApiFailure, Ctx, MethodOk, Params};
-use super::server::ConnControl;
 use super::operating::OperatingState;
+use super::server::ConnControl;
 use super::timing::Clock;
 use super::Shared;
 use crate::php_query::parse_query;

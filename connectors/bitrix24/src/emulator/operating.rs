@@ -73,7 +73,10 @@ impl OperatingMeter {
         let now = Instant::now();
         let window = self.limits.window;
         let calls = self.calls.entry(method.to_string()).or_default();
-        while calls.front().is_some_and(|(t, _)| now.duration_since(*t) >= window) {
+        while calls
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= window)
+        {
             calls.pop_front();
         }
         let used: Duration = calls.iter().map(|(_, c)| *c).sum();
