@@ -89,6 +89,11 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `other` is the same budget (a clone of this limiter), not just an equal one.
+    pub fn same_as(&self, other: &RateLimiter) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Waits until one more request is allowed.
     pub async fn acquire(&self) {
         self.inner.until_ready().await;
