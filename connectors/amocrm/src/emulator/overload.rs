@@ -42,7 +42,7 @@ impl Overload {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         let k = self.every.load(Ordering::SeqCst);
-        let by_share = k > 0 && (self.seen.fetch_add(1, Ordering::SeqCst) + 1) % k == 0;
+        let by_share = k > 0 && (self.seen.fetch_add(1, Ordering::SeqCst) + 1).is_multiple_of(k);
         let hit = by_count || by_share;
         if hit {
             self.served.fetch_add(1, Ordering::SeqCst);
