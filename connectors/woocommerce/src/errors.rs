@@ -3,7 +3,8 @@
 //! WordPress answers errors with `{"code","message","data":{"status"}}`; the code and message
 //! go into our message so an operator sees `woocommerce_rest_shop_order_invalid_id: Invalid ID.`
 //! rather than a bare status. A body that is not JSON (a proxy's or PHP's HTML page) is a
-//! protocol error: the request may not have reached WooCommerce at all.
+//! protocol error: the request may not have reached WooCommerce at all, unless it is a 429 or a
+//! 503 with `Retry-After` (a host throttling or in maintenance), which is `RateLimited`.
 
 use crate::wire::WooError;
 use crate::SYSTEM;
