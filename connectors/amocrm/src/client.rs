@@ -33,12 +33,13 @@ pub const DEFAULT_LIMITS: ClientLimits = ClientLimits::rate(7, 1);
 /// 2 ms costs about 1.4% of throughput at 7/s.
 const SPACING_MARGIN: Duration = Duration::from_millis(2);
 
-/// The limiter for one account: the configured rate with [`SPACING_MARGIN`]; `None` when
+/// The limiter for the account at `origin`: the configured rate with [`SPACING_MARGIN`], shared
+/// with every other client of that account in the process (see `account_limit`); `None` when
 /// unlimited.
-fn limiter(limits: ClientLimits) -> Option<RateLimiter> {
+fn limiter(origin: &str, limits: ClientLimits) -> Option<RateLimiter> {
     limits
         .rate_limit
-        .map(|r| RateLimiter::with_margin(r.per_second, r.burst, SPACING_MARGIN))
+        .map(|r| crate::account_limit::shared_limiter(origin, r, SPACING_MARGIN))
 }
 
 /// One page of a HAL collection.
@@ -170,6 +171,7 @@ impl AmoClient {
             ));
         }
         let base = url.origin().ascii_serialization();
+        let limiter = limiter(&base, limits);
         let http = client(timeouts).map_err(|e| {
             ConnectorError::new(
                 ErrorKind::Invalid,
@@ -181,7 +183,7 @@ impl AmoClient {
             http,
             base,
             token: Arc::new(RwLock::new(token.trim().to_string())),
-            limiter: limiter(limits),
+            limiter,
             config_name: "crm".into(),
             oauth: None,
         })
@@ -352,6 +354,9 @@ impl AmoClient {
             return Ok(None);
         }
         serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+            if crate::errors::looks_like_html(&bytes) {
+                return crate::errors::overloaded(status, retry_after, &what);
+            }
             ConnectorError::new(
                 ErrorKind::Protocol,
                 SYSTEM,

@@ -36,6 +36,11 @@ pub(crate) fn classify(
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| format!("HTTP {status}"));
     let token = format!("systems.{config_name}.token");
+    // A 429 page is the plain per-second limit (handled below, as the official SDK does); a
+    // 5xx page is the overloaded account.
+    if status >= 500 && problem.is_none() && looks_like_html(body) {
+        return overloaded(status, retry_after, what);
+    }
     let (kind, message, wait) = match status {
         400 | 422 => {
             let fields = problem
@@ -83,6 +88,29 @@ pub(crate) fn classify(
     ConnectorError::new(kind, SYSTEM, message).with_retry_after(wait)
 }
 
+/// How long to pause after an overloaded account's HTML page: longer than a 429's second,
+/// because the page means the account (not just this client) is saturated. UNCONFIRMED: amoCRM
+/// documents neither the page nor a wait; the official SDK only treats a non-JSON 429 as
+/// "Too many requests".
+pub(crate) const OVERLOAD_WAIT: Duration = Duration::from_secs(3);
+
+/// Whether an answer body is an HTML page rather than JSON (an overloaded account's answer).
+pub(crate) fn looks_like_html(body: &[u8]) -> bool {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    start.is_some_and(|i| body[i] == b'<')
+}
+
+/// An HTML page where JSON was expected: the account is overloaded. Throttling, retried after
+/// [`OVERLOAD_WAIT`], never a protocol error that would dead-letter the job.
+pub(crate) fn overloaded(status: u16, retry_after: Option<Duration>, what: &str) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::RateLimited,
+        SYSTEM,
+        format!("{what}: amoCRM answered HTTP {status} with an HTML page instead of JSON (the account is overloaded); pausing and retrying"),
+    )
+    .with_retry_after(Some(retry_after.unwrap_or(OVERLOAD_WAIT)))
+}
+
 /// `request 0: price (InvalidType: …); request 1: status_id (…)`.
 fn field_paths(p: &Problem) -> String {
     p.validation_errors
@@ -126,6 +154,20 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn html_pages_are_throttling() {
+        let page = b"\n<!DOCTYPE html><html><body>Service overloaded</body></html>";
+        for status in [500, 502, 503, 504] {
+            let e = classify(status, None, page, "POST /api/v4/leads", "crm");
+            assert_eq!(e.kind, ErrorKind::RateLimited, "{status}");
+            assert_eq!(e.retry_after, Some(OVERLOAD_WAIT));
+        }
+        let e = classify(429, None, page, "POST /api/v4/leads", "crm");
+        assert_eq!(e.kind, ErrorKind::RateLimited);
+        assert!(!looks_like_html(b"{\"title\":\"x\"}"));
+        assert!(!looks_like_html(b""));
     }
 
     #[test]

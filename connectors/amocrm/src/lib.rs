@@ -4,6 +4,7 @@
 //! [`connector::CONNECTOR`] is what the engine registers; [`config`] reads its
 //! `[systems.<name>]` table.
 
+mod account_limit;
 pub mod catalog;
 pub mod client;
 pub mod config;

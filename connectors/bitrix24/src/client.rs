@@ -13,6 +13,7 @@ use dealbridge_sdk::http::{
 };
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Most commands Bitrix24 accepts in one `batch` call.
 pub const MAX_BATCH: usize = 50;
@@ -116,6 +117,8 @@ pub struct Bitrix24Client {
     oauth: Option<std::sync::Arc<OAuth>>,
     /// Companies looked up by title (see `companies.rs`), shared by clones.
     pub(crate) companies: std::sync::Arc<std::sync::Mutex<crate::companies::CompanyCache>>,
+    /// Methods the portal blocked with `OPERATION_TIME_LIMIT`, held until their reset.
+    holds: std::sync::Arc<crate::operating::MethodHolds>,
 }
 
 /// An OAuth app's credentials (Bitrix24 → Developer resources → application).
@@ -181,6 +184,7 @@ impl Bitrix24Client {
             base,
             redacted,
             limiter: limits.limiter(),
+            holds: std::sync::Arc::default(),
             config_name: "crm".to_string(),
             settings: std::sync::Arc::new(crate::settings::Bitrix24Settings::new()),
             oauth: None,
@@ -227,6 +231,7 @@ impl Bitrix24Client {
             base: base.to_string(),
             redacted: base.to_string(),
             limiter: limits.limiter(),
+            holds: std::sync::Arc::default(),
             config_name: "crm".to_string(),
             settings: std::sync::Arc::new(crate::settings::Bitrix24Settings::new()),
             oauth: Some(std::sync::Arc::new(OAuth {
@@ -369,6 +374,14 @@ impl Bitrix24Client {
     /// OAuth, an `expired_token` answer refreshes the tokens once and repeats the call.
     async fn post(&self, method: &str, body: String) -> Result<CallResult, ConnectorError> {
         check_method_name(method)?;
+        if let Some(left) = self.holds.remaining(method) {
+            return Err(ConnectorError::new(
+                ErrorKind::RateLimited,
+                SYSTEM,
+                format!("{method}: held after Bitrix24's OPERATION_TIME_LIMIT for {}s more (the method's operating-time budget resets then); not calling it until then", left.as_secs().max(1)),
+            )
+            .with_retry_after(Some(left)));
+        }
         let token = match &self.oauth {
             Some(o) => Some(o.tokens.access_token(&self.config_name).await?),
             None => None,
@@ -435,10 +448,23 @@ impl Bitrix24Client {
                 error: String::new(),
                 error_description: json.to_string(),
             });
+            // The refusal body carries no `time`; the last answer's reset time says when.
             let reset = json
                 .pointer("/time/operating_reset_at")
-                .and_then(Value::as_i64);
-            return Err(classify(Some(status), &api, reset, self.ctx(method)));
+                .and_then(Value::as_i64)
+                .or_else(|| self.holds.last_reset(method));
+            let err = classify(Some(status), &api, reset, self.ctx(method));
+            if api.error.eq_ignore_ascii_case("OPERATION_TIME_LIMIT") {
+                self.holds
+                    .hold(method, err.retry_after.unwrap_or(Duration::from_secs(60)));
+            }
+            return Err(err);
+        }
+        if let Some(reset) = json
+            .pointer("/time/operating_reset_at")
+            .and_then(Value::as_i64)
+        {
+            self.holds.saw_reset(method, reset);
         }
         if !(200..300).contains(&status) {
             return Err(ConnectorError::new(

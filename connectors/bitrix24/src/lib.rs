@@ -13,6 +13,7 @@ mod crm;
 pub mod emulator;
 mod errors;
 pub mod events;
+mod operating;
 pub mod payments;
 pub mod php_query;
 pub mod pipelines;

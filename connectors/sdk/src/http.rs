@@ -89,6 +89,11 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `other` is the same budget (a clone of this limiter), not just an equal one.
+    pub fn same_as(&self, other: &RateLimiter) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Waits until one more request is allowed.
     pub async fn acquire(&self) {
         self.inner.until_ready().await;
@@ -285,15 +290,18 @@ pub fn classify_status(status: u16) -> ErrorKind {
     }
 }
 
-/// Parses a `Retry-After` header given in seconds (integer or float, as Shopify sends `2.0`).
-/// HTTP dates are not accepted: no API we talk to sends them.
+/// Parses a `Retry-After` header: seconds (integer or float, as Shopify sends `2.0`) or an HTTP
+/// date (RFC 9110 §10.2.3, as hosts and WAFs in front of WooCommerce send; a date in the past
+/// is no wait).
 pub fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Duration> {
-    let secs: f64 = value?.to_str().ok()?.trim().parse().ok()?;
-    if secs.is_finite() && secs >= 0.0 {
-        Some(Duration::from_millis((secs * 1000.0) as u64))
-    } else {
-        None
+    let text = value?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_millis((secs * 1000.0) as u64));
     }
+    let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    let left = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(left.to_std().unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -315,6 +323,17 @@ mod tests {
         let v = HeaderValue::from_static("2.0");
         assert_eq!(parse_retry_after(Some(&v)), Some(Duration::from_secs(2)));
         let v = HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(parse_retry_after(Some(&v)), Some(Duration::ZERO));
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let v = HeaderValue::from_str(&soon).unwrap();
+        let wait = parse_retry_after(Some(&v)).unwrap();
+        assert!(
+            wait > Duration::from_secs(28) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        let v = HeaderValue::from_static("soon");
         assert_eq!(parse_retry_after(Some(&v)), None);
     }
 

@@ -3,7 +3,8 @@
 //! WordPress answers errors with `{"code","message","data":{"status"}}`; the code and message
 //! go into our message so an operator sees `woocommerce_rest_shop_order_invalid_id: Invalid ID.`
 //! rather than a bare status. A body that is not JSON (a proxy's or PHP's HTML page) is a
-//! protocol error: the request may not have reached WooCommerce at all.
+//! protocol error: the request may not have reached WooCommerce at all, unless it is a 429 or a
+//! 503 with `Retry-After` (a host throttling or in maintenance), which is `RateLimited`.
 
 use crate::wire::WooError;
 use crate::SYSTEM;
@@ -23,6 +24,9 @@ pub(crate) fn error_from_response(
     let kind = match (status, &parsed) {
         // 429 comes from hosts and WAFs as often as from WordPress; its body does not matter.
         (429, _) => ErrorKind::RateLimited,
+        // A 503 that says when to come back is a host throttling or in maintenance, whatever
+        // the page looks like: wait and retry, never dead-letter.
+        (503, _) if retry_after.is_some() => ErrorKind::RateLimited,
         (_, None) => ErrorKind::Protocol,
         (401 | 403, _) => ErrorKind::Auth,
         (400, _) => ErrorKind::Invalid,
@@ -102,6 +106,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         let e = error_from_response("list orders", 429, &h, b"<html>slow down</html>");
+        assert_eq!(e.kind, ErrorKind::RateLimited);
+        assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
+        let e = error_from_response("list orders", 503, &h, b"<html>maintenance</html>");
         assert_eq!(e.kind, ErrorKind::RateLimited);
         assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
     }

@@ -135,6 +135,14 @@ async fn gate(
         // No Retry-After: amoCRM documents none.
         return problem(429, "Too Many Requests", "Too many requests", Vec::new());
     }
+    if shared.overload.take() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            super::overload::PAGE,
+        )
+            .into_response();
+    }
     let faults = shared.faults.get();
     let outcome = shared.faults.roll();
     match outcome {

@@ -12,6 +12,8 @@ pub(crate) struct SecondWindow {
     limit: u32,
     start: Instant,
     count: u32,
+    /// Requests refused with 429 so far.
+    refused: u64,
 }
 
 impl SecondWindow {
@@ -20,11 +22,17 @@ impl SecondWindow {
             limit,
             start: Instant::now(),
             count: 0,
+            refused: 0,
         }
     }
 
     pub(crate) fn set_limit(&mut self, limit: u32) {
         self.limit = limit;
+    }
+
+    /// Requests refused with 429 so far.
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused
     }
 
     /// Counts one request; `false` when the window is full.
@@ -35,6 +43,7 @@ impl SecondWindow {
             self.count = 0;
         }
         if self.count >= self.limit {
+            self.refused += 1;
             return false;
         }
         self.count += 1;

@@ -15,6 +15,7 @@ pub mod cli;
 mod endpoints;
 mod http;
 mod limits;
+mod overload;
 mod request;
 mod server;
 use dealbridge_sdk::emulator_server::ServerTask;
@@ -94,6 +95,8 @@ pub(crate) struct Shared {
     faults: Faults,
     counters: CallCounters,
     window: Mutex<limits::SecondWindow>,
+    /// The HTML page an overloaded account answers.
+    overload: overload::Overload,
     account: Mutex<Account>,
 }
 
@@ -315,6 +318,27 @@ impl EmulatorHandle {
     pub fn set_rate_per_second(&self, rate: u32) {
         self.shared.window().set_limit(rate);
     }
+
+    /// Requests refused with 429 by the per-second window so far.
+    pub fn window_refusals(&self) -> u64 {
+        self.shared.window().refused()
+    }
+
+    /// Answers the next `n` requests (past the window) with an overloaded account's HTML page
+    /// (HTTP 503, `text/html`) instead of serving them.
+    pub fn answer_html_for_next(&self, n: u64) {
+        self.shared.overload.next(n);
+    }
+
+    /// Answers every `k`-th request with the HTML page (0 stops).
+    pub fn answer_html_every(&self, k: u64) {
+        self.shared.overload.every(k);
+    }
+
+    /// HTML pages answered so far.
+    pub fn html_pages_served(&self) -> u64 {
+        self.shared.overload.served()
+    }
 }
 
 /// A running emulator. Stop it with [`RunningEmulator::shutdown`]; dropping it stops it too.
@@ -354,6 +378,7 @@ pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<
         faults: Faults::default(),
         counters: CallCounters::default(),
         window: Mutex::new(limits::SecondWindow::new(config.rate_per_second)),
+        overload: overload::Overload::default(),
         account: Mutex::new(Account::new(
             config.account_id,
             config.pipelines.clone(),

@@ -9,3 +9,4 @@ mod fixtures;
 mod leads;
 mod limits_auth_faults;
 mod reader_payments_webhooks_oauth;
+mod throttling;

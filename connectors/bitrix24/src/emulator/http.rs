@@ -1,6 +1,7 @@
 //! The HTTP face: auth, the request bucket, faults, params, and Bitrix24's answer shapes.
 
 use super::methods::{dispatch, ApiFailure, Ctx, MethodOk, Params};
+use super::operating::OperatingState;
 use super::server::ConnControl;
 use super::timing::Clock;
 use super::Shared;
@@ -44,8 +45,8 @@ fn reply_failure(f: &ApiFailure) -> Response {
     json_reply(f.status, &f.body())
 }
 
-fn reply_ok(ok: MethodOk, clock: &Clock) -> Response {
-    let mut body = json!({ "result": ok.result, "time": clock.time(true) });
+fn reply_ok(ok: MethodOk, clock: &Clock, operating: OperatingState) -> Response {
+    let mut body = json!({ "result": ok.result, "time": clock.time(Some(operating)) });
     if let Some(t) = ok.total {
         body["total"] = json!(t);
     }
@@ -169,6 +170,17 @@ async fn serve(
             "Too many requests",
         ));
     }
+    let operating = match shared.operating().charge(&method) {
+        Ok(state) => state,
+        // The portal's body for a method over its operating-time budget (B24DOC system errors).
+        Err(_) => {
+            return reply_failure(&ApiFailure::coded(
+                429,
+                "OPERATION_TIME_LIMIT",
+                "Method is blocked due to operation time limit.",
+            ))
+        }
+    };
     let faults = shared.faults.get();
     let outcome = shared.faults.roll();
     match outcome {
@@ -213,7 +225,7 @@ async fn serve(
     }
     tokio::time::sleep(faults.latency).await;
     match result {
-        Ok(ok) => reply_ok(ok, &clock),
+        Ok(ok) => reply_ok(ok, &clock, operating),
         Err(f) => reply_failure(&f),
     }
 }

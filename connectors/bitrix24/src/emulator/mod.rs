@@ -15,6 +15,7 @@ mod filter;
 mod http;
 pub mod limits;
 mod methods;
+pub mod operating;
 pub mod sandbox;
 mod server;
 use dealbridge_sdk::emulator_server::ServerTask;
@@ -22,6 +23,7 @@ mod state;
 mod timing;
 
 pub use limits::BucketLimits;
+pub use operating::OperatingLimits;
 pub use state::{default_stages, StageDef, StageSemantics, CATALOG_IBLOCK_ID};
 
 use dealbridge_sdk::fault::{CallCounters, Faults};
@@ -40,6 +42,8 @@ pub struct EmulatorConfig {
     pub token: String,
     /// The request bucket.
     pub limits: BucketLimits,
+    /// The per-method operating-time budget (`OPERATION_TIME_LIMIT`); free calls by default.
+    pub operating: OperatingLimits,
     /// The deal stages of every pipeline.
     pub stages: Vec<StageDef>,
 }
@@ -51,6 +55,7 @@ impl Default for EmulatorConfig {
             user_id: 1,
             token: "test".into(),
             limits: BucketLimits::standard(),
+            operating: OperatingLimits::default(),
             stages: default_stages(),
         }
     }
@@ -63,6 +68,8 @@ pub(crate) struct Shared {
     faults: Faults,
     counters: CallCounters,
     bucket: Mutex<limits::LeakyBucket>,
+    /// Per-method operating time behind 429 `OPERATION_TIME_LIMIT`.
+    operating: Mutex<operating::OperatingMeter>,
     portal: Mutex<Portal>,
     /// Outgoing events to POST, in order, by one background task (like the portal's queue
     /// server, asynchronously after the request that raised them).
@@ -189,6 +196,10 @@ impl Shared {
             // The task lives as long as the sender; a send can only fail at shutdown.
             let _ = self.events.send(d);
         }
+    }
+
+    fn operating(&self) -> MutexGuard<'_, operating::OperatingMeter> {
+        self.operating.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn bucket(&self) -> MutexGuard<'_, limits::LeakyBucket> {
@@ -481,6 +492,26 @@ impl EmulatorHandle {
     pub fn set_limits(&self, limits: BucketLimits) {
         self.shared.bucket().set_limits(limits);
     }
+
+    /// Changes the operating-time budget (what was charged is kept).
+    pub fn set_operating_limits(&self, limits: OperatingLimits) {
+        self.shared.operating().set_limits(limits);
+    }
+
+    /// Seconds of simulated execution time `method` has used in the current window.
+    pub fn operating_seconds(&self, method: &str) -> f64 {
+        self.shared.operating().state(method).operating
+    }
+
+    /// Calls of `method` refused with 429 `OPERATION_TIME_LIMIT`.
+    pub fn operating_refused(&self, method: &str) -> u64 {
+        self.shared.operating().refused(method)
+    }
+
+    /// Calls refused with 429 `OPERATION_TIME_LIMIT`, all methods.
+    pub fn operating_refused_total(&self) -> u64 {
+        self.shared.operating().refused_total()
+    }
 }
 
 /// A running emulator. Stop it with [`RunningEmulator::shutdown`]; dropping it stops it too.
@@ -537,6 +568,7 @@ pub async fn spawn(config: EmulatorConfig, addr: SocketAddr) -> std::io::Result<
         faults: Faults::default(),
         counters: CallCounters::default(),
         bucket: Mutex::new(limits::LeakyBucket::new(config.limits)),
+        operating: Mutex::new(operating::OperatingMeter::new(config.operating)),
         portal: Mutex::new(portal),
         events,
         requests: AtomicU64::new(0),

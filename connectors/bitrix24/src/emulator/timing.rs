@@ -1,5 +1,6 @@
 //! The `time` object every answer carries.
 
+use super::operating::OperatingState;
 use super::state::iso;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -15,9 +16,9 @@ impl Clock {
         Clock { start: Utc::now() }
     }
 
-    /// The `time` object up to now. `operating` fields only on top-level answers (batch
+    /// The `time` object up to now. `operating` fields (the method's metered time) only on top-level answers (batch
     /// `result_time` entries have none, as in the docs' examples).
-    pub(crate) fn time(&self, top_level: bool) -> Value {
+    pub(crate) fn time(&self, top_level: Option<OperatingState>) -> Value {
         let finish = Utc::now();
         let secs = |t: DateTime<Utc>| t.timestamp_micros() as f64 / 1e6;
         let duration = secs(finish) - secs(self.start);
@@ -29,10 +30,9 @@ impl Clock {
             "date_start": iso(self.start),
             "date_finish": iso(finish),
         });
-        if top_level {
-            // The operating-time window is ten minutes; the emulator does not meter it.
-            t["operating_reset_at"] = json!(self.start.timestamp() + 600);
-            t["operating"] = json!(0);
+        if let Some(op) = top_level {
+            t["operating_reset_at"] = json!(op.reset_at);
+            t["operating"] = json!(op.operating);
         }
         t
     }

@@ -12,5 +12,6 @@ mod deals;
 mod fixtures;
 mod limits_auth_faults;
 mod oauth;
+mod operating_time;
 mod pipelines;
 mod two_way;

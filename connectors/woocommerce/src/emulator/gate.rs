@@ -30,6 +30,9 @@ pub(crate) async fn gate(State(st): State<EmulatorState>, req: Request, next: Ne
     if !cfg.latency.is_zero() {
         tokio::time::sleep(cfg.latency).await;
     }
+    if let Some(busy) = st.busy.take() {
+        return busy;
+    }
     let kill = req.extensions().get::<ConnKill>().cloned();
     let outcome = st.faults.roll();
     match outcome {

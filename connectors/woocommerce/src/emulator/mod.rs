@@ -22,6 +22,7 @@
 //! [`EmulatorConfig::coupons`]; a line may give `subtotal`/`total` instead of a catalog product.
 
 mod auth;
+mod busy;
 pub mod cli;
 mod extras;
 mod gate;
@@ -110,6 +111,8 @@ pub struct EmulatorState {
     pub(crate) consumer_secret: String,
     pub(crate) hooks: SharedHooks,
     pub(crate) http: reqwest::Client,
+    /// Pending 429/503 answers with `Retry-After`.
+    pub(crate) busy: busy::Busy,
 }
 
 impl EmulatorState {
@@ -143,6 +146,7 @@ impl EmulatorState {
             consumer_secret: config.consumer_secret,
             hooks,
             http,
+            busy: busy::Busy::default(),
         }
     }
 
@@ -247,6 +251,17 @@ impl EmulatorHandle {
     /// `GET /data/currencies/current`.
     pub fn counters(&self) -> &CallCounters {
         &self.state.counters
+    }
+
+    /// Answers the next `n` requests with `status` (429 or 503) and `Retry-After: retry_after`
+    /// (seconds, or an HTTP date), as a throttling host does.
+    pub fn answer_busy_for_next(&self, n: u64, status: u16, retry_after: &str) {
+        self.state.busy.set(n, status, retry_after);
+    }
+
+    /// Busy answers given so far.
+    pub fn busy_answers(&self) -> u64 {
+        self.state.busy.served()
     }
 
     /// Creates `n` realistic orders (1–4 catalog lines, shipping, repeat buyers, mixed

@@ -7,4 +7,5 @@ mod client_emulator;
 mod fixtures_catalog;
 mod fixtures_convert;
 mod sink;
+mod throttling;
 mod webhooks;

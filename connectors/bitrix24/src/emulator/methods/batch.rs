@@ -166,7 +166,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>, params: &Params) -> Result<MethodOk, ApiFai
                 if let Some(n) = ok.next {
                     nexts.insert(key.clone(), json!(n));
                 }
-                times.insert(key, clock.time(false));
+                times.insert(key, clock.time(None));
             }
             Err(f) => {
                 errors.insert(key, f.body());
