@@ -981,6 +981,11 @@ async fn reconcile_finds_what_was_changed_in_the_crm_catalog_and_the_next_run_re
     assert!(clean.agrees(), "{:#?}", clean.differences);
     assert_eq!(clean.catalogs[0].items, 22);
     assert_eq!(clean.catalogs[0].agreeing, 22);
+    assert_eq!(
+        (clean.catalogs[0].reads, clean.checked.reads),
+        (1, 1),
+        "22 products are one page read (2,500 a page), and the total says so"
+    );
 
     let products = crm.handle.products();
     let id_of = |i: usize| -> (String, String) {

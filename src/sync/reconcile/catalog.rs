@@ -129,8 +129,9 @@ impl super::Reconciler {
         let wanted = flow.wanted_crm_items(&self.store).await?;
         found.report.items = wanted.len() as u64;
         let have = match read_products(crm.as_ref(), &flow.source_system).await {
-            Ok((have, read)) => {
+            Ok((have, read, pages)) => {
                 found.report.products = read;
+                found.report.reads = pages;
                 have
             }
             Err(e) if e.kind == dealbridge_sdk::ErrorKind::Invalid => {
@@ -190,16 +191,18 @@ impl super::Reconciler {
     }
 }
 
-/// The CRM's products that carry `system` as origin, by origin id; and how many were read.
+/// The CRM's products that carry `system` as origin, by origin id; how many were read, and in
+/// how many page reads.
 async fn read_products(
     crm: &dyn CrmCatalog,
     system: &str,
-) -> Result<(HashMap<String, CatalogItem>, u64), dealbridge_sdk::ConnectorError> {
+) -> Result<(HashMap<String, CatalogItem>, u64, u64), dealbridge_sdk::ConnectorError> {
     let mut have = HashMap::new();
-    let mut read = 0;
+    let (mut read, mut pages) = (0, 0);
     let mut page = 1;
     loop {
         let listing = read_with_retries(READ_RETRIES, || crm.products_page(page)).await?;
+        pages += 1;
         read += listing.items.len() as u64;
         for p in listing.items {
             if p.origin.system == system {
@@ -211,7 +214,7 @@ async fn read_products(
             _ => break,
         }
     }
-    Ok((have, read))
+    Ok((have, read, pages))
 }
 
 #[cfg(test)]

@@ -195,6 +195,9 @@ pub struct CatalogReport {
     pub agreeing: u64,
     /// How many differences it found.
     pub differences: u64,
+    /// Read calls made to the connector (a page of products each; one for a store's SKUs,
+    /// which the connector reads in its own pages).
+    pub reads: u64,
     /// Why the catalog could not be compared, when it could not (e.g. its CRM cannot be read
     /// back, or it writes a store's prices, which are not compared yet).
     #[serde(skip_serializing_if = "Option::is_none")]

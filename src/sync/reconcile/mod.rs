@@ -87,6 +87,7 @@ impl Reconciler {
                 if fix {
                     report.fixes_queued += self.queue_catalog_fixes(catalog, &found).await?;
                 }
+                report.checked.reads += found.report.reads;
                 report.differences.extend(found.differences);
                 report.catalogs.push(found.report);
             }
@@ -95,6 +96,7 @@ impl Reconciler {
                 if fix {
                     report.fixes_queued += self.queue_store_price_fixes(catalog, &found).await?;
                 }
+                report.checked.reads += found.report.reads;
                 report.differences.extend(found.differences);
                 report.catalogs.push(found.report);
             }

@@ -105,7 +105,10 @@ impl super::Reconciler {
         let wanted = flow.wanted_store_items(&self.store).await?;
         found.report.items = wanted.len() as u64;
         let have = match read_skus(client.as_ref(), &wanted).await {
-            Ok(have) => have,
+            Ok(have) => {
+                found.report.reads = u64::from(!wanted.is_empty());
+                have
+            }
             Err(e) if e.kind == dealbridge_sdk::ErrorKind::Invalid => {
                 found.report.not_compared = Some(e.message);
                 return Ok(found);
