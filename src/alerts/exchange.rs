@@ -6,9 +6,9 @@
 //! latest line of each type; the console's Activity page shows them all.
 
 use super::observe::EXCHANGE_FAILED;
+use crate::connectors::commerceml::ExchangeType;
 use crate::onec::endpoint::ExchangeImporter;
 use async_trait::async_trait;
-use dealbridge_commerceml::ExchangeType;
 use dealbridge_sdk::model::Order;
 use dealbridge_store::{EntityKind, JournalEntry, Store};
 use std::path::Path;

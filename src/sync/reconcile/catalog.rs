@@ -31,6 +31,37 @@ pub struct CatalogFindings {
     pub differences: Vec<Difference>,
 }
 
+impl CatalogFindings {
+    /// Takes what the connector read, or notes why this catalog cannot be compared (a
+    /// connector that cannot read it back answers `invalid`): `Ok(None)` then.
+    pub(crate) fn read<T>(
+        &mut self,
+        flow: &CatalogFlow,
+        result: Result<T, dealbridge_sdk::ConnectorError>,
+    ) -> Result<Option<T>, SyncError> {
+        match result {
+            Ok(read) => Ok(Some(read)),
+            Err(e) if e.kind == dealbridge_sdk::ErrorKind::Invalid => {
+                self.report.not_compared = Some(e.message);
+                Ok(None)
+            }
+            Err(e) => Err(SyncError::Source {
+                flow: flow.name.clone(),
+                source: e,
+            }),
+        }
+    }
+
+    /// Counts one item's comparison: agreeing when it found nothing.
+    pub(crate) fn record(&mut self, differences: Vec<Difference>) {
+        if differences.is_empty() {
+            self.report.agreeing += 1;
+        }
+        self.differences.extend(differences);
+        self.report.differences = self.differences.len() as u64;
+    }
+}
+
 /// The price as compared: the amount, with its currency when the CRM keeps one.
 fn price_value(item: &CatalogItem, currency: bool) -> Value {
     item.price.as_ref().map_or(Value::Null, |p| {
@@ -128,36 +159,20 @@ impl super::Reconciler {
         found.report.crm = crm_system.clone();
         let wanted = flow.wanted_crm_items(&self.store).await?;
         found.report.items = wanted.len() as u64;
-        let have = match read_products(crm.as_ref(), &flow.source_system).await {
-            Ok((have, read, pages)) => {
-                found.report.products = read;
-                found.report.reads = pages;
-                have
-            }
-            Err(e) if e.kind == dealbridge_sdk::ErrorKind::Invalid => {
-                found.report.not_compared = Some(e.message);
-                return Ok(found);
-            }
-            Err(e) => {
-                return Err(SyncError::Source {
-                    flow: flow.name.clone(),
-                    source: e,
-                })
-            }
+        let read = read_products(crm.as_ref(), &flow.source_system).await;
+        let Some((have, read, pages)) = found.read(flow, read)? else {
+            return Ok(found);
         };
+        found.report.products = read;
+        found.report.reads = pages;
         for want in &wanted {
-            let diffs = compare_item(
+            found.record(compare_item(
                 &flow.name,
                 want,
                 have.get(&want.item.origin.id),
                 crm.read_back(),
-            );
-            if diffs.is_empty() {
-                found.report.agreeing += 1;
-            }
-            found.differences.extend(diffs);
+            ));
         }
-        found.report.differences = found.differences.len() as u64;
         Ok(found)
     }
 

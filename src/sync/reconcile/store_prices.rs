@@ -104,35 +104,19 @@ impl super::Reconciler {
         found.report.crm = system.clone();
         let wanted = flow.wanted_store_items(&self.store).await?;
         found.report.items = wanted.len() as u64;
-        let have = match read_skus(client.as_ref(), &wanted).await {
-            Ok(have) => {
-                found.report.reads = u64::from(!wanted.is_empty());
-                have
-            }
-            Err(e) if e.kind == dealbridge_sdk::ErrorKind::Invalid => {
-                found.report.not_compared = Some(e.message);
-                return Ok(found);
-            }
-            Err(e) => {
-                return Err(SyncError::Source {
-                    flow: flow.name.clone(),
-                    source: e,
-                })
-            }
+        let read = read_skus(client.as_ref(), &wanted).await;
+        let Some(have) = found.read(flow, read)? else {
+            return Ok(found);
         };
+        found.report.reads = u64::from(!wanted.is_empty());
         found.report.products = have.len() as u64;
         for want in &wanted {
             let Some(h) = have.get(&want.update.sku) else {
                 found.report.not_in_store += 1;
                 continue;
             };
-            let diffs = compare_sku(&flow.name, want, h);
-            if diffs.is_empty() {
-                found.report.agreeing += 1;
-            }
-            found.differences.extend(diffs);
+            found.record(compare_sku(&flow.name, want, h));
         }
-        found.report.differences = found.differences.len() as u64;
         Ok(found)
     }
 
